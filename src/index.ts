@@ -1,0 +1,10 @@
+// tuntcp: a userspace TCP/IPv4 stack. The public API.
+export { Stack, type StackOptions, type ConnectOptions, type ConnectionInfo, type StateChange } from './stack/stack'
+export { Socket, type SocketOptions } from './stack/socket/socket'
+export { Server, type ServerOptions } from './stack/socket/server'
+export { Counters } from './stack/counters'
+export { TcpError } from './stack/tcp/tcb'
+export { STATES, TRANSITIONS, type State, type Transition } from './stack/tcp/state'
+export type { Link } from './tun/link'
+export type { Clock } from './stack/time/clock'
+export type { Random } from './stack/random'

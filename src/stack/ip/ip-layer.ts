@@ -1,0 +1,45 @@
+// IPv4 input (RFC 791, RFC 1122 3.3): validate, check the destination, and
+// hand the payload to TCP or ICMP. ICMP echo requests are answered here (RFC 792).
+
+import type { Counters } from '../counters'
+import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4'
+import { parseTcp, type TcpSegment } from '../wire/tcp'
+
+export interface IpLayerOptions {
+  address: number
+  counters: Counters
+  /** Send one IP packet. */
+  output(packet: Uint8Array): void
+  /** A valid TCP segment addressed to us. */
+  tcpInput(src: number, dst: number, seg: TcpSegment): void
+}
+
+export class IpLayer {
+  constructor(private readonly opts: IpLayerOptions) {}
+
+  /** One packet from the link. Anything malformed is dropped and counted, never thrown. */
+  input(packet: Uint8Array): void {
+    const { counters, address } = this.opts
+    const ip = parseIPv4(packet)
+    if (!ip.ok) return counters.drop(ip.reason)
+    const { header, payload } = ip.value
+    if (header.dst !== address) return counters.drop('ip-not-for-us')
+    switch (header.protocol) {
+      case IPPROTO_TCP: {
+        const seg = parseTcp(payload, header.src, header.dst)
+        if (!seg.ok) return counters.drop(seg.reason)
+        return this.opts.tcpInput(header.src, header.dst, seg.value)
+      }
+      case IPPROTO_ICMP: {
+        const icmp = parseIcmp(payload)
+        if (!icmp.ok) return counters.drop(icmp.reason)
+        if (icmp.value.type !== ICMP_ECHO_REQUEST) return counters.drop('icmp-unhandled-type')
+        counters.pingsAnswered++
+        return this.opts.output(buildEchoReply(ip.value, icmp.value, address))
+      }
+      default:
+        return counters.drop('ip-protocol')
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// Server: a listening port, shaped like net.Server ('listening',
+// 'connection', 'close', 'error'). Its listener is the LISTEN state of
+// RFC 9293; each connection that reaches ESTABLISHED becomes a Socket.
+
+import { EventEmitter } from 'node:events'
+import type { Listener, TcpLayer } from '../tcp/tcp-layer'
+import type { Tcb } from '../tcp/tcb'
+import { Socket } from './socket'
+
+export interface ServerOptions {
+  /** Passed to every accepted Socket (see SocketOptions). */
+  allowHalfOpen?: boolean
+}
+
+export class Server extends EventEmitter {
+  private listener: Listener | null = null
+  private readonly open = new Set<Socket>()
+  private closing = false
+
+  constructor(
+    private readonly tcp: TcpLayer,
+    private readonly localAddress: string,
+    private readonly options: ServerOptions = {},
+    onConnection?: (socket: Socket) => void,
+  ) {
+    super()
+    if (onConnection) this.on('connection', onConnection)
+  }
+
+  get listening(): boolean {
+    return this.listener !== null
+  }
+
+  /** Passive OPEN on `port`. A port already listened on gives an EADDRINUSE 'error'. */
+  listen(port: number, callback?: () => void): this {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1-65535, got ${port}`)
+    if (this.listener !== null) throw new Error('server is already listening')
+    const listener: Listener = { port, synReceived: 0, onAccept: tcb => this.accept(tcb) }
+    if (!this.tcp.listen(listener)) {
+      const error = Object.assign(new Error(`listen EADDRINUSE: address already in use ${this.localAddress}:${port}`), { code: 'EADDRINUSE' })
+      process.nextTick(() => this.emit('error', error))
+      return this
+    }
+    this.listener = listener
+    this.closing = false
+    if (callback) this.once('listening', callback)
+    process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  /** Stop listening (new SYNs get RST); 'close' comes once the open connections have closed. */
+  close(callback?: (error?: Error) => void): this {
+    if (callback) this.once('close', callback)
+    if (this.listener !== null) this.tcp.unlisten(this.listener)
+    this.listener = null
+    this.closing = true
+    this.maybeClosed()
+    return this
+  }
+
+  address(): { address: string; port: number; family: string } | null {
+    return this.listener === null ? null : { address: this.localAddress, port: this.listener.port, family: 'IPv4' }
+  }
+
+  /** Sockets of this server not yet closed. */
+  get connections(): ReadonlySet<Socket> {
+    return this.open
+  }
+
+  private accept(tcb: Tcb): void {
+    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen })
+    this.open.add(socket)
+    socket.once('close', () => {
+      this.open.delete(socket)
+      this.maybeClosed()
+    })
+    this.emit('connection', socket)
+  }
+
+  private maybeClosed(): void {
+    if (this.closing && this.open.size === 0) {
+      this.closing = false
+      process.nextTick(() => this.emit('close'))
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// Socket: a connection as a stream.Duplex, shaped like Node's net.Socket
+// ('connect', 'data', 'end', 'close', 'error'; end() sends FIN; destroy()
+// aborts with RST), plus `state` and a 'state' event for teaching and tests.
+
+import { Duplex } from 'node:stream'
+import { Timer, type TimerWheel } from '../time/timer-wheel'
+import { formatAddress } from '../wire/ipv4'
+import type { State } from '../tcp/state'
+import type { Tcb, TcbUser, TcpError } from '../tcp/tcb'
+import { abort, close, orphan, received, send, setKeepAlive } from '../tcp/user'
+
+export interface SocketOptions {
+  /** Keep the writable side open after the peer's FIN (like net's allowHalfOpen). Default false. */
+  allowHalfOpen?: boolean
+}
+
+export class Socket extends Duplex implements TcbUser {
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly localAddress: string
+  readonly localPort: number
+  readonly remoteFamily = 'IPv4'
+  /** True until the connection is ESTABLISHED (like net.Socket#connecting). */
+  connecting = true
+  private tcb: Tcb | null
+  private lastState: State
+  /** A write waiting for room in the send buffer. */
+  private pendingWrite: ((error?: Error | null) => void) | null = null
+  private idleTimer: Timer | null = null
+  private idleMs = 0
+  private readonly wheel: TimerWheel
+
+  constructor(tcb: Tcb, options: SocketOptions = {}) {
+    super({ allowHalfOpen: options.allowHalfOpen ?? false })
+    this.tcb = tcb
+    this.lastState = tcb.state
+    this.remoteAddress = formatAddress(tcb.remoteAddr)
+    this.remotePort = tcb.remotePort
+    this.localAddress = formatAddress(tcb.localAddr)
+    this.localPort = tcb.localPort
+    this.wheel = tcb.host.wheel
+    tcb.user = this
+    if (tcb.state === 'ESTABLISHED') this.connecting = false
+  }
+
+  /** The RFC 9293 state of the connection ('CLOSED' once the TCB is gone from us). */
+  get state(): State {
+    return this.tcb?.state ?? this.lastState
+  }
+
+  address(): { address: string; port: number; family: string } {
+    return { address: this.localAddress, port: this.localPort, family: 'IPv4' }
+  }
+
+  get readyState(): string {
+    if (this.connecting) return 'opening'
+    if (this.readable && this.writable) return 'open'
+    if (this.readable) return 'readOnly'
+    if (this.writable) return 'writeOnly'
+    return 'closed'
+  }
+
+  /** Nagle is not implemented yet, so every socket already behaves as with setNoDelay(true). */
+  setNoDelay(_noDelay = true): this {
+    return this
+  }
+
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    if (this.tcb !== null) setKeepAlive(this.tcb, enable, initialDelayMs > 0 ? initialDelayMs : undefined)
+    return this
+  }
+
+  /** Emit 'timeout' after `ms` without activity, like net.Socket#setTimeout (0 turns it off). */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback) this.once('timeout', callback)
+    this.idleMs = ms
+    this.touch()
+    return this
+  }
+
+  // ---- TcbUser: what the TCB tells us ----
+
+  onEstablished(): void {
+    this.connecting = false
+    this.emit('connect')
+    this.emit('ready')
+  }
+
+  onData(data: Uint8Array): void {
+    this.touch()
+    this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  }
+
+  onFin(): void {
+    this.push(null)
+  }
+
+  onSendSpace(): void {
+    const tcb = this.tcb
+    if (this.pendingWrite !== null && tcb !== null && tcb.sendSpace > 0) {
+      const callback = this.pendingWrite
+      this.pendingWrite = null
+      callback()
+    }
+  }
+
+  onClosed(error: TcpError | null): void {
+    this.tcb = null
+    this.lastState = 'CLOSED'
+    this.stopIdleTimer()
+    if (error !== null) {
+      this.destroy(error)
+      return
+    }
+    if (this.pendingWrite !== null) {
+      const callback = this.pendingWrite
+      this.pendingWrite = null
+      callback(Object.assign(new Error('connection closed'), { code: 'EPIPE' }))
+    }
+    if (!this.readableEnded) this.push(null)
+  }
+
+  onStateChange(from: State, to: State, cause: string): void {
+    this.lastState = to
+    this.emit('state', from, to, cause)
+  }
+
+  readBuffered(): number {
+    return this.readableLength
+  }
+
+  // ---- stream.Duplex ----
+
+  override _read(): void {
+    if (this.tcb !== null) received(this.tcb)
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const tcb = this.tcb
+    if (tcb === null || tcb.finQueued) {
+      callback(Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' }))
+      return
+    }
+    this.touch()
+    send(tcb, chunk)
+    if (tcb.sendSpace > 0) callback()
+    else this.pendingWrite = callback // backpressure: wait for ACKs to free the send buffer
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.tcb !== null) close(this.tcb) // CLOSE: FIN after the queued data
+    callback()
+  }
+
+  /**
+   * destroy(): a RST unless the close is already clean (our FIN queued and no
+   * unread data), in which case the TCB finishes the close on its own, as the
+   * kernel does after close(2).
+   */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const tcb = this.tcb
+    this.tcb = null
+    this.stopIdleTimer()
+    if (tcb !== null && tcb.state !== 'CLOSED') {
+      this.lastState = tcb.state
+      tcb.user = null
+      const unread = this.readableLength > 0 && !this.readableEnded
+      if (error !== null || !tcb.finQueued || unread) abort(tcb)
+      else orphan(tcb)
+    }
+    callback(error)
+  }
+
+  // ---- idle timeout (setTimeout) ----
+
+  private touch(): void {
+    if (this.idleMs <= 0 || this.tcb === null) return this.stopIdleTimer()
+    if (this.idleTimer === null) this.idleTimer = new Timer(() => this.emit('timeout'))
+    this.wheel.arm(this.idleTimer, this.idleMs)
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== null) this.wheel.disarm(this.idleTimer)
+  }
+}

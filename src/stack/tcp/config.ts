@@ -1,0 +1,48 @@
+// Tunables of the TCP layer, with the defaults a Linux user would expect.
+
+export interface TcpConfig {
+  /** Maximum segment lifetime (ms); TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). */
+  mslMs: number
+  /** How long an orphaned FIN-WAIT-2 waits for the peer's FIN (Linux tcp_fin_timeout). */
+  finWait2TimeoutMs: number
+  /** Receive buffer per connection (bytes): the most we ever advertise. */
+  rcvBufSize: number
+  /** Send buffer per connection (bytes): write() returns false beyond it. */
+  sndBufSize: number
+  /** RFC 6298 timer bounds (ms). */
+  initialRtoMs: number
+  minRtoMs: number
+  maxRtoMs: number
+  /** Retransmissions of a SYN before ETIMEDOUT (Linux tcp_syn_retries). */
+  synRetries: number
+  /** Retransmissions of data or FIN before ETIMEDOUT. */
+  dataRetries: number
+  /** Longest an ACK is delayed (ms); RFC 9293 3.8.6.3 says under 0.5 s. */
+  delayedAckMs: number
+  /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
+  keepaliveIdleMs: number
+  keepaliveIntervalMs: number
+  keepaliveProbes: number
+  /** Largest number of half-open (SYN-RECEIVED) connections per listener. */
+  synBacklog: number
+  /** Largest number of connections the stack holds in all. */
+  maxConnections: number
+}
+
+export const DEFAULT_TCP_CONFIG: TcpConfig = {
+  mslMs: 30_000,
+  finWait2TimeoutMs: 60_000,
+  rcvBufSize: 65_535,
+  sndBufSize: 256 * 1024,
+  initialRtoMs: 1_000,
+  minRtoMs: 200,
+  maxRtoMs: 60_000,
+  synRetries: 6,
+  dataRetries: 10,
+  delayedAckMs: 40,
+  keepaliveIdleMs: 7_200_000,
+  keepaliveIntervalMs: 75_000,
+  keepaliveProbes: 9,
+  synBacklog: 256,
+  maxConnections: 65_536,
+}

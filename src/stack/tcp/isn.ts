@@ -1,0 +1,27 @@
+// Initial sequence numbers per RFC 6528: ISN = M + F(localip, localport,
+// remoteip, remoteport, secretkey), where M ticks every 4 microseconds and F
+// is a keyed hash, so ISNs are hard to guess yet increase for reused 4-tuples.
+
+import { createHash } from 'node:crypto'
+import type { Clock } from '../time/clock'
+import type { Random } from '../random'
+
+export class IsnGenerator {
+  private readonly key: Buffer
+
+  constructor(private readonly clock: Clock, random: Random) {
+    this.key = Buffer.alloc(16)
+    for (let i = 0; i < 16; i += 4) this.key.writeUInt32BE(random.nextUint32(), i)
+  }
+
+  next(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    const tuple = Buffer.alloc(12)
+    tuple.writeUInt32BE(localAddr >>> 0, 0)
+    tuple.writeUInt16BE(localPort, 4)
+    tuple.writeUInt32BE(remoteAddr >>> 0, 6)
+    tuple.writeUInt16BE(remotePort, 10)
+    const f = createHash('sha256').update(this.key).update(tuple).digest().readUInt32BE(0)
+    const m = Math.floor(this.clock.now() * 250) // 4 µs ticks
+    return (m + f) >>> 0
+  }
+}

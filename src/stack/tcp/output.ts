@@ -1,0 +1,125 @@
+// Deciding what to send (RFC 9293 3.8: data, window, acknowledgments; 3.10.4
+// for the FIN). Every segment we send carries ACK once synchronized, so any
+// segment sent also settles a pending delayed ACK.
+
+import { ACK, FIN, PSH, RST, SYN } from '../wire/tcp'
+import type { OutSegment, Tcb } from './tcb'
+import { seqAdd, seqDiff, seqGe, seqLt } from './seq'
+
+/** Hand one segment to the host, carrying our current ACK and window. */
+function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, withMss = false): void {
+  const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(), payload }
+  if (flags & ACK) {
+    seg.ack = tcb.rcvNxt
+    tcb.unackedSegments = 0
+    tcb.host.wheel.disarm(tcb.delayedAckTimer)
+  }
+  if (withMss) seg.options = { mss: tcb.rcvMss }
+  tcb.host.transmit(tcb, seg)
+}
+
+/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1). */
+export function sendSyn(tcb: Tcb): void {
+  const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
+  transmit(tcb, tcb.iss, flags, undefined, true)
+}
+
+/** An immediate ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Also the challenge ACK of RFC 5961. */
+export function sendAck(tcb: Tcb): void {
+  transmit(tcb, tcb.sndNxt, ACK)
+}
+
+/** A probe the peer must answer with an ACK: an old sequence number, no data (zero window, keepalive). */
+export function sendProbe(tcb: Tcb): void {
+  transmit(tcb, seqAdd(tcb.sndUna, -1), ACK)
+}
+
+/** Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5). */
+export function sendReset(tcb: Tcb): void {
+  tcb.host.counters.resetsSent++
+  transmit(tcb, tcb.sndNxt, RST)
+}
+
+/**
+ * Send the segment that starts at `seq` (at most `maxLen` bytes): the SYN if
+ * `seq` is ISS, else data from the send buffer, with our FIN if it ends there.
+ * Used for new data and for retransmissions alike. Returns the sequence space it covers.
+ */
+export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
+  if (seq === tcb.iss && (tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED')) {
+    sendSyn(tcb)
+    return 1
+  }
+  const offset = seqDiff(seq, tcb.bufSeq)
+  const len = Math.max(0, Math.min(maxLen, tcb.sndMss, tcb.sendBuffer.length - offset))
+  const payload = len > 0 ? tcb.sendBuffer.read(offset, len) : undefined
+  let flags = ACK
+  const end = seqAdd(seq, len)
+  if (tcb.finQueued && offset + len === tcb.sendBuffer.length && (tcb.finSeq === null || tcb.finSeq === end)) {
+    flags |= FIN
+  }
+  if (len > 0 && offset + len === tcb.sendBuffer.length) flags |= PSH
+  if (len === 0 && !(flags & FIN)) return 0
+  transmit(tcb, seq, flags, payload)
+  return len + (flags & FIN ? 1 : 0)
+}
+
+/**
+ * Send what the peer's window allows: new data, then our FIN once all data is
+ * out (3.10.4). Starts the retransmission timer for anything in flight and the
+ * persist timer when a zero window blocks us (3.8.6.1).
+ */
+export function output(tcb: Tcb): void {
+  const s = tcb.state
+  if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING') return
+  const host = tcb.host
+  while (tcb.finSeq === null) {
+    const unsent = tcb.unsentBytes
+    if (unsent === 0 && !tcb.finQueued) break
+    const usable = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+    // A FIN takes one sequence number of window, as data does.
+    if (usable <= 0 || (unsent === 0 && usable < 1)) break
+    const start = tcb.sndNxt
+    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable))
+    if (sent === 0) break
+    if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) {
+      tcb.finSeq = seqAdd(start, sent - 1)
+    }
+    tcb.sndNxt = seqAdd(start, sent)
+    if (tcb.rttSeq === null && tcb.recoverSeq === null) {
+      tcb.rttSeq = tcb.sndNxt // time this segment (RFC 6298 3, one at a time)
+      tcb.rttStart = host.clock.now()
+    }
+    if (!tcb.retransmitTimer.armed) host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  }
+  const blocked = tcb.finSeq === null && (tcb.unsentBytes > 0 || tcb.finQueued)
+  if (blocked && tcb.sndUna === tcb.sndNxt && !tcb.persistTimer.armed) {
+    host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
+  }
+}
+
+/** The persist interval: the RTO, doubled per unanswered probe, at most 60 s (RFC 1122 4.2.2.17). */
+export function persistDelay(tcb: Tcb): number {
+  return Math.min(tcb.rtt.rto * 2 ** tcb.persistBackoff, 60_000)
+}
+
+/**
+ * While recovering from a loss, resend up to `segments` segments below the
+ * recovery point, starting where the last retransmission stopped.
+ */
+export function retransmit(tcb: Tcb, segments: number): void {
+  if (tcb.recoverSeq === null) return
+  if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
+  for (let i = 0; i < segments && seqLt(tcb.rtxNext, tcb.recoverSeq); i++) {
+    const sent = sendSegmentAt(tcb, tcb.rtxNext, seqDiff(tcb.recoverSeq, tcb.rtxNext))
+    if (sent === 0) break
+    tcb.host.counters.retransmissions++
+    tcb.rtxNext = seqAdd(tcb.rtxNext, sent)
+  }
+  if (seqGe(tcb.sndUna, tcb.recoverSeq)) tcb.recoverSeq = null
+}
+
+/** Send an ACK now if one is owed and nothing else carried it. */
+export function ackIfOwed(tcb: Tcb): void {
+  if (tcb.unackedSegments > 0) sendAck(tcb)
+}

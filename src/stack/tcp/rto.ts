@@ -1,0 +1,49 @@
+// The retransmission timeout of RFC 6298: SRTT and RTTVAR from RTT samples,
+// Karn's rule (never sample a retransmitted segment), exponential backoff.
+
+export interface RtoConfig {
+  initialRtoMs: number
+  minRtoMs: number
+  maxRtoMs: number
+}
+
+const CLOCK_GRANULARITY_MS = 1 // G of RFC 6298: the timer wheel ticks in milliseconds
+
+export class RtoEstimator {
+  /** Smoothed round-trip time (ms), undefined before the first sample. */
+  srtt: number | undefined = undefined
+  /** Round-trip time variation (ms). */
+  rttvar = 0
+  /** The current timeout (ms), before backoff. */
+  private baseRto: number
+  /** How many times the timer expired since the last new sample (RFC 6298 5.5). */
+  backoff = 0
+
+  constructor(private readonly config: RtoConfig) {
+    this.baseRto = config.initialRtoMs // RFC 6298 2.1: 1 second before any sample
+  }
+
+  /** The timeout to arm now, with backoff applied. */
+  get rto(): number {
+    return Math.min(this.baseRto * 2 ** this.backoff, this.config.maxRtoMs)
+  }
+
+  /** RFC 6298 2.2 and 2.3: fold in a new measurement R (ms). Clears the backoff (Karn). */
+  sample(r: number): void {
+    if (this.srtt === undefined) {
+      this.srtt = r
+      this.rttvar = r / 2
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r)
+      this.srtt = 0.875 * this.srtt + 0.125 * r
+    }
+    const rto = this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar)
+    this.baseRto = Math.min(Math.max(rto, this.config.minRtoMs), this.config.maxRtoMs) // 2.4, 2.5
+    this.backoff = 0
+  }
+
+  /** RFC 6298 5.5: the timer expired, double the timeout. */
+  backOff(): void {
+    if (this.rto < this.config.maxRtoMs) this.backoff++
+  }
+}

@@ -1,0 +1,243 @@
+// The Transmission Control Block: the variables of RFC 9293 section 3.3.1 for
+// one connection, its buffers and timers, and the one function every state
+// change goes through. What happens to a TCB lives beside it, one file per
+// kind of event (RFC 9293 3.10): user.ts (the user calls), input.ts (segment
+// arrives), output.ts (what to send), timers.ts (timeouts).
+
+import type { Clock } from '../time/clock'
+import { Timer, type TimerWheel } from '../time/timer-wheel'
+import type { Counters } from '../counters'
+import type { TcpOptions } from '../wire/tcp'
+import type { TcpConfig } from './config'
+import { Reassembly } from './reassembly'
+import { RtoEstimator } from './rto'
+import { SendBuffer } from './send-buffer'
+import { seqAdd, seqDiff, seqGt, seqMax } from './seq'
+import { isTransition, type State } from './state'
+
+export type TcpErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ECONNABORTED'
+
+/** An error a connection ends with, shaped like Node's system errors. */
+export class TcpError extends Error {
+  constructor(readonly code: TcpErrorCode, message: string) {
+    super(message)
+    this.name = 'TcpError'
+  }
+}
+
+/** The application's side of a TCB: the Socket implements this. */
+export interface TcbUser {
+  /** The connection reached ESTABLISHED. */
+  onEstablished(): void
+  /** In-order bytes from the peer (a copy the user may keep). */
+  onData(data: Uint8Array): void
+  /** The peer's FIN: no more data will come. */
+  onFin(): void
+  /** Acknowledged data freed room in the send buffer. */
+  onSendSpace(): void
+  /** The TCB reached CLOSED; `error` says why when it was not a clean close. */
+  onClosed(error: TcpError | null): void
+  onStateChange(from: State, to: State, cause: string): void
+  /** Bytes delivered by onData that the application has not read yet: they fill the receive window. */
+  readBuffered(): number
+}
+
+/** A segment to send; the host adds ports, addresses and checksums. */
+export interface OutSegment {
+  seq: number
+  ack: number
+  flags: number
+  window: number
+  options?: TcpOptions
+  payload?: Uint8Array
+}
+
+/** What a TCB needs from the stack around it. */
+export interface TcpHost {
+  readonly clock: Clock
+  readonly wheel: TimerWheel
+  readonly config: TcpConfig
+  readonly counters: Counters
+  transmit(tcb: Tcb, seg: OutSegment): void
+  stateChanged(tcb: Tcb, from: State, to: State, cause: string): void
+  /** A passive open reached ESTABLISHED: hand it to its listener. */
+  accept(tcb: Tcb): void
+}
+
+const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
+
+export class Tcb {
+  state: State = 'CLOSED'
+  /** Opened by a listener (passive OPEN) rather than by connect(). */
+  passive = false
+  /** The application: null once it has closed or destroyed its socket (an orphan). */
+  user: TcbUser | null = null
+  /** Why the connection ended, when it did not end cleanly. */
+  error: TcpError | null = null
+
+  // Send sequence variables (RFC 9293 3.3.1)
+  /** Initial send sequence number. */
+  iss = 0
+  /** SND.UNA: oldest unacknowledged sequence number. */
+  sndUna = 0
+  /** SND.NXT: next sequence number to send (never moves back; retransmissions resend below it). */
+  sndNxt = 0
+  /** SND.WND: the window the peer advertised. */
+  sndWnd = 0
+  /** SND.WL1: segment sequence number used for the last window update. */
+  sndWl1 = 0
+  /** SND.WL2: segment acknowledgment number used for the last window update. */
+  sndWl2 = 0
+  /** The largest window the peer has advertised. */
+  maxSndWnd = 0
+  /** Effective MSS for what we send: the peer's MSS option, clamped to our MTU. */
+  sndMss = 536
+
+  // Receive sequence variables (RFC 9293 3.3.1)
+  /** Initial receive sequence number. */
+  irs = 0
+  /** RCV.NXT: next sequence number expected. */
+  rcvNxt = 0
+  /** RCV.NXT + RCV.WND as last advertised: the right edge never moves left (3.8.6.2.2). */
+  rcvAdv = 0
+  /** The MSS we advertise: our MTU less 40 bytes of headers. */
+  rcvMss = 1460
+
+  // Send side
+  /** Data written by the application and not yet acknowledged. */
+  readonly sendBuffer = new SendBuffer()
+  /** Sequence number of sendBuffer's first byte. */
+  bufSeq = 0
+  /** The application called CLOSE: a FIN follows the queued data. */
+  finQueued = false
+  /** Sequence number of our FIN once sent. */
+  finSeq: number | null = null
+
+  // Receive side
+  /** Out-of-order data awaiting the bytes before it. */
+  readonly reassembly = new Reassembly()
+  /** The peer's FIN has been received in order. */
+  finReceived = false
+  /** In-order data segments received since we last sent an ACK. */
+  unackedSegments = 0
+
+  // Retransmission (RFC 6298)
+  readonly rtt: RtoEstimator
+  /** The segment being timed ends at this sequence number (null: none, Karn's rule). */
+  rttSeq: number | null = null
+  /** When that segment was sent. */
+  rttStart = 0
+  /** Consecutive retransmission timeouts without progress. */
+  retries = 0
+  /** Duplicate ACKs in a row (3 trigger a fast retransmit). */
+  dupAcks = 0
+  /** While recovering lost segments: everything below this was sent before the loss. */
+  recoverSeq: number | null = null
+  /** The next sequence number to retransmit while recovering. */
+  rtxNext = 0
+
+  // Timers (all on the stack's one timer wheel)
+  readonly retransmitTimer: Timer
+  readonly delayedAckTimer: Timer
+  readonly persistTimer: Timer
+  readonly keepaliveTimer: Timer
+  /** FIN-WAIT-2 timeout for orphans (Linux's tcp_fin_timeout), and 2MSL in TIME-WAIT. */
+  readonly closeTimer: Timer
+  /** Zero-window probes sent without the window opening. */
+  persistBackoff = 0
+  keepaliveEnabled = false
+  keepaliveIdleMs: number
+  keepaliveProbesSent = 0
+  /** Time of the last segment received (keepalive idleness). */
+  lastReceived = 0
+
+  constructor(
+    readonly host: TcpHost,
+    readonly localAddr: number,
+    readonly localPort: number,
+    readonly remoteAddr: number,
+    readonly remotePort: number,
+    handlers: { retransmit(): void; delayedAck(): void; persist(): void; keepalive(): void; close(): void },
+  ) {
+    this.rtt = new RtoEstimator(host.config)
+    this.keepaliveIdleMs = host.config.keepaliveIdleMs
+    this.retransmitTimer = new Timer(handlers.retransmit)
+    this.delayedAckTimer = new Timer(handlers.delayedAck)
+    this.persistTimer = new Timer(handlers.persist)
+    this.keepaliveTimer = new Timer(handlers.keepalive)
+    this.closeTimer = new Timer(handlers.close)
+    this.lastReceived = host.clock.now()
+  }
+
+  /** Every state change goes through here: checked against the RFC's arcs, traced, told to the user. */
+  setState(to: State, cause: string): void {
+    const from = this.state
+    if (from === to) return
+    if (!isTransition(from, to)) throw new Error(`tcp: no arc ${from} -> ${to} in RFC 9293 (${cause})`)
+    this.state = to
+    this.host.stateChanged(this, from, to, cause)
+    this.user?.onStateChange(from, to, cause)
+  }
+
+  /** The application has fully closed; it will read and write no more. */
+  get orphaned(): boolean {
+    return this.user === null
+  }
+
+  /** RCV.WND as last advertised. */
+  get rcvWnd(): number {
+    return Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt))
+  }
+
+  /** Our FIN has been sent and acknowledged. */
+  get finAcked(): boolean {
+    return this.finSeq !== null && seqGt(this.sndUna, this.finSeq)
+  }
+
+  /** Bytes written but not yet sent. */
+  get unsentBytes(): number {
+    return this.sendBuffer.length - Math.max(0, Math.min(this.sendBuffer.length, seqDiff(this.sndNxt, this.bufSeq)))
+  }
+
+  /** Room left in the send buffer. */
+  get sendSpace(): number {
+    return this.host.config.sndBufSize - this.sendBuffer.length
+  }
+
+  /**
+   * The window to put in an outgoing segment: free receive buffer, with the
+   * receiver's silly window syndrome avoidance (RFC 9293 3.8.6.2.2): the right
+   * edge moves right only by at least min(half the buffer, one MSS), never left.
+   */
+  windowToAdvertise(): number {
+    const size = Math.min(this.host.config.rcvBufSize, MAX_WINDOW)
+    const held = (this.user?.readBuffered() ?? 0) + this.reassembly.bytes
+    const free = Math.max(0, size - held)
+    const proposed = seqAdd(this.rcvNxt, free)
+    const threshold = Math.min(size >> 1, this.rcvMss)
+    if (seqDiff(proposed, this.rcvAdv) >= threshold || (free === size && seqGt(proposed, this.rcvAdv))) {
+      this.rcvAdv = proposed
+    }
+    this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)
+    return Math.min(this.rcvWnd, MAX_WINDOW)
+  }
+
+  /** Stop every timer (entering TIME-WAIT or CLOSED). */
+  stopTimers(): void {
+    const wheel = this.host.wheel
+    wheel.disarm(this.retransmitTimer)
+    wheel.disarm(this.delayedAckTimer)
+    wheel.disarm(this.persistTimer)
+    wheel.disarm(this.keepaliveTimer)
+    wheel.disarm(this.closeTimer)
+  }
+
+  /** A short label for traces and errors: local and remote ends. */
+  get label(): string {
+    return `${fmt(this.localAddr)}:${this.localPort} ${fmt(this.remoteAddr)}:${this.remotePort}`
+  }
+}
+
+function fmt(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
+}

@@ -1,0 +1,97 @@
+// The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
+// the receive side's "the application read some data" (RECEIVE).
+
+import { output, sendAck, sendReset, sendSyn } from './output'
+import { TcpError, type Tcb } from './tcb'
+import { seqAdd, seqDiff } from './seq'
+import { armFinWait2Timeout, enterClosed } from './timers'
+
+/** Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. */
+export function openActive(tcb: Tcb, iss: number, mtu: number): void {
+  tcb.iss = iss
+  tcb.sndUna = iss
+  tcb.sndNxt = seqAdd(iss, 1)
+  tcb.bufSeq = seqAdd(iss, 1)
+  tcb.rcvMss = mtu - 40
+  tcb.sndMss = 536 // until the peer's MSS option says otherwise (RFC 9293 3.7.1)
+  tcb.setState('SYN-SENT', 'active OPEN')
+  sendSyn(tcb)
+  tcb.rttSeq = tcb.sndNxt
+  tcb.rttStart = tcb.host.clock.now()
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+}
+
+/** SEND (3.10.2): queue the data; it goes out as the window allows. */
+export function send(tcb: Tcb, data: Uint8Array): void {
+  if (tcb.finQueued || tcb.state === 'CLOSED') return
+  tcb.sendBuffer.append(data)
+  output(tcb)
+}
+
+/**
+ * CLOSE (3.10.4): no more data from us. A FIN follows the queued data; the state
+ * moves at once (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK).
+ */
+export function close(tcb: Tcb): void {
+  if (tcb.finQueued) return
+  switch (tcb.state) {
+    case 'SYN-SENT':
+      return enterClosed(tcb, null, 'CLOSE in SYN-SENT')
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      tcb.finQueued = true
+      tcb.setState('FIN-WAIT-1', 'CLOSE')
+      return output(tcb)
+    case 'CLOSE-WAIT':
+      tcb.finQueued = true
+      tcb.setState('LAST-ACK', 'CLOSE')
+      return output(tcb)
+    default:
+      return // already closing: "error: connection closing"
+  }
+}
+
+/** ABORT (3.10.5): RST in the synchronized states, then CLOSED. */
+export function abort(tcb: Tcb, error: TcpError | null = null): void {
+  switch (tcb.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+    case 'FIN-WAIT-1':
+    case 'FIN-WAIT-2':
+    case 'CLOSE-WAIT':
+      sendReset(tcb)
+      break
+  }
+  enterClosed(tcb, error, 'ABORT')
+}
+
+/**
+ * The application let go of the connection (its socket is destroyed after a
+ * clean end): the TCB finishes the close on its own and then is deleted.
+ */
+export function orphan(tcb: Tcb): void {
+  tcb.user = null
+  armFinWait2Timeout(tcb)
+}
+
+/**
+ * The application read data (RECEIVE, 3.10.3): the window may have opened.
+ * Tell the peer when it opened by enough to matter (3.8.6.2.2), so a sender
+ * stopped by a zero window need not wait for its persist timer.
+ */
+export function received(tcb: Tcb): void {
+  if (tcb.state !== 'ESTABLISHED' && tcb.state !== 'FIN-WAIT-1' && tcb.state !== 'FIN-WAIT-2') return
+  const before = tcb.rcvAdv
+  tcb.windowToAdvertise()
+  if (seqDiff(tcb.rcvAdv, before) > 0) sendAck(tcb)
+}
+
+/** Turn keepalive on or off (setKeepAlive), optionally with a new idle time. */
+export function setKeepAlive(tcb: Tcb, enable: boolean, idleMs?: number): void {
+  tcb.keepaliveEnabled = enable
+  if (idleMs !== undefined && idleMs > 0) tcb.keepaliveIdleMs = idleMs
+  if (enable) tcb.host.wheel.arm(tcb.keepaliveTimer, tcb.keepaliveIdleMs)
+  else tcb.host.wheel.disarm(tcb.keepaliveTimer)
+}
+
+export { TcpError }
