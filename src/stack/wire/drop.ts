@@ -1,0 +1,38 @@
+// Why the wire layer refused a packet. Each reason is a counter name
+// (Counters.drop), so a string literal rather than an enum.
+
+/** Every reason a parser in src/stack/wire can give, in the order the checks run. */
+export const DROP_REASONS = [
+  // IPv4, RFC 791 3.1
+  'ip-truncated', // fewer bytes than a minimal header, the IHL or the total length claims
+  'ip-version', // version field is not 4
+  'ip-header-length', // IHL below 5 (20 bytes)
+  'ip-total-length', // total length smaller than the header
+  'ip-options', // an option whose length byte is missing, below 2 or runs past the header
+  'ip-checksum', // header checksum does not verify (RFC 1071)
+  'ip-fragment', // MF set or a non-zero fragment offset: we do not reassemble
+  // ICMP, RFC 792
+  'icmp-truncated', // shorter than the 8-byte ICMP header
+  'icmp-checksum', // checksum over the whole message does not verify
+  // TCP, RFC 9293 3.1
+  'tcp-truncated', // shorter than the 20-byte fixed header
+  'tcp-data-offset', // data offset below 5 or past the end of the segment
+  'tcp-checksum', // checksum with the pseudo header does not verify
+  'tcp-options', // malformed option list (RFC 9293 3.1, 7323, 2018)
+] as const
+
+/** A wire-level drop reason; counted under this name. */
+export type DropReason = (typeof DROP_REASONS)[number]
+
+/** The result of every parser: a value, or the reason the bytes were dropped. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: DropReason }
+
+/** A failed parse, shared so the failure path allocates nothing. */
+const DROPS = Object.fromEntries(DROP_REASONS.map(r => [r, Object.freeze({ ok: false as const, reason: r })])) as {
+  readonly [R in DropReason]: { readonly ok: false; readonly reason: R }
+}
+
+/** The (frozen, shared) failure value for `reason`. */
+export function drop(reason: DropReason): { ok: false; reason: DropReason } {
+  return DROPS[reason]
+}

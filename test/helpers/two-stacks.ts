@@ -1,0 +1,36 @@
+// Two stacks joined by an in-memory link, on one virtual clock and seeded
+// randomness: A is 10.0.0.1 (usually the client), B is 10.0.0.2.
+
+import { Stack, type StackOptions } from '../../src/stack/stack'
+import { SeededRandom } from '../../src/stack/random'
+import { VirtualClock } from '../../src/stack/time/virtual-clock'
+import { linkPair } from '../../src/tun/memory-link'
+import type { Socket } from '../../src/stack/socket/socket'
+import type { State } from '../../src/stack/tcp/state'
+
+export const A = '10.0.0.1'
+export const B = '10.0.0.2'
+
+export function twoStacks(options: Partial<StackOptions> = {}, seed = 1) {
+  const clock = new VirtualClock(1_000)
+  const [linkA, linkB] = linkPair({ mtu: 1500 })
+  const a = new Stack({ address: A, link: linkA, clock, random: new SeededRandom(seed), ...options })
+  const b = new Stack({ address: B, link: linkB, clock, random: new SeededRandom(seed + 1), ...options })
+  return { clock, a, b, linkA, linkB }
+}
+
+/** Record a socket's state changes as `FROM -> TO` strings. */
+export function recordStates(socket: Socket): string[] {
+  const seen: string[] = []
+  socket.on('state', (from: State, to: State) => seen.push(`${from} -> ${to}`))
+  return seen
+}
+
+/** Collect everything a socket reads. */
+export function collect(socket: Socket): { data: () => Buffer; ended: () => boolean } {
+  const chunks: Buffer[] = []
+  let ended = false
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  socket.on('end', () => { ended = true })
+  return { data: () => Buffer.concat(chunks), ended: () => ended }
+}
