@@ -3,7 +3,7 @@
 
 import { Stack, type StackOptions } from '../../src/stack/stack'
 import { SeededRandom } from '../../src/stack/random'
-import { VirtualClock } from '../../src/stack/time/virtual-clock'
+import { ClockGroup } from './virtual-time'
 import { linkPair } from '../../src/tun/memory-link'
 import type { Socket } from '../../src/stack/socket/socket'
 import type { State } from '../../src/stack/tcp/state'
@@ -12,10 +12,10 @@ export const A = '10.0.0.1'
 export const B = '10.0.0.2'
 
 export function twoStacks(options: Partial<StackOptions> = {}, seed = 1) {
-  const clock = new VirtualClock(1_000)
+  const clock = new ClockGroup(1_000)
   const [linkA, linkB] = linkPair({ mtu: 1500 })
-  const a = new Stack({ address: A, link: linkA, clock, random: new SeededRandom(seed), ...options })
-  const b = new Stack({ address: B, link: linkB, clock, random: new SeededRandom(seed + 1), ...options })
+  const a = new Stack({ address: A, link: linkA, clock: clock.clock(), random: new SeededRandom(seed), ...options })
+  const b = new Stack({ address: B, link: linkB, clock: clock.clock(), random: new SeededRandom(seed + 1), ...options })
   return { clock, a, b, linkA, linkB }
 }
 

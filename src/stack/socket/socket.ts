@@ -28,6 +28,7 @@ export class Socket extends Duplex implements TcbUser {
   private pendingWrite: ((error?: Error | null) => void) | null = null
   private idleTimer: Timer | null = null
   private idleMs = 0
+  private windowCheckPending = false
   private readonly wheel: TimerWheel
 
   constructor(tcb: Tcb, options: SocketOptions = {}) {
@@ -132,7 +133,14 @@ export class Socket extends Duplex implements TcbUser {
   // ---- stream.Duplex ----
 
   override _read(): void {
-    if (this.tcb !== null) received(this.tcb)
+    this.windowCheck()
+  }
+
+  /** Every read frees receive buffer; after the reads of this tick, see whether the window opened. */
+  override read(size?: number): any {
+    const chunk = super.read(size)
+    if (chunk !== null) this.windowCheck()
+    return chunk
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -169,6 +177,15 @@ export class Socket extends Duplex implements TcbUser {
       else orphan(tcb)
     }
     callback(error)
+  }
+
+  private windowCheck(): void {
+    if (this.windowCheckPending || this.tcb === null) return
+    this.windowCheckPending = true
+    process.nextTick(() => {
+      this.windowCheckPending = false
+      if (this.tcb !== null) received(this.tcb)
+    })
   }
 
   // ---- idle timeout (setTimeout) ----

@@ -1,0 +1,225 @@
+// Whole connections between two stacks in virtual time: opening, data, and
+// every way of closing, with both ends' state histories.
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import type { Socket } from '../../../src/stack/socket/socket'
+import type { StateChange } from '../../../src/stack/stack'
+import { A, B, collect, twoStacks } from '../../helpers/two-stacks'
+import { runFor, runUntil, settle } from '../../helpers/virtual-time'
+
+/** Each stack's state history, per connection, as 'FROM -> TO'. */
+function histories(net: ReturnType<typeof twoStacks>) {
+  const a: string[] = []
+  const b: string[] = []
+  net.a.on('state', (c: StateChange) => a.push(`${c.from} -> ${c.to}`))
+  net.b.on('state', (c: StateChange) => b.push(`${c.from} -> ${c.to}`))
+  return { a, b }
+}
+
+function bytes(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n)
+  let x = seed
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+describe('opening', () => {
+  it('connects A to a listener on B: SYN, SYN,ACK, ACK (9293 3.5)', async () => {
+    const net = twoStacks()
+    const h = histories(net)
+    let accepted: Socket | undefined
+    net.b.createServer(s => { accepted = s }).listen(7)
+    const sock = net.a.connect({ host: B, port: 7 })
+    let connected = false
+    sock.on('connect', () => { connected = true })
+    await runFor(net.clock, 10)
+    expect(connected).toBe(true)
+    expect(accepted?.remoteAddress).toBe(A)
+    expect(accepted?.remotePort).toBe(sock.localPort)
+    expect(sock.localPort).toBeGreaterThanOrEqual(32768)
+    expect(h.a).toEqual(['CLOSED -> SYN-SENT', 'SYN-SENT -> ESTABLISHED'])
+    expect(h.b).toEqual(['LISTEN -> SYN-RECEIVED', 'SYN-RECEIVED -> ESTABLISHED'])
+  })
+
+  it('reports ECONNREFUSED for a port nobody listens on', async () => {
+    const net = twoStacks()
+    const sock = net.a.connect({ host: B, port: 9999 })
+    const errors: string[] = []
+    sock.on('error', e => errors.push((e as NodeJS.ErrnoException).code!))
+    await runFor(net.clock, 10)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    expect(net.a.connections()).toEqual([])
+  })
+
+  it('completes a simultaneous open: both SYN-SENT -> SYN-RECEIVED -> ESTABLISHED (9293 3.5 figure 7)', async () => {
+    const net = twoStacks()
+    const h = histories(net)
+    const x = net.a.connect({ host: B, port: 5000, localPort: 6000 })
+    const y = net.b.connect({ host: A, port: 6000, localPort: 5000 })
+    await runFor(net.clock, 2000)
+    expect(x.state).toBe('ESTABLISHED')
+    expect(y.state).toBe('ESTABLISHED')
+    expect(h.a).toEqual(['CLOSED -> SYN-SENT', 'SYN-SENT -> SYN-RECEIVED', 'SYN-RECEIVED -> ESTABLISHED'])
+    expect(h.b).toEqual(['CLOSED -> SYN-SENT', 'SYN-SENT -> SYN-RECEIVED', 'SYN-RECEIVED -> ESTABLISHED'])
+    x.write('ping')
+    const got = collect(y)
+    await runFor(net.clock, 100)
+    expect(got.data().toString()).toBe('ping')
+  })
+})
+
+describe('data', () => {
+  it('echoes 1 MiB intact both ways (SHA-256)', async () => {
+    const net = twoStacks()
+    net.b.createServer({ allowHalfOpen: true }, s => s.pipe(s)).listen(7)
+    const sock = net.a.connect({ host: B, port: 7 })
+    const got = collect(sock)
+    const data = bytes(1 << 20)
+    sock.end(data)
+    await runUntil(net.clock, () => got.ended())
+    expect(sha(got.data())).toBe(sha(data))
+    expect(net.a.counters.drops['internal-error']).toBeUndefined()
+    expect(net.b.counters.drops['internal-error']).toBeUndefined()
+  })
+
+  it('write() returns false when the send buffer is full and drains later (backpressure)', async () => {
+    const net = twoStacks({ tcp: { sndBufSize: 16 * 1024 } })
+    net.b.createServer(s => s.resume()).listen(9)
+    const sock = net.a.connect({ host: B, port: 9 })
+    await runFor(net.clock, 10)
+    let ok = true
+    let writes = 0
+    while (ok && writes < 100) {
+      ok = sock.write(bytes(4096, writes))
+      writes++
+    }
+    expect(ok).toBe(false)
+    let drained = false
+    sock.on('drain', () => { drained = true })
+    await runFor(net.clock, 100)
+    expect(drained).toBe(true)
+  })
+
+  it('a paused reader closes the window, the sender probes, and nothing is lost (9293 3.8.6.1)', async () => {
+    const net = twoStacks()
+    let server: Socket | undefined
+    net.b.createServer(s => { server = s; s.pause() }).listen(9)
+    const sock = net.a.connect({ host: B, port: 9 })
+    const data = bytes(300_000)
+    sock.end(data)
+    await runFor(net.clock, 5_000)
+    // B holds at most its receive buffer; A is blocked by the zero window and probing.
+    expect(server!.readableLength).toBeLessThanOrEqual(65_535)
+    expect(net.b.connections()[0]!.recvQueue).toBeGreaterThan(60_000)
+    const segmentsBefore = net.a.counters.segmentsOut
+    await runFor(net.clock, 20_000)
+    expect(net.a.counters.segmentsOut).toBeGreaterThan(segmentsBefore) // persist probes
+    const got = collect(server!)
+    server!.resume()
+    await runUntil(net.clock, () => got.ended())
+    expect(sha(got.data())).toBe(sha(data))
+  })
+})
+
+describe('closing between two stacks', () => {
+  it('client closes first: A FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT; B CLOSE-WAIT, LAST-ACK, CLOSED', async () => {
+    const net = twoStacks()
+    const h = histories(net)
+    net.b.createServer(s => s.resume()).listen(9)
+    const sock = net.a.connect({ host: B, port: 9 })
+    sock.resume()
+    await runFor(net.clock, 10)
+    sock.end()
+    await runFor(net.clock, 1000)
+    expect(h.a.slice(2)).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> FIN-WAIT-2', 'FIN-WAIT-2 -> TIME-WAIT'])
+    expect(h.b.slice(2)).toEqual(['ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
+    await runFor(net.clock, 60_000)
+    expect(h.a.at(-1)).toBe('TIME-WAIT -> CLOSED')
+    expect(net.a.connections()).toEqual([])
+  })
+
+  it('server closes first (daytime-like): B takes the active close and holds TIME-WAIT', async () => {
+    const net = twoStacks()
+    const h = histories(net)
+    net.b.createServer(s => s.end('Wednesday, November 25, 2026\r\n')).listen(13)
+    const sock = net.a.connect({ host: B, port: 13 })
+    const got = collect(sock)
+    await runFor(net.clock, 1000)
+    expect(got.data().toString()).toContain('2026')
+    expect(h.b.slice(2)).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> FIN-WAIT-2', 'FIN-WAIT-2 -> TIME-WAIT'])
+    expect(h.a.slice(2)).toEqual(['ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
+  })
+
+  it('both close at once: FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both sides', async () => {
+    const net = twoStacks()
+    const h = histories(net)
+    let server: Socket | undefined
+    net.b.createServer(s => { server = s }).listen(9)
+    const sock = net.a.connect({ host: B, port: 9 })
+    await runFor(net.clock, 10)
+    sock.end()
+    server!.end()
+    await runFor(net.clock, 1000)
+    const closing = ['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> CLOSING', 'CLOSING -> TIME-WAIT']
+    expect(h.a.slice(2)).toEqual(closing)
+    expect(h.b.slice(2)).toEqual(closing)
+    await runFor(net.clock, 60_000)
+    expect(net.a.connections()).toEqual([])
+    expect(net.b.connections()).toEqual([])
+  })
+
+  it('half-close: data keeps flowing to the side that sent FIN', async () => {
+    const net = twoStacks()
+    net.b.createServer({ allowHalfOpen: true }, s => {
+      s.resume()
+      s.on('end', () => {
+        // The client is done sending; we still answer, then close.
+        s.write('after your FIN ')
+        setImmediate(() => s.end('bye'))
+      })
+    }).listen(9)
+    const sock = net.a.connect({ host: B, port: 9, allowHalfOpen: true })
+    const got = collect(sock)
+    await runFor(net.clock, 10)
+    sock.end('request')
+    await runUntil(net.clock, () => got.ended())
+    expect(got.data().toString()).toBe('after your FIN bye')
+  })
+
+  it('a RST aborts the other end with ECONNRESET', async () => {
+    const net = twoStacks()
+    let server: Socket | undefined
+    net.b.createServer(s => { server = s }).listen(9)
+    const sock = net.a.connect({ host: B, port: 9 })
+    await runFor(net.clock, 10)
+    const errors: string[] = []
+    server!.on('error', e => errors.push((e as NodeJS.ErrnoException).code!))
+    sock.destroy()
+    await runFor(net.clock, 10)
+    expect(errors).toEqual(['ECONNRESET'])
+    expect(net.b.connections()).toEqual([])
+  })
+})
+
+describe('shutdown', () => {
+  it('ends every connection gracefully and stops every timer', async () => {
+    const net = twoStacks()
+    net.b.createServer(s => s.resume()).listen(9)
+    const socks = [0, 1, 2].map(() => net.a.connect({ host: B, port: 9 }))
+    for (const s of socks) s.resume()
+    await runFor(net.clock, 10)
+    const done = net.b.shutdown(2000)
+    let finished = false
+    void done.then(() => { finished = true })
+    await runFor(net.clock, 100)
+    await settle()
+    expect(finished).toBe(true)
+    expect(net.b.connections().every(c => c.state === 'TIME-WAIT')).toBe(true)
+    expect(net.a.connections().every(c => c.state === 'CLOSE-WAIT' || c.state === 'LAST-ACK' || c.state === 'CLOSED')).toBe(true)
+  })
+})
