@@ -1,0 +1,243 @@
+// A Link over a Linux TUN device: whole IPv4 packets to and from the kernel.
+// The native addon (native/tun.c) opens the device and reads in batches; this file
+// turns its errors into one-line TunErrors, counts, and hands packets to the stack.
+
+import { createRequire } from 'node:module'
+import type { Link, PacketHandler } from './link'
+import { TunError } from './errors'
+
+export { TunError } from './errors'
+
+/** What build/Release/tuntcp_tun.node exports (see native/tun.c). */
+interface NativeTun {
+  open(name: string, mtu?: number): { fd: number; name: string; mtu: number; created: boolean }
+  startReading(fd: number, buffer: ArrayBuffer, lengths: Int32Array,
+    callback: (count: number, error?: Error) => void): object
+  stopReading(handle: object): void
+  write(fd: number, packet: Uint8Array): boolean
+  close(fd: number): void
+}
+
+type SystemError = Error & { code?: string }
+
+/** Room for one batch: at least 16 packets of the largest size, 64 small ones. */
+const READ_BUFFER_BYTES = 1 << 20
+const MAX_BATCH = 64
+
+let native: NativeTun | undefined
+
+function loadNative(): NativeTun {
+  if (native) return native
+  const require = createRequire(import.meta.url)
+  try {
+    native = require('../../build/Release/tuntcp_tun.node') as NativeTun
+  } catch (cause) {
+    throw new TunError('ENOADDON',
+      'tuntcp: the native TUN binding is not built (build/Release/tuntcp_tun.node): run npm install (needs python3, make and a C compiler)',
+      { cause })
+  }
+  return native
+}
+
+/** Linux accepts 1-15 bytes, not "." or "..", no '/', ':' or whitespace. */
+function checkName(name: string): void {
+  const bytes = typeof name === 'string' ? Buffer.byteLength(name) : 0
+  if (bytes === 0 || bytes > 15 || name === '.' || name === '..' ||
+      /[/:\s\0%]/.test(name)) {
+    throw new TunError('EINVAL',
+      `tuntcp: bad device name ${JSON.stringify(name)}: use 1 to 15 characters without spaces, '/', ':' or '%'`)
+  }
+}
+
+function checkMtu(mtu: number | undefined): void {
+  if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) {
+    throw new TunError('EINVAL', `tuntcp: bad MTU ${mtu}: use a whole number from 68 to 65535`)
+  }
+}
+
+/** Turn the addon's errno errors into the lines the user sees. */
+function openError(err: SystemError, name: string, mtu: number | undefined): TunError {
+  const code = err.code ?? 'EUNKNOWN'
+  const { syscall = '', existed = false } = err as { syscall?: string; existed?: boolean }
+  const say = (message: string) => new TunError(code, `tuntcp: ${message}`, { cause: err })
+  if (syscall.startsWith('ioctl(SIOCSIFMTU')) {
+    return code === 'EINVAL'
+      ? say(`device ${name} does not accept MTU ${mtu}`)
+      : say(`setting the MTU of ${name} failed: ${err.message}`)
+  }
+  switch (code) {
+    case 'ENOENT':
+    case 'ENODEV':
+    case 'ENXIO':
+      return say('/dev/net/tun not found: load the tun module (modprobe tun)')
+    case 'EPERM':
+    case 'EACCES':
+      return existed
+        ? say(`attaching to device ${name} needs CAP_NET_ADMIN or its owner's uid: run as root (sudo)`)
+        : say('opening the TUN device needs CAP_NET_ADMIN: run as root (sudo)')
+    case 'EBUSY':
+      return say(`device ${name} is busy: another process has it open`)
+    case 'EINVAL':
+      return existed
+        ? say(`device ${name} exists but is not a single-queue TUN device: choose another name`)
+        : say(`bad device name ${JSON.stringify(name)}: the kernel refused it`)
+    default:
+      return say(`opening TUN device ${name} failed: ${err.message}`)
+  }
+}
+
+/** What the device has done, for `serve` to print and tests to assert on. */
+export interface TunCounters {
+  /** Packets read from the kernel and handed to the receive handler. */
+  packetsRead: number
+  bytesRead: number
+  /** Reads that woke us up: packetsRead / readBatches is the mean batch size. */
+  readBatches: number
+  /** Packets read while no handler was set (dropped). */
+  readDrops: number
+  /** Packets written to the kernel. */
+  packetsWritten: number
+  bytesWritten: number
+  /** Packets dropped because the device queue was full, or sent after close. */
+  writeDrops: number
+  /** Packets the kernel refused (e.g. EIO while the link is down); dropped. */
+  writeErrors: number
+}
+
+export class TunDevice implements Link {
+  /** The interface name, as the kernel has it. */
+  readonly name: string
+  /** The device MTU when it was opened (set to opts.mtu if given). */
+  readonly mtu: number
+  /** True if the device did not exist before we opened it: it goes away on close(). */
+  readonly created: boolean
+  readonly counters: TunCounters = {
+    packetsRead: 0, bytesRead: 0, readBatches: 0, readDrops: 0,
+    packetsWritten: 0, bytesWritten: 0, writeDrops: 0, writeErrors: 0,
+  }
+  /** The last error the kernel returned for a write, for diagnostics. */
+  lastWriteError: Error | null = null
+
+  private fd: number
+  private readonly native: NativeTun
+  private handler: PacketHandler | null = null
+  private errorHandler: ((err: TunError) => void) | null = null
+  private reader: object | null = null
+  private readBuffer: ArrayBuffer | null = null
+  private lengths: Int32Array | null = null
+
+  private constructor(nat: NativeTun, fd: number, name: string, mtu: number, created: boolean) {
+    this.native = nat
+    this.fd = fd
+    this.name = name
+    this.mtu = mtu
+    this.created = created
+  }
+
+  /**
+   * Attach to the TUN device `name` if it exists, or create it (non-persistent).
+   * Sets its MTU if `mtu` is given. Throws a TunError with a one-line message.
+   */
+  static open(opts: { name: string; mtu?: number }): TunDevice {
+    const { name, mtu } = opts
+    checkName(name)
+    checkMtu(mtu)
+    const nat = loadNative()
+    let opened: { fd: number; name: string; mtu: number; created: boolean }
+    try {
+      // The addon checks whether the name exists with an ioctl, in our own network
+      // namespace: /sys/class/net may show another one (after a bare `unshare -n`).
+      opened = nat.open(name, mtu)
+    } catch (err) {
+      throw openError(err as SystemError, name, mtu)
+    }
+    return new TunDevice(nat, opened.fd, opened.name, opened.mtu, opened.created)
+  }
+
+  get closed(): boolean {
+    return this.fd < 0
+  }
+
+  send(packet: Uint8Array): void {
+    if (this.fd < 0) {
+      this.counters.writeDrops++
+      return
+    }
+    try {
+      if (this.native.write(this.fd, packet)) {
+        this.counters.packetsWritten++
+        this.counters.bytesWritten += packet.length
+      } else {
+        this.counters.writeDrops++
+      }
+    } catch (err) {
+      this.counters.writeErrors++
+      this.lastWriteError = err as Error
+    }
+  }
+
+  onReceive(handler: PacketHandler | null): void {
+    this.handler = handler
+    // Read only while someone listens; otherwise the kernel queues (and then drops).
+    if (handler && !this.reader && this.fd >= 0) this.startReading()
+    else if (!handler) this.stopReading()
+  }
+
+  /**
+   * Who hears a fatal read error (the device was deleted under us, say). Reading
+   * has stopped when it is called. Without a handler the error is thrown, and so
+   * becomes an uncaught exception, like an EventEmitter 'error' with no listener.
+   */
+  onError(handler: ((err: TunError) => void) | null): void {
+    this.errorHandler = handler
+  }
+
+  close(): void {
+    if (this.fd < 0) return
+    this.stopReading()
+    const fd = this.fd
+    this.fd = -1
+    this.handler = null
+    this.native.close(fd)  // a device we created disappears now
+  }
+
+  private startReading(): void {
+    this.readBuffer ??= new ArrayBuffer(READ_BUFFER_BYTES)
+    this.lengths ??= new Int32Array(MAX_BATCH)
+    this.reader = this.native.startReading(this.fd, this.readBuffer, this.lengths,
+      (count, error) => this.onBatch(count, error))
+  }
+
+  private stopReading(): void {
+    if (!this.reader) return
+    this.native.stopReading(this.reader)
+    this.reader = null
+  }
+
+  /** One batch from the addon: `count` packets back to back in readBuffer. */
+  private onBatch(count: number, error: Error | undefined): void {
+    const buffer = this.readBuffer!
+    const lengths = this.lengths!
+    this.counters.readBatches++
+    let offset = 0
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i]!
+      const handler = this.handler
+      if (handler) {
+        this.counters.packetsRead++
+        this.counters.bytesRead += length
+        handler(new Uint8Array(buffer, offset, length))
+      } else {
+        this.counters.readDrops++  // the handler was removed (or we closed) mid-batch
+      }
+      offset += length
+    }
+    if (error) {
+      this.reader = null  // the addon has already stopped
+      const err = new TunError((error as SystemError).code ?? 'EIO',
+        `tuntcp: reading from device ${this.name} failed (was it deleted?): ${error.message}`, { cause: error })
+      if (this.errorHandler) this.errorHandler(err)
+      else throw err
+    }
+  }
+}
