@@ -22,8 +22,10 @@ export class Socket extends Duplex implements TcbUser {
   readonly remoteFamily = 'IPv4'
   /** True until the connection is ESTABLISHED (like net.Socket#connecting). */
   connecting = true
+  /** The TCB while this socket is its user; null once closed or destroyed. */
   private tcb: Tcb | null
-  private lastState: State
+  /** The same TCB, kept to report its state after the socket lets go (TIME-WAIT, an orphaned LAST-ACK). */
+  private readonly connection: Tcb
   /** A write waiting for room in the send buffer. */
   private pendingWrite: ((error?: Error | null) => void) | null = null
   private idleTimer: Timer | null = null
@@ -34,7 +36,7 @@ export class Socket extends Duplex implements TcbUser {
   constructor(tcb: Tcb, options: SocketOptions = {}) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false })
     this.tcb = tcb
-    this.lastState = tcb.state
+    this.connection = tcb
     this.remoteAddress = formatAddress(tcb.remoteAddr)
     this.remotePort = tcb.remotePort
     this.localAddress = formatAddress(tcb.localAddr)
@@ -44,9 +46,9 @@ export class Socket extends Duplex implements TcbUser {
     if (tcb.state === 'ESTABLISHED') this.connecting = false
   }
 
-  /** The RFC 9293 state of the connection ('CLOSED' once the TCB is gone from us). */
+  /** The RFC 9293 state of the connection, followed to CLOSED even after the socket has closed. */
   get state(): State {
-    return this.tcb?.state ?? this.lastState
+    return this.connection.state
   }
 
   address(): { address: string; port: number; family: string } {
@@ -63,6 +65,16 @@ export class Socket extends Duplex implements TcbUser {
 
   /** Nagle is not implemented yet, so every socket already behaves as with setNoDelay(true). */
   setNoDelay(_noDelay = true): this {
+    return this
+  }
+
+  /** Like net.Socket#ref: the stack's sockets hold no Node handle of their own, so this does nothing. */
+  ref(): this {
+    return this
+  }
+
+  /** Like net.Socket#unref (node:http's Agent calls it on idle keep-alive sockets). */
+  unref(): this {
     return this
   }
 
@@ -107,7 +119,6 @@ export class Socket extends Duplex implements TcbUser {
 
   onClosed(error: TcpError | null): void {
     this.tcb = null
-    this.lastState = 'CLOSED'
     this.stopIdleTimer()
     if (error !== null) {
       this.destroy(error)
@@ -122,7 +133,6 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   onStateChange(from: State, to: State, cause: string): void {
-    this.lastState = to
     this.emit('state', from, to, cause)
   }
 
@@ -156,6 +166,18 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    // CLOSE in SYN-SENT would delete the TCB and its queued data (3.10.4); like
+    // net.Socket, end() before the connection is up waits for it instead.
+    if (this.connecting && this.tcb?.state === 'SYN-SENT') {
+      const later = () => {
+        this.off('close', later)
+        this.off('connect', later)
+        this._final(callback)
+      }
+      this.once('connect', later)
+      this.once('close', later)
+      return
+    }
     if (this.tcb !== null) close(this.tcb) // CLOSE: FIN after the queued data
     callback()
   }
@@ -170,7 +192,6 @@ export class Socket extends Duplex implements TcbUser {
     this.tcb = null
     this.stopIdleTimer()
     if (tcb !== null && tcb.state !== 'CLOSED') {
-      this.lastState = tcb.state
       tcb.user = null
       const unread = this.readableLength > 0 && !this.readableEnded
       if (error !== null || !tcb.finQueued || unread) abort(tcb)

@@ -218,8 +218,9 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     tcb.host.counters.drop('tcp-ack-unsent')
     return false
   }
+  let acked = 0
   if (seqGt(ack, tcb.sndUna)) {
-    newAck(tcb, ack)
+    acked = newAck(tcb, ack)
   } else if (ack === tcb.sndUna && a.data.length === 0 && !a.fin && window === tcb.sndWnd && tcb.sndUna !== tcb.sndNxt) {
     // A duplicate ACK (RFC 5681 2): three in a row mean a segment was lost.
     if (++tcb.dupAcks === 3) fastRetransmit(tcb)
@@ -228,6 +229,8 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) {
     updateWindow(tcb, seq, ack, window, false)
   }
+  // Only now, with SND.UNA and SND.WND both current, may the application write more.
+  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
   switch (tcb.state) {
     case 'FIN-WAIT-1':
       // Our FIN acknowledged: FIN-WAIT-2, unless the peer's FIN rides on this
@@ -237,19 +240,23 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
         armFinWait2Timeout(tcb)
       }
       return true
+    // In CLOSING and LAST-ACK the segment ends here; the ACK may still have opened
+    // the window for data queued ahead of our FIN, so send what it allows.
     case 'CLOSING':
       if (tcb.finAcked) enterTimeWait(tcb, 'ACK of FIN received')
+      else output(tcb)
       return false
     case 'LAST-ACK':
       if (tcb.finAcked) enterClosed(tcb, null, 'ACK of FIN received')
+      else output(tcb)
       return false
     default:
       return true
   }
 }
 
-/** SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged. */
-function newAck(tcb: Tcb, ack: number): void {
+/** SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged. Returns the data bytes freed. */
+function newAck(tcb: Tcb, ack: number): number {
   // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
   const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
   const acked = seqDiff(dataEnd, tcb.bufSeq)
@@ -266,7 +273,7 @@ function newAck(tcb: Tcb, ack: number): void {
   else tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
   // Recovering from a loss: each ACK lets two more lost segments go (slow-start pace).
   if (tcb.recoverSeq !== null) retransmit(tcb, 2)
-  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
+  return Math.max(0, acked)
 }
 
 /** RFC 6298: a sample when the timed segment is acknowledged (never a retransmitted one). */
