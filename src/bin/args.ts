@@ -1,0 +1,86 @@
+// Command-line parsing shared by the subcommands: node:util parseArgs, plus the
+// checks that turn a bad flag into one clear line and exit status 2.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseCidr } from '../tun/iproute'
+import { parseAddress } from '../stack/wire/ipv4'
+
+/** A mistake on the command line: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+/** The options every subcommand that brings up the stack shares. */
+export const DEVICE_OPTIONS = {
+  dev: { type: 'string', default: 'tuntcp0' },
+  addr: { type: 'string', default: '10.77.0.2' },
+  'kernel-addr': { type: 'string' },
+  mtu: { type: 'string', default: '1500' },
+  msl: { type: 'string', default: '30' },
+  trace: { type: 'boolean', default: false },
+  pcap: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options']
+
+export const DEFAULT_KERNEL_ADDR = '10.77.0.1/24'
+
+export interface DeviceArgs {
+  dev: string
+  addr: string
+  /** The kernel side's address; undefined means: set the default only on a device we create. */
+  kernelAddr: string | undefined
+  mtu: number
+  mslMs: number
+  trace: boolean
+  pcap: string | undefined
+  help: boolean
+}
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, allowPositionals: boolean) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true })
+  } catch (error) {
+    // parseArgs explains itself ("Unknown option '--foo'..."); keep its first sentence.
+    throw new UsageError((error as Error).message.split('. ')[0]!)
+  }
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const n = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, not ${JSON.stringify(text)}`)
+  }
+  return n
+}
+
+export function deviceArgs(values: Record<string, string | boolean | undefined>): DeviceArgs {
+  const addr = values.addr as string
+  if (parseAddress(addr) === null) throw new UsageError(`--addr must be an IPv4 address like 10.77.0.2, not ${JSON.stringify(addr)}`)
+  const kernelAddr = values['kernel-addr'] as string | undefined
+  if (kernelAddr !== undefined) {
+    try {
+      parseCidr(kernelAddr)
+    } catch (error) {
+      throw new UsageError(`--kernel-addr must look like 10.77.0.1/24, not ${JSON.stringify(kernelAddr)}`)
+    }
+  }
+  const mtu = integer('mtu', values.mtu as string, 68, 65535)
+  if (!Number.isInteger(mtu)) throw new UsageError('--mtu must be a whole number')
+  const msl = integer('msl', values.msl as string, 0.001, 3600)
+  return {
+    dev: values.dev as string,
+    addr,
+    kernelAddr,
+    mtu,
+    mslMs: Math.round(msl * 1000),
+    trace: values.trace === true,
+    pcap: values.pcap as string | undefined,
+    help: values.help === true,
+  }
+}
+
+/** A TCP port given on the command line. */
+export function port(text: string | undefined): number {
+  if (text === undefined) throw new UsageError('missing PORT')
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`PORT must be from 1 to 65535, not ${JSON.stringify(text)}`)
+  return n
+}

@@ -1,0 +1,69 @@
+// tuntcp connect HOST PORT: an active open from the stack to a kernel peer,
+// like nc: stdin goes to the connection and the connection to stdout. End of
+// stdin sends our FIN (a half-close); we exit once both directions are done.
+
+import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from './args'
+import { bringUp } from './bring-up'
+import { parseAddress } from '../stack/wire/ipv4'
+
+export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE]
+
+  HOST is an IPv4 address the kernel routes over the device, usually the kernel
+  side's own address (10.77.0.1 by default). Options as for serve.`
+
+/** After the connection closes, how long to stay up to answer a retransmitted FIN from TIME-WAIT. */
+const LINGER_MS = 500
+
+export async function connect(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, DEVICE_OPTIONS, true)
+  if (values.help) {
+    console.log(CONNECT_USAGE)
+    return 0
+  }
+  const [host, portText, extra] = positionals
+  if (host === undefined) throw new UsageError('missing HOST and PORT')
+  if (parseAddress(host) === null) throw new UsageError(`HOST must be an IPv4 address, not ${JSON.stringify(host)}`)
+  const remotePort = port(portText)
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`)
+  const args = deviceArgs(values)
+  const log = (line: string) => console.error(line)
+  const running = bringUp(args, log)
+  const { stack } = running
+
+  return new Promise<number>(resolve => {
+    const socket = stack.connect({ host, port: remotePort, allowHalfOpen: true })
+    let failed: Error | null = null
+    socket.on('connect', () => {
+      if (args.trace) log(`tuntcp: connected ${socket.localAddress}:${socket.localPort} -> ${host}:${remotePort}`)
+      process.stdin.pipe(socket) // our FIN follows the end of stdin
+    })
+    socket.pipe(process.stdout, { end: false })
+    socket.on('error', error => {
+      failed = error
+    })
+    socket.on('close', () => {
+      process.stdin.unpipe(socket)
+      process.stdin.pause()
+      process.stdin.destroy()
+      if (failed !== null) {
+        const code = (failed as NodeJS.ErrnoException).code
+        const why = code === 'ECONNREFUSED' ? `connection refused by ${host}:${remotePort}`
+          : code === 'ECONNRESET' ? `connection reset by ${host}:${remotePort}`
+          : code === 'ETIMEDOUT' ? `connection to ${host}:${remotePort} timed out`
+          : failed.message
+        log(`tuntcp: ${why}`)
+      }
+      const exitCode = failed === null ? 0 : 1
+      setTimeout(() => {
+        running.takeDown()
+        resolve(exitCode)
+      }, failed === null ? LINGER_MS : 0)
+    })
+    const abort = () => {
+      log('tuntcp: interrupted, resetting the connection')
+      socket.destroy()
+    }
+    process.once('SIGINT', abort)
+    process.once('SIGTERM', abort)
+  })
+}

@@ -1,0 +1,63 @@
+// --trace: one line per segment in and out and one per state change, e.g.
+//
+//    0.000412  in 10.77.0.1:40312 > 10.77.0.2:80  S     seq 0 (3204153245) win 64240 len 0 <mss 1460,sackOK,TS 1 0,wscale 7>
+//    0.000431 out 10.77.0.2:80 > 10.77.0.1:40312  SA    seq 0 (1593014337) ack 1 (3204153246) win 65535 len 0 <mss 1460>
+//    0.000433 state 10.77.0.2:80 10.77.0.1:40312  LISTEN -> SYN-RECEIVED (SYN received)
+//
+// Time is seconds since the trace began. Sequence numbers are shown relative to
+// the ISN of the end that sent them (learned from its SYN), then absolute.
+
+import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp'
+import type { Stack, StateChange } from '../stack/stack'
+import { formatAddress } from '../stack/wire/ipv4'
+
+function options(o: TcpOptions): string {
+  const parts: string[] = []
+  if (o.mss !== undefined) parts.push(`mss ${o.mss}`)
+  if (o.sackPermitted) parts.push('sackOK')
+  if (o.timestamp) parts.push(`TS ${o.timestamp.value} ${o.timestamp.echo}`)
+  if (o.windowScale !== undefined) parts.push(`wscale ${o.windowScale}`)
+  if (o.sackBlocks?.length) parts.push('sack ' + o.sackBlocks.map(b => `${b.left}:${b.right}`).join(' '))
+  return parts.length === 0 ? '' : ` <${parts.join(',')}>`
+}
+
+export class Tracer {
+  /** ISN of each sender, keyed "addr:port>addr:port". */
+  private readonly isns = new Map<string, number>()
+  private readonly start: number
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly print: (line: string) => void,
+  ) {
+    this.start = stack.clock.now()
+    stack.on('segment', (dir: 'in' | 'out', s: { src: number; dst: number; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg))
+    stack.on('state', (change: StateChange) => this.state(change))
+  }
+
+  private time(): string {
+    return ((this.stack.clock.now() - this.start) / 1000).toFixed(6).padStart(10)
+  }
+
+  private relative(key: string, n: number): string {
+    const isn = this.isns.get(key)
+    return isn === undefined ? `${n}` : `${(n - isn) >>> 0} (${n})`
+  }
+
+  segment(dir: 'in' | 'out', src: number, dst: number, seg: TcpSegment): void {
+    const from = `${formatAddress(src)}:${seg.srcPort}`
+    const to = `${formatAddress(dst)}:${seg.dstPort}`
+    const forward = `${from}>${to}`
+    const backward = `${to}>${from}`
+    if (seg.flags & 0x02) this.isns.set(forward, seg.seq) // SYN
+    let line = `${this.time()} ${dir.padStart(3)} ${from} > ${to}  ${flagsToString(seg.flags).padEnd(5)} seq ${this.relative(forward, seg.seq)}`
+    if (seg.flags & 0x10) line += ` ack ${this.relative(backward, seg.ack)}`
+    line += ` win ${seg.window} len ${seg.payload.length}${options(seg.options)}`
+    this.print(line)
+  }
+
+  state(c: StateChange): void {
+    const conn = c.conn
+    this.print(`${this.time()} state ${conn.localAddress}:${conn.localPort} ${conn.remoteAddress}:${conn.remotePort}  ${c.from} -> ${c.to} (${c.cause})`)
+  }
+}
