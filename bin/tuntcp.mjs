@@ -3,4 +3,7 @@
 import { register } from 'tsx/esm/api'
 
 register()
-await import('../src/bin/tuntcp.ts')
+const { main } = await import('../src/bin/main.ts')
+process.exitCode = await main(process.argv.slice(2))
+// Whatever is left (a closed TUN fd, stopped timers) must not keep us alive.
+process.exit()

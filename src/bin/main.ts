@@ -53,7 +53,3 @@ export async function main(argv: string[]): Promise<number> {
     throw error
   }
 }
-
-process.exitCode = await main(process.argv.slice(2))
-// Whatever is left (a TUN fd closed, timers stopped) should not keep us alive; exit now.
-process.exit()

@@ -1,0 +1,81 @@
+// The command line: defaults, and one clear line (exit status 2) for each mistake.
+import { describe, expect, it, vi } from 'vitest'
+import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from '../../src/bin/args'
+import { main } from '../../src/bin/main'
+
+const device = (argv: string[]) => deviceArgs(parse(argv, DEVICE_OPTIONS, true).values)
+
+describe('device options', () => {
+  it('has the defaults of PRODUCT.md', () => {
+    expect(device([])).toEqual({
+      dev: 'tuntcp0', addr: '10.77.0.2', kernelAddr: undefined, mtu: 1500, mslMs: 30_000,
+      trace: false, pcap: undefined, help: false,
+    })
+  })
+
+  it('takes every flag', () => {
+    expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--pcap', 'x.pcap'])).toEqual({
+      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, pcap: 'x.pcap', help: false,
+    })
+  })
+
+  it.each([
+    [['--addr', '10.0.0'], /--addr must be an IPv4 address/],
+    [['--kernel-addr', '10.0.0.1'], /--kernel-addr must look like 10.77.0.1\/24/],
+    [['--mtu', '67'], /--mtu must be a number from 68 to 65535/],
+    [['--mtu', 'big'], /--mtu must be a number/],
+    [['--msl=-1'], /--msl must be a number/],
+    [['--msl', '-1'], /ambiguous/],
+    [['--frobnicate'], /Unknown option '--frobnicate'/],
+    [['--mtu'], /argument missing/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => device(argv)).toThrow(UsageError)
+    expect(() => device(argv)).toThrow(message)
+  })
+
+  it('checks ports', () => {
+    expect(port('80')).toBe(80)
+    expect(() => port('0')).toThrow(/PORT must be from 1 to 65535/)
+    expect(() => port('http')).toThrow(UsageError)
+    expect(() => port(undefined)).toThrow(/missing PORT/)
+  })
+})
+
+describe('main', () => {
+  async function run(argv: string[]) {
+    const out: string[] = []
+    const err: string[] = []
+    const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')) })
+    const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')) })
+    try {
+      return { code: await main(argv), out: out.join('\n'), err: err.join('\n') }
+    } finally {
+      log.mockRestore()
+      error.mockRestore()
+    }
+  }
+
+  it('prints usage and exits 2 without a command, 0 for help', async () => {
+    expect(await run([])).toMatchObject({ code: 2, out: expect.stringContaining('usage: tuntcp COMMAND') })
+    expect(await run(['help'])).toMatchObject({ code: 0 })
+    expect(await run(['help', 'serve'])).toMatchObject({ code: 0, out: expect.stringContaining('--kernel-addr') })
+    expect(await run(['serve', '--help'])).toMatchObject({ code: 0, out: expect.stringContaining('--msl SECONDS') })
+  })
+
+  it('exits 2 with one line for an unknown command or a bad flag, before touching any device', async () => {
+    const unknown = await run(['frob'])
+    expect(unknown).toMatchObject({ code: 2, err: 'tuntcp: unknown command "frob" (try: tuntcp help)' })
+    const badMtu = await run(['serve', '--mtu', '5'])
+    expect(badMtu).toMatchObject({ code: 2, err: 'tuntcp: --mtu must be a number from 68 to 65535, not "5"' })
+    const badHost = await run(['connect', 'example.com', '80'])
+    expect(badHost).toMatchObject({ code: 2, err: 'tuntcp: HOST must be an IPv4 address, not "example.com"' })
+    const noPort = await run(['connect', '10.77.0.1'])
+    expect(noPort).toMatchObject({ code: 2, err: 'tuntcp: missing PORT' })
+    const sameAddr = await run(['serve', '--addr', '10.77.0.1'])
+    expect(sameAddr).toMatchObject({ code: 2, err: expect.stringContaining("is the kernel side's address") })
+  })
+
+  it('prints the version', async () => {
+    expect(await run(['--version'])).toMatchObject({ code: 0, out: expect.stringMatching(/^\d+\.\d+\.\d+$/) })
+  })
+})

@@ -1,0 +1,23 @@
+// --trace lines for a whole connection between two stacks in virtual time.
+import { expect, it } from 'vitest'
+import { Tracer } from '../../src/bin/trace'
+import { B, twoStacks } from '../helpers/two-stacks'
+import { runFor, runUntil } from '../helpers/virtual-time'
+
+it('prints each segment with relative and absolute numbers, and each state change with its cause', async () => {
+  const net = twoStacks()
+  const lines: string[] = []
+  new Tracer(net.b, line => lines.push(line))
+  net.b.createServer(s => s.end('hi')).listen(13)
+  const sock = net.a.connect({ host: B, port: 13 })
+  sock.resume()
+  await runUntil(net.clock, () => sock.state === 'CLOSED')
+  await runFor(net.clock, 1)
+  const text = lines.join('\n')
+  expect(lines[0]).toMatch(/^ +0\.\d{6}  in 10\.0\.0\.1:\d+ > 10\.0\.0\.2:13  S +seq 0 \(\d+\) win 65535 len 0 <mss 1460>$/)
+  expect(text).toMatch(/out 10\.0\.0\.2:13 > 10\.0\.0\.1:\d+  S\. +seq 0 \(\d+\) ack 1 \(\d+\) win 65535 len 0 <mss 1460>/)
+  expect(text).toMatch(/state 10\.0\.0\.2:13 10\.0\.0\.1:\d+  LISTEN -> SYN-RECEIVED \(SYN received\)/)
+  expect(text).toMatch(/out .* P\. +seq 1 \(\d+\) ack 1 \(\d+\) win \d+ len 2/)
+  expect(text).toContain('ESTABLISHED -> FIN-WAIT-1 (CLOSE)')
+  expect(text).toContain('FIN-WAIT-2 -> TIME-WAIT (FIN received)')
+})
