@@ -52,8 +52,9 @@ export async function serve(argv: string[]): Promise<number> {
         return resolve(130)
       }
       stopping = true
+      const byState = Object.entries(stack.connectionsByState()).map(([state, n]) => `${state} ${n}`).join(', ')
       const open = stack.connections().filter(c => c.state !== 'TIME-WAIT').length
-      log(`tuntcp: ${signal}: closing ${open} connection${open === 1 ? '' : 's'} (at most ${SHUTDOWN_GRACE_MS / 1000} s)`)
+      log(`tuntcp: ${signal}: closing ${open} connection${open === 1 ? '' : 's'} (at most ${SHUTDOWN_GRACE_MS / 1000} s)${byState ? `; by state: ${byState}` : ''}`)
       void stack.shutdown(SHUTDOWN_GRACE_MS).then(() => {
         running.takeDown()
         log(stack.counters.format())

@@ -26,9 +26,15 @@ export class Counters {
   connectionFailures = 0
   /** Packets and segments dropped, by reason (a DropReason or a TCP rule). */
   readonly drops: Record<string, number> = {}
+  /** How many times connections entered each state (RFC 9293 names). */
+  readonly entered: Record<string, number> = {}
 
   drop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1
+  }
+
+  enter(state: string): void {
+    this.entered[state] = (this.entered[state] ?? 0) + 1
   }
 
   get dropped(): number {
@@ -44,7 +50,7 @@ export class Counters {
       retransmissions: this.retransmissions, resetsSent: this.resetsSent,
       resetsReceived: this.resetsReceived, pingsAnswered: this.pingsAnswered,
       activeOpens: this.activeOpens, passiveOpens: this.passiveOpens,
-      connectionFailures: this.connectionFailures, drops: { ...this.drops },
+      connectionFailures: this.connectionFailures, drops: { ...this.drops }, entered: { ...this.entered },
     }
   }
 
@@ -55,6 +61,8 @@ export class Counters {
       `resets sent ${this.resetsSent}, received ${this.resetsReceived}; pings answered ${this.pingsAnswered}`,
       `connections: active opens ${this.activeOpens}, passive opens ${this.passiveOpens}, failures ${this.connectionFailures}`,
     ]
+    const states = Object.keys(this.entered)
+    if (states.length > 0) lines.push('states entered: ' + states.map(s => `${s} ${this.entered[s]}`).join(', '))
     const reasons = Object.keys(this.drops).sort()
     lines.push(reasons.length === 0 ? 'drops: none' : 'drops: ' + reasons.map(r => `${r} ${this.drops[r]}`).join(', '))
     return lines.join('\n')

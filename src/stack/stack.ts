@@ -124,6 +124,13 @@ export class Stack extends EventEmitter {
     return socket
   }
 
+  /** How many connections are in each state now. */
+  connectionsByState(): Partial<Record<State, number>> {
+    const counts: Partial<Record<State, number>> = {}
+    for (const tcb of this.tcp.connections) counts[tcb.state] = (counts[tcb.state] ?? 0) + 1
+    return counts
+  }
+
   /** Every connection the stack holds, like `ss -tan`. */
   connections(): ConnectionInfo[] {
     return [...this.tcp.connections].map(info)
@@ -181,6 +188,7 @@ export class Stack extends EventEmitter {
   }
 
   private onStateChange(tcb: Tcb, from: State, to: State, cause: string): void {
+    this.counters.enter(to)
     if (this.listenerCount('state') > 0) this.emit('state', { conn: info(tcb), from, to, cause } satisfies StateChange)
   }
 }

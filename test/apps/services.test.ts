@@ -42,8 +42,12 @@ describe('echo (port 7)', () => {
       'LISTEN -> SYN-RECEIVED', 'SYN-RECEIVED -> ESTABLISHED', 'ESTABLISHED -> CLOSE-WAIT',
       'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED',
     ])
+    expect(net.a.connectionsByState()).toEqual({ 'TIME-WAIT': 1 })
+    expect(net.b.counters.entered).toMatchObject({ 'CLOSE-WAIT': 1, 'LAST-ACK': 1, CLOSED: 1 })
+    expect(net.b.counters.format()).toContain('states entered: SYN-RECEIVED 1, ESTABLISHED 1, CLOSE-WAIT 1, LAST-ACK 1, CLOSED 1')
     await runFor(net.clock, 60_000) // 2MSL with the default MSL of 30 s
     expect(sock.state).toBe('CLOSED')
+    expect(net.a.connectionsByState()).toEqual({})
     expect(net.a.connections()).toEqual([])
   })
 })
