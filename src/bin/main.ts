@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { TunError } from '../tun/errors'
 import { UsageError } from './args'
 import { connect, CONNECT_USAGE } from './connect'
+import { demo, DEMO_USAGE } from './demo'
 import { serve, SERVE_USAGE } from './serve'
 
 const USAGE = `usage: tuntcp COMMAND [options]
@@ -12,6 +13,7 @@ const USAGE = `usage: tuntcp COMMAND [options]
 commands:
   serve                 run the stack on a TUN device: echo 7, discard 9, daytime 13, chargen 19, HTTP 80
   connect HOST PORT     open a connection from the stack to a kernel peer; stdin and stdout, like nc
+  demo                  show the ways a connection closes, both ends' states side by side (root)
   help [COMMAND]        this text, or a command's options
 
 Needs root (or CAP_NET_ADMIN) for the TUN device. See README.md.`
@@ -29,11 +31,13 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest)
       case 'connect':
         return await connect(rest)
+      case 'demo':
+        return await demo(rest)
       case 'help':
       case '--help':
       case '-h':
       case undefined:
-        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : USAGE)
+        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : USAGE)
         return command === undefined ? 2 : 0
       case '--version':
         console.log(version())
