@@ -7,12 +7,14 @@ import { UsageError } from './args'
 import { connect, CONNECT_USAGE } from './connect'
 import { demo, DEMO_USAGE } from './demo'
 import { serve, SERVE_USAGE } from './serve'
+import { ss, SS_USAGE } from './ss'
 
 const USAGE = `usage: tuntcp COMMAND [options]
 
 commands:
   serve                 run the stack on a TUN device: echo 7, discard 9, daytime 13, chargen 19, HTTP 80
   connect HOST PORT     open a connection from the stack to a kernel peer; stdin and stdout, like nc
+  ss [--dev NAME]       list the connections of a running serve, like ss -tan -o
   demo                  show the ways a connection closes, both ends' states side by side (root)
   help [COMMAND]        this text, or a command's options
 
@@ -33,11 +35,13 @@ export async function main(argv: string[]): Promise<number> {
         return await connect(rest)
       case 'demo':
         return await demo(rest)
+      case 'ss':
+        return await ss(rest)
       case 'help':
       case '--help':
       case '-h':
       case undefined:
-        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : USAGE)
+        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : rest[0] === 'ss' ? SS_USAGE : USAGE)
         return command === undefined ? 2 : 0
       case '--version':
         console.log(version())

@@ -5,6 +5,7 @@
 import { serveAll, SERVICES } from '../apps/index'
 import { DEVICE_OPTIONS, deviceArgs, parse, UsageError } from './args'
 import { bringUp } from './bring-up'
+import { startControl } from './control'
 
 export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE]
 
@@ -32,6 +33,13 @@ export async function serve(argv: string[]): Promise<number> {
   const running = bringUp(args, log)
   const { stack, device } = running
   serveAll(stack)
+  let control: { path: string; close(): void }
+  try {
+    control = await startControl(stack, device.name)
+  } catch (error) {
+    running.takeDown()
+    throw new UsageError((error as Error).message)
+  }
 
   const lines = [`tuntcp: serving on ${device.name} (mtu ${device.mtu}) at ${stack.address}${running.kernelAddr ? `, kernel side ${running.kernelAddr}` : ''}`]
   for (const s of SERVICES) lines.push(`  ${String(s.port).padStart(3)}  ${s.name.padEnd(8)} ${s.rfc}`)
@@ -40,6 +48,7 @@ export async function serve(argv: string[]): Promise<number> {
   lines.push(`  curl -o /dev/null http://${stack.address}/bytes/10485760`)
   lines.push(`  nc ${stack.address} 7`)
   lines.push(`  ping -c 3 ${stack.address}`)
+  lines.push(`  sudo npx tuntcp ss${device.name === 'tuntcp0' ? '' : ` --dev ${device.name}`}`)
   lines.push('Ctrl-C to stop')
   console.log(lines.join('\n'))
 
@@ -48,6 +57,7 @@ export async function serve(argv: string[]): Promise<number> {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         log(`tuntcp: ${signal} again, stopping now`)
+        control.close()
         running.takeDown()
         return resolve(130)
       }
@@ -56,6 +66,7 @@ export async function serve(argv: string[]): Promise<number> {
       const open = stack.connections().filter(c => c.state !== 'TIME-WAIT').length
       log(`tuntcp: ${signal}: closing ${open} connection${open === 1 ? '' : 's'} (at most ${SHUTDOWN_GRACE_MS / 1000} s)${byState ? `; by state: ${byState}` : ''}`)
       void stack.shutdown(SHUTDOWN_GRACE_MS).then(() => {
+        control.close()
         running.takeDown()
         log(stack.counters.format())
         resolve(0)

@@ -53,6 +53,10 @@ export interface ConnectionInfo {
   sendQueue: number
   /** Bytes received and not yet read by the application. */
   recvQueue: number
+  /** The timer that will act next, as `ss -o` shows it: on (retransmission), persist, keepalive or timewait. */
+  timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
+  /** Retransmissions of the current segment (RFC 6298 backoff count). */
+  retransmits: number
 }
 
 export interface StateChange {
@@ -202,5 +206,16 @@ function info(tcb: Tcb): ConnectionInfo {
     remotePort: tcb.remotePort,
     sendQueue: tcb.sendBuffer.length,
     recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,
+    timer: activeTimer(tcb),
+    retransmits: tcb.retries,
   }
+}
+
+function activeTimer(tcb: Tcb): ConnectionInfo['timer'] {
+  const left = (t: Timer) => Math.max(0, t.expiresAt - tcb.host.clock.now())
+  if (tcb.retransmitTimer.armed) return { name: 'on', leftMs: left(tcb.retransmitTimer) }
+  if (tcb.persistTimer.armed) return { name: 'persist', leftMs: left(tcb.persistTimer) }
+  if (tcb.closeTimer.armed) return { name: tcb.state === 'TIME-WAIT' ? 'timewait' : 'fin-wait-2', leftMs: left(tcb.closeTimer) }
+  if (tcb.keepaliveTimer.armed) return { name: 'keepalive', leftMs: left(tcb.keepaliveTimer) }
+  return null
 }

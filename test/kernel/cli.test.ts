@@ -1,0 +1,226 @@
+// The tuntcp command as a user runs it: `serve` and `connect` as child processes,
+// each creating its own TUN device, with curl and Node's net (the kernel's TCP) as
+// the peers. Each test uses its own device name and /24.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { interfaceExists, requireFreshNetns } from './netns'
+
+const CLI = 'bin/tuntcp.mjs'
+/** tsx takes about a second to start; allow for a slow machine. */
+const START_MS = 20_000
+
+beforeAll(() => requireFreshNetns())
+
+// --- helpers -----------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+interface Cli {
+  child: ChildProcessWithoutNullStreams
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code (or 128+signal) when the process has exited. */
+  exited: Promise<number>
+}
+
+const running: Cli[] = []
+
+function tuntcp(args: string[], input?: string): Cli {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
+  const exited = new Promise<number>(resolve => {
+    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 9)))
+  })
+  if (input !== undefined) child.stdin.end(input)
+  const cli = { child, stdout: () => out, stderr: () => err, exited }
+  running.push(cli)
+  return cli
+}
+
+/** The exit code, or a failure if the process does not exit within ms. */
+async function exitWithin(cli: Cli, ms: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`tuntcp did not exit within ${ms} ms; stderr:\n${cli.stderr()}`)), ms)
+  })
+  try {
+    return await Promise.race([cli.exited, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
+    child.on('error', reject)
+    child.on('close', code => resolve({ code, stdout: out, stderr: err }))
+  })
+}
+
+afterEach(async () => {
+  // Anything a failed test left running: kill it by its PID and wait, so its device goes too.
+  for (const cli of running.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL')
+      await cli.exited
+    }
+  }
+})
+
+// -----------------------------------------------------------------------------
+
+describe('tuntcp serve', () => {
+  const kernelSockets: NetSocket[] = []
+  afterAll(() => { for (const s of kernelSockets) s.destroy() })
+
+  it('comes up, serves curl, and on SIGINT closes connections, prints counters, exits 0 and removes its device', async () => {
+    expect(interfaceExists('tkcli0')).toBe(false)
+    const cli = tuntcp(['serve', '--dev', 'tkcli0', '--addr', '10.83.0.2', '--kernel-addr', '10.83.0.1/24', '--msl', '1'])
+    await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', START_MS)
+    expect(cli.stdout()).toContain('tuntcp: serving on tkcli0 (mtu 1500) at 10.83.0.2, kernel side 10.83.0.1/24')
+    expect(cli.stdout()).toContain('curl http://10.83.0.2/')
+    expect(interfaceExists('tkcli0')).toBe(true)
+
+    const page = await run('curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', 'http://10.83.0.2/'])
+    expect(page.stderr).toBe('')
+    expect(page.code).toBe(0)
+    expect(page.stdout).toContain('<h1>tuntcp at 10.83.0.2</h1>')
+    expect(page.stdout.endsWith('\n200')).toBe(true)
+
+    // A connection still open when SIGINT comes is closed gracefully (a FIN, not a RST).
+    const sock = netConnect({ host: '10.83.0.2', port: 7 })
+    kernelSockets.push(sock)
+    let kernelError: Error | null = null
+    let kernelEnded = false
+    sock.on('error', e => { kernelError = e })
+    sock.on('end', () => { kernelEnded = true })
+    const echoed = new Promise<string>(resolve => sock.once('data', (c: Buffer) => resolve(c.toString())))
+    sock.write('still here')
+    expect(await echoed).toBe('still here')
+
+    // tuntcp ss reads the running serve's connections through its control socket.
+    const listing = tuntcp(['ss', '--dev', 'tkcli0'])
+    expect(await exitWithin(listing, START_MS)).toBe(0)
+    expect(listing.stdout()).toMatch(/^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port +Timer$/m)
+    expect(listing.stdout()).toMatch(new RegExp(`^ESTABLISHED +0 +0 +10\\.83\\.0\\.2:7 +10\\.83\\.0\\.1:${sock.localPort}`, 'm'))
+    expect(listing.stdout()).toMatch(/connections? on tkcli0 \(10\.83\.0\.2\); packets in \d+/)
+
+    const t0 = Date.now()
+    cli.child.kill('SIGINT')
+    const code = await exitWithin(cli, 5000)
+    expect(code).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(5000)
+    await waitFor(() => kernelEnded || kernelError !== null, 'the kernel socket to see the close', 2000)
+    expect(kernelError).toBeNull()
+    expect(kernelEnded).toBe(true)
+    const err = cli.stderr()
+    expect(err).toContain('tuntcp: SIGINT: closing 1 connection')
+    expect(err).toMatch(/^packets in \d+, out \d+$/m)
+    expect(err).toMatch(/^connections: active opens 0, passive opens [1-9]\d*, failures 0$/m)
+    expect(err).not.toContain('internal error')
+    expect(interfaceExists('tkcli0')).toBe(false)
+    const gone = tuntcp(['ss', '--dev', 'tkcli0'])
+    expect(await exitWithin(gone, START_MS)).toBe(1)
+    expect(gone.stderr()).toContain('no tuntcp serve is running on tkcli0')
+  })
+})
+
+describe('tuntcp connect', () => {
+  // The CLI creates each device itself, so the kernel peer listens on every address.
+  let server: NetServer
+  const accepted: NetSocket[] = []
+  const peers: string[] = []
+  beforeAll(async () => {
+    server = netCreateServer({ allowHalfOpen: true }, conn => {
+      accepted.push(conn)
+      peers.push(`${conn.remoteAddress}`)
+      conn.on('error', () => {})
+      conn.on('data', (c: Buffer) => conn.write(c.toString().toUpperCase()))
+      conn.on('end', () => conn.end())
+    })
+    await new Promise<void>(resolve => server.listen(9000, '0.0.0.0', resolve))
+  })
+  afterAll(async () => {
+    for (const c of accepted) c.destroy()
+    await new Promise(r => server.close(r))
+  })
+
+  it('sends stdin, prints the reply, half-closes at end of stdin and exits 0', async () => {
+    const cli = tuntcp(['connect', '10.84.0.1', '9000', '--dev', 'tkconn0', '--addr', '10.84.0.2', '--kernel-addr', '10.84.0.1/24'], 'ping\n')
+    const code = await exitWithin(cli, START_MS)
+    expect(cli.stderr()).toBe('')
+    expect(code).toBe(0)
+    expect(cli.stdout()).toBe('PING\n')
+    expect(peers.at(-1)).toBe('10.84.0.2')
+    expect(interfaceExists('tkconn0')).toBe(false)
+  })
+
+  it('exits 1 with one line when the port has no listener', async () => {
+    const cli = tuntcp(['connect', '10.85.0.1', '9001', '--dev', 'tkconn1', '--addr', '10.85.0.2', '--kernel-addr', '10.85.0.1/24'], '')
+    const code = await exitWithin(cli, START_MS)
+    expect(code).toBe(1)
+    expect(cli.stdout()).toBe('')
+    const lines = cli.stderr().trimEnd().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('refused')
+    expect(lines[0]).toContain('10.85.0.1:9001')
+    expect(interfaceExists('tkconn1')).toBe(false)
+  })
+
+  it('exits 2 with one line on a bad flag, creating nothing', async () => {
+    const cli = tuntcp(['connect', '10.86.0.1', '9000', '--dev', 'tkconn2', '--mtu', '5'], '')
+    const code = await exitWithin(cli, START_MS)
+    expect(code).toBe(2)
+    expect(cli.stdout()).toBe('')
+    const lines = cli.stderr().trimEnd().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^tuntcp: --mtu must be .*"5"/)
+    expect(interfaceExists('tkconn2')).toBe(false)
+  })
+
+  it('--trace prints every segment and state change on stderr', async () => {
+    const cli = tuntcp(['connect', '10.87.0.1', '9000', '--dev', 'tkconn3', '--addr', '10.87.0.2', '--kernel-addr', '10.87.0.1/24', '--trace'], 'trace me\n')
+    const code = await exitWithin(cli, START_MS)
+    expect(code).toBe(0)
+    expect(cli.stdout()).toBe('TRACE ME\n')
+    const lines = cli.stderr().trimEnd().split('\n')
+    const segments = lines.filter(l => / (in|out) \d+\.\d+\.\d+\.\d+:\d+ > /.test(l))
+    const states = lines.filter(l => / state /.test(l)).map(l => /\s(\S+ -> \S+) \(/.exec(l)?.[1])
+    // The handshake, as the trace shows it: our SYN out, the kernel's SYN-ACK in, our ACK out.
+    expect(segments[0]).toMatch(/^\s*\d+\.\d{6} out 10\.87\.0\.2:\d+ > 10\.87\.0\.1:9000 {2}S {5}seq 0 \(\d+\) win \d+ len 0/)
+    expect(segments[1]).toMatch(/ in 10\.87\.0\.1:9000 > 10\.87\.0\.2:\d+ {2}S\. +seq 0 \(\d+\) ack 1 \(\d+\)/)
+    expect(segments[2]).toMatch(/ out 10\.87\.0\.2:\d+ > 10\.87\.0\.1:9000 {2}\. +seq 1 \(\d+\) ack 1 /)
+    // Data both ways: "trace me\n" (9 bytes) out, "TRACE ME\n" in.
+    expect(segments.some(l => / out .* len 9/.test(l))).toBe(true)
+    expect(segments.some(l => / in .* len 9/.test(l))).toBe(true)
+    // A FIN each way (tcpdump's flags: F., FP.).
+    expect(segments.filter(l => / out .*  F\S* +seq /.test(l))).toHaveLength(1)
+    expect(segments.filter(l => / in .*  F\S* +seq /.test(l))).toHaveLength(1)
+    expect(states[0]).toBe('CLOSED -> SYN-SENT')
+    expect(states[1]).toBe('SYN-SENT -> ESTABLISHED')
+    // Our FIN goes at end of stdin, the kernel's follows: an active close. (The kernel may
+    // carry its ACK of our FIN on its own FIN, so FIN-WAIT-2 can be skipped.)
+    expect(states).toContain('ESTABLISHED -> FIN-WAIT-1')
+    expect(states.at(-1)).toMatch(/^FIN-WAIT-[12] -> TIME-WAIT$/)
+    expect(lines.some(l => /^tuntcp: connected 10\.87\.0\.2:\d+ -> 10\.87\.0\.1:9000$/.test(l))).toBe(true)
+    expect(interfaceExists('tkconn3')).toBe(false)
+  })
+})
