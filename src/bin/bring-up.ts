@@ -41,7 +41,7 @@ export function bringUp(args: DeviceArgs, log: (line: string) => void): Running 
       if (!inSubnet(args.addr, kernelAddr)) log(`tuntcp: warning: ${args.addr} is outside ${kernelAddr}; the kernel will not route to it over ${device.name}`)
     }
     const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
-    if (args.trace) new Tracer(stack, line => log(line))
+    if (args.trace) new Tracer(stack, line => log(line), process.stderr.isTTY === true)
     if (args.pcap !== undefined) {
       const writer = new PcapWriter(args.pcap)
       pcap = writer

@@ -5,7 +5,8 @@
 //    0.000433 state 10.77.0.2:80 10.77.0.1:40312  LISTEN -> SYN-RECEIVED (SYN received)
 //
 // Time is seconds since the trace began. Sequence numbers are shown relative to
-// the ISN of the end that sent them (learned from its SYN), then absolute.
+// the ISN of the end that sent them (learned from its SYN), then absolute. On a
+// terminal, segments in are cyan, out green, resets red, state changes yellow.
 
 import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp'
 import type { Stack, StateChange } from '../stack/stack'
@@ -21,6 +22,12 @@ function options(o: TcpOptions): string {
   return parts.length === 0 ? '' : ` <${parts.join(',')}>`
 }
 
+const COLOURS = { in: 36, out: 32, reset: 31, state: 33 } as const
+
+function paint(on: boolean, colour: keyof typeof COLOURS, text: string): string {
+  return on ? `\x1b[${COLOURS[colour]}m${text}\x1b[0m` : text
+}
+
 export class Tracer {
   /** ISN of each sender, keyed "addr:port>addr:port". */
   private readonly isns = new Map<string, number>()
@@ -29,6 +36,8 @@ export class Tracer {
   constructor(
     private readonly stack: Stack,
     private readonly print: (line: string) => void,
+    /** ANSI colours: pass true for a terminal (e.g. process.stderr.isTTY), false when piped. */
+    private readonly colour = false,
   ) {
     this.start = stack.clock.now()
     stack.on('segment', (dir: 'in' | 'out', s: { src: number; dst: number; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg))
@@ -53,11 +62,11 @@ export class Tracer {
     let line = `${this.time()} ${dir.padStart(3)} ${from} > ${to}  ${flagsToString(seg.flags).padEnd(5)} seq ${this.relative(forward, seg.seq)}`
     if (seg.flags & 0x10) line += ` ack ${this.relative(backward, seg.ack)}`
     line += ` win ${seg.window} len ${seg.payload.length}${options(seg.options)}`
-    this.print(line)
+    this.print(paint(this.colour, seg.flags & 0x04 ? 'reset' : dir, line))
   }
 
   state(c: StateChange): void {
     const conn = c.conn
-    this.print(`${this.time()} state ${conn.localAddress}:${conn.localPort} ${conn.remoteAddress}:${conn.remotePort}  ${c.from} -> ${c.to} (${c.cause})`)
+    this.print(paint(this.colour, 'state', `${this.time()} state ${conn.localAddress}:${conn.localPort} ${conn.remoteAddress}:${conn.remotePort}  ${c.from} -> ${c.to} (${c.cause})`))
   }
 }

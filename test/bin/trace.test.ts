@@ -21,3 +21,14 @@ it('prints each segment with relative and absolute numbers, and each state chang
   expect(text).toContain('ESTABLISHED -> FIN-WAIT-1 (CLOSE)')
   expect(text).toContain('FIN-WAIT-2 -> TIME-WAIT (FIN received)')
 })
+
+it('colours lines for a terminal and leaves them plain otherwise', async () => {
+  const net = twoStacks()
+  const coloured: string[] = []
+  new Tracer(net.b, line => coloured.push(line), true)
+  const sock = net.a.connect({ host: B, port: 99 }) // nobody listens: SYN in, RST out
+  sock.on('error', () => {})
+  await runFor(net.clock, 10)
+  expect(coloured[0]).toMatch(/^\x1b\[36m.* in .* S +seq 0 .*\x1b\[0m$/)
+  expect(coloured[1]).toMatch(/^\x1b\[31m.*out .* R\. .*\x1b\[0m$/)
+})

@@ -2,7 +2,10 @@
 // each creating its own TUN device, with curl and Node's net (the kernel's TCP) as
 // the peers. Each test uses its own device name and /24.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { interfaceExists, requireFreshNetns } from './netns'
@@ -140,6 +143,41 @@ describe('tuntcp serve', () => {
     const gone = tuntcp(['ss', '--dev', 'tkcli0'])
     expect(await exitWithin(gone, START_MS)).toBe(1)
     expect(gone.stderr()).toContain('no tuntcp serve is running on tkcli0')
+  })
+})
+
+const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0
+if (!hasTshark) console.warn('skipping the --pcap test: tshark is not installed (apt-get install tshark; .ci/run does)')
+
+describe('tuntcp serve --pcap', () => {
+  it.skipIf(!hasTshark)('writes every packet of a curl conversation, which tshark reads back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuntcp-pcap-'))
+    const file = join(dir, 'conversation.pcap')
+    try {
+      const cli = tuntcp(['serve', '--dev', 'tkpcap0', '--addr', '10.88.0.2', '--kernel-addr', '10.88.0.1/24', '--pcap', file])
+      await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', START_MS)
+      const page = await run('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.88.0.2/'])
+      expect(page.stdout).toBe('200')
+      // Read while serve still runs: the file is flushed as it goes.
+      const fields = await run('tshark', ['-r', file, '-Y', 'tcp.port == 80', '-T', 'fields', '-E', 'separator=,',
+        '-e', 'ip.src', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack', '-e', 'tcp.flags.fin', '-e', 'tcp.flags.reset', '-e', 'http.request.method', '-e', 'http.response.code'])
+      expect(fields.code).toBe(0)
+      const packets = fields.stdout.trim().split('\n')
+      // The handshake, the request and response, and a close from both ends; no resets.
+      expect(packets[0]).toBe('10.88.0.1,1,0,0,0,,')
+      expect(packets[1]).toBe('10.88.0.2,1,1,0,0,,')
+      expect(packets).toContain('10.88.0.1,0,1,0,0,GET,')
+      expect(packets.some(p => p.startsWith('10.88.0.2,0,1,0,0,,200'))).toBe(true)
+      expect(packets.filter(p => p.split(',')[3] === '1').map(p => p.split(',')[0]).sort()).toEqual(['10.88.0.1', '10.88.0.2'])
+      expect(packets.filter(p => p.split(',')[4] === '1')).toEqual([])
+      // Checksums as tshark computes them: every one of our packets is valid.
+      const bad = await run('tshark', ['-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-Y', 'ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"'])
+      expect(bad.stdout.trim()).toBe('')
+      cli.child.kill('SIGINT')
+      expect(await exitWithin(cli, 5000)).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
