@@ -71,7 +71,7 @@ export function stateDiagram(): string {
     const [x1, y1] = border(from, [cx, cy])
     const [x2, y2] = border(to, [cx, cy])
     const style = isAbort(t) ? 'stroke="#999" stroke-dasharray="5,4"' : 'stroke="#333"'
-    out.push(`<path d="M${x1.toFixed(1)},${y1.toFixed(1)} Q${cx.toFixed(1)},${cy.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}" fill="none" ${style} stroke-width="1.4" marker-end="url(#arrow)"><title>${escape(`${t.from} -> ${t.to}: ${t.event}`)}</title></path>`)
+    out.push(`<path class="arc" d="M${x1.toFixed(1)},${y1.toFixed(1)} Q${cx.toFixed(1)},${cy.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}" fill="none" ${style} stroke-width="1.4" marker-end="url(#arrow)"><title>${escape(`${t.from} -> ${t.to}: ${t.event}`)}</title></path>`)
     if (!isAbort(t)) {
       // The label sits on the curve, a third of the way from the source.
       const k = 1 / 3
