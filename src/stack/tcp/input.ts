@@ -318,18 +318,24 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
   }
   let fin = a.fin
   if (a.data.length > 0) {
-    deliver(tcb, a.data)
+    // RCV.NXT and the owed ACK move before the application sees the data: its
+    // 'data' handler runs inside deliver() and may write (that segment then
+    // carries the new ACK) or destroy the socket (the TCB is then CLOSED).
+    const chunks = [a.data]
     tcb.rcvNxt = seqAdd(a.seq, a.data.length)
     if (!tcb.reassembly.isEmpty) {
       const more = tcb.reassembly.takeInOrder(tcb.rcvNxt)
-      for (const d of more.data) deliver(tcb, d)
+      chunks.push(...more.data)
       tcb.rcvNxt = more.next
       if (more.fin) fin = true
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
+    tcb.unackedSegments++
+    for (const d of chunks) deliver(tcb, d)
+    if (tcb.state === 'CLOSED') return
     // Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs.
-    if (++tcb.unackedSegments >= 2) sendAck(tcb)
-    else if (!tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+    if (tcb.unackedSegments >= 2) sendAck(tcb)
+    else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
   }
   if (fin) finArrives(tcb)
 }
@@ -361,7 +367,7 @@ function finArrives(tcb: Tcb): void {
 
 /** An ACK owed by the text step goes out now if output() sent nothing to carry it. */
 function ackIfOwedNow(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2) ackIfOwed(tcb)
+  if (tcb.unackedSegments >= 2 && tcb.state !== 'CLOSED') ackIfOwed(tcb)
 }
 
 /** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */

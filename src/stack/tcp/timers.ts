@@ -42,7 +42,10 @@ export function onPersist(tcb: Tcb): void {
 /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): probe an idle connection, give up after enough silence. */
 export function onKeepalive(tcb: Tcb): void {
   const config = tcb.host.config
-  if (!tcb.keepaliveEnabled || tcb.state !== 'ESTABLISHED' && tcb.state !== 'CLOSE-WAIT') return
+  if (!tcb.keepaliveEnabled) return
+  // Enabled before the handshake finished: keep waiting, so probing starts once ESTABLISHED.
+  if (isOpening(tcb.state)) return tcb.host.wheel.arm(tcb.keepaliveTimer, tcb.keepaliveIdleMs)
+  if (tcb.state !== 'ESTABLISHED' && tcb.state !== 'CLOSE-WAIT') return
   const idle = tcb.host.clock.now() - tcb.lastReceived
   if (idle < tcb.keepaliveIdleMs) {
     tcb.keepaliveProbesSent = 0
