@@ -17,6 +17,8 @@ export function daytimeLine(date: Date): string {
 export function daytimeServer(stack: Stack, now: () => Date = () => new Date()): Server {
   return stack.createServer(socket => {
     socket.on('error', () => {})
-    socket.end(daytimeLine(now()))
+    // Like a daytime server's close(2): the line, our FIN, and the socket let go, so
+    // the connection finishes (and FIN-WAIT-2 times out) without the application.
+    socket.end(daytimeLine(now()), () => socket.destroy())
   })
 }

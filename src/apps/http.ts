@@ -61,9 +61,14 @@ function route(stack: Stack, req: IncomingMessage, res: ServerResponse): void {
   res.end(status === 400 ? `at most ${MAX_BYTES} bytes\n` : 'not found: try / or /bytes/N\n')
 }
 
+/** A connection that sends no complete request within this long is closed (node:http's own checks need listen()). */
+export const IDLE_TIMEOUT_MS = 60_000
+
 export function httpServer(stack: Stack): Server {
   const http = createServer((req, res) => route(stack, req, res))
-  return stack.createServer(socket => {
+  http.timeout = IDLE_TIMEOUT_MS
+  // node:http ends idle keep-alive connections with destroy(): make that a FIN, as on a kernel socket.
+  return stack.createServer({ closeOnDestroy: true }, socket => {
     socket.on('error', () => {})
     http.emit('connection', socket)
   })

@@ -8,6 +8,9 @@ import { parseAddress } from '../stack/wire/ipv4'
 /** A mistake on the command line: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
+/** A failure at run time the user can act on: printed as one line, exit status 1. */
+export class CommandError extends Error {}
+
 /** The options every subcommand that brings up the stack shares. */
 export const DEVICE_OPTIONS = {
   dev: { type: 'string', default: 'tuntcp0' },

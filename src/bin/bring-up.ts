@@ -5,7 +5,7 @@
 import { Stack } from '../stack/stack'
 import { configureKernelSide, parseCidr } from '../tun/iproute'
 import { TunDevice } from '../tun/tun-device'
-import { DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args'
+import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args'
 import { PcapWriter } from './pcap'
 import { Tracer } from './trace'
 
@@ -43,7 +43,12 @@ export function bringUp(args: DeviceArgs, log: (line: string) => void): Running 
     const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
     if (args.trace) new Tracer(stack, line => log(line), process.stderr.isTTY === true)
     if (args.pcap !== undefined) {
-      const writer = new PcapWriter(args.pcap)
+      let writer: PcapWriter
+      try {
+        writer = new PcapWriter(args.pcap)
+      } catch (error) {
+        throw new CommandError(`cannot write the pcap file ${args.pcap}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+      }
       pcap = writer
       stack.on('packet', (_dir: string, packet: Uint8Array) => writer.write(packet))
     }

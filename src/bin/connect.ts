@@ -53,14 +53,16 @@ export async function connect(argv: string[]): Promise<number> {
           : failed.message
         log(`tuntcp: ${why}`)
       }
-      const exitCode = failed === null ? 0 : 1
+      const exitCode = interrupted ? 130 : failed === null ? 0 : 1
       setTimeout(() => {
         running.takeDown()
         resolve(exitCode)
       }, failed === null ? LINGER_MS : 0)
     })
+    let interrupted = false
     const abort = () => {
       log('tuntcp: interrupted, resetting the connection')
+      interrupted = true
       socket.destroy()
     }
     process.once('SIGINT', abort)

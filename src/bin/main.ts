@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { TunError } from '../tun/errors'
-import { UsageError } from './args'
+import { CommandError, UsageError } from './args'
 import { connect, CONNECT_USAGE } from './connect'
 import { demo, DEMO_USAGE } from './demo'
 import { serve, SERVE_USAGE } from './serve'
@@ -53,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`tuntcp: ${error.message}`)
       return 2
+    }
+    if (error instanceof CommandError) {
+      console.error(`tuntcp: ${error.message}`)
+      return 1
     }
     if (error instanceof TunError) {
       console.error(error.message.startsWith('tuntcp:') ? error.message : `tuntcp: ${error.message}`)

@@ -3,7 +3,7 @@
 // then a graceful close of every connection, bounded in time.
 
 import { serveAll, SERVICES } from '../apps/index'
-import { DEVICE_OPTIONS, deviceArgs, parse, UsageError } from './args'
+import { CommandError, DEVICE_OPTIONS, deviceArgs, parse, UsageError } from './args'
 import { bringUp } from './bring-up'
 import { startControl } from './control'
 
@@ -38,7 +38,7 @@ export async function serve(argv: string[]): Promise<number> {
     control = await startControl(stack, device.name)
   } catch (error) {
     running.takeDown()
-    throw new UsageError((error as Error).message)
+    throw new CommandError((error as Error).message)
   }
 
   const lines = [`tuntcp: serving on ${device.name} (mtu ${device.mtu}) at ${stack.address}${running.kernelAddr ? `, kernel side ${running.kernelAddr}` : ''}`]

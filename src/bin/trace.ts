@@ -1,7 +1,7 @@
 // --trace: one line per segment in and out and one per state change, e.g.
 //
 //    0.000412  in 10.77.0.1:40312 > 10.77.0.2:80  S     seq 0 (3204153245) win 64240 len 0 <mss 1460,sackOK,TS 1 0,wscale 7>
-//    0.000431 out 10.77.0.2:80 > 10.77.0.1:40312  SA    seq 0 (1593014337) ack 1 (3204153246) win 65535 len 0 <mss 1460>
+//    0.000431 out 10.77.0.2:80 > 10.77.0.1:40312  S.    seq 0 (1593014337) ack 1 (3204153246) win 65535 len 0 <mss 1460>
 //    0.000433 state 10.77.0.2:80 10.77.0.1:40312  LISTEN -> SYN-RECEIVED (SYN received)
 //
 // Time is seconds since the trace began. Sequence numbers are shown relative to

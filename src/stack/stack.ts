@@ -53,7 +53,7 @@ export interface ConnectionInfo {
   sendQueue: number
   /** Bytes received and not yet read by the application. */
   recvQueue: number
-  /** The timer that will act next, as `ss -o` shows it: on (retransmission), persist, keepalive or timewait. */
+  /** The connection's main armed timer, as `ss -o` shows it, first of: on (retransmission), persist, timewait or fin-wait-2, keepalive. */
   timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
   /** Retransmissions of the current segment (RFC 6298 backoff count). */
   retransmits: number
@@ -84,7 +84,13 @@ export class Stack extends EventEmitter {
     this.address = opts.address
     this.link = opts.link
     this.clock = opts.clock ?? new RealClock()
-    this.wheel = new TimerWheel(this.clock)
+    // A timer callback that throws is a bug, never an input problem: count it and keep going.
+    this.wheel = new TimerWheel(this.clock, {
+      onError: error => {
+        this.counters.drop('internal-error')
+        this.emit('internal-error', error)
+      },
+    })
     const config: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...opts.tcp }
     if (opts.mslMs !== undefined) config.mslMs = opts.mslMs
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
@@ -158,7 +164,6 @@ export class Stack extends EventEmitter {
         for (const tcb of [...this.tcp.connections]) if (tcb.state !== 'TIME-WAIT') abort(tcb)
         for (const tcb of [...this.tcp.connections]) tcb.stopTimers()
         this.stopped = true
-        this.clock.cancelWake()
         resolve()
       }
       const settled = () => [...this.tcp.connections].every(t => t.state === 'TIME-WAIT')

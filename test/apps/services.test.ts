@@ -85,6 +85,19 @@ describe('daytime (port 13)', () => {
     expect(net.server.at(-1)).toBe('TIME-WAIT -> CLOSED')
   })
 
+  it('lets go of its socket: a client that never closes meets the orphan FIN-WAIT-2 timeout', async () => {
+    const net = setup()
+    const sock = net.a.connect({ host: B, port: 13, allowHalfOpen: true })
+    sock.resume()
+    sock.on('error', () => {})
+    await runUntil(net.clock, () => net.b.connections()[0]?.state === 'FIN-WAIT-2')
+    await runFor(net.clock, 59_000)
+    expect(net.b.connections().map(c => c.state)).toEqual(['FIN-WAIT-2'])
+    await runFor(net.clock, 2_000) // finWait2TimeoutMs: 60 s, like Linux's tcp_fin_timeout
+    expect(net.b.connections()).toEqual([])
+    expect(net.server.at(-1)).toBe('FIN-WAIT-2 -> CLOSED')
+  })
+
   it('formats the date as xinetd does', () => {
     expect(daytimeLine(new Date(Date.UTC(2026, 10, 5, 9, 8, 7)))).toBe('05 NOV 2026 09:08:07 UTC\r\n')
   })
@@ -193,16 +206,32 @@ describe('http (port 80)', () => {
     expect(status).toBe(405)
   })
 
-  it("closes an idle keep-alive connection after node:http's keepAliveTimeout (5 s), in virtual time", async () => {
+  it("closes an idle keep-alive connection with a FIN after node:http's keepAliveTimeout, in virtual time", async () => {
     const net = setup()
     const agent = new StackAgent(net.a)
     const page = get(agent, '/')
     await runUntil(net.clock, page.done)
     const sock = agent.sockets_[0]!
+    const errors: string[] = []
+    sock.on('error', e => errors.push((e as NodeJS.ErrnoException).code ?? e.message))
     await runFor(net.clock, 4_000)
     expect(sock.state).toBe('ESTABLISHED')
-    await runFor(net.clock, 2_000)
+    // keepAliveTimeout is 5 s; Node 20 arms the socket timeout a second later.
+    await runFor(net.clock, 3_000)
     expect(sock.state).not.toBe('ESTABLISHED')
+    expect(errors).toEqual([]) // a FIN, as from a kernel socket, not a RST
+    expect(net.server).toContain('ESTABLISHED -> FIN-WAIT-1')
+    expect(net.b.counters.resetsSent).toBe(0)
+  })
+
+  it('closes a connection that never sends a request after a minute', async () => {
+    const net = setup()
+    const sock = net.a.connect({ host: B, port: 80 })
+    const got = collect(sock)
+    await runFor(net.clock, 59_000)
+    expect(sock.state).toBe('ESTABLISHED')
+    await runFor(net.clock, 2_000)
+    expect(got.ended()).toBe(true)
   })
 })
 

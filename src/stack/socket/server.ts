@@ -10,6 +10,8 @@ import { Socket } from './socket'
 export interface ServerOptions {
   /** Passed to every accepted Socket (see SocketOptions). */
   allowHalfOpen?: boolean
+  /** Passed to every accepted Socket (see SocketOptions). */
+  closeOnDestroy?: boolean
 }
 
 export class Server extends EventEmitter {
@@ -68,7 +70,7 @@ export class Server extends EventEmitter {
   }
 
   private accept(tcb: Tcb): void {
-    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen })
+    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy })
     this.open.add(socket)
     socket.once('close', () => {
       this.open.delete(socket)

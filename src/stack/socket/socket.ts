@@ -12,6 +12,12 @@ import { abort, close, orphan, received, send, setKeepAlive } from '../tcp/user'
 export interface SocketOptions {
   /** Keep the writable side open after the peer's FIN (like net's allowHalfOpen). Default false. */
   allowHalfOpen?: boolean
+  /**
+   * destroy() without an error closes as close(2) does on a kernel socket: a FIN
+   * when everything received was read, a RST otherwise. Default false: destroy()
+   * aborts with RST unless the close is already clean (the FIN queued).
+   */
+  closeOnDestroy?: boolean
 }
 
 export class Socket extends Duplex implements TcbUser {
@@ -32,9 +38,11 @@ export class Socket extends Duplex implements TcbUser {
   private idleMs = 0
   private windowCheckPending = false
   private readonly wheel: TimerWheel
+  private readonly closeOnDestroy: boolean
 
   constructor(tcb: Tcb, options: SocketOptions = {}) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false })
+    this.closeOnDestroy = options.closeOnDestroy ?? false
     this.tcb = tcb
     this.connection = tcb
     this.remoteAddress = formatAddress(tcb.remoteAddr)
@@ -194,6 +202,7 @@ export class Socket extends Duplex implements TcbUser {
     if (tcb !== null && tcb.state !== 'CLOSED') {
       tcb.user = null
       const unread = this.readableLength > 0 && !this.readableEnded
+      if (error === null && !unread && this.closeOnDestroy) close(tcb) // CLOSE: our FIN after what is queued
       if (error !== null || !tcb.finQueued || unread) abort(tcb)
       else orphan(tcb)
     }

@@ -46,7 +46,9 @@ export function sendReset(tcb: Tcb): void {
  * Used for new data and for retransmissions alike. Returns the sequence space it covers.
  */
 export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
-  if (seq === tcb.iss && (tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED')) {
+  // Our SYN is not acknowledged yet (SYN-SENT, SYN-RECEIVED, or a FIN-WAIT-1 reached
+  // by a CLOSE in SYN-RECEIVED): from ISS, what goes again is the SYN.
+  if (seq === tcb.iss && tcb.sndUna === tcb.iss) {
     sendSyn(tcb)
     return 1
   }

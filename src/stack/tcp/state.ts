@@ -1,6 +1,6 @@
 // The eleven states of RFC 9293 section 3.3.2, spelled as the RFC spells them,
 // and the transition table the TCB checks every state change against.
-// docs/state-machine.md draws its diagram from TRANSITIONS.
+// tools/state-diagram.ts draws docs/state-machine.svg from TRANSITIONS.
 
 export type State =
   | 'CLOSED'

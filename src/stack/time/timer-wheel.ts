@@ -1,6 +1,6 @@
 // A hierarchical timing wheel (Varghese & Lauck, "Hashed and Hierarchical Timing
 // Wheels", 1987, scheme 7): every TCP timer of every connection (retransmission,
-// delayed ACK, persist, keepalive, 2MSL) lives here, and the whole wheel asks the
+// delayed ACK, persist, keepalive, 2MSL, the FIN-WAIT-2 timeout, a socket's idle timeout) lives here, and the whole wheel asks the
 // clock for ONE wake-up: the next moment it has work to do.
 //
 // The wheel counts whole milliseconds ("ticks"). `time` is the last tick it has

@@ -73,6 +73,42 @@ describe('opening', () => {
   })
 })
 
+describe('a CLOSE in SYN-RECEIVED', () => {
+  it('keeps retransmitting the SYN,ACK when it was lost, then closes cleanly (9293 3.10.4)', async () => {
+    const net = twoStacks()
+    const internal: unknown[] = []
+    net.a.on('internal-error', e => internal.push(e))
+    net.b.on('internal-error', e => internal.push(e))
+    const x = net.a.connect({ host: B, port: 5000, localPort: 6000 })
+    const y = net.b.connect({ host: A, port: 6000, localPort: 5000 })
+    for (const s of [x, y]) s.on('error', () => {})
+    // Lose the first SYN,ACK each way: both ends wait in SYN-RECEIVED, and A closes there.
+    let dropped = 0
+    const isSynAck = (packet: Uint8Array) => (packet[33]! & 0x12) === 0x12
+    const loseFirstSynAck = () => {
+      let lost = false
+      return (packet: Uint8Array) => (isSynAck(packet) && !lost ? ((lost = true), dropped++, false) : true)
+    }
+    net.linkA.onSend = loseFirstSynAck()
+    net.linkB.onSend = loseFirstSynAck()
+    await runFor(net.clock, 100)
+    expect([x.state, y.state]).toEqual(['SYN-RECEIVED', 'SYN-RECEIVED'])
+    // Lose A's first FIN too, so only A's retransmission timer can move things on.
+    const keep = net.linkA.onSend
+    let finLost = false
+    net.linkA.onSend = packet => (packet[33]! & 0x01 && !finLost ? ((finLost = true), false) : keep!(packet))
+    x.end()
+    await runFor(net.clock, 100)
+    expect(x.state).toBe('FIN-WAIT-1')
+    // The retransmission from ISS is the SYN,ACK again (not data from before the buffer), then the FIN.
+    await runFor(net.clock, 10_000)
+    expect(internal).toEqual([])
+    expect([dropped, finLost]).toEqual([2, true])
+    expect(y.state).not.toBe('SYN-RECEIVED')
+    expect(['FIN-WAIT-2', 'TIME-WAIT', 'CLOSED']).toContain(x.state)
+  })
+})
+
 describe('data', () => {
   it('echoes 1 MiB intact both ways (SHA-256)', async () => {
     const net = twoStacks()
