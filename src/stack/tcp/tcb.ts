@@ -7,7 +7,7 @@
 import type { Clock } from '../time/clock'
 import { Timer, type TimerWheel } from '../time/timer-wheel'
 import type { Counters } from '../counters'
-import type { TcpOptions } from '../wire/tcp'
+import type { TcpPacketFields } from '../wire/tcp'
 import type { TcpConfig } from './config'
 import { Reassembly } from './reassembly'
 import { RtoEstimator } from './rto'
@@ -43,14 +43,7 @@ export interface TcbUser {
 }
 
 /** A segment to send; the host adds ports, addresses and checksums. */
-export interface OutSegment {
-  seq: number
-  ack: number
-  flags: number
-  window: number
-  options?: TcpOptions
-  payload?: Uint8Array
-}
+export type OutSegment = Pick<TcpPacketFields, 'seq' | 'ack' | 'flags' | 'window' | 'options' | 'payload'>
 
 /** What a TCB needs from the stack around it. */
 export interface TcpHost {
