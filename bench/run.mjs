@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// npm run bench: tuntcp against the kernel, side by side, plus two in-process benchmarks.
+//
+//   npm run bench                      everything (a few minutes at most)
+//   npm run bench -- --quick           smaller counts, a smoke run (~30 s)
+//   npm run bench -- --only=inproc     only the in-process benchmarks (no root needed)
+//   npm run bench -- --only=net        only tuntcp vs the kernel
+//   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
+//                                      download (--profile=upload, --profile=wrk: during those); prints
+//                                      the top functions by self time, keeps the .cpuprofile
+//
+// In process (bench/timer-wheel.bench.ts, bench/two-stacks.bench.ts): the timer wheel's cost
+// per operation at 1k/100k/1M timers, and segments/s between two stacks on the in-memory link.
+//
+// Over the network (bench/net.mjs, run inside a fresh network namespace made here with
+// unshare -n -m; nothing touches the host's interfaces): the same service code (src/apps via
+// serveAll) on tuntcp over a TUN device, and on kernel sockets over a veth pair into a second
+// namespace, both MTU 1500, the clients (curl, ab, wrk, Node net) being the kernel. Needs root;
+// as root, missing tools are installed with apt-get (like .ci/run does).
+//
+// Prints a table and writes everything to bench/results/<timestamp>.json (gitignored).
+
+import { spawn, spawnSync } from 'node:child_process'
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, release, totalmem, tmpdir } from 'node:os'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = args.find(a => a.startsWith('--only='))?.split('=')[1] ?? null
+const profileArg = args.find(a => a.startsWith('--profile'))
+const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile'))
+if (unknown.length > 0 || (only !== null && !['net', 'inproc'].includes(only))) {
+  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc] [--profile[=download|upload|wrk]]')
+  process.exit(2)
+}
+const wantInproc = !profileArg && only !== 'net'
+const wantNet = profileArg || only !== 'inproc'
+
+const started = new Date()
+const stamp = started.toISOString().replace(/[:.]/g, '-')
+const resultsDir = join(root, 'bench', 'results')
+const scratch = mkdtempSync(join(tmpdir(), 'tuntcp-bench-'))
+
+/** Run node with tsx on a bench script; stdout passes through; returns its --json output. */
+function inproc(script) {
+  const out = join(scratch, `${script.replace(/\W/g, '_')}.json`)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...(quick ? ['--quick'] : []), '--json', out],
+    { cwd: root, stdio: 'inherit', timeout: 120_000 })
+  if (r.status !== 0) throw new Error(`${script} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`)
+  return JSON.parse(readFileSync(out, 'utf8'))
+}
+
+function onPath(command) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    try {
+      accessSync(join(dir || '.', command), constants.X_OK)
+      return true
+    } catch {}
+  }
+  return false
+}
+
+/** Command -> Debian package. */
+const TOOLS = { ip: 'iproute2', unshare: 'util-linux', curl: 'curl', ab: 'apache2-utils', wrk: 'wrk' }
+
+/** Why the network half cannot run (after trying to install what is missing), or null. */
+function netBlocker() {
+  if (process.platform !== 'linux') return `this is ${process.platform}, not Linux`
+  const isRoot = process.getuid?.() === 0
+  let missing = Object.keys(TOOLS).filter(cmd => !onPath(cmd))
+  if (missing.length > 0 && isRoot) {
+    const pkgs = [...new Set(missing.map(cmd => TOOLS[cmd]))]
+    console.log(`bench: installing ${pkgs.join(' ')} (apt-get)`)
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { stdio: ['ignore', 'ignore', 'inherit'], env })
+    missing = Object.keys(TOOLS).filter(cmd => !onPath(cmd))
+  }
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map(cmd => TOOLS[cmd]))]
+    return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')}), or run as root and the bench installs them`
+  }
+  if (!isRoot) return 'not running as root: the network benchmark creates a network namespace, a TUN device and a veth pair (sudo npm run bench)'
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing (modprobe tun)'
+  if (!existsSync(join(root, 'build/Release/tuntcp_tun.node'))) return 'the native TUN binding is not built: run npm ci (or npm install)'
+  return null
+}
+
+/** bench/net.mjs inside a fresh network + mount namespace; resolves to its results. */
+function net() {
+  const out = join(scratch, 'net.json')
+  const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
+  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : [])]
+  // A fresh sysfs so /sys/class/net shows this namespace; exec: the PID we hold is net.mjs.
+  const script = 'mount -t sysfs sysfs /sys && exec "$0" bench/net.mjs "$@"'
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('unshare', ['-n', '-m', '--propagation', 'private', '--', 'sh', '-c', script, process.execPath, ...netArgs],
+      { cwd: root, env, stdio: 'inherit' })
+    const forward = signal => () => child.kill(signal)
+    const handlers = ['SIGINT', 'SIGTERM'].map(signal => [signal, forward(signal)])
+    for (const [signal, h] of handlers) process.on(signal, h)
+    // Bounded: the whole network half must be done well within this.
+    const limit = setTimeout(() => child.kill('SIGTERM'), 8 * 60_000)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(limit)
+      for (const [s, h] of handlers) process.off(s, h)
+      if (code === 0) return resolvePromise(JSON.parse(readFileSync(out, 'utf8')))
+      reject(new Error(`bench/net.mjs failed (${code ?? signal})`))
+    })
+  })
+}
+
+function cpuModel() {
+  const c = cpus()
+  return `${c.length} x ${c[0]?.model?.trim() ?? 'unknown'}`
+}
+
+function fmt(v) {
+  if (v === null || v === undefined) return 'n/a'
+  if (v >= 1000) return Math.round(v).toLocaleString('en-US')
+  if (v >= 100) return v.toFixed(0)
+  return v.toFixed(1)
+}
+
+/** tuntcp's performance relative to the kernel, > 1 meaning faster: a rate over a rate, a latency under a latency. */
+function relative(row) {
+  const k = row.kernel?.value
+  const t = row.tuntcp?.value
+  if (!k || !t) return null
+  return row.better === 'lower' ? k / t : t / k
+}
+
+function table(rows) {
+  const head = ['', 'unit', 'kernel', 'tuntcp', 'tuntcp/kernel']
+  const body = rows.map(r => {
+    const rel = relative(r)
+    return [r.label, r.unit, fmt(r.kernel?.value), fmt(r.tuntcp?.value), rel === null ? 'n/a' : `${rel.toFixed(2)}x`]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i].length)))
+  const line = cells => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const notes = []
+  for (const r of rows) {
+    for (const side of ['kernel', 'tuntcp']) {
+      if (r[side]?.note) notes.push(`  ${r.id} ${side}: ${r[side].note}`)
+      if (r[side]?.error) notes.push(`  ${r.id} ${side}: FAILED: ${r[side].error}`)
+    }
+  }
+  return [
+    line(head), line(widths.map(w => '-'.repeat(w))), ...body.map(line),
+    `each cell: the median of ${[...new Set(rows.map(r => r.reps))].join('/')} runs (all runs in the JSON).`,
+    'tuntcp/kernel: tuntcp as a fraction of the kernel, higher is better (for RTT rows: kernel RTT / tuntcp RTT).',
+    ...(notes.length ? ['notes:', ...notes] : []),
+  ].join('\n')
+}
+
+async function main() {
+  const results = {
+    started: started.toISOString(),
+    command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    machine: { cpus: cpuModel(), cores: cpus().length, kernel: release(), node: process.version, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  }
+  console.log(`tuntcp bench: ${results.machine.cpus}, Linux ${results.machine.kernel}, Node ${results.machine.node}${quick ? ' (--quick)' : ''}`)
+  let ok = true
+  if (wantInproc) {
+    console.log('\n== in process ==')
+    results.timerWheel = inproc('bench/timer-wheel.bench.ts')
+    console.log()
+    results.twoStacks = inproc('bench/two-stacks.bench.ts')
+  }
+  if (wantNet) {
+    const blocker = netBlocker()
+    if (blocker) {
+      console.log(`\n== tuntcp vs kernel: not run: ${blocker}`)
+      results.net = { skipped: blocker }
+      ok = false
+    } else {
+      console.log(`\n== tuntcp (TUN, MTU 1500) vs kernel (veth, MTU 1500), in a throwaway network namespace ==`)
+      const t0 = performance.now()
+      results.net = await net()
+      results.net.seconds = (performance.now() - t0) / 1000
+      if (!profileArg) {
+        console.log(`\n${table(results.net.rows)}`)
+        const c = results.net.servers?.tuntcp?.counters
+        if (c) {
+          const drops = Object.entries(c.drops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+          console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted, drops: ${drops}`)
+        }
+      }
+    }
+  }
+  mkdirSync(resultsDir, { recursive: true })
+  const file = join(resultsDir, `${stamp}${profileArg ? '-profile' : ''}.json`)
+  results.seconds = (Date.now() - started.getTime()) / 1000
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n')
+  console.log(`\nresults: ${file.replace(`${root}/`, '')} (${results.seconds.toFixed(0)} s)`)
+  return ok
+}
+
+main().then(
+  ok => { rmSync(scratch, { recursive: true, force: true }); process.exit(ok ? 0 : 1) },
+  err => {
+    rmSync(scratch, { recursive: true, force: true })
+    console.error(`bench: ${err.message}`)
+    process.exit(1)
+  },
+)

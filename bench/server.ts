@@ -1,0 +1,71 @@
+// The server side of `npm run bench` (started by bench/net.mjs inside a network
+// namespace; never run it on the host). Both modes run the SAME service code,
+// src/apps (serveAll: echo 7, discard 9, daytime 13, chargen 19, HTTP 80 on node:http),
+// under the same runtime (node + tsx):
+//
+//   node --import tsx bench/server.ts tuntcp DEV STACK_ADDR KERNEL_CIDR MTU
+//       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR
+//   node --import tsx bench/server.ts kernel ADDR
+//       serveAll handed a tiny adapter whose createServer is node:net's, so the very
+//       same apps run on kernel sockets (the apps only use what net.Server/net.Socket have)
+//
+// Prints one line `READY {...}` on stdout when every service listens. On SIGTERM it
+// prints `DONE {...}` (the stack's counters in tuntcp mode) and exits.
+
+import { createServer, type Server as NetServer } from 'node:net'
+import { Stack, TunDevice, configureKernelSide, serveAll } from '../src/index'
+
+type Listening = { once(event: 'listening' | 'error', cb: (err?: Error) => void): unknown; listening: boolean }
+
+async function allListening(servers: Listening[]): Promise<void> {
+  await Promise.all(servers.map(s => s.listening ? undefined : new Promise<void>((resolve, reject) => {
+    s.once('listening', () => resolve())
+    s.once('error', err => reject(err))
+  })))
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [mode, ...rest] = argv
+  let done: () => Record<string, unknown>
+  if (mode === 'tuntcp') {
+    const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500'] = rest
+    const device = TunDevice.open({ name: dev, mtu: Number(mtu) })
+    configureKernelSide(device.name, kernelCidr, Number(mtu))
+    const stack = new Stack({ address: addr, link: device })
+    const servers = serveAll(stack)
+    await allListening(servers as unknown as Listening[])
+    done = () => {
+      const result = { counters: stack.counters.toJSON(), device: { ...device.counters }, connections: stack.connectionsByState() }
+      device.close()
+      return result
+    }
+  } else if (mode === 'kernel') {
+    const [addr = '10.79.0.2'] = rest
+    // What serveAll uses of a Stack: `address` (the HTTP page names it) and createServer.
+    const kernelStack = {
+      address: addr,
+      createServer: (...args: unknown[]): NetServer => (createServer as (...a: unknown[]) => NetServer)(...args),
+    }
+    const servers = serveAll(kernelStack as unknown as Stack)
+    await allListening(servers as unknown as Listening[])
+    done = () => ({})
+  } else {
+    throw new Error(`usage: server.ts tuntcp|kernel ...; got ${JSON.stringify(mode)}`)
+  }
+  process.stdout.write(`READY ${JSON.stringify({ mode, pid: process.pid })}\n`)
+  const stop = () => {
+    let result: Record<string, unknown> = {}
+    try {
+      result = done()
+    } finally {
+      process.stdout.write(`DONE ${JSON.stringify(result)}\n`, () => process.exit(0))
+    }
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+main(process.argv.slice(2)).catch(err => {
+  process.stderr.write(`bench server: ${(err as Error).message}\n`)
+  process.exit(1)
+})
