@@ -20,6 +20,7 @@ export const DEVICE_OPTIONS = {
   msl: { type: 'string', default: '30' },
   trace: { type: 'boolean', default: false },
   pcap: { type: 'string' },
+  'no-offload': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options']
 
@@ -34,6 +35,8 @@ export interface DeviceArgs {
   mslMs: number
   trace: boolean
   pcap: string | undefined
+  /** Checksum and segmentation offload on the TUN device (off with --no-offload). */
+  offload: boolean
   help: boolean
 }
 
@@ -76,6 +79,7 @@ export function deviceArgs(values: Record<string, string | boolean | undefined>)
     mslMs: Math.round(msl * 1000),
     trace: values.trace === true,
     pcap: values.pcap as string | undefined,
+    offload: values['no-offload'] !== true,
     help: values.help === true,
   }
 }

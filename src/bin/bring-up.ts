@@ -2,6 +2,7 @@
 // the device, give the kernel side its address when asked or when we created the
 // device, and attach --trace and --pcap. take_down() undoes all of it.
 
+import { withFullTcpChecksum } from '../stack/wire/tcp'
 import { Stack } from '../stack/stack'
 import { configureKernelSide, parseCidr } from '../tun/iproute'
 import { TunDevice } from '../tun/tun-device'
@@ -31,7 +32,7 @@ export function bringUp(args: DeviceArgs, log: (line: string) => void): Running 
   if (parseCidr(kernelAddr).address === args.addr) {
     throw new UsageError(`--addr ${args.addr} is the kernel side's address: the stack needs an address of its own`)
   }
-  const device = TunDevice.open({ name: args.dev, mtu: args.mtu })
+  const device = TunDevice.open({ name: args.dev, mtu: args.mtu, offload: args.offload })
   let pcap: PcapWriter | null = null
   try {
     let configured: string | undefined
@@ -50,7 +51,8 @@ export function bringUp(args: DeviceArgs, log: (line: string) => void): Running 
         throw new CommandError(`cannot write the pcap file ${args.pcap}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
       }
       pcap = writer
-      stack.on('packet', (_dir: string, packet: Uint8Array) => writer.write(packet))
+      // With offload a TCP checksum may be left for the kernel to finish: the file gets it whole.
+      stack.on('packet', (_dir: string, packet: Uint8Array, partial: boolean) => writer.write(partial ? withFullTcpChecksum(packet) : packet))
     }
     stack.on('internal-error', (error: Error) => log(`tuntcp: internal error (packet dropped): ${error.stack ?? error.message}`))
     device.onError(error => log(error.message))

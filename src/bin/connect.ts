@@ -6,7 +6,7 @@ import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from './args'
 import { bringUp } from './bring-up'
 import { parseAddress } from '../stack/wire/ipv4'
 
-export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE]
+export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
 
   HOST is an IPv4 address the kernel routes over the device, usually the kernel
   side's own address (10.77.0.1 by default). Options as for serve.`

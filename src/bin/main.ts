@@ -6,6 +6,7 @@ import { TunError } from '../tun/errors'
 import { CommandError, UsageError } from './args'
 import { connect, CONNECT_USAGE } from './connect'
 import { demo, DEMO_USAGE } from './demo'
+import { script, SCRIPT_USAGE } from './script'
 import { serve, SERVE_USAGE } from './serve'
 import { ss, SS_USAGE } from './ss'
 
@@ -16,6 +17,7 @@ commands:
   connect HOST PORT     open a connection from the stack to a kernel peer; stdin and stdout, like nc
   ss [--dev NAME]       list the connections of a running serve, like ss -tan -o
   demo                  show the ways a connection closes, both ends' states side by side (root)
+  script FILE...        run packetdrill-style scripts against the stack in virtual time
   help [COMMAND]        this text, or a command's options
 
 Needs root (or CAP_NET_ADMIN) for the TUN device. See README.md.`
@@ -37,11 +39,13 @@ export async function main(argv: string[]): Promise<number> {
         return await demo(rest)
       case 'ss':
         return await ss(rest)
+      case 'script':
+        return await script(rest)
       case 'help':
       case '--help':
       case '-h':
       case undefined:
-        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : rest[0] === 'ss' ? SS_USAGE : USAGE)
+        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : rest[0] === 'ss' ? SS_USAGE : rest[0] === 'script' ? SCRIPT_USAGE : USAGE)
         return command === undefined ? 2 : 0
       case '--version':
         console.log(version())

@@ -7,7 +7,7 @@ import { CommandError, DEVICE_OPTIONS, deviceArgs, parse, UsageError } from './a
 import { bringUp } from './bring-up'
 import { startControl } from './control'
 
-export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE]
+export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
 
   --dev NAME            TUN device to attach to, or create (default tuntcp0)
   --addr A.B.C.D        the stack's own address (default 10.77.0.2)
@@ -16,7 +16,9 @@ export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [-
   --mtu N               device MTU (default 1500)
   --msl SECONDS         maximum segment lifetime; TIME-WAIT lasts twice this (default 30)
   --trace               print every segment and state change
-  --pcap FILE           write every packet in and out to FILE (pcap, LINKTYPE_RAW)`
+  --pcap FILE           write every packet in and out to FILE (pcap, LINKTYPE_RAW)
+  --no-offload          no checksum and TCP segmentation offload on the device (on where the
+                        kernel supports it: segments up to 64 KB, cut at the MSS by the kernel)`
 
 /** How long a shutdown waits for connections to close before resetting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -41,7 +43,7 @@ export async function serve(argv: string[]): Promise<number> {
     throw new CommandError((error as Error).message)
   }
 
-  const lines = [`tuntcp: serving on ${device.name} (mtu ${device.mtu}) at ${stack.address}${running.kernelAddr ? `, kernel side ${running.kernelAddr}` : ''}`]
+  const lines = [`tuntcp: serving on ${device.name} (mtu ${device.mtu}${device.offload ? ', offload' : ''}) at ${stack.address}${running.kernelAddr ? `, kernel side ${running.kernelAddr}` : ''}`]
   for (const s of SERVICES) lines.push(`  ${String(s.port).padStart(3)}  ${s.name.padEnd(8)} ${s.rfc}`)
   lines.push('try:')
   lines.push(`  curl http://${stack.address}/`)

@@ -33,6 +33,11 @@ export interface StackOptions {
   finWait2TimeoutMs?: number
   /** Any other TCP tunable. */
   tcp?: Partial<TcpConfig>
+  /**
+   * Send TCP segments larger than the MSS for the link to cut (TSO), when the link can
+   * (a TUN device opened with offload). Default true.
+   */
+  offload?: boolean
 }
 
 export interface ConnectOptions {
@@ -94,14 +99,15 @@ export class Stack extends EventEmitter {
     const config: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...opts.tcp }
     if (opts.mslMs !== undefined) config.mslMs = opts.mslMs
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
-    const output = (packet: Uint8Array) => this.output(packet)
+    const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)
     this.tcp = new TcpLayer({
       address: addr, mtu: opts.link.mtu, clock: this.clock, wheel: this.wheel,
       random: opts.random ?? new CryptoRandom(), config, counters: this.counters, output,
+      tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
     })
     this.ip = new IpLayer({ address: addr, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg) })
-    this.link.onReceive(packet => this.input(packet))
+    this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {
       if (event === 'segment') this.tcp.trace = (dir, src, dst, seg) => this.emit('segment', dir, { src, dst, seg })
@@ -177,12 +183,12 @@ export class Stack extends EventEmitter {
     })
   }
 
-  private input(packet: Uint8Array): void {
+  private input(packet: Uint8Array, checksumTrusted = false): void {
     if (this.stopped) return
     this.counters.packetsIn++
-    if (this.listenerCount('packet') > 0) this.emit('packet', 'in', packet)
+    if (this.listenerCount('packet') > 0) this.emit('packet', 'in', packet, checksumTrusted)
     try {
-      this.ip.input(packet)
+      this.ip.input(packet, checksumTrusted)
     } catch (error) {
       // A bug, never an input problem: count it and keep serving. Tests assert there are none.
       this.counters.drop('internal-error')
@@ -190,10 +196,10 @@ export class Stack extends EventEmitter {
     }
   }
 
-  private output(packet: Uint8Array): void {
+  private output(packet: Uint8Array, segmentSize?: number): void {
     this.counters.packetsOut++
-    if (this.listenerCount('packet') > 0) this.emit('packet', 'out', packet)
-    this.link.send(packet)
+    if (this.listenerCount('packet') > 0) this.emit('packet', 'out', packet, segmentSize !== undefined)
+    this.link.send(packet, segmentSize)
   }
 
   private onStateChange(tcb: Tcb, from: State, to: State, cause: string): void {

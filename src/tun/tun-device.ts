@@ -10,11 +10,11 @@ export { TunError } from './errors'
 
 /** What build/Release/tuntcp_tun.node exports (see native/tun.c). */
 interface NativeTun {
-  open(name: string, mtu?: number): { fd: number; name: string; mtu: number; created: boolean }
+  open(name: string, mtu?: number, offload?: boolean): { fd: number; name: string; mtu: number; created: boolean; offload: boolean }
   startReading(fd: number, buffer: ArrayBuffer, lengths: Int32Array,
     callback: (count: number, error?: Error) => void): object
   stopReading(handle: object): void
-  write(fd: number, packet: Uint8Array): boolean
+  write(fd: number, packet: Uint8Array, header?: Uint8Array): boolean
   close(fd: number): void
 }
 
@@ -23,6 +23,15 @@ type SystemError = Error & { code?: string }
 /** Room for one batch: at least 16 packets of the largest size, 64 small ones. */
 const READ_BUFFER_BYTES = 1 << 20
 const MAX_BATCH = 64
+
+// With offload every packet carries a struct virtio_net_hdr (include/uapi/linux/virtio_net.h):
+// flags, gso_type, then hdr_len, gso_size, csum_start, csum_offset (16 bits each, host order).
+const VNET_HDR_LEN = 10
+const VNET_F_NEEDS_CSUM = 1 // the transport checksum is partial: finish it from csum_start
+const VNET_F_DATA_VALID = 2 // the checksum was verified already
+const VNET_GSO_TCPV4 = 1
+/** The largest TCP payload one IPv4 packet can carry: 65535 less 20 + 20 bytes of headers. */
+const MAX_TCP_PAYLOAD = 65_535 - 40
 
 let native: NativeTun | undefined
 
@@ -111,6 +120,14 @@ export class TunDevice implements Link {
   readonly mtu: number
   /** True if the device did not exist before we opened it: it goes away on close(). */
   readonly created: boolean
+  /**
+   * Checksum and TCP segmentation offload (IFF_VNET_HDR, TUNSETOFFLOAD): the kernel may
+   * hand us TCP segments larger than the MTU, and takes ours up to 64 KB, cutting them
+   * at the MSS itself. False when asked not to, or when the kernel refused.
+   */
+  readonly offload: boolean
+  /** With offload, the largest TCP payload send() takes in one packet; undefined without. */
+  readonly tsoMaxPayload: number | undefined
   readonly counters: TunCounters = {
     packetsRead: 0, bytesRead: 0, readBatches: 0, readDrops: 0,
     packetsWritten: 0, bytesWritten: 0, writeDrops: 0, writeErrors: 0,
@@ -126,45 +143,58 @@ export class TunDevice implements Link {
   private readBuffer: ArrayBuffer | null = null
   private lengths: Int32Array | null = null
 
-  private constructor(nat: NativeTun, fd: number, name: string, mtu: number, created: boolean) {
+  /** The header of a plain packet (all zero), written before each one when offloading. */
+  private readonly plainHeader = new Uint8Array(VNET_HDR_LEN)
+  private readonly gsoHeader = new Uint8Array(VNET_HDR_LEN)
+  private readonly gsoView = new DataView(this.gsoHeader.buffer)
+
+  private constructor(nat: NativeTun, fd: number, name: string, mtu: number, created: boolean, offload: boolean) {
     this.native = nat
     this.fd = fd
     this.name = name
     this.mtu = mtu
     this.created = created
+    this.offload = offload
+    this.tsoMaxPayload = offload ? MAX_TCP_PAYLOAD : undefined
   }
 
   /**
    * Attach to the TUN device `name` if it exists, or create it (non-persistent).
    * Sets its MTU if `mtu` is given. Throws a TunError with a one-line message.
    */
-  static open(opts: { name: string; mtu?: number }): TunDevice {
-    const { name, mtu } = opts
+  static open(opts: { name: string; mtu?: number; offload?: boolean }): TunDevice {
+    const { name, mtu, offload = true } = opts
     checkName(name)
     checkMtu(mtu)
     const nat = loadNative()
-    let opened: { fd: number; name: string; mtu: number; created: boolean }
+    let opened: { fd: number; name: string; mtu: number; created: boolean; offload: boolean }
     try {
       // The addon checks whether the name exists with an ioctl, in our own network
       // namespace: /sys/class/net may show another one (after a bare `unshare -n`).
-      opened = nat.open(name, mtu)
+      opened = nat.open(name, mtu, offload)
     } catch (err) {
       throw openError(err as SystemError, name, mtu)
     }
-    return new TunDevice(nat, opened.fd, opened.name, opened.mtu, opened.created)
+    return new TunDevice(nat, opened.fd, opened.name, opened.mtu, opened.created, opened.offload === true)
   }
 
   get closed(): boolean {
     return this.fd < 0
   }
 
-  send(packet: Uint8Array): void {
+  /**
+   * Send one IP packet. With offload, a TCP packet whose payload is larger than
+   * `segmentSize` goes as one write that the kernel cuts into segments of that size;
+   * its TCP checksum field must then hold the partial sum (see writeTcpPacket).
+   */
+  send(packet: Uint8Array, segmentSize?: number): void {
     if (this.fd < 0) {
       this.counters.writeDrops++
       return
     }
     try {
-      if (this.native.write(this.fd, packet)) {
+      const header = this.offload ? this.headerFor(packet, segmentSize) : undefined
+      if (this.native.write(this.fd, packet, header)) {
         this.counters.packetsWritten++
         this.counters.bytesWritten += packet.length
       } else {
@@ -174,6 +204,22 @@ export class TunDevice implements Link {
       this.counters.writeErrors++
       this.lastWriteError = err as Error
     }
+  }
+
+  /** The virtio_net_hdr for an outgoing packet: all zero, or GSO for a TCP segment to be cut. */
+  private headerFor(packet: Uint8Array, segmentSize: number | undefined): Uint8Array {
+    if (segmentSize === undefined) return this.plainHeader
+    const ipLength = (packet[0]! & 0x0f) * 4
+    const tcpLength = (packet[ipLength + 12]! >> 4) * 4
+    if (packet.length - ipLength - tcpLength <= segmentSize) return this.plainHeader
+    const v = this.gsoView
+    v.setUint8(0, VNET_F_NEEDS_CSUM)
+    v.setUint8(1, VNET_GSO_TCPV4)
+    v.setUint16(2, ipLength + tcpLength, true)
+    v.setUint16(4, segmentSize, true)
+    v.setUint16(6, ipLength, true) // csum_start: the TCP header
+    v.setUint16(8, 16, true) // csum_offset: the checksum field within it
+    return this.gsoHeader
   }
 
   onReceive(handler: PacketHandler | null): void {
@@ -223,7 +269,14 @@ export class TunDevice implements Link {
     for (let i = 0; i < count; i++) {
       const length = lengths[i]!
       const handler = this.handler
-      if (handler) {
+      if (handler && this.offload) {
+        // Skip the virtio_net_hdr. The kernel's packets have a partial checksum (NEEDS_CSUM)
+        // or one it checked (DATA_VALID): either way there is nothing for us to verify.
+        const flags = new Uint8Array(buffer, offset, 1)[0]!
+        this.counters.packetsRead++
+        this.counters.bytesRead += length - VNET_HDR_LEN
+        handler(new Uint8Array(buffer, offset + VNET_HDR_LEN, length - VNET_HDR_LEN), (flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)) !== 0)
+      } else if (handler) {
         this.counters.packetsRead++
         this.counters.bytesRead += length
         handler(new Uint8Array(buffer, offset, length))

@@ -9,13 +9,13 @@ describe('device options', () => {
   it('has the defaults of PRODUCT.md', () => {
     expect(device([])).toEqual({
       dev: 'tuntcp0', addr: '10.77.0.2', kernelAddr: undefined, mtu: 1500, mslMs: 30_000,
-      trace: false, pcap: undefined, help: false,
+      trace: false, pcap: undefined, offload: true, help: false,
     })
   })
 
   it('takes every flag', () => {
-    expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--pcap', 'x.pcap'])).toEqual({
-      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, pcap: 'x.pcap', help: false,
+    expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--pcap', 'x.pcap', '--no-offload'])).toEqual({
+      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, pcap: 'x.pcap', offload: false, help: false,
     })
   })
 

@@ -98,7 +98,7 @@ describe('tuntcp serve', () => {
     expect(interfaceExists('tkcli0')).toBe(false)
     const cli = tuntcp(['serve', '--dev', 'tkcli0', '--addr', '10.83.0.2', '--kernel-addr', '10.83.0.1/24', '--msl', '1'])
     await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', START_MS)
-    expect(cli.stdout()).toContain('tuntcp: serving on tkcli0 (mtu 1500) at 10.83.0.2, kernel side 10.83.0.1/24')
+    expect(cli.stdout()).toMatch(/tuntcp: serving on tkcli0 \(mtu 1500(, offload)?\) at 10\.83\.0\.2, kernel side 10\.83\.0\.1\/24/)
     expect(cli.stdout()).toContain('curl http://10.83.0.2/')
     expect(interfaceExists('tkcli0')).toBe(true)
 

@@ -10,6 +10,9 @@ export type Direction = 'to-stack' | 'to-kernel'
 export interface HeldPacket {
   direction: Direction
   packet: Uint8Array
+  /** to-stack: the device vouched for the checksum; to-kernel: the device cuts it into segments of this size. */
+  checksumTrusted?: boolean
+  segmentSize?: number | undefined
 }
 
 /** IPv4 (version nibble 4) carrying TCP (protocol 6)? */
@@ -19,24 +22,26 @@ function isTcp(packet: Uint8Array): boolean {
 
 export class PacedLink implements Link {
   readonly mtu: number
+  readonly tsoMaxPayload: number | undefined
   private handler: PacketHandler | null = null
   private readonly held: HeldPacket[] = []
   private arrivals: Array<() => void> = []
 
   constructor(private readonly wire: Link) {
     this.mtu = wire.mtu
-    wire.onReceive(packet => {
+    this.tsoMaxPayload = wire.tsoMaxPayload
+    wire.onReceive((packet, checksumTrusted) => {
       // Only TCP is paced; anything else (the kernel's IPv6 chatter on a new link) goes straight through.
-      if (!isTcp(packet)) return this.handler?.(packet)
+      if (!isTcp(packet)) return this.handler?.(packet, checksumTrusted)
       // The device reuses its read buffer: keep a copy.
-      this.hold({ direction: 'to-stack', packet: packet.slice() })
+      this.hold({ direction: 'to-stack', packet: packet.slice(), checksumTrusted })
     })
   }
 
   /** From the stack: TCP is held until released. */
-  send(packet: Uint8Array): void {
-    if (!isTcp(packet)) return this.wire.send(packet)
-    this.hold({ direction: 'to-kernel', packet: packet.slice() })
+  send(packet: Uint8Array, segmentSize?: number): void {
+    if (!isTcp(packet)) return this.wire.send(packet, segmentSize)
+    this.hold({ direction: 'to-kernel', packet: packet.slice(), segmentSize })
   }
 
   onReceive(handler: PacketHandler | null): void {
@@ -56,8 +61,8 @@ export class PacedLink implements Link {
   releaseOne(): HeldPacket | undefined {
     const next = this.held.shift()
     if (next === undefined) return undefined
-    if (next.direction === 'to-kernel') this.wire.send(next.packet)
-    else this.handler?.(next.packet)
+    if (next.direction === 'to-kernel') this.wire.send(next.packet, next.segmentSize)
+    else this.handler?.(next.packet, next.checksumTrusted)
     return next
   }
 

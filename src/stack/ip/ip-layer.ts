@@ -18,8 +18,11 @@ export interface IpLayerOptions {
 export class IpLayer {
   constructor(private readonly opts: IpLayerOptions) {}
 
-  /** One packet from the link. Anything malformed is dropped and counted, never thrown. */
-  input(packet: Uint8Array): void {
+  /**
+   * One packet from the link. Anything malformed is dropped and counted, never thrown.
+   * `checksumTrusted`: the link checked the TCP checksum already (offload).
+   */
+  input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
@@ -27,7 +30,7 @@ export class IpLayer {
     if (header.dst !== address) return counters.drop('ip-not-for-us')
     switch (header.protocol) {
       case IPPROTO_TCP: {
-        const seg = parseTcp(payload, header.src, header.dst)
+        const seg = parseTcp(payload, header.src, header.dst, !checksumTrusted)
         if (!seg.ok) return counters.drop(seg.reason)
         return this.opts.tcpInput(header.src, header.dst, seg.value)
       }

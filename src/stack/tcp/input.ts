@@ -330,7 +330,8 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
       if (more.fin) fin = true
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
-    tcb.unackedSegments++
+    // Counted in full-sized segments: one large (offloaded) segment may be many.
+    tcb.unackedSegments += Math.max(1, Math.floor(a.data.length / tcb.rcvMss))
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
     // Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs.

@@ -53,7 +53,7 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
     return 1
   }
   const offset = seqDiff(seq, tcb.bufSeq)
-  const len = Math.max(0, Math.min(maxLen, tcb.sndMss, tcb.sendBuffer.length - offset))
+  const len = Math.max(0, Math.min(maxLen, tcb.sendSize, tcb.sendBuffer.length - offset))
   const payload = len > 0 ? tcb.sendBuffer.read(offset, len) : undefined
   let flags = ACK
   const end = seqAdd(seq, len)

@@ -51,6 +51,8 @@ export interface TcpHost {
   readonly wheel: TimerWheel
   readonly config: TcpConfig
   readonly counters: Counters
+  /** With segmentation offload: the largest payload of one segment handed to the link; 0 without. */
+  readonly tsoMaxPayload: number
   transmit(tcb: Tcb, seg: OutSegment): void
   stateChanged(tcb: Tcb, from: State, to: State, cause: string): void
   /** A passive open reached ESTABLISHED: hand it to its listener. */
@@ -111,7 +113,7 @@ export class Tcb {
   readonly reassembly = new Reassembly()
   /** The peer's FIN has been received in order. */
   finReceived = false
-  /** In-order data segments received since we last sent an ACK. */
+  /** In-order data received since we last sent an ACK, in full-sized segments (RFC 9293 3.8.6.3: ACK every second). */
   unackedSegments = 0
 
   // Retransmission (RFC 6298)
@@ -190,6 +192,15 @@ export class Tcb {
   /** Bytes written but not yet sent. */
   get unsentBytes(): number {
     return this.sendBuffer.length - Math.max(0, Math.min(this.sendBuffer.length, seqDiff(this.sndNxt, this.bufSeq)))
+  }
+
+  /**
+   * The most payload one segment we hand the host may carry: SND.MSS, or with
+   * segmentation offload as many whole MSS as fit, for the link to cut at SND.MSS.
+   */
+  get sendSize(): number {
+    const tso = this.host.tsoMaxPayload
+    return tso > this.sndMss ? Math.floor(tso / this.sndMss) * this.sndMss : this.sndMss
   }
 
   /** Room left in the send buffer. */

@@ -34,8 +34,10 @@ export interface TcpLayerOptions {
   random: Random
   config: TcpConfig
   counters: Counters
-  /** Send one IP packet. */
-  output(packet: Uint8Array): void
+  /** With segmentation offload on the link: the largest TCP payload of one packet we send. */
+  tsoMaxPayload?: number | undefined
+  /** Send one IP packet; `segmentSize`: the link cuts it into segments of that size (TSO). */
+  output(packet: Uint8Array, segmentSize?: number): void
   /** Every state change of every connection. */
   onStateChange(tcb: Tcb, from: State, to: State, cause: string): void
 }
@@ -89,7 +91,9 @@ export class TcpLayer implements TcpHost {
   private readonly address: number
   private readonly mtu: number
   private readonly random: Random
-  private readonly sendPacket: (packet: Uint8Array) => void
+  private readonly sendPacket: (packet: Uint8Array, segmentSize?: number) => void
+  /** The largest payload one segment may carry before it is cut (TSO), 0 without offload. */
+  readonly tsoMaxPayload: number
   private readonly onStateChange: TcpLayerOptions['onStateChange']
 
   constructor(opts: TcpLayerOptions) {
@@ -101,6 +105,7 @@ export class TcpLayer implements TcpHost {
     this.config = opts.config
     this.counters = opts.counters
     this.sendPacket = opts.output
+    this.tsoMaxPayload = opts.tsoMaxPayload ?? 0
     this.onStateChange = opts.onStateChange
     this.isn = new IsnGenerator(opts.clock, opts.random)
   }
@@ -205,7 +210,7 @@ export class TcpLayer implements TcpHost {
   // ---- TcpHost ----
 
   transmit(tcb: Tcb, seg: OutSegment): void {
-    this.sendSegment(tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg)
+    this.sendSegment(tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg, tcb.sndMss)
   }
 
   stateChanged(tcb: Tcb, from: State, to: State, cause: string): void {
@@ -258,12 +263,14 @@ export class TcpLayer implements TcpHost {
     this.sendSegment(src, seg.dstPort, seg.srcPort, { seq, ack, flags, window: 0 })
   }
 
-  private sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment): void {
+  /** Build and send one segment; one larger than `mss` goes whole to a link that cuts it (TSO). */
+  private sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
     this.counters.segmentsOut++
+    const cut = mss !== undefined && (seg.payload?.length ?? 0) > mss
     const packet = buildTcpPacket({
       src: this.address, dst: remoteAddr, srcPort: localPort, dstPort: remotePort,
       seq: seg.seq, ack: seg.ack, flags: seg.flags, window: seg.window,
-      options: seg.options, payload: seg.payload,
+      options: seg.options, payload: seg.payload, partialChecksum: cut,
     })
     if (this.trace !== null) {
       this.trace('out', this.address, remoteAddr, {
@@ -272,6 +279,6 @@ export class TcpLayer implements TcpHost {
         payload: seg.payload ?? new Uint8Array(0),
       })
     }
-    this.sendPacket(packet)
+    this.sendPacket(packet, cut ? mss : undefined)
   }
 }

@@ -228,6 +228,11 @@ export interface TcpPacketFields {
   options?: TcpOptions
   /** Data to carry (copied). */
   payload?: Uint8Array
+  /**
+   * Leave the TCP checksum partial: only the pseudo header's sum, for a device that
+   * finishes it (checksum offload; Linux's CHECKSUM_PARTIAL). Default: the full checksum.
+   */
+  partialChecksum?: boolean
   /** IP time to live; default 64. */
   ttl?: number
   /** IP identification; default 0. */
@@ -282,10 +287,31 @@ export function writeTcpPacket(buf: Uint8Array, offset: number, f: TcpPacketFiel
   if (f.options && optionsLength > 0) writeTcpOptions(buf, o + TCP_HEADER_LENGTH, f.options)
   buf.set(payload, o + headerLength)
   // RFC 9293 3.1: the checksum covers the pseudo header, the TCP header and the data.
-  const sum = ~onesComplementSum(buf, o, o + tcpLength, pseudoHeaderSum(f.src, f.dst, IPPROTO_TCP, tcpLength)) & 0xffff
+  // Offloaded, the device adds the header and data to the pseudo header's sum itself.
+  const pseudo = pseudoHeaderSum(f.src, f.dst, IPPROTO_TCP, tcpLength)
+  const sum = f.partialChecksum ? pseudo : ~onesComplementSum(buf, o, o + tcpLength, pseudo) & 0xffff
   buf[o + 16] = sum >>> 8
   buf[o + 17] = sum & 0xff
   return total
+}
+
+/**
+ * A copy of an IPv4 + TCP packet with its TCP checksum computed in full: for a packet
+ * whose checksum a device finishes (offload), before it is written to a capture file.
+ */
+export function withFullTcpChecksum(packet: Uint8Array): Uint8Array {
+  const copy = packet.slice()
+  const ipHeaderLength = (copy[0]! & 0x0f) * 4
+  const tcpLength = copy.length - ipHeaderLength
+  if ((copy[0]! >> 4) !== 4 || copy[9] !== IPPROTO_TCP || tcpLength < TCP_HEADER_LENGTH) return copy
+  const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength)
+  const pseudo = pseudoHeaderSum(view.getUint32(12), view.getUint32(16), IPPROTO_TCP, tcpLength)
+  copy[ipHeaderLength + 16] = 0
+  copy[ipHeaderLength + 17] = 0
+  const sum = ~onesComplementSum(copy, ipHeaderLength, copy.length, pseudo) & 0xffff
+  copy[ipHeaderLength + 16] = sum >>> 8
+  copy[ipHeaderLength + 17] = sum & 0xff
+  return copy
 }
 
 /** One allocation: IPv4 header + TCP header + options + payload, both checksums filled. */

@@ -4,16 +4,22 @@
 // watching the fd with libuv, and read()/write() on the fd. Everything else (names,
 // messages, counters, handing packets to the stack) lives in tun-device.ts.
 //
-//   open(name, mtu?)                      -> { fd, name, mtu, created }
+//   open(name, mtu?, offload?)            -> { fd, name, mtu, created, offload }
 //   startReading(fd, buf, lens, callback) -> handle   callback(count, error?)
 //   stopReading(handle)                   (idempotent)
-//   write(fd, packet: TypedArray)         -> true, or false when the queue is full
+//   write(fd, packet, header?)            -> true, or false when the queue is full
 //   close(fd)
 //
 // Reading: when the fd is readable we read() up to MAX_BATCH packets, one after the
 // other, into the caller's ArrayBuffer `buf` and store their lengths in `lens`
 // (an Int32Array), then make ONE call into JavaScript with the count. The buffer
 // is reused for the next batch, so JavaScript must copy what it keeps.
+//
+// Offload (optional): with IFF_VNET_HDR every packet read or written starts with a
+// 10-byte struct virtio_net_hdr, and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) lets the
+// kernel hand us TCP segments larger than the MTU with their checksum left partial,
+// and take ours the same way (it splits them at gso_size). tun-device.ts reads and
+// writes the header; here we only switch it on, and report whether that worked.
 //
 // Errors thrown to JavaScript are Error objects with `code` (the errno name),
 // `errno` and `syscall`, like Node's own system errors.
@@ -24,18 +30,22 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
-// The largest IPv4 packet. Each read() is given this much room so a packet is never
-// truncated (with IFF_NO_PI the kernel would cut it silently), whatever the MTU.
-#define SLOT 65535
+// The largest IPv4 packet, plus a virtio_net_hdr. Each read() is given this much room
+// so a packet is never truncated (with IFF_NO_PI the kernel would cut it silently),
+// whatever the MTU.
+#define VNET_HDR_LEN 10
+#define SLOT (65535 + VNET_HDR_LEN)
 // At most this many packets per batch, so one busy device cannot starve the loop;
 // epoll is level-triggered, so what is left is read on the next loop turn.
 #define MAX_BATCH 64
@@ -146,10 +156,18 @@ static int device_mtu(int sock, const char *name, int mtu, int *out) {
   return 0;
 }
 
+/** IFF_VNET_HDR was set on fd: size the header and ask for checksum and TSO4 offload. 0 or errno. */
+static int enable_offload(int fd) {
+  int size = VNET_HDR_LEN;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) return errno;
+  if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) return errno;
+  return 0;
+}
+
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[3];
   size_t argc;
-  if (get_args(env, info, 2, argv, &argc) == NULL) return NULL;
+  if (get_args(env, info, 3, argv, &argc) == NULL) return NULL;
 
   char name[IFNAMSIZ + 1];  // one spare byte so we can tell "too long" from "fits"
   size_t len = 0;
@@ -166,6 +184,12 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
     napi_valuetype t;
     CHECK(napi_typeof(env, argv[1], &t));
     if (t != napi_undefined && t != napi_null) CHECK(napi_get_value_int32(env, argv[1], &mtu));
+  }
+  bool offload = false;
+  if (argc >= 3) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t == napi_boolean) CHECK(napi_get_value_bool(env, argv[2], &offload));
   }
 
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -192,8 +216,28 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   // and since we never set TUNSETPERSIST it goes away when this fd is closed.
   struct ifreq ifr;
   ifreq_for(&ifr, name);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+  int setiff = ioctl(fd, TUNSETIFF, &ifr);
+  if (setiff == 0 && offload && enable_offload(fd) != 0) {
+    // No offload here: start again without the header (a device we made goes and comes back).
+    offload = false;
+    close(fd);
+    fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      close(sock);
+      throw_errno(env, err, "open", "/dev/net/tun");
+      return NULL;
+    }
+    ifreq_for(&ifr, name);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    setiff = ioctl(fd, TUNSETIFF, &ifr);
+  } else if (setiff < 0 && offload && errno == EINVAL) {
+    offload = false;  // a kernel without IFF_VNET_HDR for TUN: plain packets
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    setiff = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (setiff < 0) {
     int err = errno;
     close(fd);
     close(sock);
@@ -227,6 +271,8 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, result, "mtu", v));
   CHECK(napi_get_boolean(env, !existed, &v));
   CHECK(napi_set_named_property(env, result, "created", v));
+  CHECK(napi_get_boolean(env, offload, &v));
+  CHECK(napi_set_named_property(env, result, "offload", v));
   return result;
 }
 
@@ -374,7 +420,7 @@ static napi_value tun_start_reading(napi_env env, napi_callback_info info) {
   void *lens;
   CHECK(napi_get_typedarray_info(env, argv[2], &ltype, &nlens, &lens, NULL, NULL));
   if (ltype != napi_int32_array || nlens == 0 || cap < SLOT) {
-    napi_throw_range_error(env, "EINVAL", "startReading: need an Int32Array and a buffer of at least 65535 bytes");
+    napi_throw_range_error(env, "EINVAL", "startReading: need an Int32Array and a buffer of at least 65545 bytes (a packet and its virtio_net_hdr)");
     return NULL;
   }
 
@@ -437,29 +483,45 @@ static napi_value tun_stop_reading(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------
-// write(fd, packet) -> true | false (queue full: the packet is dropped)
+// write(fd, packet, header?) -> true | false (queue full: the packet is dropped)
+// With a header (the virtio_net_hdr of an offloading device) both go in one writev().
+
+/** The bytes of a Uint8Array argument, or false after throwing. */
+static bool get_bytes(napi_env env, napi_value value, void **data, size_t *length) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, value, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "EINVAL", "write(fd, packet, header?): packet and header must be Uint8Arrays");
+    return false;
+  }
+  return true;
+}
 
 static napi_value tun_write(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[3];
   size_t argc;
-  if (get_args(env, info, 2, argv, &argc) == NULL) return NULL;
-  bool is_ta = false;
-  if (argc >= 2) CHECK(napi_is_typedarray(env, argv[1], &is_ta));
+  if (get_args(env, info, 3, argv, &argc) == NULL) return NULL;
   int fd = argc >= 1 ? get_fd(env, argv[0]) : -1;
-  if (fd < 0 || !is_ta) {
-    napi_throw_type_error(env, "EINVAL", "write(fd, Uint8Array): bad argument");
+  if (fd < 0 || argc < 2) {
+    napi_throw_type_error(env, "EINVAL", "write(fd, packet, header?): bad argument");
     return NULL;
   }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;  // already advanced by the view's byteOffset
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
-  if (type != napi_uint8_array) {
-    napi_throw_type_error(env, "EINVAL", "write(fd, Uint8Array): packet must be a Uint8Array");
-    return NULL;
+  struct iovec iov[2];
+  int parts = 0;
+  if (argc >= 3) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined) {
+      if (!get_bytes(env, argv[2], &iov[0].iov_base, &iov[0].iov_len)) return NULL;
+      parts = 1;
+    }
   }
+  if (!get_bytes(env, argv[1], &iov[parts].iov_base, &iov[parts].iov_len)) return NULL;
+  parts++;
   ssize_t r;
-  do r = write(fd, data, length);
+  do r = writev(fd, iov, parts);
   while (r < 0 && errno == EINTR);
   bool ok = true;
   if (r < 0) {

@@ -144,6 +144,7 @@ describe('Tcb.setState', () => {
       wheel: new TimerWheel(clock),
       config: DEFAULT_TCP_CONFIG,
       counters: new Counters(),
+      tsoMaxPayload: 0,
       transmit: () => undefined,
       stateChanged: (_tcb, from, to, cause) => told.push(`${from} -> ${to} (${cause})`),
       accept: () => undefined,

@@ -1,0 +1,108 @@
+// A parsed script: its options and its events, each event a time and an action
+// (a TCP segment in or out, or a system call). Times are in microseconds, as in
+// packetdrill; relative times are resolved only when the script runs.
+
+export type EventTime =
+  /** `0.100`: that many microseconds after the script started. */
+  | { kind: 'absolute'; us: number }
+  /** `+0.1`: after the previous event. */
+  | { kind: 'relative'; us: number }
+  /** `0.1~0.3`: anywhere in the range (outbound segments only). */
+  | { kind: 'absolute-range'; us: number; endUs: number }
+  /** `+0~+.2`: anywhere in the range after the previous event (outbound segments only). */
+  | { kind: 'relative-range'; us: number; endUs: number }
+  /** `*`: any time (outbound segments only). */
+  | { kind: 'any' }
+
+/** One TCP option in a segment, in the order written. */
+export type TcpOptionSpec =
+  | { kind: 'nop' }
+  | { kind: 'eol' }
+  | { kind: 'mss'; value: number }
+  | { kind: 'wscale'; value: number }
+  | { kind: 'sackOK' }
+  | { kind: 'sack'; blocks: Array<[number, number]> }
+  | { kind: 'TS'; val: number; ecr: number }
+
+export interface PacketSpec {
+  type: 'packet'
+  direction: 'in' | 'out'
+  /** Explicit ports (`< 40000>8080 S ...`); usually absent. */
+  srcPort?: number
+  dstPort?: number
+  /** The control bits (FIN, SYN, RST, PSH, ACK as in wire/tcp.ts). */
+  flags: number
+  /** The flags as written: `S.`, `F.`, `.`, `-` for none. */
+  flagsText: string
+  /** Start sequence number (relative, see docs/scripts.md) and payload length. */
+  seq: number
+  len: number
+  /** `ack N`: absent means 0 inbound and "not checked" outbound. */
+  ack?: number
+  /** `win N`: required inbound; absent means "not checked" outbound. */
+  win?: number
+  /** The options, or null for `<...>` (outbound only: any options). Empty: none at all. */
+  options: TcpOptionSpec[] | null
+}
+
+/** An expression in a system call, in packetdrill's C-like syntax. */
+export type Expr =
+  | { kind: 'ellipsis' }
+  | { kind: 'int'; value: number }
+  | { kind: 'word'; name: string }
+  | { kind: 'string'; value: string }
+  | { kind: 'list'; items: Expr[] }
+  | { kind: 'struct'; items: Expr[] }
+  | { kind: 'or'; left: Expr; right: Expr }
+  | { kind: 'assign'; name: string; value: Expr }
+  | { kind: 'call'; name: string; args: Expr[] }
+
+export interface SyscallSpec {
+  type: 'syscall'
+  name: string
+  args: Expr[]
+  /** `T...END call()`: a blocking call that must return at END (µs; relative if T is). Null: no end time given. */
+  endUs: number | null
+  /** The expected return value. */
+  result: Expr
+  /** The expected errno name (`-1 ECONNRESET`), if any. */
+  errno?: string
+}
+
+export interface ScriptEvent {
+  /** Line of the event's time, 1-based. */
+  line: number
+  /** The source line, trimmed, for messages. */
+  source: string
+  time: EventTime
+  action: PacketSpec | SyscallSpec
+}
+
+export interface ScriptOptions {
+  /** --tolerance_usecs: how far an event may be from its time (µs). Default 4000, as in packetdrill. */
+  toleranceUs: number
+  /** --tolerance_percent: a tolerance that grows with the gap since the previous event. Default 0. */
+  tolerancePercent: number
+  /** --local_ip: the stack's address. Default 192.168.0.1. */
+  localIp: string
+  /** --remote_ip: the script's (the peer's) address. Default 192.0.2.1. */
+  remoteIp: string
+  /** --bind_port: the port bind() and listen() use. Default 8080. */
+  bindPort: number
+  /** --connect_port: the port connect() goes to. Default 8080. */
+  connectPort: number
+}
+
+export const DEFAULT_OPTIONS: ScriptOptions = {
+  toleranceUs: 4000,
+  tolerancePercent: 0,
+  localIp: '192.168.0.1',
+  remoteIp: '192.0.2.1',
+  bindPort: 8080,
+  connectPort: 8080,
+}
+
+export interface Script {
+  options: ScriptOptions
+  events: ScriptEvent[]
+}

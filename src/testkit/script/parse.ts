@@ -1,0 +1,634 @@
+// The parser for the subset of packetdrill's script language we run (see
+// docs/scripts.md): options, event times, TCP segments in and out, and the
+// socket system calls. It follows packetdrill's grammar (gtests/net/packetdrill/
+// parser.y in google/packetdrill) so that a Linux script written in the subset
+// means the same thing here; anything else is refused with "line N: ...".
+
+import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp'
+import { parseAddress } from '../../stack/wire/ipv4'
+import { DEFAULT_OPTIONS, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type SyscallSpec, type TcpOptionSpec } from './ast'
+import { ScriptError, unsupported } from './errors'
+import { tokenize, type Token } from './lexer'
+import { ERRNO, SOCKET_OPTIONS, SYMBOLS } from './symbols'
+
+/** Parse a whole script; throws ScriptError at the first line it cannot accept. */
+export function parseScript(source: string): Script {
+  return new Parser(source).script()
+}
+
+const MAX_U32 = 0xffffffff
+
+class Parser {
+  private readonly tokens: Token[]
+  private readonly lines: string[]
+  private pos = 0
+
+  constructor(source: string) {
+    this.tokens = tokenize(source)
+    this.lines = source.split('\n')
+  }
+
+  script(): Script {
+    const options: ScriptOptions = { ...DEFAULT_OPTIONS }
+    while (this.peek().kind === 'option') this.option(options)
+    const events: ScriptEvent[] = []
+    while (this.peek().kind !== 'eof') {
+      const t = this.peek()
+      if (t.kind === 'option') throw new ScriptError(t.line, `--${t.text} must come before the first event`)
+      if (t.kind === 'command') throw unsupported(t.line, `shell command \`${t.text}\``)
+      if (t.kind === 'code') throw unsupported(t.line, '%{ }% code blocks')
+      events.push(this.event())
+    }
+    if (events.length === 0) throw new ScriptError(this.peek().line, 'the script has no events')
+    const first = events[0]!
+    if (first.time.kind === 'absolute' && first.time.us !== 0) {
+      throw new ScriptError(first.line, 'the first event must be at time 0')
+    }
+    let last: ScriptEvent | undefined
+    for (const e of events) {
+      if (last !== undefined && last.time.kind === 'absolute' && e.time.kind === 'absolute' && e.time.us < last.time.us) {
+        throw new ScriptError(e.line, `time goes backward in the script, from ${seconds(last.time.us)} to ${seconds(e.time.us)}`)
+      }
+      last = e
+    }
+    return { options, events }
+  }
+
+  // ---- options: --name=value, before the first event ----
+
+  private option(options: ScriptOptions): void {
+    const t = this.next()
+    let value: Token | undefined
+    if (this.isPunct('=')) {
+      this.next()
+      value = this.next()
+    }
+    const need = (): string => {
+      if (value === undefined || value.kind === 'eof') throw new ScriptError(t.line, `--${t.text} needs a value (--${t.text}=...)`)
+      return value.text
+    }
+    const int = (min: number, max: number): number => {
+      const v = need()
+      const n = Number(v)
+      if (!/^\d+$/.test(v) || n < min || n > max) throw new ScriptError(t.line, `--${t.text} must be a whole number from ${min} to ${max}, not ${v}`)
+      return n
+    }
+    const ip = (): string => {
+      const v = need()
+      if (parseAddress(v) === null) throw new ScriptError(t.line, `--${t.text} must be an IPv4 address, not ${v}`)
+      return v
+    }
+    switch (t.text) {
+      case 'tolerance_usecs': options.toleranceUs = int(0, 60_000_000); break
+      case 'tolerance_percent': options.tolerancePercent = int(0, 100); break
+      case 'local_ip': options.localIp = ip(); break
+      case 'remote_ip': options.remoteIp = ip(); break
+      case 'bind_port': options.bindPort = int(1, 65535); break
+      case 'connect_port': options.connectPort = int(1, 65535); break
+      default: throw unsupported(t.line, `option --${t.text}`)
+    }
+  }
+
+  // ---- events ----
+
+  private event(): ScriptEvent {
+    const line = this.peek().line
+    const time = this.time()
+    const t = this.peek()
+    let action: PacketSpec | SyscallSpec
+    if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
+    else if (t.kind === 'word' || t.kind === 'ellipsis') action = this.syscall()
+    else if (t.kind === 'command') throw unsupported(t.line, `shell command \`${t.text}\``)
+    else if (t.kind === 'code') throw unsupported(t.line, '%{ }% code blocks')
+    else throw new ScriptError(t.line, `expected a segment (< or >) or a system call after the time, found ${describe(t)}`)
+    const outbound = action.type === 'packet' && action.direction === 'out'
+    if (time.kind === 'any' && !outbound) throw new ScriptError(line, 'the time * can only be used with outbound segments (>)')
+    if ((time.kind === 'absolute-range' || time.kind === 'relative-range') && !outbound) {
+      throw new ScriptError(line, 'a time range can only be used with outbound segments (>)')
+    }
+    return { line, source: (this.lines[line - 1] ?? '').trim(), time, action }
+  }
+
+  private time(): EventTime {
+    const t = this.peek()
+    if (this.isPunct('*')) {
+      this.next()
+      return { kind: 'any' }
+    }
+    if (this.isPunct('+')) {
+      this.next()
+      const us = this.seconds('a relative time after +')
+      if (!this.isPunct('~')) return { kind: 'relative', us }
+      this.next()
+      if (!this.isPunct('+')) throw new ScriptError(this.peek().line, 'a relative time range is written +START~+END')
+      this.next()
+      const endUs = this.seconds('the end of the time range')
+      if (endUs < us) throw new ScriptError(t.line, 'the time range is backwards')
+      return { kind: 'relative-range', us, endUs }
+    }
+    if (t.kind === 'int' || t.kind === 'float') {
+      const us = this.seconds('a time')
+      if (!this.isPunct('~')) return { kind: 'absolute', us }
+      this.next()
+      const endUs = this.seconds('the end of the time range')
+      if (endUs < us) throw new ScriptError(t.line, 'the time range is backwards')
+      return { kind: 'absolute-range', us, endUs }
+    }
+    throw new ScriptError(t.line, `expected an event time (0, 0.100, +0.1, +0~+0.2, 0.1~0.3 or *), found ${describe(t)}`)
+  }
+
+  /** A number of seconds, as microseconds. */
+  private seconds(what: string): number {
+    const t = this.next()
+    if (t.kind !== 'int' && t.kind !== 'float') throw new ScriptError(t.line, `expected ${what} in seconds, found ${describe(t)}`)
+    if (t.value < 0) throw new ScriptError(t.line, `negative time ${t.text}`)
+    return Math.round(t.value * 1_000_000)
+  }
+
+  // ---- TCP segments ----
+
+  private packet(): PacketSpec {
+    const dir = this.next()
+    const direction = dir.text === '<' ? 'in' : 'out'
+    const line = dir.line
+    const t = this.peek()
+    if (this.isPunct('(') || this.isPunct('[')) throw unsupported(t.line, 'IP header fields (tos, ecn, ttl, flowlabel) on a segment')
+    if (t.kind === 'word' && ['udp', 'icmp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
+      throw unsupported(t.line, `${t.text} packets (only TCP segments)`)
+    }
+    const spec: PacketSpec = { type: 'packet', direction, flags: 0, flagsText: '', seq: 0, len: 0, options: [] }
+    if (t.kind === 'int' && this.isPunct('>', 1)) {
+      spec.srcPort = this.port(this.next())
+      this.next()
+      spec.dstPort = this.port(this.expect('int', 'the destination port'))
+    }
+    this.flags(spec)
+    // start:end(length)
+    const start = this.expect('int', 'the sequence numbers start:end(length)')
+    this.expectPunct(':', 'start:end(length)')
+    const end = this.expect('int', 'start:end(length)')
+    this.expectPunct('(', 'start:end(length)')
+    const len = this.expect('int', 'start:end(length)')
+    this.expectPunct(')', 'start:end(length)')
+    this.u32(start, 'start sequence number')
+    this.u32(end, 'end sequence number')
+    if (len.value < 0 || len.value > 0xffff) throw new ScriptError(len.line, `payload length ${len.text} out of range`)
+    if (((start.value + len.value) >>> 0) !== end.value) throw new ScriptError(start.line, 'inconsistent sequence numbers and payload length: end must be start + length')
+    spec.seq = start.value
+    spec.len = len.value
+    if (this.isWord('ack')) {
+      this.next()
+      spec.ack = this.u32(this.expect('int', 'the acknowledgment number after ack'), 'ack number').value
+    }
+    if (this.isWord('win')) {
+      this.next()
+      const w = this.expect('int', 'the window after win')
+      if (w.value < 0 || w.value > 0xffff) throw new ScriptError(w.line, `window ${w.text} out of range (0 to 65535)`)
+      spec.win = w.value
+    }
+    if (this.isWord('urg')) throw unsupported(this.peek().line, 'urg (urgent pointer)')
+    if (this.isPunct('<')) spec.options = this.tcpOptions()
+    if (this.isPunct('{')) throw unsupported(this.peek().line, '{ } packet mutation (fuzzing)')
+    if (direction === 'in') {
+      if (spec.options === null) throw new ScriptError(line, '<...> for TCP options can only be used with outbound segments')
+      if (spec.win === undefined) throw new ScriptError(line, 'an inbound segment needs its window: win N')
+    }
+    return spec
+  }
+
+  private flags(spec: PacketSpec): void {
+    const t = this.next()
+    let text: string
+    if (t.kind === 'punct' && t.text === '.') text = '.'
+    else if (t.kind === 'punct' && t.text === '-') text = ''
+    else if (t.kind === 'word') {
+      text = t.text
+      if (this.isPunct('.')) {
+        this.next()
+        text += '.'
+      }
+    } else {
+      throw new ScriptError(t.line, `expected TCP flags (S, S., ., P., F., R, R., FP., - for none), found ${describe(t)}`)
+    }
+    let flags = 0
+    for (const c of text) {
+      switch (c) {
+        case 'F': flags |= FIN; break
+        case 'S': flags |= SYN; break
+        case 'R': flags |= RST; break
+        case 'P': flags |= PSH; break
+        case '.': flags |= ACK; break
+        case 'E': case 'W': case 'A': throw unsupported(t.line, `TCP flag '${c}' (ECN)`)
+        case 'U': throw unsupported(t.line, "TCP flag 'U' (urgent)")
+        default:
+          if (c >= '0' && c <= '7') throw unsupported(t.line, `TCP flag '${c}' (AccECN)`)
+          throw new ScriptError(t.line, `invalid TCP flag '${c}' in ${JSON.stringify(text)}`)
+      }
+    }
+    spec.flags = flags
+    spec.flagsText = text === '' ? '-' : text
+  }
+
+  private tcpOptions(): TcpOptionSpec[] | null {
+    const open = this.next()
+    if (this.peek().kind === 'ellipsis') {
+      this.next()
+      this.expectPunct('>', '<...>')
+      return null
+    }
+    const list: TcpOptionSpec[] = []
+    for (;;) {
+      list.push(this.tcpOption())
+      if (this.isPunct(',')) { this.next(); continue }
+      this.expectPunct('>', 'the end of the TCP options')
+      break
+    }
+    const bytes = list.reduce((n, o) => n + optionLength(o), 0)
+    if (bytes % 4 !== 0) {
+      throw new ScriptError(open.line, `TCP options take ${bytes} bytes; pad them to a multiple of 4 with nop, as packetdrill requires`)
+    }
+    if (bytes > 40) throw new ScriptError(open.line, `TCP options take ${bytes} bytes; at most 40 fit`)
+    return list
+  }
+
+  private tcpOption(): TcpOptionSpec {
+    const t = this.next()
+    if (t.kind !== 'word') throw new ScriptError(t.line, `expected a TCP option (mss, nop, sackOK, wscale, sack, TS, eol), found ${describe(t)}`)
+    switch (t.text) {
+      case 'nop': return { kind: 'nop' }
+      case 'eol': return { kind: 'eol' }
+      case 'sackOK': return { kind: 'sackOK' }
+      case 'mss': {
+        const v = this.expect('int', 'the MSS value')
+        if (v.value < 0 || v.value > 0xffff) throw new ScriptError(v.line, `mss ${v.text} out of range`)
+        return { kind: 'mss', value: v.value }
+      }
+      case 'wscale': {
+        const v = this.expect('int', 'the window scale shift count')
+        if (v.value < 0 || v.value > 0xff) throw new ScriptError(v.line, `wscale ${v.text} out of range`)
+        return { kind: 'wscale', value: v.value }
+      }
+      case 'sack': {
+        const blocks: Array<[number, number]> = []
+        while (this.peek().kind === 'int') {
+          const left = this.u32(this.next(), 'SACK left edge').value
+          this.expectPunct(':', 'a SACK block left:right')
+          const right = this.u32(this.expect('int', 'a SACK block left:right'), 'SACK right edge').value
+          blocks.push([left, right])
+        }
+        if (blocks.length === 0) throw new ScriptError(t.line, 'sack needs at least one block left:right')
+        if (blocks.length > 4) throw new ScriptError(t.line, 'at most 4 SACK blocks fit')
+        return { kind: 'sack', blocks }
+      }
+      case 'TS': {
+        if (!this.isWord('val')) throw new ScriptError(t.line, 'timestamps are written TS val N ecr N')
+        this.next()
+        const val = this.u32(this.expect('int', 'the TS val'), 'TS val').value
+        if (!this.isWord('ecr')) throw new ScriptError(t.line, 'timestamps are written TS val N ecr N')
+        this.next()
+        const ecr = this.u32(this.expect('int', 'the TS ecr'), 'TS ecr').value
+        return { kind: 'TS', val, ecr }
+      }
+      case 'md5': throw unsupported(t.line, 'TCP option md5')
+      case 'FO': case 'FOEXP': throw unsupported(t.line, `TCP option ${t.text} (fast open)`)
+      default: throw new ScriptError(t.line, `unknown TCP option ${t.text}`)
+    }
+  }
+
+  // ---- system calls ----
+
+  private syscall(): SyscallSpec {
+    let endUs: number | null = null
+    if (this.peek().kind === 'ellipsis') {
+      this.next()
+      endUs = this.seconds('the end time after ... (T...END call)')
+    }
+    const name = this.expect('word', 'a system call name')
+    this.expectPunct('(', `${name.text}(`)
+    const args: Expr[] = []
+    if (!this.isPunct(')')) {
+      for (;;) {
+        args.push(this.expr())
+        if (this.isPunct(',')) { this.next(); continue }
+        break
+      }
+    }
+    this.expectPunct(')', `the end of the arguments of ${name.text}()`)
+    this.expectPunct('=', `the expected result: ${name.text}(...) = N`)
+    const result = this.expr()
+    const spec: SyscallSpec = { type: 'syscall', name: name.text, args, endUs, result }
+    const e = this.peek()
+    if (e.kind === 'word') {
+      if (!(e.text in ERRNO)) throw new ScriptError(e.line, `unknown errno ${e.text}`)
+      spec.errno = e.text
+      this.next()
+    }
+    if (this.isPunct('(')) this.skipNote()
+    validateSyscall(spec, name.line)
+    return spec
+  }
+
+  /** The strace-style note after a result, `(Operation now in progress)`: not checked. */
+  private skipNote(): void {
+    const open = this.next()
+    let depth = 1
+    while (depth > 0) {
+      const t = this.next()
+      if (t.kind === 'eof') throw new ScriptError(open.line, 'unterminated ( note )')
+      if (t.kind === 'punct' && t.text === '(') depth++
+      if (t.kind === 'punct' && t.text === ')') depth--
+    }
+  }
+
+  private expr(): Expr {
+    let left = this.primary()
+    while (this.isPunct('|')) {
+      this.next()
+      left = { kind: 'or', left, right: this.primary() }
+    }
+    return left
+  }
+
+  private primary(): Expr {
+    const t = this.next()
+    switch (t.kind) {
+      case 'ellipsis': return { kind: 'ellipsis' }
+      case 'int': return { kind: 'int', value: t.value }
+      case 'string': {
+        let value = t.text
+        while (this.peek().kind === 'string') value += this.next().text
+        if (this.peek().kind === 'ellipsis') this.next() // "abc"... : a prefix
+        return { kind: 'string', value }
+      }
+      case 'word': {
+        if (this.isPunct('(')) {
+          this.next()
+          const args: Expr[] = []
+          if (!this.isPunct(')')) {
+            for (;;) {
+              args.push(this.expr())
+              if (this.isPunct(',')) { this.next(); continue }
+              break
+            }
+          }
+          this.expectPunct(')', `the end of ${t.text}(...)`)
+          return { kind: 'call', name: t.text, args }
+        }
+        if (this.isPunct('=')) {
+          this.next()
+          return { kind: 'assign', name: t.text, value: this.expr() }
+        }
+        return { kind: 'word', name: t.text }
+      }
+      case 'punct':
+        if (t.text === '[' || t.text === '{') {
+          const close = t.text === '[' ? ']' : '}'
+          const items: Expr[] = []
+          if (!this.isPunct(close)) {
+            for (;;) {
+              items.push(this.expr())
+              if (this.isPunct(',')) { this.next(); continue }
+              break
+            }
+          }
+          this.expectPunct(close, `the closing ${close}`)
+          return { kind: t.text === '[' ? 'list' : 'struct', items }
+        }
+        break
+    }
+    throw new ScriptError(t.line, `expected an expression, found ${describe(t)}`)
+  }
+
+  // ---- helpers ----
+
+  private peek(ahead = 0): Token {
+    return this.tokens[Math.min(this.pos + ahead, this.tokens.length - 1)]!
+  }
+
+  private next(): Token {
+    const t = this.peek()
+    if (this.pos < this.tokens.length - 1) this.pos++
+    return t
+  }
+
+  private isPunct(text: string, ahead = 0): boolean {
+    const t = this.peek(ahead)
+    return t.kind === 'punct' && t.text === text
+  }
+
+  private isWord(text: string): boolean {
+    const t = this.peek()
+    return t.kind === 'word' && t.text === text
+  }
+
+  private expect(kind: Token['kind'], what: string): Token {
+    const t = this.next()
+    if (t.kind !== kind) throw new ScriptError(t.line, `expected ${what}, found ${describe(t)}`)
+    return t
+  }
+
+  private expectPunct(text: string, what: string): Token {
+    const t = this.next()
+    if (t.kind !== 'punct' || t.text !== text) throw new ScriptError(t.line, `expected '${text}' in ${what}, found ${describe(t)}`)
+    return t
+  }
+
+  private u32(t: Token, what: string): Token {
+    if (!Number.isInteger(t.value) || t.value < 0 || t.value > MAX_U32) throw new ScriptError(t.line, `${what} ${t.text} out of range (0 to 4294967295)`)
+    return t
+  }
+
+  private port(t: Token): number {
+    if (t.kind !== 'int' || t.value < 1 || t.value > 65535) throw new ScriptError(t.line, `port ${t.text} out of range`)
+    return t.value
+  }
+}
+
+function describe(t: Token): string {
+  switch (t.kind) {
+    case 'eof': return 'the end of the script'
+    case 'string': return JSON.stringify(t.text)
+    case 'command': return `\`${t.text}\``
+    case 'option': return `--${t.text}`
+    default: return `'${t.text}'`
+  }
+}
+
+function seconds(us: number): string {
+  return `${(us / 1e6).toFixed(6)} s`
+}
+
+/** Bytes an option takes on the wire. */
+export function optionLength(o: TcpOptionSpec): number {
+  switch (o.kind) {
+    case 'nop': case 'eol': return 1
+    case 'sackOK': return 2
+    case 'wscale': return 3
+    case 'mss': return 4
+    case 'TS': return 10
+    case 'sack': return 2 + 8 * o.blocks.length
+  }
+}
+
+// ---- expressions: evaluation and the checks of each system call ----
+
+/** The numeric value of an expression (symbols, `|`, and `[N]` taken as N). */
+export function evaluate(e: Expr, line: number): number {
+  switch (e.kind) {
+    case 'int': return e.value
+    case 'word': {
+      const v = SYMBOLS[e.name]
+      if (v === undefined) throw new ScriptError(line, `unknown symbol ${e.name}`)
+      return v
+    }
+    case 'or': return evaluate(e.left, line) | evaluate(e.right, line)
+    case 'list':
+      if (e.items.length === 1) return evaluate(e.items[0]!, line)
+      throw new ScriptError(line, 'expected [N], one value in brackets')
+    default:
+      throw new ScriptError(line, `expected a number, found ${exprText(e)}`)
+  }
+}
+
+/** An expression as written, for messages. */
+export function exprText(e: Expr): string {
+  switch (e.kind) {
+    case 'ellipsis': return '...'
+    case 'int': return String(e.value)
+    case 'word': return e.name
+    case 'string': return JSON.stringify(e.value)
+    case 'list': return `[${e.items.map(exprText).join(', ')}]`
+    case 'struct': return `{${e.items.map(exprText).join(', ')}}`
+    case 'or': return `${exprText(e.left)}|${exprText(e.right)}`
+    case 'assign': return `${e.name}=${exprText(e.value)}`
+    case 'call': return `${e.name}(${e.args.map(exprText).join(', ')})`
+  }
+}
+
+/** Words in an expression such as O_RDWR|O_NONBLOCK. */
+function words(e: Expr): string[] {
+  if (e.kind === 'word') return [e.name]
+  if (e.kind === 'or') return [...words(e.left), ...words(e.right)]
+  if (e.kind === 'list') return e.items.flatMap(words)
+  return []
+}
+
+const CALLS = ['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'write', 'recv', 'send', 'shutdown', 'close', 'fcntl', 'setsockopt', 'getsockopt']
+
+/** Refuse, before running anything, a call the runner cannot carry out as written. */
+function validateSyscall(s: SyscallSpec, line: number): void {
+  if (!CALLS.includes(s.name)) throw unsupported(line, `system call ${s.name}() (supported: ${CALLS.join(', ')})`)
+  const arity: Record<string, number[]> = {
+    socket: [3], bind: [3], listen: [2], accept: [3], connect: [3], read: [3], write: [3], recv: [4], send: [4],
+    shutdown: [2], close: [1], fcntl: [2, 3], setsockopt: [5], getsockopt: [5],
+  }
+  if (!arity[s.name]!.includes(s.args.length)) {
+    throw new ScriptError(line, `${s.name}() takes ${arity[s.name]!.join(' or ')} arguments, not ${s.args.length}`)
+  }
+  const arg = (i: number) => s.args[i]!
+  const ellipsis = (i: number, what: string) => {
+    if (arg(i).kind !== 'ellipsis') throw unsupported(line, `${s.name}() with an explicit ${what} (${exprText(arg(i))}): write ... as packetdrill does`)
+  }
+  const fd = () => {
+    if (arg(0).kind !== 'int') throw new ScriptError(line, `the first argument of ${s.name}() is a file descriptor number, not ${exprText(arg(0))}`)
+  }
+  const num = (i: number, what: string) => evaluateOr(arg(i), line, `the ${what} of ${s.name}()`)
+  evaluateOr(s.result, line, `the result of ${s.name}()`)
+  switch (s.name) {
+    case 'socket': {
+      const domain = arg(0)
+      if (domain.kind !== 'ellipsis' && !(domain.kind === 'word' && (domain.name === 'AF_INET' || domain.name === 'PF_INET'))) {
+        throw unsupported(line, `socket domain ${exprText(domain)} (only ... or AF_INET)`)
+      }
+      const type = words(arg(1))
+      if (!type.includes('SOCK_STREAM') || type.some(w => w !== 'SOCK_STREAM' && w !== 'SOCK_NONBLOCK')) {
+        throw unsupported(line, `socket type ${exprText(arg(1))} (only SOCK_STREAM)`)
+      }
+      if (num(2, 'protocol') !== 6 && num(2, 'protocol') !== 0) throw unsupported(line, `socket protocol ${exprText(arg(2))} (only IPPROTO_TCP)`)
+      break
+    }
+    case 'bind':
+    case 'connect':
+    case 'accept':
+      fd()
+      ellipsis(1, 'address')
+      ellipsis(2, 'address length')
+      break
+    case 'listen':
+      fd()
+      num(1, 'backlog')
+      break
+    case 'read':
+    case 'write':
+    case 'recv':
+    case 'send':
+      fd()
+      ellipsis(1, 'buffer')
+      if (num(2, 'byte count') < 0) throw new ScriptError(line, `${s.name}() of a negative byte count`)
+      if (s.args.length === 4 && num(3, 'flags') !== 0) throw unsupported(line, `${s.name}() flags ${exprText(arg(3))} (only 0)`)
+      break
+    case 'close':
+      fd()
+      break
+    case 'shutdown': {
+      fd()
+      const how = num(1, 'how')
+      if (how === 0) throw unsupported(line, 'shutdown(SHUT_RD) (only SHUT_WR and SHUT_RDWR)')
+      if (how !== 1 && how !== 2) throw new ScriptError(line, `shutdown() how must be SHUT_WR or SHUT_RDWR, not ${exprText(arg(1))}`)
+      break
+    }
+    case 'fcntl': {
+      fd()
+      const cmd = arg(1)
+      const name = cmd.kind === 'word' ? cmd.name : exprText(cmd)
+      if (name === 'F_GETFL') {
+        if (s.args.length !== 2) throw new ScriptError(line, 'fcntl(fd, F_GETFL) takes no third argument')
+      } else if (name === 'F_SETFL') {
+        if (s.args.length !== 3) throw new ScriptError(line, 'fcntl(fd, F_SETFL, flags) needs the flags')
+        const flags = words(arg(2))
+        const bad = flags.find(w => !['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_NONBLOCK'].includes(w))
+        if (bad !== undefined) throw unsupported(line, `fcntl() flag ${bad} (only O_RDWR and O_NONBLOCK)`)
+        num(2, 'flags')
+      } else {
+        throw unsupported(line, `fcntl() command ${name} (only F_GETFL and F_SETFL)`)
+      }
+      break
+    }
+    case 'setsockopt': {
+      fd()
+      const level = arg(1)
+      const name = arg(2)
+      const levelName = level.kind === 'word' ? level.name : exprText(level)
+      const optName = name.kind === 'word' ? name.name : exprText(name)
+      const allowed = SOCKET_OPTIONS[levelName]
+      if (allowed === undefined || !allowed.includes(optName)) {
+        throw unsupported(line, `setsockopt option ${optName} (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)`)
+      }
+      num(3, 'option value')
+      num(4, 'option length')
+      break
+    }
+    case 'getsockopt': {
+      fd()
+      const level = arg(1)
+      const name = arg(2)
+      const optName = name.kind === 'word' ? name.name : exprText(name)
+      if (!(level.kind === 'word' && level.name === 'SOL_SOCKET') || optName !== 'SO_ERROR') {
+        throw unsupported(line, `getsockopt option ${optName} (only SOL_SOCKET, SO_ERROR)`)
+      }
+      num(3, 'option value')
+      num(4, 'option length')
+      break
+    }
+  }
+}
+
+function evaluateOr(e: Expr | undefined, line: number, what: string): number {
+  if (e === undefined) throw new ScriptError(line, `missing ${what}`)
+  try {
+    return evaluate(e, line)
+  } catch (error) {
+    if (error instanceof ScriptError) throw new ScriptError(line, `${what}: ${error.detail}`)
+    throw error
+  }
+}

@@ -1,0 +1,716 @@
+// Run a parsed script against a fresh Stack in virtual time. The script plays
+// the remote host (192.0.2.1 by default) and the application on the stack
+// (192.168.0.1): `<` lines are injected at their time, `>` lines must be what
+// the stack sends and when, and system calls drive the stack's Socket API.
+//
+// Timing and sequence numbers follow packetdrill (google/packetdrill, run.c,
+// run_packet.c, socket.h): a relative time counts from when the previous event
+// happened; SYN segments carry absolute sequence numbers and every other
+// segment numbers relative to the ISNs learned from the SYNs, as tcpdump prints them.
+
+import type { Server } from '../../stack/socket/server'
+import type { Socket } from '../../stack/socket/socket'
+import { SeededRandom } from '../../stack/random'
+import { Stack, type StackOptions } from '../../stack/stack'
+import type { State } from '../../stack/tcp/state'
+import { VirtualClock } from '../../stack/time/virtual-clock'
+import { parseAddress } from '../../stack/wire/ipv4'
+import { ACK, SYN } from '../../stack/wire/tcp'
+import type { Link, PacketHandler } from '../../tun/link'
+import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec } from './ast'
+import { evaluate, exprText } from './parse'
+import { buildPacket, decodePacket, encodeOptions, flagsText, pattern, patternByte, patternMismatch, sameOptions, segmentText, type WireSegment } from './segment'
+import { ERRNO, STRERROR } from './symbols'
+
+export interface RunOptions {
+  /** Seed of the stack's random source (ISNs, ephemeral ports). Default 1. */
+  seed?: number
+  /** More options for the stack (e.g. `{ tcp: { ... } }`); address, link, clock and random are the runner's. */
+  stack?: Partial<StackOptions>
+  /** Called with one line per event and per segment sent, for `tuntcp script --verbose`. */
+  trace?: (line: string) => void
+}
+
+/** The first thing that went wrong, on the script line that shows it. */
+export interface Failure {
+  line: number
+  /** The script line as written. */
+  source: string
+  /** What went wrong, in one line. */
+  message: string
+  /** The segment the line expected, in script notation, with its time. */
+  expected?: string
+  /** What the stack sent instead, with its time, or a sentence saying nothing came. */
+  actual?: string
+}
+
+export interface RunResult {
+  ok: boolean
+  failure?: Failure
+}
+
+/** The port the remote end uses for connections it opens (packetdrill picks an ephemeral one). */
+export const REMOTE_PORT = 40_000
+/** How far past a missed deadline we look, in virtual time, to say what the stack sent instead. */
+const LOOKAHEAD_US = 600_000_000
+
+type Outcome = { ret: number; errno?: string }
+type Attempt = () => Promise<Outcome | 'block'>
+
+/**
+ * What packetdrill calls the socket under test: the connection the script's
+ * segments belong to, with the ISNs that map script numbers to wire numbers.
+ */
+interface Connection {
+  state:
+    | 'none' | 'new' | 'listening'
+    | 'passive-received' | 'synack-sent' | 'synack-acked'
+    | 'active-connecting' | 'active-syn-sent' | 'active-syn-acked'
+  /** The remote ISN: the script's and the wire's are the same. */
+  remoteIsn: number
+  /** The stack's ISN as the script writes it (the seq of its `> S` or `> S.` line) and as sent. */
+  scriptLocalIsn: number
+  liveLocalIsn: number
+  localPort: number
+  remotePort: number
+}
+
+/** A stack socket behind a file descriptor. */
+interface Conn {
+  socket: Socket
+  established: boolean
+  /** 'end' came: the peer's FIN has been read. */
+  eof: boolean
+  /** The pending socket error (Linux's sk_err), taken by the next call that reports it. */
+  error: string | null
+  /** The state the connection was in when it reached CLOSED. */
+  lastState: State | null
+  readOffset: number
+  writeOffset: number
+}
+
+interface Fd {
+  kind: 'socket' | 'listener' | 'conn'
+  nonblocking: boolean
+  keepalive: boolean
+  port?: number
+  connection: Connection
+  server?: Server
+  queue?: Conn[]
+  conn?: Conn
+}
+
+interface Pending {
+  ev: ScriptEvent
+  spec: SyscallSpec
+  attempt: Attempt
+  /** When a `T...END` call must return (µs), or null. */
+  endUs: number | null
+}
+
+interface Sent {
+  us: number
+  seg: WireSegment
+}
+
+/** A Link whose far end is the script. */
+class ScriptLink implements Link {
+  readonly mtu = 1500
+  private handler: PacketHandler | null = null
+  constructor(private readonly onSend: (packet: Uint8Array) => void) {}
+  send(packet: Uint8Array): void { this.onSend(packet.slice()) }
+  onReceive(handler: PacketHandler | null): void { this.handler = handler }
+  inject(packet: Uint8Array): void { this.handler?.(packet) }
+  close(): void { this.handler = null }
+}
+
+export async function runScript(script: Script, options: RunOptions = {}): Promise<RunResult> {
+  const runner = new Runner(script, options)
+  return runner.run()
+}
+
+class Runner {
+  private readonly clock = new VirtualClock(0)
+  private readonly link: ScriptLink
+  private readonly stack: Stack
+  private readonly local: number
+  private readonly remote: number
+  private readonly sent: Sent[] = []
+  private readonly fds = new Map<number, Fd>()
+  private conn: Connection
+  private pending: Pending | null = null
+  private polling = false
+  private failure: Failure | null = null
+  private last: { ev: ScriptEvent; us: number } | null = null
+  /** The stack's last SYN seq and the peer's: where each byte stream starts, for the data pattern. */
+  private outIss: number | null = null
+  private inIrs = 0
+
+  constructor(private readonly script: Script, private readonly options: RunOptions) {
+    const o = script.options
+    this.local = parseAddress(o.localIp)!
+    this.remote = parseAddress(o.remoteIp)!
+    this.link = new ScriptLink(packet => this.onSend(packet))
+    this.stack = new Stack({
+      ...options.stack,
+      address: o.localIp, link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
+    })
+    this.stack.on('internal-error', (error: Error) => {
+      this.failure ??= { line: this.last?.ev.line ?? 0, source: this.last?.ev.source ?? '', message: `the stack threw: ${error.stack ?? error.message}` }
+    })
+    this.conn = this.newConnection('none')
+  }
+
+  async run(): Promise<RunResult> {
+    for (const ev of this.script.events) {
+      await this.runEvent(ev)
+      if (this.failure !== null) return { ok: false, failure: this.failure }
+    }
+    await this.finishPending()
+    if (this.failure !== null) return { ok: false, failure: this.failure }
+    this.clock.cancelWake()
+    return { ok: true }
+  }
+
+  // ---- time ----
+
+  private nowUs(): number {
+    return Math.round(this.clock.now() * 1000)
+  }
+
+  private trace(text: string): void {
+    this.options.trace?.(text)
+  }
+
+  /** Let Node's queues drain (stream events, the window check after a read), then see if a blocked call can return. */
+  private async settle(): Promise<void> {
+    for (let i = 0; i < 4; i++) await new Promise<void>(resolve => setImmediate(resolve))
+  }
+
+  private async step(): Promise<void> {
+    await this.settle()
+    await this.poll()
+  }
+
+  /**
+   * Move virtual time to `us`, stopping at every timer on the way so each fires
+   * at its exact time; stop early once `until()` holds. Returns whether it did.
+   */
+  private async advanceTo(us: number, until: () => boolean = () => false): Promise<boolean> {
+    await this.step()
+    const target = us / 1000
+    for (;;) {
+      if (this.failure !== null || until()) return true
+      const next = this.clock.nextWake()
+      if (next === undefined || next > target) break
+      this.clock.advanceTo(Math.max(next, this.clock.now()))
+      await this.step()
+    }
+    if (target > this.clock.now()) {
+      this.clock.advanceTo(target)
+      await this.step()
+    }
+    return this.failure !== null || until()
+  }
+
+  /** When the event is due (µs since the start), resolving relative times as packetdrill does. */
+  private schedule(ev: ScriptEvent): { us: number; endUs: number; offset: number } {
+    const t: EventTime = ev.time
+    let offset = 0
+    if (t.kind === 'relative' || t.kind === 'relative-range' || t.kind === 'any') {
+      // Back-to-back inbound segments keep their spacing from the script, not from when each was handled.
+      offset = this.last !== null && isInbound(this.last.ev) && isInbound(ev) ? this.last.us : this.nowUs()
+    }
+    switch (t.kind) {
+      case 'absolute': return { us: t.us, endUs: t.us, offset }
+      case 'relative': return { us: offset + t.us, endUs: offset + t.us, offset }
+      case 'absolute-range': return { us: t.us, endUs: t.endUs, offset }
+      case 'relative-range': return { us: offset + t.us, endUs: offset + t.endUs, offset }
+      case 'any': return { us: offset, endUs: offset, offset }
+    }
+  }
+
+  /** packetdrill's tolerance: --tolerance_usecs, or a share of the gap since the last event (--tolerance_percent). */
+  private tolerance(us: number): number {
+    const o = this.script.options
+    const gap = this.last === null ? 0 : Math.max(0, us - this.last.us)
+    return Math.max(o.toleranceUs, Math.floor((o.tolerancePercent / 100) * gap))
+  }
+
+  private fail(ev: ScriptEvent, message: string, extra: { expected?: string; actual?: string } = {}): void {
+    this.failure ??= { line: ev.line, source: ev.source, message, ...extra }
+  }
+
+  // ---- events ----
+
+  private async runEvent(ev: ScriptEvent): Promise<void> {
+    const when = this.schedule(ev)
+    const a = ev.action
+    if (a.type === 'packet' && a.direction === 'out') {
+      await this.outbound(ev, a, when)
+    } else if (a.type === 'packet') {
+      if (await this.waitFor(ev, when.us, 'inbound segment')) this.inbound(ev, a)
+      await this.step()
+    } else {
+      if (await this.waitFor(ev, when.us, 'system call')) await this.syscall(ev, a, when)
+      await this.step()
+    }
+    this.last = { ev, us: when.us }
+  }
+
+  /** Wait until `us`; false if the script failed meanwhile or the event comes too late to be on time. */
+  private async waitFor(ev: ScriptEvent, us: number, what: string): Promise<boolean> {
+    await this.advanceTo(us)
+    if (this.failure !== null) return false
+    const tol = this.tolerance(us)
+    if (this.nowUs() > us + tol) {
+      this.fail(ev, `timing error: expected the ${what} at ${secs(us)} but the script only got there at ${secs(this.nowUs())} (tolerance ${secs(tol)})`)
+      return false
+    }
+    this.trace(`${secs(this.nowUs()).padStart(12)}  ${ev.source}`)
+    return true
+  }
+
+  private newConnection(state: Connection['state']): Connection {
+    return { state, remoteIsn: 0, scriptLocalIsn: 0, liveLocalIsn: 0, localPort: this.script.options.bindPort, remotePort: REMOTE_PORT }
+  }
+
+  // ---- segments in ----
+
+  private inbound(_ev: ScriptEvent, p: PacketSpec): void {
+    let c = this.conn
+    if (c.state === 'none' || c.state === 'listening') {
+      // The first segment to a listener makes the connection under test (packetdrill: a child socket).
+      c = this.conn = this.newConnection('passive-received')
+      c.remoteIsn = p.seq
+    } else if (c.state === 'synack-sent' && p.flags & ACK) {
+      c.state = 'synack-acked'
+    } else if (c.state === 'active-syn-sent' && p.flags & SYN && p.flags & ACK) {
+      c.state = 'active-syn-acked'
+      c.remoteIsn = p.seq
+    }
+    const syn = (p.flags & SYN) !== 0
+    const seq = syn ? p.seq : (p.seq + c.remoteIsn) >>> 0
+    let ack = p.ack ?? 0
+    if (p.flags & ACK) ack = (ack + (syn ? c.liveLocalIsn - c.scriptLocalIsn : c.liveLocalIsn)) >>> 0
+    if (syn) this.inIrs = seq
+    const dataSeq = syn ? seq + 1 : seq
+    const packet = buildPacket({
+      src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
+      seq, ack, flags: p.flags, win: p.win!, options: encodeOptions(p.options ?? []),
+      payload: pattern((dataSeq - (this.inIrs + 1)) >>> 0, p.len),
+    })
+    this.link.inject(packet)
+  }
+
+  // ---- segments out ----
+
+  private onSend(packet: Uint8Array): void {
+    const seg = decodePacket(packet)
+    if (seg === null || seg.src !== this.local || seg.dst !== this.remote) return
+    if (seg.flags & SYN) this.outIss = seg.seq
+    this.sent.push({ us: this.nowUs(), seg })
+  }
+
+  private async outbound(ev: ScriptEvent, p: PacketSpec, when: { us: number; endUs: number }): Promise<void> {
+    const c = this.conn
+    const synAck = (p.flags & (SYN | ACK)) === (SYN | ACK)
+    const synOnly = (p.flags & (SYN | ACK)) === SYN
+    let learnSynAck = false
+    if (c.state === 'passive-received' && synAck) {
+      c.scriptLocalIsn = p.seq
+      learnSynAck = true
+    } else if (c.state === 'active-connecting' && synOnly) {
+      c.state = 'active-syn-sent'
+      c.scriptLocalIsn = p.seq
+    }
+    const any = ev.time.kind === 'any'
+    const tol = this.tolerance(when.us)
+    const deadline = any ? this.nowUs() + LOOKAHEAD_US : when.endUs + tol
+    const expectedText = `${segmentText(p)} ${timeText(ev.time, when, tol)}`
+    if (this.sent.length === 0) await this.advanceTo(deadline, () => this.sent.length > 0)
+    if (this.failure !== null) return
+    if (this.sent.length === 0) {
+      // Nothing on time: look further, to say what the stack did send, and when.
+      await this.lookAhead(deadline + LOOKAHEAD_US)
+      if (this.failure !== null) return
+      if (this.sent.length === 0) {
+        this.fail(ev, 'the stack sent nothing', { expected: expectedText, actual: `nothing, by ${secs(this.nowUs())}` })
+        return
+      }
+    }
+    const got = this.sent.shift()!
+    const live = got.seg
+    if (learnSynAck) {
+      c.state = 'synack-sent'
+      c.liveLocalIsn = live.seq
+    }
+    if (c.state === 'active-syn-sent' && (live.flags & (SYN | ACK)) === SYN) {
+      c.liveLocalIsn = live.seq
+      c.localPort = live.srcPort
+    }
+    // Into script numbers: SYNs relative to the script's ISN, the rest to the stack's ISN; ACKs likewise.
+    const syn = (live.flags & SYN) !== 0
+    const seq = (live.seq - (syn ? c.liveLocalIsn - c.scriptLocalIsn : c.liveLocalIsn)) >>> 0
+    const ack = live.flags & ACK ? (live.ack - (syn ? 0 : c.remoteIsn)) >>> 0 : live.ack
+    const actual = { flags: live.flags, seq, len: live.payload.length, ack, win: live.win, options: live.options }
+    const actualText = `${segmentText(actual)} at ${secs(got.us)}`
+    this.trace(`${secs(got.us).padStart(12)}  > ${segmentText(actual)}`)
+    const mismatch = (what: string) => this.fail(ev, what, { expected: expectedText, actual: actualText })
+
+    if (p.srcPort !== undefined && p.srcPort !== live.srcPort) return mismatch(`source port: expected ${p.srcPort}, got ${live.srcPort}`)
+    if (p.dstPort !== undefined && p.dstPort !== live.dstPort) return mismatch(`destination port: expected ${p.dstPort}, got ${live.dstPort}`)
+    if (p.flags !== live.flags) return mismatch(`flags: expected ${p.flagsText}, got ${flagsText(live.flags)}`)
+    if (p.seq !== seq) return mismatch(`sequence number: expected ${p.seq}, got ${seq}`)
+    if (p.len !== actual.len) return mismatch(`payload length: expected ${p.len}, got ${actual.len}`)
+    if (p.ack !== undefined && p.ack !== ack) return mismatch(`ack: expected ${p.ack}, got ${ack}`)
+    if (p.win !== undefined && p.win !== live.win) return mismatch(`window: expected ${p.win}, got ${live.win}`)
+    if (p.options !== null) {
+      if (live.options === null) return mismatch('options: the stack sent malformed TCP options')
+      if (!sameOptions(p.options, live.options)) return mismatch('options differ')
+    }
+    if (live.payload.length > 0 && this.outIss !== null) {
+      const offset = (live.seq - (this.outIss + 1)) >>> 0
+      const at = patternMismatch(offset, live.payload)
+      if (at >= 0) {
+        return mismatch(`data: byte ${at} of the payload (stream byte ${offset + at}) is ${hex(live.payload[at]!)}, the application wrote ${hex(patternByte(offset + at))}`)
+      }
+    }
+    if (!any) {
+      const lo = when.us - tol
+      const hi = when.endUs + tol
+      if (got.us < lo || got.us > hi) {
+        const range = when.us === when.endUs ? `at ${secs(when.us)}` : `between ${secs(when.us)} and ${secs(when.endUs)}`
+        return mismatch(`timing: expected ${range} (tolerance ${secs(tol)}), sent at ${secs(got.us)}`)
+      }
+    }
+  }
+
+  /** Advance until the stack sends something, the timers run out, or `limitUs`. */
+  private async lookAhead(limitUs: number): Promise<void> {
+    await this.step()
+    while (this.sent.length === 0 && this.failure === null) {
+      const next = this.clock.nextWake()
+      if (next === undefined || next * 1000 > limitUs) return
+      this.clock.advanceTo(Math.max(next, this.clock.now()))
+      await this.step()
+    }
+  }
+
+  // ---- system calls ----
+
+  private async syscall(ev: ScriptEvent, s: SyscallSpec, when: { us: number; offset: number }): Promise<void> {
+    const endUs = s.endUs === null ? null : ev.time.kind === 'relative' ? s.endUs + when.offset : s.endUs
+    const attempt = this.call(ev, s)
+    if (attempt === null) return
+    const blocking = s.endUs !== null
+    if (blocking && this.pending !== null) {
+      return this.fail(ev, `blocking system call while another one (line ${this.pending.ev.line}) is still blocked`)
+    }
+    const out = await attempt()
+    if (this.failure !== null) return
+    if (out === 'block') {
+      if (this.pending !== null) return this.fail(ev, `${s.name}() would block while another call (line ${this.pending.ev.line}) is still blocked`)
+      this.pending = { ev, spec: s, attempt, endUs }
+      this.trace(`${''.padStart(12)}  (${s.name}() blocks)`)
+      return
+    }
+    this.finishCall(ev, s, out, endUs)
+  }
+
+  /** Poll the blocked call: the stack may have made it ready. */
+  private async poll(): Promise<void> {
+    const p = this.pending
+    if (p === null || this.polling || this.failure !== null) return
+    this.polling = true
+    try {
+      const out = await p.attempt()
+      if (out !== 'block' && this.pending === p) {
+        this.pending = null
+        this.trace(`${secs(this.nowUs()).padStart(12)}  ${p.spec.name}() returns ${out.ret}${out.errno ? ` ${out.errno}` : ''} (line ${p.ev.line})`)
+        this.finishCall(p.ev, p.spec, out, p.endUs)
+      }
+    } finally {
+      this.polling = false
+    }
+  }
+
+  /** Check a call's result (and, for `T...END`, when it returned). */
+  private finishCall(ev: ScriptEvent, s: SyscallSpec, out: Outcome, endUs: number | null): void {
+    const expected = evaluate(s.result, ev.line)
+    const got = out.ret + (out.errno ? ` ${out.errno} (${STRERROR[out.errno] ?? ''})` : '')
+    const newFd = s.name === 'socket' || s.name === 'accept'
+    if (newFd ? out.ret < 0 !== expected < 0 : out.ret !== expected) {
+      return this.fail(ev, `${s.name}() returned ${got}, expected ${exprText(s.result)}${s.errno ? ` ${s.errno}` : ''}`)
+    }
+    if (s.errno !== undefined && out.errno !== s.errno && ERRNO[out.errno ?? ''] !== ERRNO[s.errno]) {
+      return this.fail(ev, `${s.name}() returned ${got}, expected errno ${s.errno} (${STRERROR[s.errno] ?? ''})`)
+    }
+    if (endUs !== null) {
+      const tol = this.script.options.toleranceUs
+      const now = this.nowUs()
+      if (Math.abs(now - endUs) > tol) {
+        return this.fail(ev, `timing: expected ${s.name}() to return at ${secs(endUs)} (tolerance ${secs(tol)}), it returned at ${secs(now)}`)
+      }
+    }
+  }
+
+  private async finishPending(): Promise<void> {
+    const p = this.pending
+    if (p === null) return
+    if (p.endUs !== null) await this.advanceTo(p.endUs + this.script.options.toleranceUs, () => this.pending === null)
+    if (this.failure !== null || this.pending === null) return
+    this.fail(p.ev, `the script ended while ${p.spec.name}() was still blocked`)
+  }
+
+  /** The attempt function of one call, or null if the script already failed. Attempts can be retried while they block. */
+  private call(ev: ScriptEvent, s: SyscallSpec): Attempt | null {
+    const arg = (i: number) => evaluate(s.args[i]!, ev.line)
+    const done = (ret: number, errno?: string): Attempt => async () => ({ ret, errno })
+    const err = (errno: string): Attempt => done(-1, errno)
+    if (s.name === 'socket') {
+      const fd = evaluate(s.result, ev.line)
+      if (fd >= 0 && this.fds.has(fd)) {
+        this.fail(ev, `socket() = ${fd}: file descriptor ${fd} is already open in the script`)
+        return null
+      }
+      if (fd >= 0) {
+        this.conn = this.newConnection('new')
+        this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & ERRNO_NONBLOCK) !== 0, keepalive: false, connection: this.conn })
+      }
+      return done(fd >= 0 ? fd : 3)
+    }
+    const fdNum = arg(0)
+    const fd = this.fds.get(fdNum)
+    if (fd === undefined) return err('EBADF')
+    switch (s.name) {
+      case 'bind':
+        if (fd.kind !== 'socket' || fd.port !== undefined) return err('EINVAL')
+        fd.port = this.script.options.bindPort
+        return done(0)
+      case 'listen': return this.listen(fd)
+      case 'accept': return this.accept(ev, s, fd)
+      case 'connect': return this.connect(fd)
+      case 'write': case 'send': return this.write(fd, arg(2))
+      case 'read': case 'recv': return this.read(ev, fd, arg(2))
+      case 'shutdown': {
+        if (fd.kind !== 'conn') return err('ENOTCONN')
+        const socket = fd.conn!.socket
+        return async () => {
+          if (socket.destroyed) return { ret: -1, errno: 'ENOTCONN' } // Linux: shutdown() of a closed TCP socket
+          if (!socket.writableEnded) socket.end()
+          await this.settle()
+          return { ret: 0 }
+        }
+      }
+      case 'close': return this.close(fdNum, fd)
+      case 'fcntl': {
+        const cmd = (s.args[1] as { name?: string }).name
+        if (cmd === 'F_GETFL') return done(2 | (fd.nonblocking ? ERRNO_NONBLOCK : 0))
+        fd.nonblocking = (arg(2) & ERRNO_NONBLOCK) !== 0
+        return done(0)
+      }
+      case 'setsockopt': {
+        const name = (s.args[2] as { name?: string }).name
+        if (name === 'SO_KEEPALIVE') {
+          fd.keepalive = arg(3) !== 0
+          if (fd.conn !== undefined) fd.conn.socket.setKeepAlive(fd.keepalive)
+        }
+        return done(0)
+      }
+      case 'getsockopt': {
+        const error = fd.conn?.error ?? null
+        if (fd.conn !== undefined) fd.conn.error = null
+        const value = error === null ? 0 : ERRNO[error]!
+        const expected = arg(3)
+        if (value !== expected) {
+          this.fail(ev, `getsockopt(SO_ERROR) gave ${error ?? 0}, expected ${exprText(s.args[3]!)}`)
+          return null
+        }
+        return done(0)
+      }
+    }
+    this.fail(ev, `unsupported: system call ${s.name}()`)
+    return null
+  }
+
+  private listen(fd: Fd): Attempt {
+    const done = (ret: number, errno?: string): Attempt => async () => ({ ret, errno })
+    if (fd.kind === 'listener') return done(0)
+    if (fd.kind !== 'socket') return done(-1, 'EINVAL')
+    const port = fd.port ?? this.script.options.bindPort
+    const server = this.stack.createServer({ allowHalfOpen: true })
+    const queue: Conn[] = []
+    server.on('error', () => {})
+    server.on('connection', (socket: Socket) => {
+      const conn = this.wrap(socket, true)
+      if (fd.keepalive) socket.setKeepAlive(true)
+      queue.push(conn)
+    })
+    server.listen(port)
+    if (!server.listening) return done(-1, 'EADDRINUSE')
+    fd.kind = 'listener'
+    fd.port = port
+    fd.server = server
+    fd.queue = queue
+    if (fd.connection.state === 'new') fd.connection.state = 'listening'
+    return done(0)
+  }
+
+  private accept(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    return async () => {
+      if (fd.kind !== 'listener') return { ret: -1, errno: 'EINVAL' }
+      const conn = fd.queue!.shift()
+      if (conn === undefined) return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
+      const num = evaluate(s.result, ev.line)
+      if (this.fds.has(num)) {
+        this.fail(ev, `accept() = ${num}: file descriptor ${num} is already open in the script`)
+        return { ret: num }
+      }
+      this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, connection: this.conn, conn })
+      return { ret: num }
+    }
+  }
+
+  private connect(fd: Fd): Attempt {
+    if (fd.kind === 'listener') return async () => ({ ret: -1, errno: 'EISCONN' })
+    if (fd.kind === 'socket') {
+      if (fd.connection.state === 'new') {
+        fd.connection.state = 'active-connecting'
+        fd.connection.remotePort = this.script.options.connectPort
+        if (fd.port !== undefined) fd.connection.localPort = fd.port
+      }
+      let socket: Socket
+      try {
+        socket = this.stack.connect({ host: this.script.options.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true })
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'EADDRINUSE'
+        return async () => ({ ret: -1, errno: code })
+      }
+      fd.kind = 'conn'
+      fd.conn = this.wrap(socket, false)
+      if (fd.keepalive) socket.setKeepAlive(true)
+      if (fd.nonblocking) return async () => ({ ret: -1, errno: 'EINPROGRESS' })
+    } else if (fd.nonblocking) {
+      const c = fd.conn!
+      return async () => {
+        if (c.error !== null) return this.takeError(c)
+        return c.established ? { ret: -1, errno: 'EISCONN' } : { ret: -1, errno: 'EALREADY' }
+      }
+    }
+    const c = fd.conn!
+    return async () => {
+      if (c.error !== null) return this.takeError(c)
+      if (c.established) return { ret: 0 }
+      return 'block'
+    }
+  }
+
+  private write(fd: Fd, count: number): Attempt {
+    return async () => {
+      if (fd.kind !== 'conn') return { ret: -1, errno: 'EPIPE' }
+      const c = fd.conn!
+      if (c.error !== null) return this.takeError(c)
+      const socket = c.socket
+      if (socket.writableEnded || socket.destroyed) return { ret: -1, errno: 'EPIPE' }
+      if (count > 0) {
+        socket.write(pattern(c.writeOffset, count))
+        c.writeOffset += count
+      }
+      return { ret: count }
+    }
+  }
+
+  private read(ev: ScriptEvent, fd: Fd, count: number): Attempt {
+    return async () => {
+      if (fd.kind !== 'conn') return { ret: -1, errno: 'ENOTCONN' }
+      const c = fd.conn!
+      const socket = c.socket
+      if (count === 0) return { ret: 0 }
+      let available = socket.readableLength
+      if (available === 0 && !c.eof && !socket.destroyed) {
+        // A FIN read from an empty buffer shows as 'end' only once read() is called.
+        socket.read(0)
+        await this.settle()
+        available = socket.readableLength
+      }
+      if (available > 0) {
+        const n = Math.min(count, available)
+        const data = socket.read(n) as Buffer | null
+        if (data === null) return 'block'
+        const at = patternMismatch(c.readOffset, data)
+        if (at >= 0) {
+          this.fail(ev, `read(): stream byte ${c.readOffset + at} is ${hex(data[at]!)}, but the peer sent ${hex(patternByte(c.readOffset + at))} there`)
+        }
+        c.readOffset += data.length
+        return { ret: data.length }
+      }
+      if (c.error !== null) return this.takeError(c)
+      if (c.eof || socket.destroyed) return { ret: 0 }
+      return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
+    }
+  }
+
+  private close(num: number, fd: Fd): Attempt {
+    return async () => {
+      this.fds.delete(num)
+      if (fd.kind === 'listener') {
+        fd.server!.close()
+        // Connections never accepted go with the listener (Linux resets them).
+        for (const c of fd.queue!.splice(0)) c.socket.destroy()
+      } else if (fd.kind === 'conn') {
+        const socket = fd.conn!.socket
+        // Linux: close() with unread data resets (RFC 1122 4.2.2.13); otherwise FIN, and the TCB closes on its own.
+        if (socket.readableLength === 0 && !socket.writableEnded && !socket.destroyed) {
+          socket.end()
+          await this.settle()
+        }
+        socket.destroy()
+      }
+      await this.settle()
+      return { ret: 0 }
+    }
+  }
+
+  /** Linux's sock_error(): the pending error, once. */
+  private takeError(c: Conn): Outcome {
+    const errno = c.error!
+    c.error = null
+    return { ret: -1, errno }
+  }
+
+  private wrap(socket: Socket, established: boolean): Conn {
+    const c: Conn = { socket, established, eof: false, error: null, lastState: null, readOffset: 0, writeOffset: 0 }
+    socket.on('connect', () => { c.established = true })
+    socket.on('end', () => { c.eof = true })
+    socket.on('state', (from: State, to: State) => { if (to === 'CLOSED') c.lastState = from })
+    socket.on('error', (error: Error & { code?: string }) => {
+      let code = error.code ?? 'ECONNABORTED'
+      // Linux reports a reset in CLOSE-WAIT as EPIPE (tcp_reset()).
+      if (code === 'ECONNRESET' && c.lastState === 'CLOSE-WAIT') code = 'EPIPE'
+      c.error = code
+    })
+    return c
+  }
+}
+
+const ERRNO_NONBLOCK = 0o4000
+
+function isInbound(ev: ScriptEvent): boolean {
+  return ev.action.type === 'packet' && ev.action.direction === 'in'
+}
+
+/** Seconds since the start of the script: 0.100 s, or 0.000250 s below a millisecond. */
+export function secs(us: number): string {
+  return `${(us / 1e6).toFixed(us % 1000 === 0 ? 3 : 6)} s`
+}
+
+function timeText(t: EventTime, when: { us: number; endUs: number }, tol: number): string {
+  if (t.kind === 'any') return 'at any time'
+  if (when.us === when.endUs) return `at ${secs(when.us)} (±${(tol / 1000).toFixed(tol % 1000 === 0 ? 0 : 3)} ms)`
+  return `between ${secs(when.us)} and ${secs(when.endUs)}`
+}
+
+function hex(b: number): string {
+  return `0x${b.toString(16).padStart(2, '0')}`
+}
