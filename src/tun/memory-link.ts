@@ -8,15 +8,22 @@
 // Delivery is deferred (a microtask), keeps order, and is never re-entrant: send()
 // and inject() only queue, and a link's queue is drained by one microtask at a time.
 
+import { segmentTcp } from './gso'
 import type { Link, PacketHandler } from './link'
 
 export interface MemoryLinkOptions {
   /** Largest packet carried; bigger ones are dropped and counted. Default 1500. */
   mtu?: number
+  /**
+   * Segmentation offload, as a TUN device with TSO has: send() takes TCP packets with
+   * up to this much payload and a segmentSize, and cuts them before they go on. Default: none.
+   */
+  tsoMaxPayload?: number
 }
 
 export class MemoryLink implements Link {
   readonly mtu: number
+  readonly tsoMaxPayload: number | undefined
   /** Packets this link sent while it has no peer, oldest first (copies). */
   readonly outbox: Uint8Array[] = []
   /**
@@ -42,6 +49,7 @@ export class MemoryLink implements Link {
 
   constructor(opts: MemoryLinkOptions = {}) {
     this.mtu = opts.mtu ?? 1500
+    this.tsoMaxPayload = opts.tsoMaxPayload
   }
 
   get closed(): boolean {
@@ -55,7 +63,11 @@ export class MemoryLink implements Link {
     peer.peer = this
   }
 
-  send(packet: Uint8Array): void {
+  send(packet: Uint8Array, segmentSize?: number): void {
+    if (segmentSize !== undefined && this.tsoMaxPayload !== undefined) {
+      for (const piece of segmentTcp(packet, segmentSize)) this.send(piece)
+      return
+    }
     if (this.closedFlag || packet.length > this.mtu) {
       this.counters.dropped++
       return

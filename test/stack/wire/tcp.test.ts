@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DROP_REASONS, type DropReason } from '../../../src/stack/wire/drop'
-import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
+import { IPPROTO_TCP, parseIPv4 } from '../../../src/stack/wire/ipv4'
 import {
   ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, buildTcpPacket, flagsToString, parseTcp, tcpOptionsLength, tcpPacketLength,
-  writeTcpPacket, type TcpOptions, type TcpSegment,
+  withFullTcpChecksum, writeTcpPacket, type TcpOptions, type TcpSegment,
 } from '../../../src/stack/wire/tcp'
 import { CAPTURED, KERNEL, STACK, fromHex, parsePacket, tcpFieldsArb, tcpOptionsArb, toHex } from './helpers'
 
@@ -312,3 +312,21 @@ describe('build and parse (properties)', () => {
   })
 })
 
+
+describe('partial checksums (offload)', () => {
+  const fields = {
+    src: 0x0a000001, dst: 0x0a000002, srcPort: 7, dstPort: 40000, seq: 1, ack: 2,
+    flags: ACK, window: 100, payload: new Uint8Array([1, 2, 3, 4, 5]),
+  }
+
+  it('leaves only the pseudo header sum, which withFullTcpChecksum completes to the full checksum', () => {
+    const full = buildTcpPacket(fields)
+    const partial = buildTcpPacket({ ...fields, partialChecksum: true })
+    expect(partial).not.toEqual(full)
+    const ip = parseIPv4(partial)
+    if (!ip.ok) throw new Error(ip.reason)
+    expect(parseTcp(ip.value.payload, fields.src, fields.dst)).toMatchObject({ ok: false, reason: 'tcp-checksum' })
+    expect(parseTcp(ip.value.payload, fields.src, fields.dst, false).ok).toBe(true)
+    expect(withFullTcpChecksum(partial)).toEqual(full)
+  })
+})

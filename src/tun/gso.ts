@@ -1,0 +1,59 @@
+// Segmentation offload done in software: what the kernel does with a large TCP
+// packet the stack hands a TUN device with TSO on (Linux's tcp_gso_segment). The
+// in-memory link uses it so that tests see, on the wire, what a kernel peer sees.
+
+import { checksum, pseudoHeaderSum } from '../stack/wire/checksum'
+import { readU32, writeU32 } from '../stack/wire/ipv4'
+import { FIN, PSH } from '../stack/wire/tcp'
+
+const IPPROTO_TCP = 6
+
+/**
+ * Cut one IPv4 + TCP packet into packets of at most `segmentSize` payload bytes.
+ * Every piece gets the headers of the original with its own sequence number, IP
+ * length and identification, and both checksums in full; FIN and PSH stay on the
+ * last piece only. A packet that is not TCP, or already small enough, comes back whole.
+ */
+export function segmentTcp(packet: Uint8Array, segmentSize: number): Uint8Array[] {
+  const ipHeaderLength = (packet[0]! & 0x0f) * 4
+  if (packet[9] !== IPPROTO_TCP || packet.length < ipHeaderLength + 20) return [packet]
+  const tcpHeaderLength = (packet[ipHeaderLength + 12]! >> 4) * 4
+  const headerLength = ipHeaderLength + tcpHeaderLength
+  const payloadLength = packet.length - headerLength
+  if (payloadLength <= segmentSize) return [packet]
+
+  const seq = readU32(packet, ipHeaderLength + 4)
+  const id = (packet[4]! << 8) | packet[5]!
+  const flags = packet[ipHeaderLength + 13]!
+  const src = readU32(packet, 12)
+  const dst = readU32(packet, 16)
+  const pieces: Uint8Array[] = []
+  for (let offset = 0; offset < payloadLength; offset += segmentSize) {
+    const size = Math.min(segmentSize, payloadLength - offset)
+    const last = offset + size === payloadLength
+    const piece = new Uint8Array(headerLength + size)
+    piece.set(packet.subarray(0, headerLength))
+    piece.set(packet.subarray(headerLength + offset, headerLength + offset + size), headerLength)
+    // IP: total length, identification, header checksum (RFC 791).
+    piece[2] = piece.length >>> 8
+    piece[3] = piece.length & 0xff
+    const pieceId = (id + pieces.length) & 0xffff
+    piece[4] = pieceId >>> 8
+    piece[5] = pieceId & 0xff
+    piece[10] = 0
+    piece[11] = 0
+    const ipSum = checksum(piece, 0, ipHeaderLength)
+    piece[10] = ipSum >>> 8
+    piece[11] = ipSum & 0xff
+    // TCP: sequence number, flags, checksum over the pseudo header and the piece (RFC 9293 3.1).
+    writeU32(piece, ipHeaderLength + 4, (seq + offset) >>> 0)
+    piece[ipHeaderLength + 13] = last ? flags : flags & ~(FIN | PSH)
+    piece[ipHeaderLength + 16] = 0
+    piece[ipHeaderLength + 17] = 0
+    const tcpSum = checksum(piece, ipHeaderLength, piece.length, pseudoHeaderSum(src, dst, IPPROTO_TCP, tcpHeaderLength + size))
+    piece[ipHeaderLength + 16] = tcpSum >>> 8
+    piece[ipHeaderLength + 17] = tcpSum & 0xff
+    pieces.push(piece)
+  }
+  return pieces
+}

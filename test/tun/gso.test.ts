@@ -1,0 +1,46 @@
+// Software segmentation: one large TCP packet becomes MSS-sized packets exactly as
+// the kernel cuts a TSO packet (sequence numbers, lengths, checksums, FIN and PSH last).
+import { describe, expect, it } from 'vitest'
+import { parseIPv4 } from '../../src/stack/wire/ipv4'
+import { ACK, FIN, PSH, buildTcpPacket, parseTcp } from '../../src/stack/wire/tcp'
+import { segmentTcp } from '../../src/tun/gso'
+
+const SRC = 0x0a000001
+const DST = 0x0a000002
+
+function large(payloadLength: number, partialChecksum: boolean) {
+  const payload = new Uint8Array(payloadLength)
+  for (let i = 0; i < payloadLength; i++) payload[i] = i & 0xff
+  return buildTcpPacket({
+    src: SRC, dst: DST, srcPort: 80, dstPort: 40000, seq: 0xfffff000, ack: 7,
+    flags: ACK | PSH | FIN, window: 1000, payload, partialChecksum, id: 100,
+  })
+}
+
+describe('segmentTcp', () => {
+  it('cuts a packet with a partial checksum into valid MSS-sized segments', () => {
+    const pieces = segmentTcp(large(1460 * 3 + 100, true), 1460)
+    expect(pieces.map(p => p.length)).toEqual([1500, 1500, 1500, 140])
+    const segments = pieces.map(p => {
+      const ip = parseIPv4(p)
+      if (!ip.ok) throw new Error(ip.reason)
+      const tcp = parseTcp(ip.value.payload, SRC, DST)
+      if (!tcp.ok) throw new Error(tcp.reason)
+      return { id: ip.value.header.id, ...tcp.value }
+    })
+    // Sequence numbers follow the payload, wrapping modulo 2^32.
+    expect(segments.map(s => s.seq)).toEqual([0xfffff000, 0xfffff5b4, 0xfffffb68, 0x0000011c])
+    expect(segments.map(s => s.id)).toEqual([100, 101, 102, 103])
+    // FIN and PSH only on the last piece; ACK on all.
+    expect(segments.map(s => s.flags)).toEqual([ACK, ACK, ACK, ACK | PSH | FIN])
+    const joined = new Uint8Array(segments.reduce((n, s) => n + s.payload.length, 0))
+    let at = 0
+    for (const s of segments) { joined.set(s.payload, at); at += s.payload.length }
+    expect(joined.every((b, i) => b === (i & 0xff))).toBe(true)
+  })
+
+  it('leaves a packet that already fits whole', () => {
+    const packet = large(1000, false)
+    expect(segmentTcp(packet, 1460)).toEqual([packet])
+  })
+})
