@@ -12,7 +12,15 @@
 // to the file named by its first argument. Every process it starts is stopped by PID and
 // every device deleted in a finally; the namespaces die with their last process.
 //
-//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick]
+// With --workers=N a third server runs beside them, as `tuntcp serve --workers N` does:
+//
+//   tuntcpN: multi-queue TUN device tbench1, kernel side 10.78.1.1/24, N worker threads each
+//            serving 10.78.1.2 on a queue of its own (bench/server.ts tuntcp ... N)
+//
+// and every row runs against all three, plus one row more: N x 2 curls downloading at once
+// (one connection can only ever use one worker).
+//
+//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick] [--workers=N]
 
 import { spawn, execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
@@ -27,8 +35,11 @@ const outFile = args.find(a => !a.startsWith('--'))
 const quick = args.includes('--quick')
 const profileArg = args.find(a => a.startsWith('--profile'))
 const profile = profileArg ? (profileArg.split('=')[1] ?? 'download') : null
+/** --workers=N: also measure tuntcp with N worker threads (null: not asked). */
+const workers = Number(args.find(a => a.startsWith('--workers='))?.split('=')[1] ?? 0) || null
 
 const TUN = { dev: 'tbench0', addr: '10.78.0.2', kernelCidr: '10.78.0.1/24', mtu: 1500 }
+const TUN_WORKERS = { dev: 'tbench1', addr: '10.78.1.2', kernelCidr: '10.78.1.1/24', mtu: 1500 }
 const VETH = { here: 'vbench0', there: 'vbench1', hereCidr: '10.79.0.1/24', addr: '10.79.0.2', thereCidr: '10.79.0.2/24', mtu: 1500 }
 
 /** Sizes and counts, from the issue; --quick divides them for a smoke run. */
@@ -139,9 +150,9 @@ function startServer(name, cmd, argv, { stdinPipe = false } = {}) {
 
 const TSX = ['--import', 'tsx']
 
-async function startTuntcp(extraNodeArgs = []) {
-  const server = startServer('tuntcp', process.execPath,
-    [...extraNodeArgs, ...TSX, 'bench/server.ts', 'tuntcp', TUN.dev, TUN.addr, TUN.kernelCidr, String(TUN.mtu)])
+async function startTuntcp(extraNodeArgs = [], tun = TUN, threads = 1) {
+  const server = startServer(threads > 1 ? `tuntcp x${threads}` : 'tuntcp', process.execPath,
+    [...extraNodeArgs, ...TSX, 'bench/server.ts', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads)])
   await server.ready
   return server
 }
@@ -217,6 +228,15 @@ async function download(addr, bytes) {
   return { bytes, seconds, MBps: bytes / seconds / 1e6 }
 }
 
+/** `count` curls at once, each downloading bytes / count; the rate is all bytes over the wall time. */
+async function parallelDownload(addr, bytes, count) {
+  const each = Math.floor(bytes / count)
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: count }, () => download(addr, each)))
+  const seconds = (performance.now() - t0) / 1000
+  return { bytes: each * count, seconds, MBps: (each * count) / seconds / 1e6 }
+}
+
 async function upload(addr, bytes) {
   const r = await run(process.execPath, ['bench/net-client.mjs', 'upload', addr, '9', String(bytes)], 130_000)
   if (r.code !== 0) fail(`upload to ${addr}:9`, r)
@@ -284,12 +304,17 @@ const ROWS = [
     id: 'upload', label: `upload ${PLAN.bytes / MiB} MiB to discard :9 (node net)`, unit: 'MB/s', better: 'higher', reps: PLAN.transferReps,
     prepare: addr => transferSize(upload, addr), run: (addr, size) => transfer(upload, addr, size),
   },
+  // Warm-ups scale with the server's threads: each worker is a V8 isolate with a JIT of its own.
   { id: 'ab-c1', label: `ab -n ${PLAN.abSerial} -c 1 / (open+close each)`, unit: 'req/s', better: 'higher', reps: PLAN.abReps,
-    prepare: addr => ab(addr, PLAN.abWarmup, 1), run: addr => ab(addr, PLAN.abSerial, 1) },
+    prepare: (addr, threads) => ab(addr, PLAN.abWarmup * threads, 1), run: addr => ab(addr, PLAN.abSerial, 1) },
   { id: 'ab-c32', label: `ab -n ${PLAN.abParallel} -c 32 /`, unit: 'req/s', better: 'higher', reps: PLAN.abReps,
-    prepare: addr => ab(addr, PLAN.abWarmup, 32), run: addr => ab(addr, PLAN.abParallel, 32) },
+    prepare: (addr, threads) => ab(addr, PLAN.abWarmup * threads, 32), run: addr => ab(addr, PLAN.abParallel, 32) },
   { id: 'wrk', label: `wrk -t2 -c32 -d${PLAN.wrkSeconds}s / (keep-alive)`, unit: 'req/s', better: 'higher', reps: PLAN.wrkReps,
-    prepare: addr => wrk(addr, 1), run: addr => wrk(addr) },
+    prepare: (addr, threads) => wrk(addr, threads), run: addr => wrk(addr) },
+  ...(workers ? [{
+    id: 'download-par', label: `download: ${2 * workers} curls at once, ${PLAN.bytes / MiB} MiB in all`, unit: 'MB/s', better: 'higher', reps: PLAN.transferReps,
+    run: async addr => { const r = await parallelDownload(addr, PLAN.bytes, 2 * workers); return { value: r.MBps, detail: r, note: null } },
+  }] : []),
   {
     id: 'rtt', label: `echo RTT 1 byte (${PLAN.rttCount} round trips)`, unit: 'us', better: 'lower', reps: PLAN.rttReps,
     run: async addr => { const r = await rtt(addr); return { value: r.p50us, detail: r, note: null } },
@@ -311,6 +336,20 @@ function cpuOf(pid) {
   }
 }
 
+/**
+ * The whole machine's idle time so far, in CPU seconds summed over all cores (/proc/stat:
+ * idle + iowait). Over a row it says whether a core was left for a second server thread
+ * (it counts every process on the machine, not only this benchmark's).
+ */
+function machineIdle() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    return (fields[3] + fields[4]) / CLK_TCK
+  } catch {
+    return 0
+  }
+}
+
 function roundAll(o) {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 100) / 100]))
 }
@@ -325,9 +364,10 @@ function median(xs) {
 async function runRow(row, targets) {
   const sides = {}
   for (const [name, addr] of targets) {
-    sides[name] = { runs: [], note: null, error: null, ctx: undefined, cpu: { userS: 0, sysS: 0, wallS: 0 } }
+    sides[name] = { runs: [], note: null, error: null, ctx: undefined, cpu: { userS: 0, sysS: 0, wallS: 0, machineIdleS: 0 } }
     if (row.prepare) {
-      try { sides[name].ctx = await row.prepare(addr) } catch (err) { sides[name].error = err.message }
+      const threads = name === 'tuntcpN' ? workers : 1
+      try { sides[name].ctx = await row.prepare(addr, threads) } catch (err) { sides[name].error = err.message }
     }
   }
   for (let rep = 0; rep < row.reps; rep++) {
@@ -336,12 +376,14 @@ async function runRow(row, targets) {
       if (side.error) continue
       try {
         const before = cpuOf(pid)
+        const idle0 = machineIdle()
         const t0 = performance.now()
         const r = await row.run(addr, side.ctx)
         const after = cpuOf(pid)
         side.cpu.userS += after.user - before.user
         side.cpu.sysS += after.sys - before.sys
         side.cpu.wallS += (performance.now() - t0) / 1000
+        side.cpu.machineIdleS += machineIdle() - idle0
         side.runs.push(r)
         side.note = r.note
       } catch (err) {
@@ -361,7 +403,8 @@ async function runRow(row, targets) {
     const out = { id, label, unit: row.unit, better: row.better, reps: row.reps }
     for (const [name] of targets) out[name] = summarize(name, pick)
     const show = name => out[name].error ? `FAILED: ${out[name].error}` : `${out[name].value?.toFixed(1)} ${row.unit}`
-    log(`${id.padEnd(8)} kernel ${show('kernel').padEnd(18)} tuntcp ${show('tuntcp')}  (median of ${row.reps}${out.tuntcp.note ? `; tuntcp ${out.tuntcp.note}` : ''})`)
+    const more = targets.slice(2).map(([name]) => ` ${name} ${show(name)}`).join('')
+    log(`${id.padEnd(8)} kernel ${show('kernel').padEnd(18)} tuntcp ${show('tuntcp').padEnd(18)}${more}  (median of ${row.reps}${out.tuntcp.note ? `; tuntcp ${out.tuntcp.note}` : ''})`)
     return out
   }
   if (row.id !== 'rtt') return [make(row.id, row.label, r => r.value)]
@@ -450,16 +493,30 @@ async function main() {
   }
   const kernel = await startKernel()
   const tuntcp = await startTuntcp()
+  const tuntcpN = workers ? await startTuntcp([], TUN_WORKERS, workers) : null
+  if (workers) results.workers = workers
   try {
-    // Both answer before anything is measured.
-    for (const [name, addr] of [['kernel', VETH.addr], ['tuntcp', TUN.addr]]) {
+    // The server's PID too: its CPU time (user and system) is counted over each row's runs.
+    const targets = [['kernel', VETH.addr, kernel.child.pid], ['tuntcp', TUN.addr, tuntcp.child.pid]]
+    if (tuntcpN) targets.push(['tuntcpN', TUN_WORKERS.addr, tuntcpN.child.pid])
+    // Each answers before anything is measured.
+    for (const [name, addr] of targets) {
       const r = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${addr}/`], 10_000)
       if (r.stdout !== '200') fail(`${name} server at ${addr} does not answer HTTP`, r)
     }
-    // The server's PID too: its CPU time (user and system) is counted over each row's runs.
-    const targets = [['kernel', VETH.addr, kernel.child.pid], ['tuntcp', TUN.addr, tuntcp.child.pid]]
+    if (workers) {
+      // Every server warmed alike before the first row: each worker is an isolate of its own
+      // (JIT, heap sizes), and one connection warms only the worker it lands on, so enough
+      // flows that every worker gets some (8 downloads at once, requests 32 at a time).
+      for (const [name, addr] of targets) {
+        const threads = name === 'tuntcpN' ? workers : 1
+        await parallelDownload(addr, 256 * MiB, 8)
+        await ab(addr, 1000 * threads, 32)
+      }
+    }
     for (const row of ROWS) results.rows.push(...await runRow(row, targets))
   } finally {
+    if (tuntcpN) results.servers.tuntcpN = await tuntcpN.stop()
     results.servers.tuntcp = await tuntcp.stop()
     results.servers.kernel = await kernel.stop()
   }
@@ -470,7 +527,7 @@ function cleanup() {
   for (const child of children) {
     try { child.kill('SIGKILL') } catch {}
   }
-  for (const dev of [VETH.here, TUN.dev]) {
+  for (const dev of [VETH.here, TUN.dev, TUN_WORKERS.dev]) {
     try { ip('link', 'del', dev) } catch {}
   }
 }

@@ -5,12 +5,19 @@
 //   npm run bench -- --quick           smaller counts, a smoke run (~30 s)
 //   npm run bench -- --only=inproc     only the in-process benchmarks (no root needed)
 //   npm run bench -- --only=net        only tuntcp vs the kernel
+//   npm run bench -- --only=lossy      goodput through a bad wire (5% loss, reordering, ...):
+//                                      tuntcp vs kernel-to-kernel, same faults (bench/lossy.mjs)
 //   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
 //                                      download (--profile=upload, --profile=wrk: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
+//   npm run bench -- --workers=2       also tuntcp with 2 worker threads (serve --workers 2: a
+//                                      multi-queue TUN device, a queue and a Stack per thread),
+//                                      a column beside the single-threaded one, and a row of
+//                                      parallel downloads
 //
-// In process (bench/timer-wheel.bench.ts, bench/two-stacks.bench.ts): the timer wheel's cost
-// per operation at 1k/100k/1M timers, and segments/s between two stacks on the in-memory link.
+// In process (bench/timer-wheel.bench.ts, bench/two-stacks.bench.ts, bench/time-wait.bench.ts):
+// the timer wheel's cost per operation at 1k/100k/1M timers, segments/s between two stacks
+// on the in-memory link, and the heap per connection with 100k and 1M in TIME-WAIT.
 //
 // Over the network (bench/net.mjs, run inside a fresh network namespace made here with
 // unshare -n -m; nothing touches the host's interfaces): the same service code (src/apps via
@@ -31,24 +38,28 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const only = args.find(a => a.startsWith('--only='))?.split('=')[1] ?? null
 const profileArg = args.find(a => a.startsWith('--profile'))
-const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile'))
-if (unknown.length > 0 || (only !== null && !['net', 'inproc'].includes(only))) {
-  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc] [--profile[=download|upload|wrk]]')
+const workersArg = args.find(a => a.startsWith('--workers='))
+const workers = workersArg ? Number(workersArg.split('=')[1]) : null
+const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers='))
+if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy'].includes(only)) ||
+    (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
+  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy] [--profile[=download|upload|wrk]] [--workers=N (2 to 64)]')
   process.exit(2)
 }
-const wantInproc = !profileArg && only !== 'net'
-const wantNet = profileArg || only !== 'inproc'
+const wantInproc = !profileArg && only !== 'net' && only !== 'lossy'
+const wantNet = profileArg || (only !== 'inproc' && only !== 'lossy')
+const wantLossy = !profileArg && only === 'lossy'
 
 const started = new Date()
 const stamp = started.toISOString().replace(/[:.]/g, '-')
 const resultsDir = join(root, 'bench', 'results')
 const scratch = mkdtempSync(join(tmpdir(), 'tuntcp-bench-'))
 
-/** Run node with tsx on a bench script; stdout passes through; returns its --json output. */
-function inproc(script) {
+/** Run node (with `nodeFlags`) and tsx on a bench script; stdout passes through; returns its --json output. */
+function inproc(script, nodeFlags = [], timeoutMs = 120_000) {
   const out = join(scratch, `${script.replace(/\W/g, '_')}.json`)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...(quick ? ['--quick'] : []), '--json', out],
-    { cwd: root, stdio: 'inherit', timeout: 120_000 })
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...(quick ? ['--quick'] : []), '--json', out],
+    { cwd: root, stdio: 'inherit', timeout: timeoutMs })
   if (r.status !== 0) throw new Error(`${script} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`)
   return JSON.parse(readFileSync(out, 'utf8'))
 }
@@ -93,7 +104,7 @@ function netBlocker() {
 function net() {
   const out = join(scratch, 'net.json')
   const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
-  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : [])]
+  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : []), ...(workersArg && !profileArg ? [workersArg] : [])]
   // A fresh sysfs so /sys/class/net shows this namespace; exec: the PID we hold is net.mjs.
   const script = 'mount -t sysfs sysfs /sys && exec "$0" bench/net.mjs "$@"'
   return new Promise((resolvePromise, reject) => {
@@ -110,6 +121,28 @@ function net() {
       for (const [s, h] of handlers) process.off(s, h)
       if (code === 0) return resolvePromise(JSON.parse(readFileSync(out, 'utf8')))
       reject(new Error(`bench/net.mjs failed (${code ?? signal})`))
+    })
+  })
+}
+
+/** bench/lossy.mjs inside a fresh network + mount namespace, as net() does for bench/net.mjs. */
+function lossy() {
+  const out = join(scratch, 'lossy.json')
+  const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
+  const script = 'mount -t sysfs sysfs /sys && ip link set lo up && exec "$0" bench/lossy.mjs "$@"'
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('unshare', ['-n', '-m', '--propagation', 'private', '--', 'sh', '-c', script, process.execPath, out, ...(quick ? ['--quick'] : [])],
+      { cwd: root, env, stdio: 'inherit' })
+    const forward = signal => () => child.kill(signal)
+    const handlers = ['SIGINT', 'SIGTERM'].map(signal => [signal, forward(signal)])
+    for (const [signal, h] of handlers) process.on(signal, h)
+    const limit = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(limit)
+      for (const [s, h] of handlers) process.off(s, h)
+      if (code === 0) return resolvePromise(JSON.parse(readFileSync(out, 'utf8')))
+      reject(new Error(`bench/lossy.mjs failed (${code ?? signal})`))
     })
   })
 }
@@ -134,17 +167,26 @@ function relative(row) {
   return row.better === 'lower' ? k / t : t / k
 }
 
-function table(rows) {
-  const head = ['', 'unit', 'kernel', 'tuntcp', 'tuntcp/kernel']
-  const body = rows.map(r => {
-    const rel = relative(r)
-    return [r.label, r.unit, fmt(r.kernel?.value), fmt(r.tuntcp?.value), rel === null ? 'n/a' : `${rel.toFixed(2)}x`]
-  })
+/** tuntcp with N workers relative to tuntcp with one, > 1 meaning faster. */
+function relativeWorkers(row) {
+  const one = row.tuntcp?.value
+  const n = row.tuntcpN?.value
+  if (!one || !n) return null
+  return row.better === 'lower' ? one / n : n / one
+}
+
+function table(rows, threads = null) {
+  const ratio = v => v === null ? 'n/a' : `${v.toFixed(2)}x`
+  const head = ['', 'unit', 'kernel', 'tuntcp', ...(threads ? [`tuntcp x${threads}`] : []), 'tuntcp/kernel', ...(threads ? [`x${threads}/x1`] : [])]
+  const body = rows.map(r => [
+    r.label, r.unit, fmt(r.kernel?.value), fmt(r.tuntcp?.value), ...(threads ? [fmt(r.tuntcpN?.value)] : []),
+    ratio(relative(r)), ...(threads ? [ratio(relativeWorkers(r))] : []),
+  ])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i].length)))
   const line = cells => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   const notes = []
   for (const r of rows) {
-    for (const side of ['kernel', 'tuntcp']) {
+    for (const side of ['kernel', 'tuntcp', 'tuntcpN']) {
       if (r[side]?.note) notes.push(`  ${r.id} ${side}: ${r[side].note}`)
       if (r[side]?.error) notes.push(`  ${r.id} ${side}: FAILED: ${r[side].error}`)
     }
@@ -153,6 +195,7 @@ function table(rows) {
     line(head), line(widths.map(w => '-'.repeat(w))), ...body.map(line),
     `each cell: the median of ${[...new Set(rows.map(r => r.reps))].join('/')} runs (all runs in the JSON).`,
     'tuntcp/kernel: tuntcp as a fraction of the kernel, higher is better (for RTT rows: kernel RTT / tuntcp RTT).',
+    ...(threads ? [`tuntcp x${threads}: serve --workers ${threads} (a multi-queue TUN device, one queue and one Stack per thread); x${threads}/x1: it against tuntcp on one thread.`] : []),
     ...(notes.length ? ['notes:', ...notes] : []),
   ].join('\n')
 }
@@ -170,6 +213,9 @@ async function main() {
     results.timerWheel = inproc('bench/timer-wheel.bench.ts')
     console.log()
     results.twoStacks = inproc('bench/two-stacks.bench.ts')
+    console.log()
+    // gc() to measure the heap after collection; 1M connections take about a minute to make.
+    results.timeWait = inproc('bench/time-wait.bench.ts', ['--expose-gc'], 300_000)
   }
   if (wantNet) {
     const blocker = netBlocker()
@@ -183,13 +229,33 @@ async function main() {
       results.net = await net()
       results.net.seconds = (performance.now() - t0) / 1000
       if (!profileArg) {
-        console.log(`\n${table(results.net.rows)}`)
+        console.log(`\n${table(results.net.rows, results.net.workers ?? null)}`)
         const c = results.net.servers?.tuntcp?.counters
         if (c) {
           const drops = Object.entries(c.drops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
           console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted, drops: ${drops}`)
         }
+        for (const w of results.net.servers?.tuntcpN?.workers ?? []) {
+          const k = w.counters
+          console.log(`tuntcp x${results.net.workers} worker ${w.worker}: ${k.passiveOpens} connections, ${k.segmentsIn} segments in, ${k.segmentsOut} out, ${k.retransmissions} retransmitted`)
+        }
       }
+    }
+  }
+  if (wantLossy) {
+    const blocker = netBlocker()
+    if (blocker) {
+      console.log(`\n== lossy: not run: ${blocker}`)
+      results.lossy = { skipped: blocker }
+      ok = false
+    } else {
+      console.log(`\n== goodput through a bad wire (${'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5%'}, each way): tuntcp vs kernel-to-kernel ==`)
+      const t0 = performance.now()
+      results.lossy = await lossy()
+      results.lossy.seconds = (performance.now() - t0) / 1000
+      console.log(`\n${table(results.lossy.rows, null)}`)
+      const c = results.lossy.servers?.tuntcp?.counters
+      if (c) console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted`)
     }
   }
   mkdirSync(resultsDir, { recursive: true })

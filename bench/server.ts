@@ -3,8 +3,10 @@
 // src/apps (serveAll: echo 7, discard 9, daytime 13, chargen 19, HTTP 80 on node:http),
 // under the same runtime (node + tsx):
 //
-//   node --import tsx bench/server.ts tuntcp DEV STACK_ADDR KERNEL_CIDR MTU
-//       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR
+//   node --import tsx bench/server.ts tuntcp DEV STACK_ADDR KERNEL_CIDR MTU [WORKERS]
+//       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR. With WORKERS > 1,
+//       as `tuntcp serve --workers N` does it (the same code, src/bin/workers): a multi-queue
+//       device and N worker threads, each with its own queue and its own Stack
 //   node --import tsx bench/server.ts kernel ADDR
 //       serveAll handed a tiny adapter whose createServer is node:net's, so the very
 //       same apps run on kernel sockets (the apps only use what net.Server/net.Socket have)
@@ -14,6 +16,10 @@
 
 import { createServer, type Server as NetServer } from 'node:net'
 import { Stack, TunDevice, configureKernelSide, serveAll } from '../src/index'
+import type { DeviceArgs } from '../src/bin/args'
+import { openDevice } from '../src/bin/bring-up'
+import { WorkerPool } from '../src/bin/workers/pool'
+import { sumCounters } from '../src/bin/workers/sum'
 
 type Listening = { once(event: 'listening' | 'error', cb: (err?: Error) => void): unknown; listening: boolean }
 
@@ -26,8 +32,23 @@ async function allListening(servers: Listening[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [mode, ...rest] = argv
-  let done: () => Record<string, unknown>
-  if (mode === 'tuntcp') {
+  let done: () => Record<string, unknown> | Promise<Record<string, unknown>>
+  if (mode === 'tuntcp' && Number(rest[4] ?? 1) > 1) {
+    const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500', workers = '2'] = rest
+    const args: DeviceArgs = {
+      dev, addr, kernelAddr: kernelCidr, mtu: Number(mtu), mslMs: 30_000, trace: false, pcap: undefined, offload: true, help: false,
+    }
+    const { device } = openDevice(args, line => process.stderr.write(`${line}\n`), true)
+    const pool = await WorkerPool.start(Number(workers), args, false)
+    done = async () => {
+      const states = await pool.close()
+      device.close()
+      return {
+        counters: sumCounters(states.map(s => s.counters)).toJSON(),
+        workers: states.map(s => ({ worker: s.worker, counters: s.counters, device: s.device })),
+      }
+    }
+  } else if (mode === 'tuntcp') {
     const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500'] = rest
     const device = TunDevice.open({ name: dev, mtu: Number(mtu) })
     configureKernelSide(device.name, kernelCidr, Number(mtu))
@@ -53,13 +74,14 @@ async function main(argv: string[]): Promise<void> {
     throw new Error(`usage: server.ts tuntcp|kernel ...; got ${JSON.stringify(mode)}`)
   }
   process.stdout.write(`READY ${JSON.stringify({ mode, pid: process.pid })}\n`)
-  const stop = () => {
+  const stop = async () => {
     let result: Record<string, unknown> = {}
     try {
-      result = done()
-    } finally {
-      process.stdout.write(`DONE ${JSON.stringify(result)}\n`, () => process.exit(0))
+      result = await done()
+    } catch (error) {
+      result = { error: (error as Error).message }
     }
+    process.stdout.write(`DONE ${JSON.stringify(result)}\n`, () => process.exit(0))
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)

@@ -70,6 +70,9 @@ export function httpServer(stack: Stack): Server {
   // node:http ends idle keep-alive connections with destroy(): make that a FIN, as on a kernel socket.
   return stack.createServer({ closeOnDestroy: true }, socket => {
     socket.on('error', () => {})
+    // node:http turns Nagle off on the sockets its own listen() accepts (noDelay: true by default);
+    // a socket handed in by emit('connection') skips that, so do it here.
+    socket.setNoDelay(true)
     http.emit('connection', socket)
   })
 }

@@ -26,6 +26,15 @@ export const DEVICE_OPTIONS = {
 
 export const DEFAULT_KERNEL_ADDR = '10.77.0.1/24'
 
+/** `tuntcp serve` takes the device options and --workers. */
+export const SERVE_OPTIONS = {
+  ...DEVICE_OPTIONS,
+  workers: { type: 'string', default: '1' },
+} as const satisfies ParseArgsConfig['options']
+
+/** More threads than this is a typo, not a plan: each one is a whole V8 isolate. */
+export const MAX_WORKERS = 64
+
 export interface DeviceArgs {
   dev: string
   addr: string
@@ -82,6 +91,18 @@ export function deviceArgs(values: Record<string, string | boolean | undefined>)
     offload: values['no-offload'] !== true,
     help: values.help === true,
   }
+}
+
+/**
+ * --workers N: how many threads serve, each with its own queue of a multi-queue TUN
+ * device and its own Stack. 1 (the default) is the plain single-queue device, no threads.
+ */
+export function workers(text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_WORKERS) {
+    throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not ${JSON.stringify(text)}`)
+  }
+  return n
 }
 
 /** A TCP port given on the command line. */

@@ -1,6 +1,8 @@
 // Bring the stack up on a TUN device for serve and connect: open (or create)
 // the device, give the kernel side its address when asked or when we created the
-// device, and attach --trace and --pcap. take_down() undoes all of it.
+// device, and attach --trace and --pcap. takeDown() undoes all of it. The two halves,
+// openDevice() and startStack(), are used apart by `serve --workers`: the main thread
+// opens the device, each worker thread starts a stack on a queue of its own.
 
 import { withFullTcpChecksum } from '../stack/wire/tcp'
 import { Stack } from '../stack/stack'
@@ -27,44 +29,78 @@ function inSubnet(addr: string, cidr: string): boolean {
   return Math.floor(n(addr) / size) === Math.floor(n(address) / size)
 }
 
-export function bringUp(args: DeviceArgs, log: (line: string) => void): Running {
+/** The device, open, with its kernel side configured when we created it or were asked to. */
+export interface OpenedDevice {
+  device: TunDevice
+  /** The kernel side's address (A.B.C.D/P), when we set it. */
+  kernelAddr: string | undefined
+}
+
+/**
+ * Open (or create) the device of `args` and configure its kernel side when we created it
+ * or --kernel-addr was given. With `forWorkers` the device is a multi-queue one and the
+ * queue returned is disabled at once: it only holds the device (which lives as long as
+ * one of its queues is open) while worker threads add queues of their own and serve.
+ * On failure nothing is left behind.
+ */
+export function openDevice(args: DeviceArgs, log: (line: string) => void, forWorkers = false): OpenedDevice {
   const kernelAddr = args.kernelAddr ?? DEFAULT_KERNEL_ADDR
   if (parseCidr(kernelAddr).address === args.addr) {
     throw new UsageError(`--addr ${args.addr} is the kernel side's address: the stack needs an address of its own`)
   }
-  const device = TunDevice.open({ name: args.dev, mtu: args.mtu, offload: args.offload })
-  let pcap: PcapWriter | null = null
+  const device = TunDevice.open({ name: args.dev, mtu: args.mtu, offload: args.offload, multiQueue: forWorkers })
   try {
+    if (forWorkers) device.setQueueEnabled(false)
     let configured: string | undefined
     if (device.created || args.kernelAddr !== undefined) {
       configureKernelSide(device.name, kernelAddr, args.mtu)
       configured = kernelAddr
       if (!inSubnet(args.addr, kernelAddr)) log(`tuntcp: warning: ${args.addr} is outside ${kernelAddr}; the kernel will not route to it over ${device.name}`)
     }
-    const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
-    if (args.trace) new Tracer(stack, line => log(line), process.stderr.isTTY === true)
-    if (args.pcap !== undefined) {
-      let writer: PcapWriter
-      try {
-        writer = new PcapWriter(args.pcap)
-      } catch (error) {
-        throw new CommandError(`cannot write the pcap file ${args.pcap}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
-      }
-      pcap = writer
-      // With offload a TCP checksum may be left for the kernel to finish: the file gets it whole.
-      stack.on('packet', (_dir: string, packet: Uint8Array, partial: boolean) => writer.write(partial ? withFullTcpChecksum(packet) : packet))
+    return { device, kernelAddr: configured }
+  } catch (error) {
+    device.close()
+    throw error
+  }
+}
+
+/**
+ * A Stack at --addr on `device`, with --trace and --pcap attached, internal errors and
+ * device errors logged. `close()` closes the pcap file (the device is the caller's).
+ */
+export function startStack(device: TunDevice, args: DeviceArgs, log: (line: string) => void,
+  colour = process.stderr.isTTY === true): { stack: Stack; close(): void } {
+  const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
+  if (args.trace) new Tracer(stack, line => log(line), colour)
+  let pcap: PcapWriter | null = null
+  if (args.pcap !== undefined) {
+    let writer: PcapWriter
+    try {
+      writer = new PcapWriter(args.pcap)
+    } catch (error) {
+      throw new CommandError(`cannot write the pcap file ${args.pcap}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
     }
-    stack.on('internal-error', (error: Error) => log(`tuntcp: internal error (packet dropped): ${error.stack ?? error.message}`))
-    device.onError(error => log(error.message))
+    pcap = writer
+    // With offload a TCP checksum may be left for the kernel to finish: the file gets it whole.
+    stack.on('packet', (_dir: string, packet: Uint8Array, partial: boolean) => writer.write(partial ? withFullTcpChecksum(packet) : packet))
+  }
+  stack.on('internal-error', (error: Error) => log(`tuntcp: internal error (packet dropped): ${error.stack ?? error.message}`))
+  device.onError(error => log(error.message))
+  return { stack, close: () => pcap?.close() }
+}
+
+export function bringUp(args: DeviceArgs, log: (line: string) => void): Running {
+  const { device, kernelAddr } = openDevice(args, log)
+  try {
+    const { stack, close } = startStack(device, args, log)
     return {
-      device, stack, kernelAddr: configured,
+      device, stack, kernelAddr,
       takeDown() {
-        pcap?.close()
+        close()
         device.close()
       },
     }
   } catch (error) {
-    pcap?.close()
     device.close()
     throw error
   }

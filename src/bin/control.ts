@@ -1,6 +1,7 @@
 // The control socket of a running `tuntcp serve`: a Unix socket that answers
 // each connection with one JSON document (the connections and the counters),
 // which `tuntcp ss` reads. One per device, in /run/tuntcp (or the temp dir).
+// With `serve --workers N` the main thread gathers the document from every worker.
 
 import { mkdirSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
@@ -11,8 +12,17 @@ import type { ConnectionInfo, Stack } from '../stack/stack'
 export interface Snapshot {
   address: string
   device: string
-  connections: ConnectionInfo[]
+  /** With workers, each connection says which worker owns it. */
+  connections: Array<ConnectionInfo & { worker?: number }>
+  /** The stack's counters; with workers, all workers' added up. */
   counters: Record<string, unknown>
+  /** With `serve --workers N`: each worker's own connection count and counters. */
+  workers?: Array<{ worker: number; connections: number; counters: Record<string, unknown> }>
+}
+
+/** The snapshot of one stack. */
+export function stackSnapshot(stack: Stack, device: string): Snapshot {
+  return { address: stack.address, device, connections: stack.connections(), counters: stack.counters.toJSON() }
 }
 
 function directory(): string {
@@ -31,12 +41,15 @@ export function controlPath(device: string): string {
   return join(directory(), `${device}.sock`)
 }
 
-/** Serve snapshots of `stack` on the control socket; close() removes it. */
-export async function startControl(stack: Stack, device: string): Promise<{ path: string; close(): void }> {
+/** Serve snapshot() on the control socket of `device`; close() removes it. */
+export async function startControl(snapshot: () => Snapshot | Promise<Snapshot>, device: string): Promise<{ path: string; close(): void }> {
   const path = controlPath(device)
   const server = net.createServer(conn => {
-    const snapshot: Snapshot = { address: stack.address, device, connections: stack.connections(), counters: stack.counters.toJSON() }
-    conn.end(JSON.stringify(snapshot) + '\n')
+    // A peer that hangs up before the answer (the probe of answers(), say) is no error of ours.
+    conn.on('error', () => conn.destroy())
+    Promise.resolve().then(snapshot).then(
+      s => conn.end(JSON.stringify(s) + '\n'),
+      (error: Error) => conn.end(JSON.stringify({ error: error.message }) + '\n'))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', async (error: NodeJS.ErrnoException) => {
@@ -80,7 +93,9 @@ export function query(device: string): Promise<Snapshot> {
     conn.on('data', (chunk: string) => { text += chunk })
     conn.on('end', () => {
       try {
-        resolve(JSON.parse(text) as Snapshot)
+        const answer = JSON.parse(text) as Snapshot | { error: string }
+        if ('error' in answer) reject(new Error(`the serve on ${device} could not answer: ${answer.error}`))
+        else resolve(answer)
       } catch (error) {
         reject(new Error(`bad answer from ${path}: ${(error as Error).message}`))
       }

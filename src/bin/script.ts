@@ -14,7 +14,9 @@ the first mismatch, then a count. Exit status 1 if any script fails.
 
   -v, --verbose   print every event and every segment the stack sends
 
-The language is the non-Linux-specific subset of packetdrill: see docs/scripts.md.`
+The language is the non-Linux-specific subset of packetdrill: see docs/scripts.md.
+A script may start with packetdrill's options (--tolerance_usecs=N, ...) and with
+the stack's tunables as --tcp_NAME=VALUE (--tcp_msl_ms=1000, --tcp_rcv_buf_size=4000).`
 
 const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },

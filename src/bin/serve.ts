@@ -1,13 +1,16 @@
 // tuntcp serve: the stack on a TUN device, serving PRODUCT.md's contract
 // (echo 7, discard 9, daytime 13, chargen 19, HTTP 80) until SIGINT or SIGTERM,
-// then a graceful close of every connection, bounded in time.
+// then a graceful close of every connection, bounded in time. With --workers N > 1
+// the serving is done by N threads, one queue of the device each (serve-workers.ts).
 
-import { serveAll, SERVICES } from '../apps/index'
-import { CommandError, DEVICE_OPTIONS, deviceArgs, parse, UsageError } from './args'
+import { serveAll } from '../apps/index'
+import { CommandError, deviceArgs, MAX_WORKERS, parse, SERVE_OPTIONS, UsageError, workers } from './args'
+import { banner } from './banner'
 import { bringUp } from './bring-up'
-import { startControl } from './control'
+import { stackSnapshot, startControl } from './control'
+import { serveWorkers } from './serve-workers'
 
-export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
+export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload] [--workers N]
 
   --dev NAME            TUN device to attach to, or create (default tuntcp0)
   --addr A.B.C.D        the stack's own address (default 10.77.0.2)
@@ -18,41 +21,40 @@ export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [-
   --trace               print every segment and state change
   --pcap FILE           write every packet in and out to FILE (pcap, LINKTYPE_RAW)
   --no-offload          no checksum and TCP segmentation offload on the device (on where the
-                        kernel supports it: segments up to 64 KB, cut at the MSS by the kernel)`
+                        kernel supports it: segments up to 64 KB, cut at the MSS by the kernel)
+  --workers N           serve with N threads (1 to ${MAX_WORKERS}, default 1): the device is made
+                        multi-queue, each thread runs its own stack on one queue and owns the
+                        connections the kernel hashes there; not with --pcap`
 
 /** How long a shutdown waits for connections to close before resetting them. */
 const SHUTDOWN_GRACE_MS = 2000
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, DEVICE_OPTIONS, true)
+  const { values, positionals } = parse(argv, SERVE_OPTIONS, true)
   if (values.help) {
     console.log(SERVE_USAGE)
     return 0
   }
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positionals[0])}`)
   const args = deviceArgs(values)
+  const threads = workers(values.workers)
   const log = (line: string) => console.error(line)
+  if (threads > 1 && args.pcap !== undefined) {
+    throw new UsageError('--pcap works with one worker only: the threads would have to share one capture file (drop --workers or --pcap)')
+  }
+  if (threads > 1) return serveWorkers(args, threads, log, SHUTDOWN_GRACE_MS)
   const running = bringUp(args, log)
   const { stack, device } = running
   serveAll(stack)
   let control: { path: string; close(): void }
   try {
-    control = await startControl(stack, device.name)
+    control = await startControl(() => stackSnapshot(stack, device.name), device.name)
   } catch (error) {
     running.takeDown()
     throw new CommandError((error as Error).message)
   }
 
-  const lines = [`tuntcp: serving on ${device.name} (mtu ${device.mtu}${device.offload ? ', offload' : ''}) at ${stack.address}${running.kernelAddr ? `, kernel side ${running.kernelAddr}` : ''}`]
-  for (const s of SERVICES) lines.push(`  ${String(s.port).padStart(3)}  ${s.name.padEnd(8)} ${s.rfc}`)
-  lines.push('try:')
-  lines.push(`  curl http://${stack.address}/`)
-  lines.push(`  curl -o /dev/null http://${stack.address}/bytes/10485760`)
-  lines.push(`  nc ${stack.address} 7`)
-  lines.push(`  ping -c 3 ${stack.address}`)
-  lines.push(`  sudo npx tuntcp ss${device.name === 'tuntcp0' ? '' : ` --dev ${device.name}`}`)
-  lines.push('Ctrl-C to stop')
-  console.log(lines.join('\n'))
+  console.log(banner({ device: device.name, mtu: device.mtu, offload: device.offload, address: stack.address, kernelAddr: running.kernelAddr, workers: 1 }))
 
   return new Promise<number>(resolve => {
     let stopping = false

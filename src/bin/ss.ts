@@ -5,14 +5,18 @@ import type { ConnectionInfo } from '../stack/stack'
 import { parse, UsageError } from './args'
 import { query, type Snapshot } from './control'
 
-export const SS_USAGE = `usage: tuntcp ss [--dev NAME] [--json]
+export const SS_USAGE = `usage: tuntcp ss [--dev NAME] [--info] [--json]
 
 Lists the connections of the tuntcp serve running on device NAME (default tuntcp0),
-like ss -tan -o, then its counters.`
+like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
+worker thread owns each connection, and a line per worker follows the totals.
+--info (-i): under each connection, what ss -ti shows: the options negotiated
+(ts, sack, wscale:SND,RCV), the MSS, the smoothed RTT and the bytes SACKed.`
 
 const OPTIONS = {
   dev: { type: 'string', default: 'tuntcp0' },
   json: { type: 'boolean', default: false },
+  info: { type: 'boolean', short: 'i', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -25,18 +29,49 @@ export function timerColumn(c: ConnectionInfo): string {
   return c.timer === null ? '' : `timer:(${c.timer.name},${seconds(c.timer.leftMs)},${c.retransmits})`
 }
 
-export function formatSnapshot(s: Snapshot): string {
-  const rows = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Timer']]
+/** One `ss -ti` style line: ts sack wscale:7,6 mss:1448 rtt:0.4ms sacked:2896 (RFC 7323, RFC 2018). */
+export function infoLine(c: ConnectionInfo): string {
+  const o = c.options
+  const parts = [
+    ...(o.timestamps ? ['ts'] : []),
+    ...(o.sack ? ['sack'] : []),
+    ...(o.wscale !== null ? [`wscale:${o.wscale.snd},${o.wscale.rcv}`] : []),
+    `mss:${c.mss}`,
+    ...(c.rttMs !== undefined ? [`rtt:${c.rttMs.toFixed(1)}ms`] : []),
+    ...(c.sackedBytes > 0 ? [`sacked:${c.sackedBytes}`] : []),
+  ]
+  return parts.join(' ')
+}
+
+/** The counters line of one stack (or of all workers' added up). */
+function countersLine(c: Record<string, unknown>): string {
+  const counters = c as { packetsIn: number; packetsOut: number; segmentsIn: number; segmentsOut: number; retransmissions: number; drops: Record<string, number> }
+  const dropped = Object.values(counters.drops).reduce((a, b) => a + b, 0)
+  return `packets in ${counters.packetsIn}, out ${counters.packetsOut}; segments in ${counters.segmentsIn}, out ${counters.segmentsOut}; retransmitted ${counters.retransmissions}; dropped ${dropped}`
+}
+
+export function formatSnapshot(s: Snapshot, info = false): string {
+  const workers = s.workers !== undefined
+  const rows = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', ...(workers ? ['Worker'] : []), 'Timer']]
   const order = (c: ConnectionInfo) => `${c.localPort.toString().padStart(5)} ${c.remoteAddress} ${c.remotePort}`
   for (const c of [...s.connections].sort((a, b) => order(a).localeCompare(order(b)))) {
-    rows.push([c.state, String(c.recvQueue), String(c.sendQueue), `${c.localAddress}:${c.localPort}`, `${c.remoteAddress}:${c.remotePort}`, timerColumn(c)])
+    rows.push([c.state, String(c.recvQueue), String(c.sendQueue), `${c.localAddress}:${c.localPort}`, `${c.remoteAddress}:${c.remotePort}`,
+      ...(workers ? [String(c.worker ?? '')] : []), timerColumn(c)])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
   const lines = rows.map(r => r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
-  const counters = s.counters as { packetsIn: number; packetsOut: number; segmentsIn: number; segmentsOut: number; retransmissions: number; drops: Record<string, number> }
-  const dropped = Object.values(counters.drops).reduce((a, b) => a + b, 0)
+  if (info) {
+    // Each connection's row is followed by its options line, indented as ss -ti does.
+    const sorted = [...s.connections].sort((a, b) => order(a).localeCompare(order(b)))
+    for (let i = sorted.length - 1; i >= 0; i--) lines.splice(i + 2, 0, `\t ${infoLine(sorted[i]!)}`)
+  }
+  const plural = (n: number) => `${n} connection${n === 1 ? '' : 's'}`
   lines.push('')
-  lines.push(`${s.connections.length} connection${s.connections.length === 1 ? '' : 's'} on ${s.device} (${s.address}); packets in ${counters.packetsIn}, out ${counters.packetsOut}; segments in ${counters.segmentsIn}, out ${counters.segmentsOut}; retransmitted ${counters.retransmissions}; dropped ${dropped}`)
+  lines.push(`${plural(s.connections.length)} on ${s.device} (${s.address}); ${countersLine(s.counters)}`)
+  for (const w of s.workers ?? []) {
+    const opens = (w.counters as { passiveOpens: number }).passiveOpens
+    lines.push(`  worker ${w.worker}: ${plural(w.connections)}, passive opens ${opens}; ${countersLine(w.counters)}`)
+  }
   return lines.join('\n')
 }
 
@@ -54,6 +89,6 @@ export async function ss(argv: string[]): Promise<number> {
     console.error(`tuntcp: ${(error as Error).message}`)
     return 1
   }
-  console.log(values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot))
+  console.log(values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot, values.info))
   return 0
 }

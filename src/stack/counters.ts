@@ -12,6 +12,14 @@ export class Counters {
   segmentsOut = 0
   /** Segments sent again after a retransmission timeout or fast retransmit. */
   retransmissions = 0
+  /** Loss recoveries begun by duplicate ACKs or SACK: fast retransmits (RFC 5681 3.2, RFC 6675). */
+  fastRetransmits = 0
+  /** Retransmission timeouts (RFC 6298 5.4). */
+  retransmitTimeouts = 0
+  /** Tail loss probes sent (RFC 8985 7). */
+  tailLossProbes = 0
+  /** Fast recoveries undone: the timestamps showed the "lost" segment had arrived (RFC 3522, RFC 4015). */
+  spuriousRecoveries = 0
   /** RSTs sent (for segments matching no connection, and aborts). */
   resetsSent = 0
   /** Valid RSTs that aborted a connection. */
@@ -24,6 +32,19 @@ export class Counters {
   passiveOpens = 0
   /** Connections that failed: reset, refused, timed out. */
   connectionFailures = 0
+  /** RFC 5961 challenge ACKs sent, and those the per-second budget held back. */
+  challengeAcksSent = 0
+  challengeAcksLimited = 0
+  /** RFC 4987 SYN cookies: SYN,ACKs sent with a cookie (SYN queue full), and valid cookie ACKs that made a connection. */
+  synCookiesSent = 0
+  synCookiesAccepted = 0
+  /**
+   * ICMP errors that matched a connection and passed the RFC 5927 check: the MSS lowered
+   * (RFC 1191), soft errors kept (RFC 1122 4.2.3.9), hard ones that ended an opening connection.
+   */
+  pmtuReductions = 0
+  icmpSoftErrors = 0
+  icmpHardErrors = 0
   /** Packets and segments dropped, by reason (a DropReason or a TCP rule). */
   readonly drops: Record<string, number> = {}
   /** How many times connections entered each state (RFC 9293 names). */
@@ -47,19 +68,27 @@ export class Counters {
     return {
       packetsIn: this.packetsIn, packetsOut: this.packetsOut,
       segmentsIn: this.segmentsIn, segmentsOut: this.segmentsOut,
-      retransmissions: this.retransmissions, resetsSent: this.resetsSent,
+      retransmissions: this.retransmissions, fastRetransmits: this.fastRetransmits,
+      retransmitTimeouts: this.retransmitTimeouts, tailLossProbes: this.tailLossProbes,
+      spuriousRecoveries: this.spuriousRecoveries, resetsSent: this.resetsSent,
       resetsReceived: this.resetsReceived, pingsAnswered: this.pingsAnswered,
       activeOpens: this.activeOpens, passiveOpens: this.passiveOpens,
-      connectionFailures: this.connectionFailures, drops: { ...this.drops }, entered: { ...this.entered },
+      connectionFailures: this.connectionFailures,
+      challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
+      synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
+      pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors, drops: { ...this.drops }, entered: { ...this.entered },
     }
   }
 
   format(): string {
     const lines = [
       `packets in ${this.packetsIn}, out ${this.packetsOut}`,
-      `segments in ${this.segmentsIn}, out ${this.segmentsOut}, retransmitted ${this.retransmissions}`,
+      `segments in ${this.segmentsIn}, out ${this.segmentsOut}, retransmitted ${this.retransmissions} (fast retransmits ${this.fastRetransmits}, timeouts ${this.retransmitTimeouts}, tail loss probes ${this.tailLossProbes})`,
       `resets sent ${this.resetsSent}, received ${this.resetsReceived}; pings answered ${this.pingsAnswered}`,
       `connections: active opens ${this.activeOpens}, passive opens ${this.passiveOpens}, failures ${this.connectionFailures}`,
+      `hostile: challenge ACKs ${this.challengeAcksSent} (held back ${this.challengeAcksLimited}), ` +
+        `SYN cookies sent ${this.synCookiesSent}, accepted ${this.synCookiesAccepted}; ` +
+        `ICMP: MSS lowered ${this.pmtuReductions}, soft errors ${this.icmpSoftErrors}, hard ${this.icmpHardErrors}`,
     ]
     const states = Object.keys(this.entered)
     if (states.length > 0) lines.push('states entered: ' + states.map(s => `${s} ${this.entered[s]}`).join(', '))

@@ -3,16 +3,19 @@
 // the same stack runs on a TUN device in real time or in memory in virtual time.
 
 import { EventEmitter } from 'node:events'
+import { FaultModel, type FaultProfile } from '../tun/faults'
 import type { Link } from '../tun/link'
 import { Counters } from './counters'
 import { IpLayer } from './ip/ip-layer'
-import { CryptoRandom, type Random } from './random'
+import { CryptoRandom, SeededRandom, type Random } from './random'
 import { Server, type ServerOptions } from './socket/server'
 import { Socket } from './socket/socket'
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './tcp/config'
+import type { CongestionControlName } from './tcp/congestion'
 import type { State } from './tcp/state'
 import type { Tcb } from './tcp/tcb'
-import { TcpLayer } from './tcp/tcp-layer'
+import { TcpLayer, type Connection } from './tcp/tcp-layer'
+import { TimeWait } from './tcp/time-wait'
 import { abort } from './tcp/user'
 import type { Clock } from './time/clock'
 import { RealClock } from './time/real-clock'
@@ -38,6 +41,12 @@ export interface StackOptions {
    * (a TUN device opened with offload). Default true.
    */
   offload?: boolean
+  /**
+   * Faults on the stack's outbound path (src/tun/faults.ts): every packet we send may be
+   * lost, duplicated, reordered, delayed or corrupted. The coin flips use `seed` when
+   * given, else the stack's random source. Default: none, and no cost.
+   */
+  faults?: FaultProfile & { seed?: number }
 }
 
 export interface ConnectOptions {
@@ -45,6 +54,8 @@ export interface ConnectOptions {
   port: number
   localPort?: number
   allowHalfOpen?: boolean
+  /** This connection's congestion control, instead of the stack's (StackOptions.tcp.congestionControl). */
+  congestionControl?: CongestionControlName
 }
 
 /** One row of `connections()`, like a line of `ss -tan`. */
@@ -62,6 +73,14 @@ export interface ConnectionInfo {
   timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
   /** Retransmissions of the current segment (RFC 6298 backoff count). */
   retransmits: number
+  /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK. */
+  options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean }
+  /** Largest data per segment we send (SND.MSS, less the timestamps option when on). */
+  mss: number
+  /** Smoothed RTT (ms, RFC 6298 SRTT), undefined before the first sample. */
+  rttMs: number | undefined
+  /** Bytes the peer has SACKed above SND.UNA (the scoreboard, RFC 6675). */
+  sackedBytes: number
 }
 
 export interface StateChange {
@@ -81,6 +100,8 @@ export class Stack extends EventEmitter {
   private readonly ip: IpLayer
   private readonly servers = new Set<Server>()
   private stopped = false
+  /** Outbound fault injection (StackOptions.faults), or null. */
+  readonly faults: FaultModel | null = null
 
   constructor(opts: StackOptions) {
     super()
@@ -96,17 +117,24 @@ export class Stack extends EventEmitter {
         this.emit('internal-error', error)
       },
     })
+    const random = opts.random ?? new CryptoRandom()
+    if (opts.faults) {
+      const faultRandom = opts.faults.seed !== undefined ? new SeededRandom(opts.faults.seed) : random
+      this.faults = new FaultModel(opts.faults, faultRandom)
+    }
     const config: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...opts.tcp }
     if (opts.mslMs !== undefined) config.mslMs = opts.mslMs
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
     const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)
     this.tcp = new TcpLayer({
       address: addr, mtu: opts.link.mtu, clock: this.clock, wheel: this.wheel,
-      random: opts.random ?? new CryptoRandom(), config, counters: this.counters, output,
+      random, config, counters: this.counters, output,
       tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
     })
-    this.ip = new IpLayer({ address: addr, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg) })
+    this.ip = new IpLayer({ address: addr, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
+      tcpIcmpError: err => this.tcp.icmpError(err),
+    })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {
@@ -135,6 +163,7 @@ export class Stack extends EventEmitter {
     if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw new RangeError(`port must be 1-65535, got ${opts.port}`)
     const tcb = this.tcp.createActive(remote, opts.port, opts.localPort)
     const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen })
+    if (opts.congestionControl !== undefined) socket.setCongestionControl(opts.congestionControl)
     if (connectListener) socket.once('connect', connectListener)
     this.tcp.open(tcb)
     return socket
@@ -167,7 +196,7 @@ export class Stack extends EventEmitter {
       const done = () => {
         this.off('state', check)
         this.wheel.disarm(deadline)
-        for (const tcb of [...this.tcp.connections]) if (tcb.state !== 'TIME-WAIT') abort(tcb)
+        for (const tcb of [...this.tcp.connections]) if (!(tcb instanceof TimeWait)) abort(tcb)
         for (const tcb of [...this.tcp.connections]) tcb.stopTimers()
         this.stopped = true
         resolve()
@@ -199,16 +228,55 @@ export class Stack extends EventEmitter {
   private output(packet: Uint8Array, segmentSize?: number): void {
     this.counters.packetsOut++
     if (this.listenerCount('packet') > 0) this.emit('packet', 'out', packet, segmentSize !== undefined)
-    this.link.send(packet, segmentSize)
+    if (this.faults === null) return this.link.send(packet, segmentSize)
+    this.sendWithFaults(this.faults, packet, segmentSize)
   }
 
-  private onStateChange(tcb: Tcb, from: State, to: State, cause: string): void {
+  /** The outbound path through a bad wire: each copy the fault model lets through goes now or after its delay. */
+  private sendWithFaults(faults: FaultModel, packet: Uint8Array, segmentSize?: number): void {
+    // With segmentSize the TCP checksum is partial (the device finishes it): corruption becomes loss.
+    for (const d of faults.apply(packet, segmentSize !== undefined)) {
+      if (d.delayMs <= 0) {
+        this.link.send(d.packet, segmentSize)
+        continue
+      }
+      const copy = d.packet === packet ? packet.slice() : d.packet
+      this.wheel.arm(new Timer(() => {
+        if (!this.stopped) this.link.send(copy, segmentSize)
+      }), d.delayMs)
+    }
+  }
+
+  private onStateChange(conn: Connection, from: State, to: State, cause: string): void {
     this.counters.enter(to)
-    if (this.listenerCount('state') > 0) this.emit('state', { conn: info(tcb), from, to, cause } satisfies StateChange)
+    if (this.listenerCount('state') > 0) this.emit('state', { conn: info(conn), from, to, cause } satisfies StateChange)
   }
 }
 
-function info(tcb: Tcb): ConnectionInfo {
+function info(conn: Connection): ConnectionInfo {
+  return conn instanceof TimeWait ? timeWaitInfo(conn) : tcbInfo(conn)
+}
+
+/** A TIME-WAIT entry keeps only the 4-tuple and its timer: no queues, no RTT, no options but timestamps. */
+function timeWaitInfo(tw: TimeWait): ConnectionInfo {
+  return {
+    state: tw.state,
+    localAddress: formatAddress(tw.localAddr),
+    localPort: tw.localPort,
+    remoteAddress: formatAddress(tw.remoteAddr),
+    remotePort: tw.remotePort,
+    sendQueue: 0,
+    recvQueue: tw.user?.readBuffered() ?? 0,
+    timer: tw.armed ? { name: 'timewait', leftMs: Math.max(0, tw.expiresAt - tw.host.clock.now()) } : null,
+    retransmits: 0,
+    options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false },
+    mss: 0,
+    rttMs: undefined,
+    sackedBytes: 0,
+  }
+}
+
+function tcbInfo(tcb: Tcb): ConnectionInfo {
   return {
     state: tcb.state,
     localAddress: formatAddress(tcb.localAddr),
@@ -219,6 +287,14 @@ function info(tcb: Tcb): ConnectionInfo {
     recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,
     timer: activeTimer(tcb),
     retransmits: tcb.retries,
+    options: {
+      wscale: tcb.wsOk ? { snd: tcb.sndWndScale, rcv: tcb.rcvWndScale } : null,
+      timestamps: tcb.tsOk,
+      sack: tcb.sackOk,
+    },
+    mss: tcb.sndMss,
+    rttMs: tcb.rtt.srtt,
+    sackedBytes: tcb.scoreboard.sackedBytes,
   }
 }
 

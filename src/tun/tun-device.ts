@@ -1,6 +1,12 @@
 // A Link over a Linux TUN device: whole IPv4 packets to and from the kernel.
 // The native addon (native/tun.c) opens the device and reads in batches; this file
 // turns its errors into one-line TunErrors, counts, and hands packets to the stack.
+//
+// A multi-queue device (IFF_MULTI_QUEUE) has one file descriptor per queue, and one
+// TunDevice object per queue: open({ multiQueue: true }) creates the device (or adds a
+// queue to it), openQueue(name) adds a queue to one that exists, typically in a worker
+// thread. The kernel sends all packets of a flow to one queue, so one Stack per queue
+// owns its connections outright (see `tuntcp serve --workers`).
 
 import { createRequire } from 'node:module'
 import type { Link, PacketHandler } from './link'
@@ -10,7 +16,9 @@ export { TunError } from './errors'
 
 /** What build/Release/tuntcp_tun.node exports (see native/tun.c). */
 interface NativeTun {
-  open(name: string, mtu?: number, offload?: boolean): { fd: number; name: string; mtu: number; created: boolean; offload: boolean }
+  open(name: string, mtu?: number, offload?: boolean, multiQueue?: boolean, attachOnly?: boolean):
+    { fd: number; name: string; mtu: number; created: boolean; offload: boolean }
+  setQueue(fd: number, enabled: boolean): void
   startReading(fd: number, buffer: ArrayBuffer, lengths: Int32Array,
     callback: (count: number, error?: Error) => void): object
   stopReading(handle: object): void
@@ -65,7 +73,7 @@ function checkMtu(mtu: number | undefined): void {
 }
 
 /** Turn the addon's errno errors into the lines the user sees. */
-function openError(err: SystemError, name: string, mtu: number | undefined): TunError {
+function openError(err: SystemError, name: string, mtu: number | undefined, multiQueue: boolean): TunError {
   const code = err.code ?? 'EUNKNOWN'
   const { syscall = '', existed = false } = err as { syscall?: string; existed?: boolean }
   const say = (message: string) => new TunError(code, `tuntcp: ${message}`, { cause: err })
@@ -74,6 +82,13 @@ function openError(err: SystemError, name: string, mtu: number | undefined): Tun
       ? say(`device ${name} does not accept MTU ${mtu}`)
       : say(`setting the MTU of ${name} failed: ${err.message}`)
   }
+  if (syscall === 'attach') return say(`no TUN device named ${name} to add a queue to: open it with multiQueue first`)
+  if (multiQueue && code === 'EINVAL') {
+    return existed
+      ? say(`device ${name} exists but is not a multi-queue TUN device: choose another name`)
+      : say(`the kernel refused a multi-queue TUN device ${name} (IFF_MULTI_QUEUE needs Linux 3.8 or later)`)
+  }
+  if (multiQueue && code === 'E2BIG') return say(`device ${name} already has as many queues as the kernel allows (256)`)
   switch (code) {
     case 'ENOENT':
     case 'ENODEV':
@@ -126,6 +141,11 @@ export class TunDevice implements Link {
    * at the MSS itself. False when asked not to, or when the kernel refused.
    */
   readonly offload: boolean
+  /**
+   * A queue of a multi-queue device (IFF_MULTI_QUEUE): the kernel hands this object only
+   * the flows it hashes to this queue. The device lives until its last queue is closed.
+   */
+  readonly multiQueue: boolean
   /** With offload, the largest TCP payload send() takes in one packet; undefined without. */
   readonly tsoMaxPayload: number | undefined
   readonly counters: TunCounters = {
@@ -148,22 +168,38 @@ export class TunDevice implements Link {
   private readonly gsoHeader = new Uint8Array(VNET_HDR_LEN)
   private readonly gsoView = new DataView(this.gsoHeader.buffer)
 
-  private constructor(nat: NativeTun, fd: number, name: string, mtu: number, created: boolean, offload: boolean) {
+  private constructor(nat: NativeTun, fd: number, name: string, mtu: number, created: boolean, offload: boolean, multiQueue: boolean) {
     this.native = nat
     this.fd = fd
     this.name = name
     this.mtu = mtu
     this.created = created
     this.offload = offload
+    this.multiQueue = multiQueue
     this.tsoMaxPayload = offload ? MAX_TCP_PAYLOAD : undefined
   }
 
   /**
    * Attach to the TUN device `name` if it exists, or create it (non-persistent).
    * Sets its MTU if `mtu` is given. Throws a TunError with a one-line message.
+   * With `multiQueue`, the device is (or must already be) a multi-queue one and this
+   * object is one of its queues; opening the same name again adds another queue.
    */
-  static open(opts: { name: string; mtu?: number; offload?: boolean }): TunDevice {
-    const { name, mtu, offload = true } = opts
+  static open(opts: { name: string; mtu?: number; offload?: boolean; multiQueue?: boolean }): TunDevice {
+    return TunDevice.openWith(opts, false)
+  }
+
+  /**
+   * Add a queue to the existing multi-queue device `name` (made by open({ multiQueue: true }),
+   * perhaps in another thread of this process): a TunDevice that receives the flows the
+   * kernel hashes to it. Offload follows the device's setting. Fails if there is no such device.
+   */
+  static openQueue(name: string): TunDevice {
+    return TunDevice.openWith({ name, multiQueue: true }, true)
+  }
+
+  private static openWith(opts: { name: string; mtu?: number; offload?: boolean; multiQueue?: boolean }, attachOnly: boolean): TunDevice {
+    const { name, mtu, offload = true, multiQueue = false } = opts
     checkName(name)
     checkMtu(mtu)
     const nat = loadNative()
@@ -171,11 +207,27 @@ export class TunDevice implements Link {
     try {
       // The addon checks whether the name exists with an ioctl, in our own network
       // namespace: /sys/class/net may show another one (after a bare `unshare -n`).
-      opened = nat.open(name, mtu, offload)
+      opened = nat.open(name, mtu, offload, multiQueue, attachOnly)
     } catch (err) {
-      throw openError(err as SystemError, name, mtu)
+      throw openError(err as SystemError, name, mtu, multiQueue)
     }
-    return new TunDevice(nat, opened.fd, opened.name, opened.mtu, opened.created, opened.offload === true)
+    return new TunDevice(nat, opened.fd, opened.name, opened.mtu, opened.created, opened.offload === true, multiQueue)
+  }
+
+  /**
+   * Take this queue out of the device's set (false) or put it back (true). A disabled
+   * queue gets no packets but keeps the device alive: `serve --workers` holds the device
+   * that way in the main thread while the workers' queues carry the traffic.
+   */
+  setQueueEnabled(enabled: boolean): void {
+    if (!this.multiQueue) throw new TunError('EINVAL', `tuntcp: ${this.name} was not opened as a multi-queue device`)
+    if (this.fd < 0) throw new TunError('EBADF', `tuntcp: ${this.name} is closed`)
+    try {
+      this.native.setQueue(this.fd, enabled)
+    } catch (err) {
+      throw new TunError((err as SystemError).code ?? 'EUNKNOWN',
+        `tuntcp: ${enabled ? 'enabling' : 'disabling'} a queue of ${this.name} failed: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   get closed(): boolean {

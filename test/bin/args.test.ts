@@ -1,6 +1,6 @@
 // The command line: defaults, and one clear line (exit status 2) for each mistake.
 import { describe, expect, it, vi } from 'vitest'
-import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from '../../src/bin/args'
+import { DEVICE_OPTIONS, deviceArgs, parse, port, SERVE_OPTIONS, UsageError, workers } from '../../src/bin/args'
 import { main } from '../../src/bin/main'
 
 const device = (argv: string[]) => deviceArgs(parse(argv, DEVICE_OPTIONS, true).values)
@@ -31,6 +31,18 @@ describe('device options', () => {
   ])('rejects %j', (argv, message) => {
     expect(() => device(argv)).toThrow(UsageError)
     expect(() => device(argv)).toThrow(message)
+  })
+
+  it('takes --workers for serve: 1 by default, a whole number from 1 to 64', () => {
+    expect(workers(parse([], SERVE_OPTIONS, true).values.workers)).toBe(1)
+    expect(workers(parse(['--workers', '2'], SERVE_OPTIONS, true).values.workers)).toBe(2)
+    expect(workers('64')).toBe(64)
+    for (const bad of ['0', 'abc', '1.5', '-1', '65', '']) {
+      expect(() => workers(bad)).toThrow(UsageError)
+      expect(() => workers(bad)).toThrow(`--workers must be a whole number from 1 to 64, not ${JSON.stringify(bad)}`)
+    }
+    // The device options still parse alone, as connect uses them.
+    expect(() => parse(['--workers', '2'], DEVICE_OPTIONS, true)).toThrow(/Unknown option '--workers'/)
   })
 
   it('checks ports', () => {
@@ -71,6 +83,10 @@ describe('main', () => {
     expect(badHost).toMatchObject({ code: 2, err: 'tuntcp: HOST must be an IPv4 address, not "example.com"' })
     const noPort = await run(['connect', '10.77.0.1'])
     expect(noPort).toMatchObject({ code: 2, err: 'tuntcp: missing PORT' })
+    const noWorkers = await run(['serve', '--workers', '0'])
+    expect(noWorkers).toMatchObject({ code: 2, err: 'tuntcp: --workers must be a whole number from 1 to 64, not "0"' })
+    const pcapWorkers = await run(['serve', '--workers', '2', '--pcap', 'x.pcap'])
+    expect(pcapWorkers).toMatchObject({ code: 2, err: expect.stringContaining('--pcap works with one worker only') })
     const sameAddr = await run(['serve', '--addr', '10.77.0.1'])
     expect(sameAddr).toMatchObject({ code: 2, err: expect.stringContaining("is the kernel side's address") })
   })

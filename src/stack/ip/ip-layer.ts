@@ -2,6 +2,7 @@
 // hand the payload to TCP or ICMP. ICMP echo requests are answered here (RFC 792).
 
 import type { Counters } from '../counters'
+import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors'
 import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp'
 import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4'
 import { parseTcp, type TcpSegment } from '../wire/tcp'
@@ -13,6 +14,8 @@ export interface IpLayerOptions {
   output(packet: Uint8Array): void
   /** A valid TCP segment addressed to us. */
   tcpInput(src: number, dst: number, seg: TcpSegment): void
+  /** An ICMP error about a TCP segment we sent (icmp-errors.ts). */
+  tcpIcmpError?(err: IcmpError): void
 }
 
 export class IpLayer {
@@ -37,6 +40,11 @@ export class IpLayer {
       case IPPROTO_ICMP: {
         const icmp = parseIcmp(payload)
         if (!icmp.ok) return counters.drop(icmp.reason)
+        if (isIcmpError(icmp.value.type)) {
+          const err = decodeIcmpError(icmp.value, address, counters)
+          if (err !== null) this.opts.tcpIcmpError?.(err)
+          return
+        }
         if (icmp.value.type !== ICMP_ECHO_REQUEST) return counters.drop('icmp-unhandled-type')
         counters.pingsAnswered++
         return this.opts.output(buildEchoReply(ip.value, icmp.value, address))

@@ -12,12 +12,20 @@ export interface ServerOptions {
   allowHalfOpen?: boolean
   /** Passed to every accepted Socket (see SocketOptions). */
   closeOnDestroy?: boolean
+  /** Sets Server.maxConnections. */
+  maxConnections?: number
 }
 
 export class Server extends EventEmitter {
   private listener: Listener | null = null
   private readonly open = new Set<Socket>()
   private closing = false
+  /**
+   * Most connections this server holds at once, as net.Server.maxConnections: at the
+   * limit a new SYN is dropped (counted as tcp-listener-full), as Linux does with a
+   * full accept queue, and the client retries. Default: no limit.
+   */
+  maxConnections = Infinity
 
   constructor(
     private readonly tcp: TcpLayer,
@@ -26,6 +34,7 @@ export class Server extends EventEmitter {
     onConnection?: (socket: Socket) => void,
   ) {
     super()
+    if (options.maxConnections !== undefined) this.maxConnections = options.maxConnections
     if (onConnection) this.on('connection', onConnection)
   }
 
@@ -37,7 +46,10 @@ export class Server extends EventEmitter {
   listen(port: number, callback?: () => void): this {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1-65535, got ${port}`)
     if (this.listener !== null) throw new Error('server is already listening')
-    const listener: Listener = { port, synReceived: 0, onAccept: tcb => this.accept(tcb) }
+    const listener: Listener = {
+      port, synReceived: 0, onAccept: tcb => this.accept(tcb),
+      isFull: () => this.open.size >= this.maxConnections,
+    }
     if (!this.tcp.listen(listener)) {
       const error = Object.assign(new Error(`listen EADDRINUSE: address already in use ${this.localAddress}:${port}`), { code: 'EADDRINUSE' })
       process.nextTick(() => this.emit('error', error))

@@ -7,7 +7,9 @@ import { Timer, type TimerWheel } from '../time/timer-wheel'
 import { formatAddress } from '../wire/ipv4'
 import type { State } from '../tcp/state'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb'
-import { abort, close, orphan, received, send, setKeepAlive } from '../tcp/user'
+import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from '../tcp/congestion'
+import { setCongestionControl } from '../tcp/loss-recovery'
+import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user'
 
 export interface SocketOptions {
   /** Keep the writable side open after the peer's FIN (like net's allowHalfOpen). Default false. */
@@ -56,7 +58,8 @@ export class Socket extends Duplex implements TcbUser {
 
   /** The RFC 9293 state of the connection, followed to CLOSED even after the socket has closed. */
   get state(): State {
-    return this.connection.state
+    // In TIME-WAIT the connection lives on in a compact entry (tcp/time-wait.ts): its state is the one.
+    return this.connection.timeWait?.state ?? this.connection.state
   }
 
   address(): { address: string; port: number; family: string } {
@@ -71,8 +74,9 @@ export class Socket extends Duplex implements TcbUser {
     return 'closed'
   }
 
-  /** Nagle is not implemented yet, so every socket already behaves as with setNoDelay(true). */
-  setNoDelay(_noDelay = true): this {
+  /** Like net.Socket#setNoDelay: true turns Nagle's algorithm off (small writes go at once), false back on. */
+  setNoDelay(noDelay = true): this {
+    if (this.tcb !== null) setNoDelay(this.tcb, noDelay)
     return this
   }
 
@@ -84,6 +88,22 @@ export class Socket extends Duplex implements TcbUser {
   /** Like net.Socket#unref (node:http's Agent calls it on idle keep-alive sockets). */
   unref(): this {
     return this
+  }
+
+  /**
+   * The congestion control algorithm of this connection ('cubic' or 'newreno'), like
+   * setsockopt(TCP_CONGESTION) on Linux: before or after connecting; cwnd and ssthresh carry over.
+   */
+  setCongestionControl(name: CongestionControlName): this {
+    if (!isCongestionControlName(name)) throw new RangeError(`unknown congestion control '${String(name)}' (one of: ${CONGESTION_CONTROLS.join(', ')})`)
+    if (this.tcb !== null) setCongestionControl(this.tcb, name)
+    return this
+  }
+
+  /** The connection's congestion control algorithm, with cwnd and ssthresh in bytes (like `ss -i`). */
+  get congestion(): { algorithm: CongestionControlName; cwnd: number; ssthresh: number } {
+    const cc = this.connection.cc
+    return { algorithm: cc.name, cwnd: Math.floor(cc.cwnd), ssthresh: cc.ssthresh }
   }
 
   setKeepAlive(enable = false, initialDelayMs = 0): this {

@@ -1,5 +1,7 @@
 // Tunables of the TCP layer, with the defaults a Linux user would expect.
 
+import type { CongestionControlName } from './congestion/types'
+
 export interface TcpConfig {
   /** Maximum segment lifetime (ms); TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). */
   mslMs: number
@@ -27,13 +29,27 @@ export interface TcpConfig {
   synBacklog: number
   /** Largest number of connections the stack holds in all. */
   maxConnections: number
+  /** The congestion control algorithm of new connections (congestion/; Linux tcp_congestion_control). */
+  congestionControl: CongestionControlName
+  /** Offer window scaling in our SYNs (RFC 7323 2; Linux tcp_window_scaling). */
+  windowScaling: boolean
+  /** Offer timestamps in our SYNs (RFC 7323 3; Linux tcp_timestamps). */
+  timestamps: boolean
+  /** Offer SACK-permitted in our SYNs (RFC 2018; Linux tcp_sack). */
+  sack: boolean
+  /** RFC 5961 section 7: challenge ACKs per second for the whole stack (Linux tcp_challenge_ack_limit); randomized per second. */
+  challengeAckLimit: number
+  /** RFC 4987 3.6: answer SYNs with a SYN cookie once a listener's SYN queue is full (Linux tcp_syncookies=1). */
+  synCookies: boolean
+  /** Out-of-order pieces one connection may hold; beyond it the highest are dropped (memory per connection). */
+  maxOutOfOrderPieces: number
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   mslMs: 30_000,
   finWait2TimeoutMs: 60_000,
-  rcvBufSize: 65_535,
-  sndBufSize: 256 * 1024,
+  rcvBufSize: 2 * 1024 * 1024, // with window scaling (RFC 7323) a window this large can be advertised
+  sndBufSize: 2 * 1024 * 1024,
   initialRtoMs: 1_000,
   minRtoMs: 200,
   maxRtoMs: 60_000,
@@ -45,4 +61,11 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveProbes: 9,
   synBacklog: 256,
   maxConnections: 65_536,
+  congestionControl: 'cubic',
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+  challengeAckLimit: 1000,
+  synCookies: true,
+  maxOutOfOrderPieces: 64,
 }

@@ -2,11 +2,14 @@
 // 3.10.7.4), step by step in the RFC's order. LISTEN and CLOSED (no TCB) are
 // handled by the demultiplexer in tcp-layer.ts (3.10.7.1, 3.10.7.2).
 
-import { ACK, FIN, RST, SYN, type TcpSegment } from '../wire/tcp'
-import { ackIfOwed, output, retransmit, sendAck, sendReset, sendSyn } from './output'
+import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp'
+import { ackIfOwed, output, sendAck, sendReset, sendSyn } from './output'
+import { challengeAck } from './challenge-ack'
+import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options'
 import { TcpError, type Tcb } from './tcb'
-import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq'
-import { armFinWait2Timeout, enterClosed, enterTimeWait, fastRetransmit } from './timers'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq'
+import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers'
+import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl } from './loss-recovery'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {
@@ -19,6 +22,8 @@ interface Arrival {
   /** FIN inside the window. */
   fin: boolean
   mss: number | undefined
+  /** The segment's options: timestamps, SACK blocks. */
+  options: TcpOptions
 }
 
 export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
@@ -30,7 +35,7 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
     case 'SYN-SENT':
       return synSent(tcb, seg)
     case 'TIME-WAIT':
-      return timeWait(tcb, seg)
+      return // never reached: in TIME-WAIT the table holds a compact entry instead (time-wait.ts)
     default:
       return otherStates(tcb, seg)
   }
@@ -57,22 +62,25 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   tcb.rcvNxt = seqAdd(seg.seq, 1)
   tcb.rcvAdv = tcb.rcvNxt
   takeMss(tcb, seg.options.mss)
+  acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
     tcb.sndUna = seg.ack
     sampleRtt(tcb)
+    sampleEcho(tcb, seg.options.timestamp?.echo)
     tcb.host.wheel.disarm(tcb.retransmitTimer)
     tcb.retries = 0
   }
   updateWindow(tcb, seg.seq, seg.ack, seg.window, true)
   if (seqGt(tcb.sndUna, tcb.iss)) {
     tcb.setState('ESTABLISHED', 'SYN,ACK received')
+    startCongestionControl(tcb)
     sendAck(tcb)
     tcb.user?.onEstablished()
     // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3).
     if (seg.payload.length > 0 || seg.flags & FIN) {
       processTextAndFin(tcb, {
         seq: seqAdd(seg.seq, 1), ack: seg.ack, flags: seg.flags & ~SYN, window: seg.window,
-        data: seg.payload, fin: (seg.flags & FIN) !== 0, mss: undefined,
+        data: seg.payload, fin: (seg.flags & FIN) !== 0, mss: undefined, options: seg.options,
       })
     }
     return output(tcb)
@@ -80,22 +88,6 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   // Simultaneous open: their SYN crossed ours.
   tcb.setState('SYN-RECEIVED', 'SYN received (simultaneous open)')
   sendSyn(tcb)
-}
-
-/** RFC 9293 3.10.7.4 for TIME-WAIT, kept apart because so little can happen there. */
-function timeWait(tcb: Tcb, seg: TcpSegment): void {
-  // Second step: RFC 1337 (TIME-WAIT assassination): a RST here is ignored.
-  if (seg.flags & RST) return tcb.host.counters.drop('tcp-rst-in-time-wait')
-  // Anything else is answered with an ACK; "the only thing that can arrive in
-  // this state is a retransmission of the remote FIN. Acknowledge it, and
-  // restart the 2 MSL timeout." (Eighth step.)
-  const finEnd = seqAdd(seg.seq, seg.payload.length + 1)
-  if (seg.flags & FIN && finEnd === tcb.rcvNxt) {
-    sendAck(tcb)
-    tcb.host.wheel.arm(tcb.closeTimer, 2 * tcb.host.config.mslMs)
-    return
-  }
-  if (seg.flags & SYN || seg.payload.length > 0 || seg.flags & FIN) sendAck(tcb)
 }
 
 /** RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, eight steps in order. */
@@ -114,20 +106,29 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
     flags &= ~SYN
   }
 
+  // First, before the sequence number: PAWS (RFC 7323 5.3). An old duplicate is ACKed and dropped.
+  if (tcb.tsOk) {
+    const why = pawsCheck(tcb, seg)
+    if (why !== null) {
+      if (why === 'tcp-paws') sendAck(tcb)
+      return counters.drop(why)
+    }
+  }
   // First: check the sequence number.
   const a = acceptable(tcb, seg, seq, flags)
   if (a === null) {
+    // A SYN out of the window gets the same rate-limited challenge ACK as one inside it (RFC 5961 4.2, as Linux).
+    if (flags & SYN && !(flags & RST)) return challengeAck(tcb, 'tcp-syn-out-of-window')
     if (!(flags & RST)) sendAck(tcb)
     return counters.drop('tcp-unacceptable')
   }
+  // An acceptable segment's TSval may become TS.Recent, the value we echo (RFC 7323 4.3).
+  if (tcb.tsOk) updateTsRecent(tcb, seg)
   // Second: the RST bit (with RFC 5961 3.2: only an exact RCV.NXT resets).
   if (flags & RST) return onReset(tcb, seg.seq)
   // Third: security and compartment. No IP security option is used here.
   // Fourth: the SYN bit (RFC 5961 4.2: any SYN gets a challenge ACK).
-  if (flags & SYN) {
-    counters.drop('tcp-syn-in-window')
-    return sendAck(tcb)
-  }
+  if (flags & SYN) return challengeAck(tcb, 'tcp-syn-in-window')
   // Fifth: the ACK field.
   if (!(flags & ACK)) return counters.drop('tcp-no-ack')
   if (!checkAck(tcb, a)) return
@@ -172,16 +173,14 @@ function acceptable(tcb: Tcb, seg: TcpSegment, seq: number, flags: number): Arri
     fin = false
     tcb.unackedSegments = 2 // we dropped text: tell the peer our window now
   }
-  return { seq: dataSeq, ack: seg.ack, flags, window: seg.window, data, fin, mss: seg.options.mss }
+  // The window field is scaled by the peer's shift, except in a SYN (RFC 7323 2.3).
+  return { seq: dataSeq, ack: seg.ack, flags, window: peerWindow(tcb, seg), data, fin, mss: seg.options.mss, options: seg.options }
 }
 
 /** Second step: a RST. */
 function onReset(tcb: Tcb, seq: number): void {
   const counters = tcb.host.counters
-  if (seq !== tcb.rcvNxt) {
-    counters.drop('tcp-rst-not-exact')
-    return sendAck(tcb) // RFC 5961 3.2: challenge ACK
-  }
+  if (seq !== tcb.rcvNxt) return challengeAck(tcb, 'tcp-rst-not-exact') // RFC 5961 3.2
   counters.resetsReceived++
   switch (tcb.state) {
     case 'SYN-RECEIVED':
@@ -208,22 +207,34 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
       return false
     }
     tcb.setState('ESTABLISHED', 'ACK of SYN received')
+    startCongestionControl(tcb)
     updateWindow(tcb, seq, ack, window, true)
     if (tcb.passive) tcb.host.accept(tcb)
     else tcb.user?.onEstablished()
   }
+  // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; outside it the
+  // segment (and any data on it) is dropped and a challenge ACK sent (blind data injection).
   if (seqGt(ack, tcb.sndNxt)) {
-    // It acknowledges something not yet sent: ACK, drop.
-    sendAck(tcb)
-    tcb.host.counters.drop('tcp-ack-unsent')
+    challengeAck(tcb, 'tcp-ack-unsent')
     return false
   }
+  if (seqLt(ack, seqAdd(tcb.sndUna, -tcb.maxSndWnd))) {
+    challengeAck(tcb, 'tcp-ack-too-old')
+    return false
+  }
+  // RFC 2018, RFC 6675: this ACK's SACK blocks go into the scoreboard before loss recovery looks at it.
+  const sackedBefore = tcb.scoreboard.sackedBytes
+  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) tcb.scoreboard.update(a.options.sackBlocks ?? [], ack, tcb.sndNxt)
   let acked = 0
   if (seqGt(ack, tcb.sndUna)) {
+    sampleEcho(tcb, a.options.timestamp?.echo)
+    tcb.ackTsEcr = tcb.tsOk ? a.options.timestamp?.echo : undefined
     acked = newAck(tcb, ack)
-  } else if (ack === tcb.sndUna && a.data.length === 0 && !a.fin && window === tcb.sndWnd && tcb.sndUna !== tcb.sndNxt) {
-    // A duplicate ACK (RFC 5681 2): three in a row mean a segment was lost.
-    if (++tcb.dupAcks === 3) fastRetransmit(tcb)
+  } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {
+    // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
+    // bytes, whatever else it carries): enough of them mean a segment was lost (loss-recovery.ts).
+    const plain = a.data.length === 0 && !a.fin && window === tcb.sndWnd
+    if (plain || tcb.scoreboard.sackedBytes > sackedBefore) duplicateAck(tcb)
   }
   // Window update, only from a segment newer than the last one used (SND.WL1, SND.WL2).
   if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) {
@@ -264,24 +275,39 @@ function newAck(tcb: Tcb, ack: number): number {
     tcb.sendBuffer.consume(acked)
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
   }
+  const prevUna = tcb.sndUna
   tcb.sndUna = ack
+  tcb.softError = null // progress: an earlier ICMP soft error explains nothing now (as Linux)
   sampleRtt(tcb)
   tcb.retries = 0
-  tcb.dupAcks = 0
+  // Congestion control: grow cwnd, or go on repairing a loss (RFC 5681, RFC 6582, RFC 6675).
+  ackAdvanced(tcb, prevUna)
   // RFC 6298 5.2, 5.3: stop the timer when all is acknowledged, else restart it.
   if (tcb.sndUna === tcb.sndNxt) tcb.host.wheel.disarm(tcb.retransmitTimer)
-  else tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
-  // Recovering from a loss: each ACK lets two more lost segments go (slow-start pace).
-  if (tcb.recoverSeq !== null) retransmit(tcb, 2)
+  else armRetransmitTimer(tcb) // or a tail loss probe before it (loss-recovery.ts)
   return Math.max(0, acked)
 }
 
-/** RFC 6298: a sample when the timed segment is acknowledged (never a retransmitted one). */
+/**
+ * RFC 6298: a sample when the timed segment is acknowledged (never a retransmitted one).
+ * With timestamps on, sampleEcho measures instead and nothing is timed here.
+ */
 function sampleRtt(tcb: Tcb): void {
+  if (tcb.tsOk) {
+    tcb.rttSeq = null
+    return
+  }
   if (tcb.rttSeq !== null && seqLe(tcb.rttSeq, tcb.sndUna)) {
     tcb.rtt.sample(tcb.host.clock.now() - tcb.rttStart)
     tcb.rttSeq = null
   }
+}
+
+/** RFC 7323 4 (RTTM): with timestamps, an ACK of new data gives a sample from its TSecr. */
+function sampleEcho(tcb: Tcb, echo: number | undefined): void {
+  if (!tcb.tsOk) return
+  const rtt = rttFromEcho(tcb, echo)
+  if (rtt !== null) tcb.rtt.sample(rtt)
 }
 
 function updateWindow(tcb: Tcb, seq: number, ack: number, window: number, initial: boolean): void {
@@ -311,9 +337,15 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
     sendReset(tcb)
     return enterClosed(tcb, null, 'data after close')
   }
+  // A bare ACK carries nothing to deliver; its SEQ is the peer's SND.NXT, which is ahead of
+  // RCV.NXT whenever its data was lost. Answering it would make both ends ACK each other forever.
+  if (a.data.length === 0 && !a.fin) return
   if (seqGt(a.seq, tcb.rcvNxt)) {
     // Out of order: keep it and send an immediate duplicate ACK (RFC 5681 4.2).
     tcb.reassembly.insert(a.seq, a.data, a.fin)
+    if (tcb.sackOk && a.data.length > 0) noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
+    // Bounded memory per connection: too many pieces, the highest go (counted).
+    if (tcb.reassembly.prune(tcb.host.config.maxOutOfOrderPieces) > 0) tcb.host.counters.drop('tcp-ofo-pruned')
     return sendAck(tcb)
   }
   let fin = a.fin
@@ -330,13 +362,16 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
       if (more.fin) fin = true
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
-    // Counted in full-sized segments: one large (offloaded) segment may be many.
-    tcb.unackedSegments += Math.max(1, Math.floor(a.data.length / tcb.rcvMss))
+    // Counted in full-sized segments: one large (offloaded) segment may be many. A full
+    // segment carries our MSS less the peer's TSopt when timestamps are on (RFC 7323).
+    const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
+    tcb.unackedSegments += Math.max(1, Math.floor(a.data.length / fullSize))
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
     // Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs.
-    if (tcb.unackedSegments >= 2) sendAck(tcb)
-    else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+    // A FIN after the text is ACKed at once by finArrives, and that one ACK covers both.
+    if (!fin && tcb.unackedSegments >= 2) sendAck(tcb)
+    else if (!fin && tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
   }
   if (fin) finArrives(tcb)
 }

@@ -4,21 +4,26 @@
 
 import { ACK, FIN, PSH, RST, SYN } from '../wire/tcp'
 import type { OutSegment, Tcb } from './tcb'
-import { seqAdd, seqDiff, seqGe, seqLt } from './seq'
+import { armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery'
+import { segmentOptions, synOptions } from './options'
+import { seqAdd, seqDiff } from './seq'
 
 /** Hand one segment to the host, carrying our current ACK and window. */
-function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, withMss = false): void {
-  const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(), payload }
+function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {
+  const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(syn), payload }
   if (flags & ACK) {
     seg.ack = tcb.rcvNxt
+    tcb.lastAckSent = tcb.rcvNxt // Last.ACK.sent (RFC 7323 4.3)
     tcb.unackedSegments = 0
     tcb.host.wheel.disarm(tcb.delayedAckTimer)
   }
-  if (withMss) seg.options = { mss: tcb.rcvMss }
+  // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
+  const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
+  if (options !== undefined) seg.options = options
   tcb.host.transmit(tcb, seg)
 }
 
-/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1). */
+/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and options (RFC 7323, RFC 2018). */
 export function sendSyn(tcb: Tcb): void {
   const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
   transmit(tcb, tcb.iss, flags, undefined, true)
@@ -69,18 +74,24 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
 /**
  * Send what the peer's window allows: new data, then our FIN once all data is
  * out (3.10.4). Starts the retransmission timer for anything in flight and the
- * persist timer when a zero window blocks us (3.8.6.1).
+ * persist timer when a zero window blocks us (3.8.6.1). `force`: the override
+ * timeout of sender SWS avoidance (3.8.6.2.1) fired, send even a small segment.
  */
-export function output(tcb: Tcb): void {
+export function output(tcb: Tcb, force = false): void {
   const s = tcb.state
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING') return
   const host = tcb.host
+  restartAfterIdle(tcb)
+  resendLost(tcb) // loss recovery first (loss-recovery.ts)
+  const sndNxtBefore = tcb.sndNxt
   while (tcb.finSeq === null) {
     const unsent = tcb.unsentBytes
     if (unsent === 0 && !tcb.finQueued) break
-    const usable = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+    // At most min(cwnd, SND.WND) beyond SND.UNA (RFC 5681 3.1).
+    const usable = Math.min(peerRoom(tcb), sendAllowance(tcb))
     // A FIN takes one sequence number of window, as data does.
     if (usable <= 0 || (unsent === 0 && usable < 1)) break
+    if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
     const start = tcb.sndNxt
     const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable))
     if (sent === 0) break
@@ -88,37 +99,48 @@ export function output(tcb: Tcb): void {
       tcb.finSeq = seqAdd(start, sent - 1)
     }
     tcb.sndNxt = seqAdd(start, sent)
-    if (tcb.rttSeq === null && tcb.recoverSeq === null) {
+    tcb.lastDataSent = host.clock.now()
+    if (tcb.rttSeq === null && tcb.lossState === 'open') {
       tcb.rttSeq = tcb.sndNxt // time this segment (RFC 6298 3, one at a time)
       tcb.rttStart = host.clock.now()
     }
-    if (!tcb.retransmitTimer.armed) host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+    if (!tcb.retransmitTimer.armed) armRetransmitTimer(tcb) // RFC 6298 5.1
   }
+  // A tail loss probe is due two RTTs after the last new segment (RFC 8985 7.2).
+  if (seqDiff(tcb.sndNxt, sndNxtBefore) > 0) scheduleProbe(tcb)
+  noteCwndLimited(tcb, tcb.unsentBytes, peerRoom(tcb))
   const blocked = tcb.finSeq === null && (tcb.unsentBytes > 0 || tcb.finQueued)
   if (blocked && tcb.sndUna === tcb.sndNxt && !tcb.persistTimer.armed) {
     host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
   }
 }
 
+/**
+ * Sender silly window syndrome avoidance with Nagle's algorithm (RFC 9293
+ * 3.8.6.2.1 and 3.7.4, RFC 1122 4.2.3.4): may a segment of `len` bytes of the
+ * `unsent` queued go now? Yes for a full-sized segment; a smaller one only when
+ * nothing sent is unacknowledged (Nagle; or with setNoDelay) and either it
+ * carries all the queued data (every write is pushed) or it fills at least half
+ * the largest window the peer has offered. A FIN queued behind the data
+ * releases the last small segment at once, as Linux does on close.
+ */
+export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
+  if (len >= tcb.sndMss || unsent === 0) return true
+  // No data sent and unacknowledged (SND.NXT = SND.UNA, counting from the first data byte:
+  // a passive open's first write may come while the ACK of our SYN is still being processed).
+  const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
+  if (len === unsent) return nagleAllows || tcb.finQueued
+  return nagleAllows && len >= tcb.maxSndWnd / 2
+}
+
+/** What the peer's window still allows beyond SND.NXT. */
+function peerRoom(tcb: Tcb): number {
+  return seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+}
+
 /** The persist interval: the RTO, doubled per unanswered probe, at most 60 s (RFC 1122 4.2.2.17). */
 export function persistDelay(tcb: Tcb): number {
   return Math.min(tcb.rtt.rto * 2 ** tcb.persistBackoff, 60_000)
-}
-
-/**
- * While recovering from a loss, resend up to `segments` segments below the
- * recovery point, starting where the last retransmission stopped.
- */
-export function retransmit(tcb: Tcb, segments: number): void {
-  if (tcb.recoverSeq === null) return
-  if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
-  for (let i = 0; i < segments && seqLt(tcb.rtxNext, tcb.recoverSeq); i++) {
-    const sent = sendSegmentAt(tcb, tcb.rtxNext, seqDiff(tcb.recoverSeq, tcb.rtxNext))
-    if (sent === 0) break
-    tcb.host.counters.retransmissions++
-    tcb.rtxNext = seqAdd(tcb.rtxNext, sent)
-  }
-  if (seqGe(tcb.sndUna, tcb.recoverSeq)) tcb.recoverSeq = null
 }
 
 /** Send an ACK now if one is owed and nothing else carried it. */

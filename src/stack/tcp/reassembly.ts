@@ -67,6 +67,34 @@ export class Reassembly {
     return { data, fin, next }
   }
 
+  /**
+   * Keep at most `maxPieces` pieces: drop the highest ones (farthest from RCV.NXT,
+   * the least useful, as Linux's tcp_prune_ofo_queue does). Many tiny pieces cost
+   * far more memory than their bytes; this bounds it. Returns the bytes dropped.
+   */
+  prune(maxPieces: number): number {
+    let dropped = 0
+    while (this.pieces.length > maxPieces) {
+      const p = this.pieces.pop()!
+      this.bytes -= p.data.length
+      dropped += p.data.length
+      this.finSeq = null // a FIN beyond a dropped piece goes too; the peer will send it again
+    }
+    return dropped
+  }
+
+  /** The runs of contiguous bytes held, [left, right), lowest first: what SACK blocks report (RFC 2018 4). */
+  blocks(): Array<{ left: number; right: number }> {
+    const runs: Array<{ left: number; right: number }> = []
+    for (const p of this.pieces) {
+      const end = seqAdd(p.seq, p.data.length)
+      const last = runs[runs.length - 1]
+      if (last !== undefined && last.right === p.seq) last.right = end
+      else runs.push({ left: p.seq, right: end })
+    }
+    return runs
+  }
+
   clear(): void {
     this.pieces = []
     this.finSeq = null

@@ -8,14 +8,21 @@ import type { Clock } from '../time/clock'
 import { Timer, type TimerWheel } from '../time/timer-wheel'
 import type { Counters } from '../counters'
 import type { TcpPacketFields } from '../wire/tcp'
+import type { ChallengeAckLimiter } from './challenge-ack'
+import { createCongestionControl, type CongestionControl } from './congestion'
 import type { TcpConfig } from './config'
+import type { LossState } from './loss-recovery'
 import { Reassembly } from './reassembly'
+import { SackScoreboard } from './sack'
 import { RtoEstimator } from './rto'
 import { SendBuffer } from './send-buffer'
 import { seqAdd, seqDiff, seqGt, seqMax } from './seq'
 import { isTransition, type State } from './state'
+import type { TimeWait } from './time-wait'
 
-export type TcpErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ECONNABORTED'
+export type TcpErrorCode =
+  | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ECONNABORTED'
+  | 'EHOSTUNREACH' | 'ENETUNREACH' // from ICMP destination unreachable (icmp-errors.ts)
 
 /** An error a connection ends with, shaped like Node's system errors. */
 export class TcpError extends Error {
@@ -57,6 +64,10 @@ export interface TcpHost {
   stateChanged(tcb: Tcb, from: State, to: State, cause: string): void
   /** A passive open reached ESTABLISHED: hand it to its listener. */
   accept(tcb: Tcb): void
+  /** The TCB entered TIME-WAIT: put a compact entry in its place (time-wait.ts). */
+  timeWait(tcb: Tcb): void
+  /** The stack's RFC 5961 challenge ACK budget (challenge-ack.ts); absent: never limited. */
+  readonly challengeAcks?: ChallengeAckLimiter
 }
 
 const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
@@ -69,6 +80,10 @@ export class Tcb {
   user: TcbUser | null = null
   /** Why the connection ended, when it did not end cleanly. */
   error: TcpError | null = null
+  /** In TIME-WAIT: the compact entry that carries the connection on (time-wait.ts); the stack holds that, not this TCB. */
+  timeWait: TimeWait | null = null
+  /** The last ICMP soft error (RFC 1122 4.2.3.9): reported instead of ETIMEDOUT if the connection times out. */
+  softError: TcpError | null = null
 
   // Send sequence variables (RFC 9293 3.3.1)
   /** Initial send sequence number. */
@@ -116,6 +131,32 @@ export class Tcb {
   /** In-order data received since we last sent an ACK, in full-sized segments (RFC 9293 3.8.6.3: ACK every second). */
   unackedSegments = 0
 
+  // Options negotiated on the SYNs (RFC 7323, RFC 2018); each is on only when both SYNs carried it.
+  /** Both SYNs carried the window scale option (RFC 7323 2.2). */
+  wsOk = false
+  /** Snd.Wind.Shift: the peer's window fields are shifted left by this (RFC 7323 2.3); 0 without scaling. */
+  sndWndScale = 0
+  /** Rcv.Wind.Shift: our window fields are shifted right by this (RFC 7323 2.3); 0 without scaling. */
+  rcvWndScale = 0
+  /** Snd.TS.OK: both SYNs carried timestamps; every segment now carries TSopt (RFC 7323 3.2). */
+  tsOk = false
+  /** TS.Recent: the peer's TSval we echo in TSecr (RFC 7323 4.3); PAWS compares against it (5.3). */
+  tsRecent = 0
+  /** When TS.Recent was last set (clock ms): older than 24 days it is no longer valid (5.5). */
+  tsRecentAge = 0
+  /** Last.ACK.sent: the ACK field of the last segment we sent (RFC 7323 4.3). */
+  lastAckSent = 0
+  /** Added to the clock for our TSvals, random per connection (RFC 7323 7.1). */
+  tsOffset = 0
+  /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
+  sackOk = false
+  /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */
+  readonly scoreboard = new SackScoreboard()
+  /** Left edges of the out-of-order segments most recently received, newest first: SACK block order (RFC 2018 4). */
+  sackRecent: number[] = []
+  /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
+  noDelay = false
+
   // Retransmission (RFC 6298)
   readonly rtt: RtoEstimator
   /** The segment being timed ends at this sequence number (null: none, Karn's rule). */
@@ -124,19 +165,43 @@ export class Tcb {
   rttStart = 0
   /** Consecutive retransmission timeouts without progress. */
   retries = 0
-  /** Duplicate ACKs in a row (3 trigger a fast retransmit). */
+
+  // Congestion control and loss recovery (congestion/, loss-recovery.ts)
+  /** The algorithm that owns cwnd and ssthresh (RFC 5681, RFC 9438). */
+  cc: CongestionControl
+  /** Where we are: 'open' (no loss), 'recovery' (fast recovery, RFC 5681 3.2, RFC 6582, RFC 6675), 'loss' (after an RTO). */
+  lossState: LossState = 'open'
+  /** Duplicate ACKs in a row (3 trigger a fast retransmit, RFC 5681 3.2). */
   dupAcks = 0
-  /** While recovering lost segments: everything below this was sent before the loss. */
-  recoverSeq: number | null = null
-  /** The next sequence number to retransmit while recovering. */
+  /** RFC 6582 "recover": the highest sequence number sent when the last recovery began. */
+  recover = 0
+  /** After an RTO: the next sequence number to resend (go-back-N, below `recover`). */
   rtxNext = 0
+  /** RFC 6675 HighRxt: the highest sequence number retransmitted in this SACK recovery. */
+  highRxt = 0
+  /** When the segment at SND.UNA was last retransmitted (ms), or null: to notice a lost retransmission. */
+  unaRtxAt: number | null = null
+  /** The retransmission timer is armed as a tail loss probe timer (RFC 8985 7), not as the RTO. */
+  probeArmed = false
+  /** A tail loss probe went out and nothing new has been acknowledged since (one at a time). */
+  probeSent = false
+  /** cwnd and ssthresh before this recovery, and the TSval its retransmission carried: to undo a spurious one (RFC 3522, RFC 4015). */
+  undo: { cwnd: number; ssthresh: number; tsVal: number } | null = null
+  /** TSecr of the ACK being processed (RFC 7323), or undefined: what Eifel detection reads. */
+  ackTsEcr: number | undefined = undefined
+  /** The last send was held back by cwnd (not by the application): only then may cwnd grow (RFC 9438 5.8, RFC 7661). */
+  cwndLimited = false
+  /** When we last sent data (ms): restart after idle (RFC 5681 4.1). */
+  lastDataSent = 0
+  /** The SYN or SYN,ACK had to be retransmitted: the initial window is one segment (RFC 5681 3.1). */
+  synRetransmitted = false
 
   // Timers (all on the stack's one timer wheel)
   readonly retransmitTimer: Timer
   readonly delayedAckTimer: Timer
   readonly persistTimer: Timer
   readonly keepaliveTimer: Timer
-  /** FIN-WAIT-2 timeout for orphans (Linux's tcp_fin_timeout), and 2MSL in TIME-WAIT. */
+  /** FIN-WAIT-2 timeout for orphans (Linux's tcp_fin_timeout). 2MSL runs on the TIME-WAIT entry (time-wait.ts). */
   readonly closeTimer: Timer
   /** Zero-window probes sent without the window opening. */
   persistBackoff = 0
@@ -155,6 +220,7 @@ export class Tcb {
     handlers: { retransmit(): void; delayedAck(): void; persist(): void; keepalive(): void; close(): void },
   ) {
     this.rtt = new RtoEstimator(host.config)
+    this.cc = createCongestionControl(host.config.congestionControl, this.sndMss)
     this.keepaliveIdleMs = host.config.keepaliveIdleMs
     this.retransmitTimer = new Timer(handlers.retransmit)
     this.delayedAckTimer = new Timer(handlers.delayedAck)
@@ -209,21 +275,40 @@ export class Tcb {
   }
 
   /**
-   * The window to put in an outgoing segment: free receive buffer, with the
+   * The receive buffer the window may cover: rcvBufSize, but at most 65535
+   * without window scaling, and in a SYN, whose window is never scaled (RFC 7323 2.2).
+   */
+  rcvSpace(syn = false): number {
+    const limit = syn || !this.wsOk ? MAX_WINDOW : MAX_WINDOW * 2 ** this.rcvWndScale
+    return Math.min(this.host.config.rcvBufSize, limit)
+  }
+
+  /** Receive buffer free now: data delivered but unread, and out-of-order data, take their room. */
+  rcvFree(syn = false): number {
+    const held = (this.user?.readBuffered() ?? 0) + this.reassembly.bytes
+    return Math.max(0, this.rcvSpace(syn) - held)
+  }
+
+  /**
+   * The window field of an outgoing segment: free receive buffer, with the
    * receiver's silly window syndrome avoidance (RFC 9293 3.8.6.2.2): the right
    * edge moves right only by at least min(half the buffer, one MSS), never left.
+   * With window scaling the field is the window shifted right by Rcv.Wind.Shift,
+   * rounded up so the right edge still never moves left (RFC 7323 2.3, 2.4).
    */
-  windowToAdvertise(): number {
-    const size = Math.min(this.host.config.rcvBufSize, MAX_WINDOW)
-    const held = (this.user?.readBuffered() ?? 0) + this.reassembly.bytes
-    const free = Math.max(0, size - held)
-    const proposed = seqAdd(this.rcvNxt, free)
-    const threshold = Math.min(size >> 1, this.rcvMss)
-    if (seqDiff(proposed, this.rcvAdv) >= threshold || (free === size && seqGt(proposed, this.rcvAdv))) {
-      this.rcvAdv = proposed
-    }
+  windowToAdvertise(syn = false): number {
+    const proposed = seqAdd(this.rcvNxt, this.rcvFree(syn))
+    if (seqDiff(proposed, this.rcvAdv) >= this.swsThreshold(syn)) this.rcvAdv = proposed
     this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)
-    return Math.min(this.rcvWnd, MAX_WINDOW)
+    const unit = syn ? 1 : 2 ** this.rcvWndScale
+    const field = Math.min(MAX_WINDOW, Math.ceil(this.rcvWnd / unit))
+    this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, field * unit))
+    return field
+  }
+
+  /** The smallest move of the right edge worth advertising: min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2). */
+  swsThreshold(syn = false): number {
+    return Math.min(this.rcvSpace(syn) >> 1, this.rcvMss)
   }
 
   /** Stop every timer (entering TIME-WAIT or CLOSED). */

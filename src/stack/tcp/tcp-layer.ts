@@ -10,10 +10,17 @@ import { ACK, FIN, RST, SYN, buildTcpPacket, type TcpSegment } from '../wire/tcp
 import type { TcpConfig } from './config'
 import { segmentArrives, takeMss } from './input'
 import { IsnGenerator } from './isn'
+import { ChallengeAckLimiter } from './challenge-ack'
+import { SynCookies } from './syn-cookies'
+import type { IcmpError } from '../ip/icmp-errors'
+import { icmpErrorArrives } from './icmp-errors'
 import { sendSyn } from './output'
-import { seqAdd, seqGt } from './seq'
+import { acceptSynOptions } from './options'
+import { seqAdd } from './seq'
 import type { State } from './state'
 import { Tcb, type OutSegment, type TcpHost } from './tcb'
+import { ConnectionTable } from './connection-table'
+import { TimeWait, closeTimeWait, restart2Msl, synMayReopen, timeWaitArrives, type TimeWaitHost } from './time-wait'
 import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPersist, onRetransmitTimeout } from './timers'
 import { openActive } from './user'
 
@@ -24,6 +31,10 @@ export interface Listener {
   synReceived: number
   /** A connection reached ESTABLISHED. */
   onAccept(tcb: Tcb): void
+  /** The listener takes no more connections now (like net.Server.maxConnections): SYNs are dropped. */
+  isFull?(): boolean
+  /** When this listener last answered a SYN with a cookie (clock ms): cookie ACKs are checked only soon after. */
+  lastSynCookieAt?: number
 }
 
 export interface TcpLayerOptions {
@@ -39,56 +50,33 @@ export interface TcpLayerOptions {
   /** Send one IP packet; `segmentSize`: the link cuts it into segments of that size (TSO). */
   output(packet: Uint8Array, segmentSize?: number): void
   /** Every state change of every connection. */
-  onStateChange(tcb: Tcb, from: State, to: State, cause: string): void
+  onStateChange(conn: Connection, from: State, to: State, cause: string): void
 }
+
+/** What the connection table holds: a whole TCB, or the compact entry of a connection in TIME-WAIT. */
+export type Connection = Tcb | TimeWait
 
 export type SegmentTrace = (dir: 'in' | 'out', src: number, dst: number, seg: TcpSegment) => void
 
 const EPHEMERAL_LOW = 32768 // Linux's ip_local_port_range
 const EPHEMERAL_HIGH = 60999
 
-/** Connections by (local port, remote port, remote address); the local address is the stack's one. */
-class ConnectionTable {
-  private readonly byPorts = new Map<number, Map<number, Tcb>>()
-  size = 0
-
-  get(localPort: number, remoteAddr: number, remotePort: number): Tcb | undefined {
-    return this.byPorts.get(localPort * 65536 + remotePort)?.get(remoteAddr)
-  }
-
-  add(tcb: Tcb): void {
-    const key = tcb.localPort * 65536 + tcb.remotePort
-    let byAddr = this.byPorts.get(key)
-    if (byAddr === undefined) this.byPorts.set(key, (byAddr = new Map()))
-    if (!byAddr.has(tcb.remoteAddr)) this.size++
-    byAddr.set(tcb.remoteAddr, tcb)
-  }
-
-  delete(tcb: Tcb): void {
-    const key = tcb.localPort * 65536 + tcb.remotePort
-    const byAddr = this.byPorts.get(key)
-    if (byAddr?.get(tcb.remoteAddr) !== tcb) return
-    byAddr.delete(tcb.remoteAddr)
-    this.size--
-    if (byAddr.size === 0) this.byPorts.delete(key)
-  }
-
-  *[Symbol.iterator](): IterableIterator<Tcb> {
-    for (const byAddr of this.byPorts.values()) yield* byAddr.values()
-  }
-}
-
-export class TcpLayer implements TcpHost {
+export class TcpLayer implements TcpHost, TimeWaitHost {
   readonly clock: Clock
   readonly wheel: TimerWheel
   readonly config: TcpConfig
   readonly counters: Counters
-  readonly connections = new ConnectionTable()
+  readonly connections = new ConnectionTable<Connection>()
   /** Set to see every segment in and out (for --trace). */
   trace: SegmentTrace | null = null
   private readonly listeners = new Map<number, Listener>()
   private readonly isn: IsnGenerator
-  private readonly address: number
+  /** RFC 4987 SYN cookies, used once a listener's SYN queue is full. */
+  private readonly cookies: SynCookies
+  /** RFC 5961 section 7: the stack's per-second challenge ACK budget. */
+  readonly challengeAcks: ChallengeAckLimiter
+  /** Our address: the local end of every connection. */
+  readonly address: number
   private readonly mtu: number
   private readonly random: Random
   private readonly sendPacket: (packet: Uint8Array, segmentSize?: number) => void
@@ -108,6 +96,8 @@ export class TcpLayer implements TcpHost {
     this.tsoMaxPayload = opts.tsoMaxPayload ?? 0
     this.onStateChange = opts.onStateChange
     this.isn = new IsnGenerator(opts.clock, opts.random)
+    this.cookies = new SynCookies(opts.random)
+    this.challengeAcks = new ChallengeAckLimiter(opts.clock, opts.random, opts.config.challengeAckLimit)
   }
 
   // ---- user side ----
@@ -144,22 +134,30 @@ export class TcpLayer implements TcpHost {
   input(src: number, dst: number, seg: TcpSegment): void {
     this.counters.segmentsIn++
     this.trace?.('in', src, dst, seg)
-    const tcb = this.connections.get(seg.dstPort, src, seg.srcPort)
-    if (tcb !== undefined) {
-      // A new SYN may end a TIME-WAIT early and reopen the connection (RFC 9293 3.10.7.4, RFC 6191).
-      if (tcb.state === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN && seqGt(seg.seq, tcb.rcvNxt)) {
-        const listener = this.listeners.get(seg.dstPort)
-        if (listener !== undefined) {
-          const iss = seqAdd(tcb.sndNxt, 65_535 + 2) // above anything the old incarnation sent
-          enterClosed(tcb, null, 'new SYN in TIME-WAIT')
-          return this.listenInput(listener, src, seg, iss)
-        }
+    const conn = this.connections.get(seg.dstPort, src, seg.srcPort)
+    if (conn instanceof TimeWait) {
+      // A new SYN may end a TIME-WAIT early and reopen the connection (RFC 9293 3.6.1, RFC 6191).
+      const listener = this.listeners.get(seg.dstPort)
+      if (listener !== undefined && synMayReopen(conn, seg)) {
+        const iss = seqAdd(conn.sndNxt, 65_535 + 2) // above anything the old incarnation sent
+        closeTimeWait(conn, 'new SYN in TIME-WAIT')
+        return this.listenInput(listener, src, seg, iss)
       }
-      return segmentArrives(tcb, seg)
+      return timeWaitArrives(conn, seg)
     }
+    if (conn !== undefined) return segmentArrives(conn, seg)
     const listener = this.listeners.get(seg.dstPort)
     if (listener !== undefined) return this.listenInput(listener, src, seg)
     this.closedInput(src, seg)
+  }
+
+  /** An ICMP error about a segment we sent (RFC 5927, RFC 1191, RFC 1122 4.2.3.9): see icmp-errors.ts. */
+  icmpError(err: IcmpError): void {
+    const tcb = this.connections.get(err.localPort, err.remoteAddr, err.remotePort)
+    if (tcb === undefined) return this.counters.drop('icmp-no-connection')
+    // In TIME-WAIT nothing of ours is in flight that the error could be about (RFC 5927 4.1).
+    if (tcb instanceof TimeWait) return this.counters.drop(err.kind === 'source-quench' ? 'icmp-source-quench' : 'icmp-seq-not-in-flight')
+    icmpErrorArrives(tcb, err)
   }
 
   /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST. */
@@ -178,12 +176,19 @@ export class TcpLayer implements TcpHost {
   private listenInput(listener: Listener, src: number, seg: TcpSegment, iss?: number): void {
     if (seg.flags & RST) return this.counters.drop('tcp-listen-rst')
     if (seg.flags & ACK) {
+      // The third segment of a handshake we answered with a SYN cookie (RFC 4987 3.6)?
+      if (!(seg.flags & SYN) && this.cookieRecent(listener)) return this.cookieAck(listener, src, seg)
       this.counters.drop('tcp-listen-ack')
       return this.reply(src, seg, seg.ack, 0, RST)
     }
     if (!(seg.flags & SYN)) return this.counters.drop('tcp-listen-no-syn')
-    if (listener.synReceived >= this.config.synBacklog) return this.counters.drop('tcp-syn-queue-full')
+    // Bounded resources: the stack's connections in all, this listener's, then its SYN queue.
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
+    if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
+    if (listener.synReceived >= this.config.synBacklog) {
+      if (!this.config.synCookies) return this.counters.drop('tcp-syn-queue-full')
+      return this.sendSynCookie(listener, src, seg)
+    }
     const tcb = this.newTcb(seg.dstPort, src, seg.srcPort)
     tcb.passive = true
     tcb.state = 'LISTEN' // this TCB starts as a copy of the listening one
@@ -192,6 +197,7 @@ export class TcpLayer implements TcpHost {
     tcb.rcvAdv = tcb.rcvNxt
     tcb.rcvMss = this.mtu - 40
     takeMss(tcb, seg.options.mss)
+    acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: answered only if offered (RFC 7323, RFC 2018)
     tcb.iss = iss ?? this.isn.next(this.address, tcb.localPort, src, seg.srcPort)
     tcb.sndUna = tcb.iss
     tcb.sndNxt = seqAdd(tcb.iss, 1)
@@ -205,6 +211,66 @@ export class TcpLayer implements TcpHost {
     tcb.rttSeq = tcb.sndNxt
     tcb.rttStart = this.clock.now()
     this.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  }
+
+  // ---- SYN cookies (RFC 4987 3.6, syn-cookies.ts) ----
+
+  /** The SYN queue is full: answer with a SYN,ACK whose ISS is a cookie, and keep no state. */
+  private sendSynCookie(listener: Listener, src: number, seg: TcpSegment): void {
+    const now = this.clock.now()
+    listener.lastSynCookieAt = now
+    const tuple = { localAddr: this.address, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
+    const iss = this.cookies.make(tuple, seg.seq, seg.options.mss, now)
+    this.counters.synCookiesSent++
+    this.sendSegment(src, seg.dstPort, seg.srcPort, {
+      seq: iss, ack: seqAdd(seg.seq, 1), flags: SYN | ACK,
+      window: Math.min(this.config.rcvBufSize, 65_535), // a SYN's window is never scaled (RFC 7323 2.2)
+      options: { mss: this.mtu - 40 }, // the MSS only: see the limitation in syn-cookies.ts
+    })
+  }
+
+  /** Cookies are checked only within their lifetime after the listener last sent one (Linux: tcp_synq_no_recent_overflow). */
+  private cookieRecent(listener: Listener): boolean {
+    return listener.lastSynCookieAt !== undefined && this.clock.now() - listener.lastSynCookieAt < 2 * 60_000
+  }
+
+  /**
+   * An ACK to a listener that may return a cookie: SEG.ACK - 1 is our ISS and
+   * SEG.SEQ - 1 the peer's. A good one makes the connection, as if the SYN had
+   * been queued: SYN-RECEIVED, then this ACK is processed as usual (ESTABLISHED,
+   * accept, any data on it). A bad one is answered with a RST, as Linux does.
+   */
+  private cookieAck(listener: Listener, src: number, seg: TcpSegment): void {
+    const tuple = { localAddr: this.address, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
+    const iss = seqAdd(seg.ack, -1)
+    const irs = seqAdd(seg.seq, -1)
+    const mss = this.cookies.check(tuple, iss, irs, this.clock.now())
+    if (mss === null) {
+      this.counters.drop('tcp-syn-cookie-bad')
+      return this.reply(src, seg, seg.ack, 0, RST)
+    }
+    if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
+    if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
+    const tcb = this.newTcb(seg.dstPort, src, seg.srcPort)
+    tcb.passive = true
+    tcb.state = 'LISTEN'
+    tcb.irs = irs
+    tcb.rcvNxt = seg.seq
+    tcb.rcvAdv = tcb.rcvNxt
+    tcb.rcvMss = this.mtu - 40
+    tcb.windowToAdvertise() // the right edge our SYN,ACK advertised
+    takeMss(tcb, mss)
+    tcb.iss = iss
+    tcb.sndUna = iss
+    tcb.sndNxt = seg.ack
+    tcb.bufSeq = seg.ack
+    tcb.sndWnd = seg.window
+    this.connections.add(tcb)
+    listener.synReceived++
+    this.counters.passiveOpens++
+    this.counters.synCookiesAccepted++
+    tcb.setState('SYN-RECEIVED', 'ACK with a valid SYN cookie')
+    segmentArrives(tcb, seg)
   }
 
   // ---- TcpHost ----
@@ -222,6 +288,14 @@ export class TcpLayer implements TcpHost {
     this.onStateChange(tcb, from, to, cause)
   }
 
+  /** The TCB entered TIME-WAIT: a compact entry takes its place in the table and runs 2MSL (time-wait.ts). */
+  timeWait(tcb: Tcb): void {
+    const entry = new TimeWait(this, tcb)
+    tcb.timeWait = entry // for whoever still holds the TCB: the application's socket
+    this.connections.add(entry) // the same 4-tuple: the TCB is gone from the table
+    restart2Msl(entry)
+  }
+
   accept(tcb: Tcb): void {
     const listener = this.listeners.get(tcb.localPort)
     if (listener === undefined) {
@@ -231,6 +305,17 @@ export class TcpLayer implements TcpHost {
       return enterClosed(tcb, null, 'listener closed')
     }
     listener.onAccept(tcb)
+  }
+
+  // ---- TimeWaitHost ----
+
+  transmitTimeWait(tw: TimeWait, seg: OutSegment): void {
+    this.sendSegment(tw.remoteAddr, tw.localPort, tw.remotePort, seg)
+  }
+
+  timeWaitClosed(tw: TimeWait, cause: string): void {
+    this.connections.delete(tw)
+    this.onStateChange(tw, 'TIME-WAIT', 'CLOSED', cause)
   }
 
   // ---- helpers ----
@@ -243,6 +328,7 @@ export class TcpLayer implements TcpHost {
       keepalive: () => onKeepalive(tcb),
       close: () => onCloseTimer(tcb),
     })
+    tcb.tsOffset = this.random.nextUint32() // our TSvals start at a random point (RFC 7323 7.1)
     return tcb
   }
 

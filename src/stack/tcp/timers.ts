@@ -1,7 +1,8 @@
 // What happens when a timer fires (RFC 9293 3.10.8, "timeouts"), plus the
 // helpers that enter TIME-WAIT and CLOSED, which the timers and input share.
 
-import { output, persistDelay, retransmit, sendAck, sendProbe, sendReset, sendSegmentAt } from './output'
+import { retransmissionTimeout, tailLossProbe } from './loss-recovery'
+import { output, persistDelay, sendAck, sendProbe, sendReset, sendSegmentAt } from './output'
 import { TcpError, type Tcb } from './tcb'
 import { seqAdd } from './seq'
 import type { State } from './state'
@@ -9,20 +10,26 @@ import type { State } from './state'
 /** RFC 6298 5.4-5.7: resend the oldest unacknowledged segment, back off, give up after too many tries. */
 export function onRetransmitTimeout(tcb: Tcb): void {
   if (tcb.sndUna === tcb.sndNxt) return
+  if (tailLossProbe(tcb)) return // the timer was a probe timer (RFC 8985 7), not yet the RTO
   const opening = tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED'
-  const limit = opening ? tcb.host.config.synRetries : tcb.host.config.dataRetries
-  if (tcb.retries >= limit) {
+  const config = tcb.host.config
+  const limit = opening ? config.synRetries : config.dataRetries
+  // The peer shrank its window to zero under data in flight (RFC 1122 4.2.2.16): our
+  // retransmissions now probe that window, and while the peer answers them the
+  // connection must stay open (4.2.2.17). Give up only after a maximum RTO of silence,
+  // as Linux does; an orphan is not kept alive this way.
+  const probing = tcb.sndWnd === 0 && !opening && !tcb.orphaned
+  const heard = tcb.host.clock.now() - tcb.lastReceived <= config.maxRtoMs
+  if (tcb.retries >= limit && !(probing && heard)) {
     if (tcb.state === 'SYN-RECEIVED' && tcb.passive) return enterClosed(tcb, null, 'SYN,ACK never acknowledged')
-    return enterClosed(tcb, new TcpError('ETIMEDOUT', `connection to ${tcb.label} timed out`), 'retransmission timeout')
+    // An ICMP soft error seen meanwhile says better why (RFC 1122 4.2.3.9, as Linux's sk_err_soft).
+    return enterClosed(tcb, tcb.softError ?? new TcpError('ETIMEDOUT', `connection to ${tcb.label} timed out`), 'retransmission timeout')
   }
   tcb.retries++
   tcb.rtt.backOff()
-  tcb.rttSeq = null // Karn: a retransmitted segment is never timed
-  tcb.dupAcks = 0
-  // Everything in flight may be lost: resend from SND.UNA, one segment now and more as ACKs return.
-  tcb.recoverSeq = tcb.sndNxt
-  tcb.rtxNext = tcb.sndUna
-  retransmit(tcb, 1)
+  // Everything in flight may be lost: cwnd falls to one segment and SND.UNA goes
+  // again now; the rest follows as ACKs reopen the window (loss-recovery.ts).
+  retransmissionTimeout(tcb)
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }
 
@@ -33,7 +40,9 @@ export function onDelayedAck(tcb: Tcb): void {
 
 /** Zero-window probe (RFC 9293 3.8.6.1): the peer must answer with its current window. */
 export function onPersist(tcb: Tcb): void {
-  if (tcb.sndWnd > 0 || tcb.sndUna !== tcb.sndNxt) return output(tcb)
+  if (tcb.sndUna !== tcb.sndNxt) return output(tcb)
+  // The window is open but too small for sender SWS avoidance: this is its override timeout (3.8.6.2.1).
+  if (tcb.sndWnd > 0) return output(tcb, true)
   sendProbe(tcb)
   tcb.persistBackoff++
   tcb.host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
@@ -61,22 +70,26 @@ export function onKeepalive(tcb: Tcb): void {
   tcb.host.wheel.arm(tcb.keepaliveTimer, config.keepaliveIntervalMs)
 }
 
-/** The close timer: 2MSL ended in TIME-WAIT, or an orphan waited too long in FIN-WAIT-2. */
+/** The close timer: an orphan waited too long in FIN-WAIT-2. (2MSL is the TIME-WAIT entry's own timer, time-wait.ts.) */
 export function onCloseTimer(tcb: Tcb): void {
-  if (tcb.state === 'TIME-WAIT') return enterClosed(tcb, null, '2MSL timeout')
   if (tcb.state === 'FIN-WAIT-2') {
     sendReset(tcb) // as Linux does when tcp_fin_timeout ends an orphan
     return enterClosed(tcb, null, 'FIN-WAIT-2 timeout')
   }
 }
 
-/** Enter TIME-WAIT (RFC 9293 3.10.7.4, eighth step): only the 2MSL timer runs, buffers go. */
+/**
+ * Enter TIME-WAIT (RFC 9293 3.10.7.4, eighth step). The TCB's timers stop and its
+ * buffers go; then a compact entry takes its place for the 2MSL wait (time-wait.ts),
+ * and the TCB itself is let go.
+ */
 export function enterTimeWait(tcb: Tcb, cause: string): void {
   tcb.setState('TIME-WAIT', cause)
   tcb.stopTimers()
   tcb.sendBuffer.clear()
   tcb.reassembly.clear()
-  tcb.host.wheel.arm(tcb.closeTimer, 2 * tcb.host.config.mslMs)
+  // Unless the application aborted from its 'state' handler (then it is CLOSED already).
+  if (tcb.state === 'TIME-WAIT') tcb.host.timeWait(tcb)
 }
 
 /** Arm the FIN-WAIT-2 timeout when an orphan waits there (Linux tcp_fin_timeout). */
@@ -98,14 +111,6 @@ export function enterClosed(tcb: Tcb, error: TcpError | null, cause: string): vo
   const user = tcb.user
   tcb.user = null
   user?.onClosed(error)
-}
-
-/** Resend the segment at SND.UNA after three duplicate ACKs (RFC 5681 3.2). */
-export function fastRetransmit(tcb: Tcb): void {
-  tcb.recoverSeq = tcb.sndNxt
-  tcb.rtxNext = tcb.sndUna
-  tcb.rttSeq = null
-  retransmit(tcb, 1)
 }
 
 /** Has this state sent its SYN and is waiting for the handshake? */

@@ -3,8 +3,9 @@
 
 import { output, sendAck, sendReset, sendSyn } from './output'
 import { TcpError, type Tcb } from './tcb'
-import { seqAdd, seqDiff } from './seq'
+import { seqAdd } from './seq'
 import { armFinWait2Timeout, enterClosed } from './timers'
+import { abortTimeWait } from './time-wait'
 
 /** Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. */
 export function openActive(tcb: Tcb, iss: number, mtu: number): void {
@@ -53,6 +54,8 @@ export function close(tcb: Tcb): void {
 
 /** ABORT (3.10.5): RST in the synchronized states, then CLOSED. */
 export function abort(tcb: Tcb, error: TcpError | null = null): void {
+  // In TIME-WAIT the connection is its compact entry now (time-wait.ts): that goes, silently.
+  if (tcb.timeWait !== null) return abortTimeWait(tcb.timeWait)
   switch (tcb.state) {
     case 'SYN-RECEIVED':
     case 'ESTABLISHED':
@@ -71,19 +74,33 @@ export function abort(tcb: Tcb, error: TcpError | null = null): void {
  */
 export function orphan(tcb: Tcb): void {
   tcb.user = null
+  if (tcb.timeWait !== null) tcb.timeWait.user = null // the entry waits out 2MSL alone
   armFinWait2Timeout(tcb)
 }
 
 /**
  * The application read data (RECEIVE, 3.10.3): the window may have opened.
- * Tell the peer when it opened by enough to matter (3.8.6.2.2), so a sender
- * stopped by a zero window need not wait for its persist timer.
+ * A window update goes out only when it matters, so a sender stopped by a
+ * small or zero window need not wait for its persist timer, yet reads do not
+ * each cost an ACK: the window now advertised is under half the buffer, and the
+ * right edge can move by at least min(half the buffer, one MSS) (receiver SWS
+ * avoidance, 3.8.6.2.2) and at least double the window (as Linux's tcp_cleanup_rbuf).
+ * Otherwise the next segment we send carries the new window anyway.
  */
 export function received(tcb: Tcb): void {
   if (tcb.state !== 'ESTABLISHED' && tcb.state !== 'FIN-WAIT-1' && tcb.state !== 'FIN-WAIT-2') return
-  const before = tcb.rcvAdv
-  tcb.windowToAdvertise()
-  if (seqDiff(tcb.rcvAdv, before) > 0) sendAck(tcb)
+  // Nothing received yet, so nothing read: a window still small from our SYN (never scaled) is no reason.
+  if (tcb.rcvNxt === seqAdd(tcb.irs, 1)) return
+  const current = tcb.rcvWnd
+  if (current * 2 > tcb.rcvSpace()) return
+  const free = tcb.rcvFree()
+  if (free - current >= tcb.swsThreshold() && free >= 2 * current) sendAck(tcb)
+}
+
+/** setNoDelay: Nagle's algorithm off (true) or on (false) (RFC 9293 3.7.4); turning it off sends what it held. */
+export function setNoDelay(tcb: Tcb, noDelay: boolean): void {
+  tcb.noDelay = noDelay
+  if (noDelay) output(tcb)
 }
 
 /** Turn keepalive on or off (setKeepAlive), optionally with a new idle time. */

@@ -56,7 +56,11 @@ const LEVEL_SLOTS = 64
 
 /** A reusable timer: create once per purpose (e.g. per TCB), then arm and disarm it. */
 export class Timer {
-  /** Called when the timer fires; the timer is already disarmed by then. */
+  /**
+   * Called when the timer fires; the timer is already disarmed by then. The wheel calls
+   * it as `timer.callback()`, so `this` is the timer: a subclass can pass one shared
+   * function instead of a closure per timer (the TIME-WAIT entry, tcp/time-wait.ts).
+   */
   callback: () => void
   /** @internal previous timer in the same slot */
   _prev: Timer | null = null

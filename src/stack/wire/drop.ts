@@ -14,6 +14,7 @@ export const DROP_REASONS = [
   // ICMP, RFC 792
   'icmp-truncated', // shorter than the 8-byte ICMP header
   'icmp-checksum', // checksum over the whole message does not verify
+  'icmp-quote', // an ICMP error whose quoted datagram is not an IPv4 header plus 8 bytes (RFC 792, RFC 1122 3.2.2)
   // TCP, RFC 9293 3.1
   'tcp-truncated', // shorter than the 20-byte fixed header
   'tcp-data-offset', // data offset below 5 or past the end of the segment

@@ -9,10 +9,16 @@ import { IPPROTO_ICMP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32, t
 export const ICMP_ECHO_REPLY = 0
 /** Destination unreachable (RFC 792). */
 export const ICMP_DEST_UNREACHABLE = 3
+/** Source quench (RFC 792; deprecated by RFC 6633). */
+export const ICMP_SOURCE_QUENCH = 4
 /** Echo request (RFC 792). */
 export const ICMP_ECHO_REQUEST = 8
 /** Time exceeded (RFC 792). */
 export const ICMP_TIME_EXCEEDED = 11
+/** Parameter problem (RFC 792). */
+export const ICMP_PARAMETER_PROBLEM = 12
+/** Destination unreachable code 4: fragmentation needed and DF set; `rest` holds the next-hop MTU (RFC 1191 4). */
+export const ICMP_CODE_FRAG_NEEDED = 4
 
 /** Length of the ICMP header: type, code, checksum and the 4-byte type-specific word. */
 export const ICMP_HEADER_LENGTH = 8
@@ -93,4 +99,44 @@ export function buildEchoReply(request: IPv4Packet, icmp: IcmpMessage, localAddr
     body: icmp.body,
     tos: request.header.tos & 0xfc, // keep DSCP, not the ECN bits (RFC 3168 5)
   })
+}
+
+/**
+ * What an ICMP error quotes of the datagram that caused it (RFC 792: its IP
+ * header and at least the first 8 bytes of its payload, which for TCP are the
+ * ports and the sequence number, RFC 9293 3.1).
+ */
+export interface IcmpQuote {
+  /** Protocol of the quoted datagram (IPPROTO_TCP for our segments). */
+  protocol: number
+  /** Its source address: ours, if we sent it. */
+  src: number
+  /** Its destination address: the remote end. */
+  dst: number
+  /** Its IP total length (RFC 1191 5 estimates the path MTU from it when the router gives none). */
+  totalLength: number
+  /** The first 8 bytes of its payload: for TCP, source port, destination port, sequence number. */
+  srcPort: number
+  dstPort: number
+  seq: number
+}
+
+/** Decode the datagram quoted in the body of an ICMP error (destination unreachable, time exceeded, ...). */
+export function parseIcmpQuote(body: Uint8Array): Parsed<IcmpQuote> {
+  if (body.length < IPV4_HEADER_LENGTH + 8 || body[0]! >> 4 !== 4) return drop('icmp-quote')
+  const headerLength = (body[0]! & 0x0f) * 4
+  if (headerLength < IPV4_HEADER_LENGTH || body.length < headerLength + 8) return drop('icmp-quote')
+  const t = headerLength
+  return {
+    ok: true,
+    value: {
+      protocol: body[9]!,
+      src: readU32(body, 12),
+      dst: readU32(body, 16),
+      totalLength: (body[2]! << 8) | body[3]!,
+      srcPort: (body[t]! << 8) | body[t + 1]!,
+      dstPort: (body[t + 2]! << 8) | body[t + 3]!,
+      seq: readU32(body, t + 4),
+    },
+  }
 }

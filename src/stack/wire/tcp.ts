@@ -122,6 +122,12 @@ export function parseTcp(bytes: Uint8Array, src: number, dst: number, verifyChec
  * EOL ends the list, NOP is skipped, unknown kinds are skipped by length (RFC 9293 3.2).
  */
 function parseOptions(b: Uint8Array, start: number, end: number, out: TcpOptions): boolean {
+  // Fast path: NOP, NOP, timestamps and nothing else, the layout RFC 7323 appendix A
+  // recommends so that a receiver can recognise it at once (most segments of a connection).
+  if (end - start === 12 && b[start] === OPT_NOP && b[start + 1] === OPT_NOP && b[start + 2] === OPT_TIMESTAMP && b[start + 3] === 10) {
+    out.timestamp = { value: readU32(b, start + 4), echo: readU32(b, start + 8) }
+    return true
+  }
   let i = start
   while (i < end) {
     const kind = b[i]!

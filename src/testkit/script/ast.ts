@@ -2,6 +2,8 @@
 // (a TCP segment in or out, or a system call). Times are in microseconds, as in
 // packetdrill; relative times are resolved only when the script runs.
 
+import type { TcpConfig } from '../../stack/tcp/config'
+
 export type EventTime =
   /** `0.100`: that many microseconds after the script started. */
   | { kind: 'absolute'; us: number }
@@ -91,6 +93,11 @@ export interface ScriptOptions {
   bindPort: number
   /** --connect_port: the port connect() goes to. Default 8080. */
   connectPort: number
+  /**
+   * tuntcp's own options, `--tcp_rcv_buf_size=4096`: a tunable of
+   * src/stack/tcp/config.ts, in snake case after `tcp_`, for this script's stack.
+   */
+  tcp: Partial<TcpConfig>
 }
 
 export const DEFAULT_OPTIONS: ScriptOptions = {
@@ -100,6 +107,7 @@ export const DEFAULT_OPTIONS: ScriptOptions = {
   remoteIp: '192.0.2.1',
   bindPort: 8080,
   connectPort: 8080,
+  tcp: {},
 }
 
 export interface Script {

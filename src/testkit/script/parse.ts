@@ -4,6 +4,8 @@
 // parser.y in google/packetdrill) so that a Linux script written in the subset
 // means the same thing here; anything else is refused with "line N: ...".
 
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config'
+import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp'
 import { parseAddress } from '../../stack/wire/ipv4'
 import { DEFAULT_OPTIONS, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type SyscallSpec, type TcpOptionSpec } from './ast'
@@ -29,7 +31,7 @@ class Parser {
   }
 
   script(): Script {
-    const options: ScriptOptions = { ...DEFAULT_OPTIONS }
+    const options: ScriptOptions = { ...DEFAULT_OPTIONS, tcp: {} }
     while (this.peek().kind === 'option') this.option(options)
     const events: ScriptEvent[] = []
     while (this.peek().kind !== 'eof') {
@@ -85,7 +87,30 @@ class Parser {
       case 'remote_ip': options.remoteIp = ip(); break
       case 'bind_port': options.bindPort = int(1, 65535); break
       case 'connect_port': options.connectPort = int(1, 65535); break
-      default: throw unsupported(t.line, `option --${t.text}`)
+      default:
+        if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())
+        throw unsupported(t.line, `option --${t.text}`)
+    }
+  }
+
+  /** `--tcp_msl_ms=1000`: a TcpConfig tunable (src/stack/tcp/config.ts) for this script's stack. */
+  private stackOption(t: Token, options: ScriptOptions, value: string): void {
+    const key = t.text.slice(4).replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TcpConfig
+    const known = Object.keys(DEFAULT_TCP_CONFIG).map(k => `--tcp_${k.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`)}`)
+    if (!(key in DEFAULT_TCP_CONFIG)) throw new ScriptError(t.line, `unknown option --${t.text} (the stack's tunables are ${known.join(', ')})`)
+    const model = DEFAULT_TCP_CONFIG[key]
+    const tcp = options.tcp as Record<string, unknown>
+    if (typeof model === 'number') {
+      if (!/^\d+$/.test(value)) throw new ScriptError(t.line, `--${t.text} must be a whole number, not ${value}`)
+      tcp[key] = Number(value)
+    } else if (typeof model === 'boolean') {
+      if (value !== 'true' && value !== 'false') throw new ScriptError(t.line, `--${t.text} must be true or false, not ${value}`)
+      tcp[key] = value === 'true'
+    } else if (key === 'congestionControl') {
+      if (!isCongestionControlName(value)) throw new ScriptError(t.line, `--${t.text} must be one of ${CONGESTION_CONTROLS.join(', ')}, not ${value}`)
+      tcp[key] = value
+    } else {
+      tcp[key] = value
     }
   }
 
@@ -314,16 +339,17 @@ class Parser {
       }
     }
     this.expectPunct(')', `the end of the arguments of ${name.text}()`)
-    this.expectPunct('=', `the expected result: ${name.text}(...) = N`)
+    const equals = this.expectPunct('=', `the expected result: ${name.text}(...) = N`)
     const result = this.expr()
     const spec: SyscallSpec = { type: 'syscall', name: name.text, args, endUs, result }
+    // `= -1 ECONNRESET (Connection reset by peer)`: the errno and its note end the line.
     const e = this.peek()
-    if (e.kind === 'word') {
+    if (e.kind === 'word' && e.line === equals.line) {
       if (!(e.text in ERRNO)) throw new ScriptError(e.line, `unknown errno ${e.text}`)
       spec.errno = e.text
       this.next()
     }
-    if (this.isPunct('(')) this.skipNote()
+    if (this.isPunct('(') && this.peek().line === equals.line) this.skipNote()
     validateSyscall(spec, name.line)
     return spec
   }

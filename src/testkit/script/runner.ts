@@ -15,11 +15,11 @@ import { Stack, type StackOptions } from '../../stack/stack'
 import type { State } from '../../stack/tcp/state'
 import { VirtualClock } from '../../stack/time/virtual-clock'
 import { parseAddress } from '../../stack/wire/ipv4'
-import { ACK, SYN } from '../../stack/wire/tcp'
+import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp'
 import type { Link, PacketHandler } from '../../tun/link'
-import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec } from './ast'
+import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast'
 import { evaluate, exprText } from './parse'
-import { buildPacket, decodePacket, encodeOptions, flagsText, pattern, patternByte, patternMismatch, sameOptions, segmentText, type WireSegment } from './segment'
+import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment'
 import { ERRNO, STRERROR } from './symbols'
 
 export interface RunOptions {
@@ -73,6 +73,10 @@ interface Connection {
   liveLocalIsn: number
   localPort: number
   remotePort: number
+  /** The stack's TS vals as the script wrote them and as sent (packetdrill's outbound TS val mapping). */
+  tsVals: Map<number, number>
+  /** The first outbound timestamp, script and live: the baseline for mapping other TS values. */
+  firstTs: { script: number; live: number } | null
 }
 
 /** A stack socket behind a file descriptor. */
@@ -138,10 +142,14 @@ class Runner {
   private readonly sent: Sent[] = []
   private readonly fds = new Map<number, Fd>()
   private conn: Connection
+  /** Passive connections by the peer's port, for scripts that open several with explicit ports. */
+  private readonly byPort = new Map<number, Connection>()
   private pending: Pending | null = null
   private polling = false
   private failure: Failure | null = null
   private last: { ev: ScriptEvent; us: number } | null = null
+  /** The event being run: a failure found meanwhile (the stack threw) belongs to its line. */
+  private current: ScriptEvent | null = null
   /** The stack's last SYN seq and the peer's: where each byte stream starts, for the data pattern. */
   private outIss: number | null = null
   private inIrs = 0
@@ -153,10 +161,12 @@ class Runner {
     this.link = new ScriptLink(packet => this.onSend(packet))
     this.stack = new Stack({
       ...options.stack,
+      tcp: { ...options.stack?.tcp, ...o.tcp },
       address: o.localIp, link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
     })
     this.stack.on('internal-error', (error: Error) => {
-      this.failure ??= { line: this.last?.ev.line ?? 0, source: this.last?.ev.source ?? '', message: `the stack threw: ${error.stack ?? error.message}` }
+      const ev = this.current ?? this.last?.ev
+      this.failure ??= { line: ev?.line ?? 0, source: ev?.source ?? '', message: `the stack threw: ${error.stack ?? error.message}` }
     })
     this.conn = this.newConnection('none')
   }
@@ -164,12 +174,20 @@ class Runner {
   async run(): Promise<RunResult> {
     for (const ev of this.script.events) {
       await this.runEvent(ev)
-      if (this.failure !== null) return { ok: false, failure: this.failure }
+      if (this.failure !== null) break
     }
-    await this.finishPending()
-    if (this.failure !== null) return { ok: false, failure: this.failure }
+    if (this.failure === null) await this.finishPending()
+    this.traceUnchecked()
     this.clock.cancelWake()
-    return { ok: true }
+    return this.failure === null ? { ok: true } : { ok: false, failure: this.failure }
+  }
+
+  /** For --verbose: what the stack sent that no `>` line looked at (packetdrill does not check it either). */
+  private traceUnchecked(): void {
+    for (const { us, seg } of this.sent) {
+      const c = this.byPort.get(seg.dstPort) ?? this.conn
+      this.trace(`${secs(us).padStart(12)}  > ${segmentText(this.scriptView(c, null, seg))}   (not checked: no line of the script expects it)`)
+    }
   }
 
   // ---- time ----
@@ -244,6 +262,7 @@ class Runner {
   // ---- events ----
 
   private async runEvent(ev: ScriptEvent): Promise<void> {
+    this.current = ev
     const when = this.schedule(ev)
     const a = ev.action
     if (a.type === 'packet' && a.direction === 'out') {
@@ -272,21 +291,30 @@ class Runner {
   }
 
   private newConnection(state: Connection['state']): Connection {
-    return { state, remoteIsn: 0, scriptLocalIsn: 0, liveLocalIsn: 0, localPort: this.script.options.bindPort, remotePort: REMOTE_PORT }
+    return {
+      state, remoteIsn: 0, scriptLocalIsn: 0, liveLocalIsn: 0, localPort: this.script.options.bindPort, remotePort: REMOTE_PORT,
+      tsVals: new Map(), firstTs: null,
+    }
   }
 
   // ---- segments in ----
 
-  private inbound(_ev: ScriptEvent, p: PacketSpec): void {
-    let c = this.conn
-    if (c.state === 'none' || c.state === 'listening') {
-      // The first segment to a listener makes the connection under test (packetdrill: a child socket).
+  private inbound(ev: ScriptEvent, p: PacketSpec): void {
+    let c = p.srcPort === undefined ? this.conn : this.byPort.get(p.srcPort) ?? this.conn
+    const bareSyn = (p.flags & (SYN | ACK | RST)) === SYN
+    const otherPort = p.srcPort !== undefined && p.srcPort !== c.remotePort
+    if (c.state === 'none' || c.state === 'listening' || (otherPort && bareSyn)) {
+      // The first segment to a listener makes the connection under test (packetdrill: a child socket);
+      // a SYN from another port written `< PORT>8080 S ...` makes another one, numbered on its own.
       c = this.conn = this.newConnection('passive-received')
       c.remoteIsn = p.seq
+      if (p.srcPort !== undefined) c.remotePort = p.srcPort
+      this.byPort.set(c.remotePort, c)
     } else if (c.state === 'synack-sent' && p.flags & ACK) {
       c.state = 'synack-acked'
-    } else if (c.state === 'active-syn-sent' && p.flags & SYN && p.flags & ACK) {
-      c.state = 'active-syn-acked'
+    } else if (c.state === 'active-syn-sent' && p.flags & SYN) {
+      // The peer's SYN,ACK (or, in a simultaneous open, its bare SYN) gives its ISN.
+      if (p.flags & ACK) c.state = 'active-syn-acked'
       c.remoteIsn = p.seq
     }
     const syn = (p.flags & SYN) !== 0
@@ -295,12 +323,28 @@ class Runner {
     if (p.flags & ACK) ack = (ack + (syn ? c.liveLocalIsn - c.scriptLocalIsn : c.liveLocalIsn)) >>> 0
     if (syn) this.inIrs = seq
     const dataSeq = syn ? seq + 1 : seq
+    // SACK blocks are numbered like ACKs; a TS echo reply names one of the stack's TS vals (run_packet.c, map_inbound_packet).
+    let options = shiftSackBlocks(p.options ?? [], syn ? 0 : c.liveLocalIsn)
+    const ts = findTimestamp(options)
+    if (ts !== undefined && p.flags & ACK) {
+      const ecr = this.liveTsEcr(c, ts.ecr)
+      if (ecr === null) return this.fail(ev, `cannot map TS ecr ${ts.ecr} to the stack's clock: no outbound segment had a timestamp yet (write the TS option of the SYN,ACK or SYN, not <...>)`)
+      options = withTsEcr(options, ecr)
+    }
     const packet = buildPacket({
       src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
-      seq, ack, flags: p.flags, win: p.win!, options: encodeOptions(p.options ?? []),
+      seq, ack, flags: p.flags, win: p.win!, options: encodeOptions(options),
       payload: pattern((dataSeq - (this.inIrs + 1)) >>> 0, p.len),
     })
     this.link.inject(packet)
+  }
+
+  /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
+  private liveTsEcr(c: Connection, ecr: number): number | null {
+    const exact = c.tsVals.get(ecr)
+    if (exact !== undefined) return exact
+    if (c.firstTs === null) return null
+    return (ecr - c.firstTs.script + c.firstTs.live) >>> 0
   }
 
   // ---- segments out ----
@@ -313,17 +357,6 @@ class Runner {
   }
 
   private async outbound(ev: ScriptEvent, p: PacketSpec, when: { us: number; endUs: number }): Promise<void> {
-    const c = this.conn
-    const synAck = (p.flags & (SYN | ACK)) === (SYN | ACK)
-    const synOnly = (p.flags & (SYN | ACK)) === SYN
-    let learnSynAck = false
-    if (c.state === 'passive-received' && synAck) {
-      c.scriptLocalIsn = p.seq
-      learnSynAck = true
-    } else if (c.state === 'active-connecting' && synOnly) {
-      c.state = 'active-syn-sent'
-      c.scriptLocalIsn = p.seq
-    }
     const any = ev.time.kind === 'any'
     const tol = this.tolerance(when.us)
     const deadline = any ? this.nowUs() + LOOKAHEAD_US : when.endUs + tol
@@ -339,8 +372,19 @@ class Runner {
         return
       }
     }
-    const got = this.sent.shift()!
+    const got = this.coalesce(this.sent.shift()!, p.len)
     const live = got.seg
+    // The segment belongs to the connection of its port (tuntcp's extension for several connections), else the one under test.
+    const c = this.byPort.get(live.dstPort) ?? this.conn
+    const synAck = (p.flags & (SYN | ACK)) === (SYN | ACK)
+    let learnSynAck = false
+    if (c.state === 'passive-received' && synAck) {
+      c.scriptLocalIsn = p.seq
+      learnSynAck = true
+    } else if (c.state === 'active-connecting' && (p.flags & (SYN | ACK)) === SYN) {
+      c.state = 'active-syn-sent'
+      c.scriptLocalIsn = p.seq
+    }
     if (learnSynAck) {
       c.state = 'synack-sent'
       c.liveLocalIsn = live.seq
@@ -349,11 +393,9 @@ class Runner {
       c.liveLocalIsn = live.seq
       c.localPort = live.srcPort
     }
-    // Into script numbers: SYNs relative to the script's ISN, the rest to the stack's ISN; ACKs likewise.
-    const syn = (live.flags & SYN) !== 0
-    const seq = (live.seq - (syn ? c.liveLocalIsn - c.scriptLocalIsn : c.liveLocalIsn)) >>> 0
-    const ack = live.flags & ACK ? (live.ack - (syn ? 0 : c.remoteIsn)) >>> 0 : live.ack
-    const actual = { flags: live.flags, seq, len: live.payload.length, ack, win: live.win, options: live.options }
+    const actual = this.scriptView(c, p, live)
+    const seq = actual.seq
+    const ack = actual.ack
     const actualText = `${segmentText(actual)} at ${secs(got.us)}`
     this.trace(`${secs(got.us).padStart(12)}  > ${segmentText(actual)}`)
     const mismatch = (what: string) => this.fail(ev, what, { expected: expectedText, actual: actualText })
@@ -366,8 +408,9 @@ class Runner {
     if (p.ack !== undefined && p.ack !== ack) return mismatch(`ack: expected ${p.ack}, got ${ack}`)
     if (p.win !== undefined && p.win !== live.win) return mismatch(`window: expected ${p.win}, got ${live.win}`)
     if (p.options !== null) {
-      if (live.options === null) return mismatch('options: the stack sent malformed TCP options')
-      if (!sameOptions(p.options, live.options)) return mismatch('options differ')
+      if (actual.options === null) return mismatch('options: the stack sent malformed TCP options')
+      const wrong = optionsMismatch(p.options, actual.options)
+      if (wrong !== null) return mismatch(`options: ${wrong}`)
     }
     if (live.payload.length > 0 && this.outIss !== null) {
       const offset = (live.seq - (this.outIss + 1)) >>> 0
@@ -384,6 +427,66 @@ class Runner {
         return mismatch(`timing: expected ${range} (tolerance ${secs(tol)}), sent at ${secs(got.us)}`)
       }
     }
+  }
+
+  /**
+   * A segment the stack sent, in script numbers: SYNs relative to the script's
+   * ISN, the rest to the stack's ISN; ACKs likewise to the peer's (run_packet.c,
+   * tcp_convert_seq_number). `p` is the script line it is checked against, if any.
+   */
+  private scriptView(c: Connection, p: PacketSpec | null, live: WireSegment) {
+    const syn = (live.flags & SYN) !== 0
+    const seq = (live.seq - (syn ? c.liveLocalIsn - c.scriptLocalIsn : c.liveLocalIsn)) >>> 0
+    const ack = live.flags & ACK ? (live.ack - (syn ? 0 : c.remoteIsn)) >>> 0 : live.ack
+    return { flags: live.flags, seq, len: live.payload.length, ack, win: live.win, options: this.scriptOptions(c, p, live) }
+  }
+
+  /**
+   * The options of a segment the stack sent, in script numbers: SACK blocks
+   * relative to the peer's ISN, the TS val relative to the first one seen
+   * (run_packet.c, map_outbound_live_packet). Also learns the TS val mapping.
+   */
+  private scriptOptions(c: Connection, p: PacketSpec | null, live: WireSegment): TcpOptionSpec[] | null {
+    if (live.options === null) return null
+    let options = shiftSackBlocks(live.options, (live.flags & SYN ? 0 : -c.remoteIsn) >>> 0)
+    const liveTs = findTimestamp(options)
+    const scriptTs = p === null ? undefined : findTimestamp(p.options)
+    if (liveTs !== undefined && scriptTs !== undefined) {
+      c.tsVals.set(scriptTs.val, liveTs.val)
+      c.firstTs ??= { script: scriptTs.val, live: liveTs.val }
+    }
+    if (liveTs !== undefined && c.firstTs !== null) {
+      const val = (c.firstTs.script + liveTs.val - c.firstTs.live) >>> 0
+      options = options.map(o => (o.kind === 'TS' ? { kind: 'TS', val, ecr: o.ecr } : o))
+    }
+    return options
+  }
+
+  /**
+   * Linux sends one large segment over TSO where the stack sends several of one
+   * MSS each. As packetdrill does when it sniffs a wire (run_packet.c,
+   * verify_packet_fragments), segments sent at the same moment that continue one
+   * another, with the same ACK and options, are joined until they reach the
+   * length the script expects; PSH and FIN come from the last one.
+   */
+  private coalesce(first: Sent, want: number): Sent {
+    let seg = first.seg
+    if (seg.flags & (SYN | RST | FIN) || seg.payload.length === 0) return first
+    while (seg.payload.length < want) {
+      const next = this.sent[0]
+      if (next === undefined || next.us !== first.us) break
+      const n = next.seg
+      const continues = n.seq === ((seg.seq + seg.payload.length) >>> 0) && n.ack === seg.ack && n.srcPort === seg.srcPort && n.dstPort === seg.dstPort
+      const sameKind = (n.flags & ~(PSH | FIN)) === (seg.flags & ~PSH) && optionsText(n.options) === optionsText(seg.options)
+      if (!continues || !sameKind || n.payload.length === 0 || seg.payload.length + n.payload.length > want) break
+      this.sent.shift()
+      const payload = new Uint8Array(seg.payload.length + n.payload.length)
+      payload.set(seg.payload)
+      payload.set(n.payload, seg.payload.length)
+      seg = { ...seg, flags: (seg.flags & ~PSH) | n.flags, win: n.win, payload }
+      if (n.flags & FIN) break
+    }
+    return seg === first.seg ? first : { us: first.us, seg }
   }
 
   /** Advance until the stack sends something, the timers run out, or `limitUs`. */
@@ -476,7 +579,7 @@ class Runner {
       }
       if (fd >= 0) {
         this.conn = this.newConnection('new')
-        this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & ERRNO_NONBLOCK) !== 0, keepalive: false, connection: this.conn })
+        this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn })
       }
       return done(fd >= 0 ? fd : 3)
     }
@@ -506,8 +609,8 @@ class Runner {
       case 'close': return this.close(fdNum, fd)
       case 'fcntl': {
         const cmd = (s.args[1] as { name?: string }).name
-        if (cmd === 'F_GETFL') return done(2 | (fd.nonblocking ? ERRNO_NONBLOCK : 0))
-        fd.nonblocking = (arg(2) & ERRNO_NONBLOCK) !== 0
+        if (cmd === 'F_GETFL') return done(2 | (fd.nonblocking ? O_NONBLOCK : 0))
+        fd.nonblocking = (arg(2) & O_NONBLOCK) !== 0
         return done(0)
       }
       case 'setsockopt': {
@@ -694,7 +797,8 @@ class Runner {
   }
 }
 
-const ERRNO_NONBLOCK = 0o4000
+/** O_NONBLOCK and SOCK_NONBLOCK on Linux. */
+const O_NONBLOCK = 0o4000
 
 function isInbound(ev: ScriptEvent): boolean {
   return ev.action.type === 'packet' && ev.action.direction === 'in'

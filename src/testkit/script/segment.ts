@@ -28,15 +28,17 @@ export function flagsText(flags: number): string {
 export function optionsText(options: TcpOptionSpec[] | null): string {
   if (options === null) return ' <...>'
   if (options.length === 0) return ''
-  const one = (o: TcpOptionSpec): string => {
-    switch (o.kind) {
-      case 'nop': case 'eol': case 'sackOK': return o.kind
-      case 'mss': case 'wscale': return `${o.kind} ${o.value}`
-      case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`
-      case 'TS': return `TS val ${o.val} ecr ${o.ecr}`
-    }
+  return ` <${options.map(optionText).join(',')}>`
+}
+
+/** One option as a script writes it: `mss 1460`, `sack 1:101 201:301`. */
+export function optionText(o: TcpOptionSpec): string {
+  switch (o.kind) {
+    case 'nop': case 'eol': case 'sackOK': return o.kind
+    case 'mss': case 'wscale': return `${o.kind} ${o.value}`
+    case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`
+    case 'TS': return `TS val ${o.val} ecr ${o.ecr}`
   }
-  return ` <${options.map(one).join(',')}>`
 }
 
 /** A segment in script notation. `win` and `ack` are left out when undefined. */
@@ -101,9 +103,46 @@ export function decodeOptions(b: Uint8Array): TcpOptionSpec[] | null {
   return list
 }
 
-/** Two option lists are the same option by option (packetdrill compares them so, in order). */
-export function sameOptions(a: TcpOptionSpec[], b: TcpOptionSpec[]): boolean {
-  return a.length === b.length && optionsText(a) === optionsText(b)
+/**
+ * Where an outbound option list differs from the script's, or null. As in
+ * packetdrill (run_packet.c, verify_outbound_live_tcp_options), the options must
+ * come in the same order with the same values, except a timestamp's val and ecr,
+ * which depend on the stack's clock and are not compared.
+ */
+export function optionsMismatch(expected: TcpOptionSpec[], actual: TcpOptionSpec[]): string | null {
+  const n = Math.max(expected.length, actual.length)
+  for (let i = 0; i < n; i++) {
+    const e = expected[i]
+    const a = actual[i]
+    if (e === undefined) return `unexpected option ${optionText(a!)} at position ${i + 1}`
+    if (a === undefined) return `missing option ${optionText(e)} at position ${i + 1}`
+    if (e.kind !== a.kind) return `option ${i + 1}: expected ${optionText(e)}, got ${optionText(a)}`
+    if (e.kind !== 'TS' && optionText(e) !== optionText(a)) return `option ${i + 1}: expected ${optionText(e)}, got ${optionText(a)}`
+  }
+  return null
+}
+
+/** Shift every SACK block edge by `offset` (script numbers to wire numbers, or back). */
+export function shiftSackBlocks(options: TcpOptionSpec[], offset: number): TcpOptionSpec[] {
+  const out: TcpOptionSpec[] = []
+  for (const o of options) {
+    if (o.kind !== 'sack') { out.push(o); continue }
+    const blocks: Array<[number, number]> = []
+    for (const [l, r] of o.blocks) blocks.push([(l + offset) >>> 0, (r + offset) >>> 0])
+    out.push({ kind: 'sack', blocks })
+  }
+  return out
+}
+
+/** The timestamp option of a list, if any. */
+export function findTimestamp(options: TcpOptionSpec[] | null): { val: number; ecr: number } | undefined {
+  for (const o of options ?? []) if (o.kind === 'TS') return o
+  return undefined
+}
+
+/** A copy of a list with the timestamp echo reply replaced. */
+export function withTsEcr(options: TcpOptionSpec[], ecr: number): TcpOptionSpec[] {
+  return options.map(o => (o.kind === 'TS' ? { kind: 'TS', val: o.val, ecr } : o))
 }
 
 export interface WireSegment {

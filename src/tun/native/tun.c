@@ -4,7 +4,9 @@
 // watching the fd with libuv, and read()/write() on the fd. Everything else (names,
 // messages, counters, handing packets to the stack) lives in tun-device.ts.
 //
-//   open(name, mtu?, offload?)            -> { fd, name, mtu, created, offload }
+//   open(name, mtu?, offload?, multiQueue?, attachOnly?)
+//                                         -> { fd, name, mtu, created, offload }
+//   setQueue(fd, enabled)                 a multi-queue device: enable or disable this queue
 //   startReading(fd, buf, lens, callback) -> handle   callback(count, error?)
 //   stopReading(handle)                   (idempotent)
 //   write(fd, packet, header?)            -> true, or false when the queue is full
@@ -20,6 +22,15 @@
 // kernel hand us TCP segments larger than the MTU with their checksum left partial,
 // and take ours the same way (it splits them at gso_size). tun-device.ts reads and
 // writes the header; here we only switch it on, and report whether that worked.
+//
+// Multi-queue (optional): with IFF_MULTI_QUEUE every open() + TUNSETIFF of the same name
+// adds one queue, a file descriptor of its own (Documentation/networking/tuntap.rst, 3.3).
+// The kernel picks the queue of each packet it sends us by flow: a flow goes to the queue
+// that last wrote a packet of it, or else by a hash of its addresses and ports, so one
+// thread per queue sees every packet of the connections it owns. Flags such as
+// IFF_VNET_HDR belong to the device, not the queue: a queue added to an existing device
+// takes the device's, and reports them (TUNGETIFF). TUNSETQUEUE with IFF_DETACH_QUEUE
+// keeps a file attached to the device (so the device lives on) without receiving packets.
 //
 // Errors thrown to JavaScript are Error objects with `code` (the errno name),
 // `errno` and `syscall`, like Node's own system errors.
@@ -72,6 +83,7 @@ static const char *errno_name(int err) {
     case ENFILE: return "ENFILE";
     case EMFILE: return "EMFILE";
     case ENOTTY: return "ENOTTY";
+    case E2BIG: return "E2BIG";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case EBADFD: return "EBADFD";
     case EMSGSIZE: return "EMSGSIZE";
@@ -125,7 +137,7 @@ static int32_t get_fd(napi_env env, napi_value v) {
 }
 
 // ---------------------------------------------------------------------------
-// open(name, mtu?) -> { fd, name, mtu, created }
+// open(name, mtu?, offload?, multiQueue?, attachOnly?) -> { fd, name, mtu, created, offload }
 
 // Interface ioctls go through an ordinary socket. They act in the calling thread's
 // network namespace (unlike /sys/class/net, which shows the namespace sysfs was
@@ -164,10 +176,27 @@ static int enable_offload(int fd) {
   return 0;
 }
 
+/** argv[i] as a boolean: false when absent or not a boolean. NULL after a failure. */
+static napi_value get_flag(napi_env env, napi_value *argv, size_t argc, size_t i, bool *out) {
+  *out = false;
+  napi_valuetype t = napi_undefined;
+  if (argc > i) CHECK(napi_typeof(env, argv[i], &t));
+  if (t == napi_boolean) CHECK(napi_get_value_bool(env, argv[i], out));
+  return argv[0];
+}
+
+/** The flags the device has now (TUNGETIFF), or -errno. */
+static int device_flags(int fd) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) return -errno;
+  return ifr.ifr_flags & 0xffff;
+}
+
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[5];
   size_t argc;
-  if (get_args(env, info, 3, argv, &argc) == NULL) return NULL;
+  if (get_args(env, info, 5, argv, &argc) == NULL) return NULL;
 
   char name[IFNAMSIZ + 1];  // one spare byte so we can tell "too long" from "fits"
   size_t len = 0;
@@ -185,12 +214,10 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
     CHECK(napi_typeof(env, argv[1], &t));
     if (t != napi_undefined && t != napi_null) CHECK(napi_get_value_int32(env, argv[1], &mtu));
   }
-  bool offload = false;
-  if (argc >= 3) {
-    napi_valuetype t;
-    CHECK(napi_typeof(env, argv[2], &t));
-    if (t == napi_boolean) CHECK(napi_get_value_bool(env, argv[2], &offload));
-  }
+  bool offload, multi_queue, attach_only;
+  if (get_flag(env, argv, argc, 2, &offload) == NULL) return NULL;
+  if (get_flag(env, argv, argc, 3, &multi_queue) == NULL) return NULL;
+  if (get_flag(env, argv, argc, 4, &attach_only) == NULL) return NULL;
 
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) {
@@ -203,6 +230,11 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
     throw_errno(env, -existed, "ioctl(SIOCGIFINDEX)", name);
     return NULL;
   }
+  if (!existed && attach_only) {
+    close(sock);
+    throw_errno(env, ENODEV, "attach", name);  // a queue for a device that is not there
+    return NULL;
+  }
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -213,12 +245,25 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   }
   // IFF_TUN: IP packets, no Ethernet header. IFF_NO_PI: no 4-byte packet info prefix.
   // An existing TUN device of that name is attached to; otherwise a new one is made,
-  // and since we never set TUNSETPERSIST it goes away when this fd is closed.
+  // and since we never set TUNSETPERSIST it goes away when this fd is closed (with
+  // IFF_MULTI_QUEUE: when the last of its queues is closed).
+  const short base = IFF_TUN | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+  // One more queue of an existing multi-queue device takes the device's flags as they are.
+  const bool add_queue = multi_queue && existed;
   struct ifreq ifr;
   ifreq_for(&ifr, name);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+  ifr.ifr_flags = base | (offload ? IFF_VNET_HDR : 0);
   int setiff = ioctl(fd, TUNSETIFF, &ifr);
-  if (setiff == 0 && offload && enable_offload(fd) != 0) {
+  if (setiff == 0 && add_queue) {
+    int flags = device_flags(fd);
+    if (flags < 0) {
+      close(fd);
+      close(sock);
+      throw_errno(env, -flags, "ioctl(TUNGETIFF)", name);
+      return NULL;
+    }
+    offload = (flags & IFF_VNET_HDR) != 0;
+  } else if (setiff == 0 && offload && enable_offload(fd) != 0) {
     // No offload here: start again without the header (a device we made goes and comes back).
     offload = false;
     close(fd);
@@ -230,11 +275,11 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
       return NULL;
     }
     ifreq_for(&ifr, name);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = base;
     setiff = ioctl(fd, TUNSETIFF, &ifr);
   } else if (setiff < 0 && offload && errno == EINVAL) {
     offload = false;  // a kernel without IFF_VNET_HDR for TUN: plain packets
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = base;
     setiff = ioctl(fd, TUNSETIFF, &ifr);
   }
   if (setiff < 0) {
@@ -536,6 +581,31 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// setQueue(fd, enabled): TUNSETQUEUE. A disabled queue keeps the device alive but the
+// kernel sends it no packets; enabling it puts it back among the queues flows hash to.
+static napi_value tun_set_queue(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc;
+  if (get_args(env, info, 2, argv, &argc) == NULL) return NULL;
+  int fd = argc >= 1 ? get_fd(env, argv[0]) : -1;
+  bool enabled = false;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) CHECK(napi_typeof(env, argv[1], &t));
+  if (fd < 0 || t != napi_boolean) {
+    napi_throw_type_error(env, "EINVAL", "setQueue(fd, enabled): bad argument");
+    return NULL;
+  }
+  CHECK(napi_get_value_bool(env, argv[1], &enabled));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = enabled ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+  if (ioctl(fd, TUNSETQUEUE, &ifr) < 0) {
+    throw_errno(env, errno, "ioctl(TUNSETQUEUE)", enabled ? "IFF_ATTACH_QUEUE" : "IFF_DETACH_QUEUE");
+    return NULL;
+  }
+  return NULL;
+}
+
 // close(fd): stop reading first (stopReading), then close.
 static napi_value tun_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -558,6 +628,7 @@ static napi_value tun_close(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   const napi_property_descriptor fns[] = {
     {"open", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setQueue", NULL, tun_set_queue, NULL, NULL, NULL, napi_enumerable, NULL},
     {"startReading", NULL, tun_start_reading, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stopReading", NULL, tun_stop_reading, NULL, NULL, NULL, napi_enumerable, NULL},
     {"write", NULL, tun_write, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -211,7 +211,7 @@ describe('drops (RFC 791 3.1, RFC 1122 3.3)', () => {
       packet: () => buildIcmpPacket({ src: PEER_ADDR, dst: LOCAL_ADDR, type: ICMP_ECHO_REPLY, code: 0, rest: 1 }),
     },
     {
-      name: 'an ICMP destination unreachable', reason: 'icmp-unhandled-type',
+      name: 'an ICMP destination unreachable quoting no datagram', reason: 'icmp-quote',
       packet: () => buildIcmpPacket({ src: PEER_ADDR, dst: LOCAL_ADDR, type: ICMP_DEST_UNREACHABLE, code: 3, rest: 0 }),
     },
     {

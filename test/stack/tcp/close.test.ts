@@ -46,6 +46,17 @@ describe('passive close (the peer closes first)', () => {
     expect(socket.state).toBe('LAST-ACK')
   })
 
+  it('holds a FIN that comes before missing data, then ACKs data and FIN once (9293 3.10.7.4, eighth)', async () => {
+    const { p, socket } = await established()
+    await p.send('F.', { seq: 101, ack: 1 }) // 1..100 not here yet
+    p.expect('.', { seq: 1, ack: 1 })
+    expect(socket.state).toBe('ESTABLISHED')
+    await p.send('P.', { seq: 1, ack: 1, data: 'x'.repeat(100) })
+    p.expect('.', { seq: 1, ack: 102 }) // one ACK for the text and the FIN, no ACK of 101 before it
+    p.expectNothing()
+    expect(socket.state).toBe('CLOSE-WAIT')
+  })
+
   it('retransmits its FIN in LAST-ACK until acknowledged', async () => {
     const { p, socket } = await established()
     await p.send('F.', { seq: 1, ack: 1 })

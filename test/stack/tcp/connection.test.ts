@@ -142,16 +142,17 @@ describe('data', () => {
   })
 
   it('a paused reader closes the window, the sender probes, and nothing is lost (9293 3.8.6.1)', async () => {
-    const net = twoStacks()
+    // A 256 KiB receive buffer: a scaled window (shift 2) that closes to zero.
+    const net = twoStacks({ tcp: { rcvBufSize: 256 * 1024 } })
     let server: Socket | undefined
     net.b.createServer(s => { server = s; s.pause() }).listen(9)
     const sock = net.a.connect({ host: B, port: 9 })
-    const data = bytes(300_000)
+    const data = bytes(600_000)
     sock.end(data)
     await runFor(net.clock, 5_000)
     // B holds at most its receive buffer; A is blocked by the zero window and probing.
-    expect(server!.readableLength).toBeLessThanOrEqual(65_535)
-    expect(net.b.connections()[0]!.recvQueue).toBeGreaterThan(60_000)
+    expect(server!.readableLength).toBeLessThanOrEqual(256 * 1024)
+    expect(net.b.connections()[0]!.recvQueue).toBeGreaterThan(250_000)
     const segmentsBefore = net.a.counters.segmentsOut
     await runFor(net.clock, 20_000)
     expect(net.a.counters.segmentsOut).toBeGreaterThan(segmentsBefore) // persist probes

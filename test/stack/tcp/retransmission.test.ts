@@ -1,7 +1,7 @@
 // Retransmission per RFC 6298: backoff, Karn's rule, and the final ETIMEDOUT.
 import { describe, expect, it } from 'vitest'
 import { PacketPeer, PEER } from '../../helpers/packet-peer'
-import { settle } from '../../helpers/virtual-time'
+import { runUntil, settle } from '../../helpers/virtual-time'
 import type { Socket } from '../../../src/stack/socket/socket'
 
 describe('SYN retransmission', () => {
@@ -30,6 +30,53 @@ describe('data retransmission', () => {
     await p.handshake()
     return { p, socket: socket! }
   }
+
+  it('resends only what was sent, never past SND.NXT, when more data waits behind a small window (RFC 6298 5.4)', async () => {
+    const { p, socket } = await established()
+    await p.send('.', { seq: 1, ack: 1, win: 0 })
+    socket.write(Buffer.alloc(3000))
+    await p.send('.', { seq: 1, ack: 1, win: 100 })
+    await p.run(200) // sender SWS avoidance waits for its override timeout (9293 3.8.6.2.1)
+    p.expect('.', { seq: 1, len: 100 })
+    p.expectNothing()
+    await p.run(200) // lost: the timeout resends the same 100 bytes, not an MSS from the send buffer
+    p.expect('.', { seq: 1, len: 100 })
+    p.expectNothing()
+    await p.send('.', { seq: 1, ack: 101, win: 65535 }) // so this ACK is acceptable, and the rest follows
+    p.expect('.', { seq: 101, len: 1460 })
+  })
+
+  /** Two segments out, then the peer takes the first and shrinks its window to zero. */
+  async function shrunkToZero() {
+    const { p, socket } = await established()
+    const errors: string[] = []
+    socket.on('error', e => errors.push((e as NodeJS.ErrnoException).code!))
+    socket.write(Buffer.alloc(2920))
+    await settle()
+    p.expect('.', { seq: 1, len: 1460 })
+    p.expect('P.', { seq: 1461, len: 1460 })
+    await p.send('.', { seq: 1, ack: 1461, win: 0 })
+    return { p, socket, errors }
+  }
+
+  it('keeps probing a window shrunk to zero while the peer answers, past the retry limit (RFC 1122 4.2.2.16-17)', async () => {
+    const { p, socket, errors } = await shrunkToZero()
+    for (let i = 0; i < 15; i++) { // more than dataRetries (10)
+      await runUntil(p.clock, () => p.link.sent.length > 0)
+      p.expect('P.', { seq: 1461, len: 1460 })
+      await p.send('.', { seq: 1, ack: 1461, win: 0 })
+    }
+    expect(errors).toEqual([])
+    await p.send('.', { seq: 1, ack: 2921, win: 65535 })
+    expect(socket.state).toBe('ESTABLISHED')
+  })
+
+  it('still gives up on a shrunk window once the peer falls silent', async () => {
+    const { p, errors } = await shrunkToZero()
+    await runUntil(p.clock, () => errors.length > 0)
+    expect(errors).toEqual(['ETIMEDOUT'])
+    expect(p.stack.connections()).toEqual([])
+  })
 
   it('resends unacknowledged data with a doubling timeout, and goes on once it is ACKed', async () => {
     const { p, socket } = await established()

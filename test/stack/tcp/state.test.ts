@@ -148,6 +148,7 @@ describe('Tcb.setState', () => {
       transmit: () => undefined,
       stateChanged: (_tcb, from, to, cause) => told.push(`${from} -> ${to} (${cause})`),
       accept: () => undefined,
+      timeWait: () => undefined,
     }
     const nothing = () => undefined
     const tcb = new Tcb(host, 0x0a000002, 80, 0x0a000001, 40000, {

@@ -37,6 +37,24 @@ describe('TimerWheel', () => {
     expect(wheel.size).toBe(0)
   })
 
+  it('calls the callback with the timer as `this`, so subclasses can share one function', () => {
+    const clock = new VirtualClock(0)
+    const wheel = new TimerWheel(clock)
+    const seen: string[] = []
+    function fire(this: Named): void {
+      seen.push(this.name)
+    }
+    class Named extends Timer {
+      constructor(readonly name: string) {
+        super(fire)
+      }
+    }
+    wheel.arm(new Named('a'), 5)
+    wheel.arm(new Named('b'), 5)
+    clock.advance(5)
+    expect(seen).toEqual(['a', 'b'])
+  })
+
   it('rounds fractional delays and fractional clock times up to whole ms', () => {
     const clock = new VirtualClock(10.25)
     const wheel = new TimerWheel(clock)

@@ -2,9 +2,10 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, buildEchoReply, buildIcmpPacket, parseIcmp,
-  type IcmpMessage,
+  parseIcmpQuote, type IcmpMessage,
 } from '../../../src/stack/wire/icmp'
-import { IPPROTO_ICMP, parseIPv4, type IPv4Packet } from '../../../src/stack/wire/ipv4'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Packet } from '../../../src/stack/wire/ipv4'
+import { ACK, buildTcpPacket } from '../../../src/stack/wire/tcp'
 import { CAPTURED, KERNEL, STACK, parsePacket, toHex, u16, u32 } from './helpers'
 
 function decodePing(bytes: Uint8Array): { ip: IPv4Packet; icmp: IcmpMessage } {
@@ -95,6 +96,33 @@ describe('ICMP (RFC 792)', () => {
       const reply = decodePing(buildEchoReply(req.value, icmp.value, STACK))
       expect(reply.ip.header.dst).toBe(src)
       expect(reply.icmp).toEqual({ type: ICMP_ECHO_REPLY, code: 0, rest, body })
+    }))
+  })
+})
+
+describe('parseIcmpQuote (the datagram an ICMP error quotes, RFC 792)', () => {
+  const segment = buildTcpPacket({ src: STACK, dst: KERNEL, srcPort: 80, dstPort: 40_000, seq: 0xdead_beef, ack: 1, flags: ACK, window: 100 })
+
+  it('reads the quoted IP header and the TCP ports and sequence number from its first 8 bytes', () => {
+    expect(parseIcmpQuote(segment.subarray(0, 28))).toEqual({
+      ok: true,
+      value: { protocol: IPPROTO_TCP, src: STACK, dst: KERNEL, totalLength: 40, srcPort: 80, dstPort: 40_000, seq: 0xdead_beef },
+    })
+  })
+
+  it('drops a quote shorter than an IP header and 8 bytes, or with IHL past its end, or not IPv4', () => {
+    expect(parseIcmpQuote(segment.subarray(0, 27))).toEqual({ ok: false, reason: 'icmp-quote' })
+    const longIhl = segment.slice(0, 28)
+    longIhl[0] = 0x46 // 24-byte header: its 8 bytes would run past the quote
+    expect(parseIcmpQuote(longIhl)).toEqual({ ok: false, reason: 'icmp-quote' })
+    const v6 = segment.slice(0, 28)
+    v6[0] = 0x65
+    expect(parseIcmpQuote(v6)).toEqual({ ok: false, reason: 'icmp-quote' })
+  })
+
+  it('never throws, whatever the bytes (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), bytes => {
+      expect(typeof parseIcmpQuote(bytes).ok).toBe('boolean')
     }))
   })
 })

@@ -208,7 +208,7 @@ describe('parseTcp drops', () => {
     // A reminder kept next to the list: add a test above when adding a reason.
     expect(DROP_REASONS).toEqual([
       'ip-truncated', 'ip-version', 'ip-header-length', 'ip-total-length', 'ip-options', 'ip-checksum', 'ip-fragment',
-      'icmp-truncated', 'icmp-checksum', 'tcp-truncated', 'tcp-data-offset', 'tcp-checksum', 'tcp-options',
+      'icmp-truncated', 'icmp-checksum', 'icmp-quote', 'tcp-truncated', 'tcp-data-offset', 'tcp-checksum', 'tcp-options',
     ])
   })
 })

@@ -1,0 +1,60 @@
+// The two bad wires of `npm run bench -- --only=lossy` (started by bench/lossy.mjs inside
+// its network namespace; never run it on the host). Both play the same faults
+// (test/helpers/netem-profile.ts: what netem would do) on every packet, each way, in
+// userspace, because the kernel here may have no netem (CONFIG_NET_SCH_NETEM):
+//
+//   node --import tsx bench/lossy-link.ts tuntcp DEV ADDR KERNEL_CIDR SEED
+//       the stack on TUN device DEV (no offload: faults hit single segments), its link
+//       wrapped in a FaultyLink both ways; serveAll on ADDR
+//   node --import tsx bench/lossy-link.ts relay DEV_A CIDR_A DEV_B SEED
+//       a wire between two TUN devices: DEV_A gets CIDR_A here, DEV_B is moved by the
+//       caller into the kernel server's namespace; packets cross through the same faults
+//
+// Prints `READY {...}` when up; on SIGTERM prints `DONE {...}` (fault and stack counters) and exits.
+
+import { Stack, TunDevice, configureKernelSide, serveAll } from '../src/index'
+import { FaultyLink } from '../src/tun/faulty-link'
+import { NETEM_PROFILE as DEFAULT_PROFILE } from '../test/helpers/netem-profile'
+
+// TUNTCP_LOSSY_PROFILE='{"loss":0.05}' replaces the profile, to see what each fault costs.
+const NETEM_PROFILE = process.env.TUNTCP_LOSSY_PROFILE ? JSON.parse(process.env.TUNTCP_LOSSY_PROFILE) : DEFAULT_PROFILE
+
+function onTerm(report: () => Record<string, unknown>): void {
+  process.once('SIGTERM', () => {
+    process.stdout.write(`DONE ${JSON.stringify(report())}\n`)
+    process.exit(0)
+  })
+}
+
+function main(argv: string[]): void {
+  const [mode, ...rest] = argv
+  if (mode === 'tuntcp') {
+    const [dev = 'tkcc1', addr = '10.64.0.2', kernelCidr = '10.64.0.1/24', seed = '1'] = rest
+    const device = TunDevice.open({ name: dev, mtu: 1500, offload: false })
+    configureKernelSide(device.name, kernelCidr, 1500)
+    const link = new FaultyLink(device, { seed: Number(seed), inbound: NETEM_PROFILE, outbound: NETEM_PROFILE })
+    const stack = new Stack({ address: addr, link })
+    serveAll(stack)
+    onTerm(() => ({ counters: stack.counters.toJSON(), faults: { inbound: link.inbound?.counters, outbound: link.outbound?.counters } }))
+    process.stdout.write(`READY ${JSON.stringify({ mode, dev, addr })}\n`)
+    return
+  }
+  if (mode === 'relay') {
+    const [devA = 'tkcc2', cidrA = '10.65.0.1/24', devB = 'tkcc3', seed = '1'] = rest
+    const a = TunDevice.open({ name: devA, mtu: 1500, offload: false })
+    const b = TunDevice.open({ name: devB, mtu: 1500, offload: false })
+    configureKernelSide(a.name, cidrA, 1500)
+    // Each side's outbound faults: what crosses from A to B meets b's, B to A meets a's.
+    const toB = new FaultyLink(b, { seed: Number(seed), outbound: NETEM_PROFILE })
+    const toA = new FaultyLink(a, { seed: Number(seed) + 1, outbound: NETEM_PROFILE })
+    toA.onReceive(packet => toB.send(packet))
+    toB.onReceive(packet => toA.send(packet))
+    onTerm(() => ({ faults: { aToB: toB.outbound?.counters, bToA: toA.outbound?.counters } }))
+    process.stdout.write(`READY ${JSON.stringify({ mode, devA, devB })}\n`)
+    return
+  }
+  process.stderr.write('usage: bench/lossy-link.ts tuntcp DEV ADDR KERNEL_CIDR SEED | relay DEV_A CIDR_A DEV_B SEED\n')
+  process.exit(2)
+}
+
+main(process.argv.slice(2))

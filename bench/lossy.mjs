@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// The lossy half of `npm run bench -- --only=lossy`: goodput through a bad wire (5% loss,
+// 5 ms +-1 ms delay, 10% reordering, 1% duplication, 0.5% corruption, each way:
+// test/helpers/netem-profile.ts), tuntcp beside kernel-to-kernel, in the same run.
+// bench/run.mjs starts this INSIDE a fresh network namespace; it refuses to run anywhere else.
+//
+//   tuntcp:  kernel client here -> TUN tkcc1 (10.64.0.1/24) -> faults -> the stack at 10.64.0.2
+//            (bench/lossy-link.ts tuntcp: the stack's link is a FaultyLink, both ways)
+//   kernel:  kernel client here -> TUN tkcc2 (10.65.0.1/24) -> faults -> TUN tkcc3 -> the kernel
+//            of a second namespace at 10.65.0.2, where bench/server.ts kernel runs the same apps
+//            on node:net (bench/lossy-link.ts relay carries the packets between the two TUNs)
+//
+// The faults are played in userspace on both paths alike, since the kernel may have no
+// netem (CONFIG_NET_SCH_NETEM). Both paths have one userspace hop each way; both TUN
+// devices run without offload, so a lost packet is one segment.
+//
+//   node bench/lossy.mjs OUT.json [--quick]
+
+import { spawn, execFileSync } from 'node:child_process'
+import { readlinkSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const MiB = 1024 * 1024
+const args = process.argv.slice(2)
+const outFile = args.find(a => !a.startsWith('--'))
+const quick = args.includes('--quick')
+const PLAN = { bytes: quick ? 2 * MiB : 8 * MiB, reps: quick ? 1 : 3, seed: 1 }
+
+const TUNTCP = { dev: 'tkcc1', addr: '10.64.0.2', kernelCidr: '10.64.0.1/24' }
+const KERNEL = { here: 'tkcc2', hereCidr: '10.65.0.1/24', there: 'tkcc3', addr: '10.65.0.2', thereCidr: '10.65.0.2/24' }
+
+const here = readlinkSync('/proc/self/ns/net')
+if (!process.env.TUNTCP_BENCH_HOST_NETNS || process.env.TUNTCP_BENCH_HOST_NETNS === here) {
+  console.error('bench/lossy.mjs: refusing to run outside the namespace bench/run.mjs creates; run: npm run bench -- --only=lossy')
+  process.exit(2)
+}
+if (!outFile) {
+  console.error('usage: node bench/lossy.mjs OUT.json [--quick]')
+  process.exit(2)
+}
+
+const children = new Set()
+function track(child) {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+/** Run a command to completion (SIGKILL after timeoutMs); resolves {code, stdout, stderr}. */
+function run(cmd, argv, timeoutMs) {
+  return new Promise(resolvePromise => {
+    const child = track(spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }))
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    child.stdout.on('data', d => { stdout += d })
+    child.stderr.on('data', d => { stderr += d })
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
+    child.on('error', err => { stderr += err.message })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolvePromise({ code: timedOut ? 'timeout' : code, stdout, stderr })
+    })
+  })
+}
+
+/** Start a long-running helper that prints READY (and DONE on SIGTERM). */
+function startHelper(name, cmd, argv, { stdinPipe = false } = {}) {
+  const child = track(spawn(cmd, argv, { cwd: root, stdio: [stdinPipe ? 'pipe' : 'ignore', 'pipe', 'inherit'] }))
+  const lines = createInterface({ input: child.stdout })
+  let onDone = () => {}
+  const doneLine = new Promise(r => { onDone = r })
+  const ready = new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 20 s`)), 20_000)
+    lines.on('line', line => {
+      if (line.startsWith('READY ')) { clearTimeout(timer); resolveReady() }
+      else if (line.startsWith('DONE ')) onDone(JSON.parse(line.slice(5)))
+      else process.stdout.write(`[${name}] ${line}\n`)
+    })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`${name} exited early (code ${code})`)); onDone(null) })
+  })
+  return {
+    child,
+    ready,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return null
+      const exited = new Promise(r => child.once('exit', r))
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      const report = await Promise.race([doneLine, new Promise(r => setTimeout(() => r(null), 5_000))])
+      await exited
+      clearTimeout(killer)
+      return report
+    },
+  }
+}
+
+const TSX = ['--import', 'tsx']
+
+async function startKernelSide() {
+  // The server's own process makes the far namespace (unshare -n, then exec: the PID we
+  // hold is the server), waits until the relay's second TUN device has been moved in.
+  const server = startHelper('kernel server', 'unshare', ['-n', '--', 'sh', '-c', [
+    'read go',
+    'ip link set lo up',
+    `ip addr add ${KERNEL.thereCidr} dev ${KERNEL.there}`,
+    `ip link set ${KERNEL.there} up`,
+    `exec "$0" ${TSX.join(' ')} bench/server.ts kernel ${KERNEL.addr}`,
+  ].join(' && '), process.execPath], { stdinPipe: true })
+  const relay = startHelper('relay', process.execPath,
+    [...TSX, 'bench/lossy-link.ts', 'relay', KERNEL.here, KERNEL.hereCidr, KERNEL.there, String(PLAN.seed)])
+  await relay.ready
+  const pid = server.child.pid
+  for (let i = 0; readlinkSync(`/proc/${pid}/ns/net`) === here; i++) {
+    if (i > 200) throw new Error('kernel server: its namespace did not appear')
+    await new Promise(r => setTimeout(r, 10))
+  }
+  execFileSync('ip', ['link', 'set', KERNEL.there, 'netns', String(pid)])
+  server.child.stdin.end('go\n')
+  await server.ready
+  return { server, relay }
+}
+
+async function download(addr, bytes) {
+  const url = `http://${addr}/bytes/${bytes}`
+  const r = await run('curl', ['-sS', '-o', '/dev/null', '--max-time', '170', '-w', '%{http_code} %{size_download} %{time_total}', url], 180_000)
+  const [status, size, seconds] = r.stdout.trim().split(' ').map(Number)
+  if (r.code !== 0 || status !== 200 || size !== bytes) throw new Error(`curl ${url}: exit ${r.code}, status ${status}, ${size} of ${bytes} bytes ${r.stderr.trim()}`)
+  return { bytes, seconds, MBps: bytes / seconds / 1e6 }
+}
+
+async function upload(addr, bytes) {
+  const r = await run(process.execPath, ['bench/net-client.mjs', 'upload', addr, '9', String(bytes)], 180_000)
+  if (r.code !== 0) throw new Error(`upload to ${addr}:9: exit ${r.code} ${r.stderr.trim()}`)
+  return JSON.parse(r.stdout)
+}
+
+const ROWS = [
+  { id: 'lossy-download', label: `lossy download: curl /bytes/${PLAN.bytes}`, fn: download },
+  { id: 'lossy-upload', label: `lossy upload ${PLAN.bytes / MiB} MiB to discard :9 (node net)`, fn: upload },
+]
+
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function main() {
+  const results = { plan: PLAN, profile: 'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5% (each way, userspace)', rows: [] }
+  const tuntcp = startHelper('tuntcp', process.execPath,
+    [...TSX, 'bench/lossy-link.ts', 'tuntcp', TUNTCP.dev, TUNTCP.addr, TUNTCP.kernelCidr, String(PLAN.seed)])
+  let kernel = null
+  try {
+    await tuntcp.ready
+    kernel = await startKernelSide()
+    const sides = { kernel: KERNEL.addr, tuntcp: TUNTCP.addr }
+    for (const row of ROWS) {
+      const runs = { kernel: [], tuntcp: [] }
+      const errors = {}
+      for (let rep = 0; rep < PLAN.reps; rep++) {
+        for (const side of ['kernel', 'tuntcp']) {
+          try {
+            // TUNTCP_LOSSY_SS=1: print the kernel sender's `ss -ti` (cwnd, retrans) midway, to compare.
+            const probe = process.env.TUNTCP_LOSSY_SS && side === 'kernel' && row.id === 'lossy-download'
+              ? setTimeout(() => run('nsenter', ['-t', String(kernel.server.child.pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
+                .then(r => process.stdout.write(r.stdout)), 150) : null
+            const r = await row.fn(sides[side], PLAN.bytes)
+            if (probe) clearTimeout(probe)
+            runs[side].push(r)
+            process.stdout.write(`  ${row.id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
+          } catch (err) {
+            errors[side] = err.message
+            process.stdout.write(`  ${row.id} ${side}: FAILED: ${err.message}\n`)
+          }
+        }
+      }
+      const cell = side => runs[side].length > 0
+        ? { value: median(runs[side].map(r => r.MBps)), runs: runs[side], ...(errors[side] ? { error: errors[side] } : {}) }
+        : { value: null, error: errors[side] }
+      results.rows.push({ id: row.id, label: row.label, unit: 'MB/s', better: 'higher', reps: PLAN.reps, kernel: cell('kernel'), tuntcp: cell('tuntcp') })
+    }
+  } finally {
+    results.servers = { tuntcp: await tuntcp.stop() }
+    if (kernel) {
+      results.servers.relay = await kernel.relay.stop()
+      await kernel.server.stop()
+    }
+    for (const child of children) child.kill('SIGKILL')
+  }
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n')
+}
+
+main().catch(err => {
+  console.error(`bench/lossy.mjs: ${err.stack ?? err.message}`)
+  for (const child of children) child.kill('SIGKILL')
+  process.exit(1)
+})

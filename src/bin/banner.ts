@@ -1,0 +1,18 @@
+// The lines `tuntcp serve` prints once it answers: where, what, and what to try.
+
+import { SERVICES } from '../apps/index'
+
+/** What serve prints once it answers: the device, the services, lines to try. */
+export function banner(o: { device: string; mtu: number; offload: boolean; address: string; kernelAddr: string | undefined; workers: number }): string {
+  const extras = `${o.offload ? ', offload' : ''}${o.workers > 1 ? `, ${o.workers} workers` : ''}`
+  const lines = [`tuntcp: serving on ${o.device} (mtu ${o.mtu}${extras}) at ${o.address}${o.kernelAddr ? `, kernel side ${o.kernelAddr}` : ''}`]
+  for (const s of SERVICES) lines.push(`  ${String(s.port).padStart(3)}  ${s.name.padEnd(8)} ${s.rfc}`)
+  lines.push('try:')
+  lines.push(`  curl http://${o.address}/`)
+  lines.push(`  curl -o /dev/null http://${o.address}/bytes/10485760`)
+  lines.push(`  nc ${o.address} 7`)
+  lines.push(`  ping -c 3 ${o.address}`)
+  lines.push(`  sudo npx tuntcp ss${o.device === 'tuntcp0' ? '' : ` --dev ${o.device}`}`)
+  lines.push('Ctrl-C to stop')
+  return lines.join('\n')
+}

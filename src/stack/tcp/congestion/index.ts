@@ -1,0 +1,24 @@
+// Choosing a congestion control algorithm by name (StackOptions.tcp.congestionControl,
+// Socket#setCongestionControl).
+
+import { Cubic } from './cubic'
+import { NewReno } from './newreno'
+import { CONGESTION_CONTROLS, type CongestionControl, type CongestionControlName } from './types'
+
+export function createCongestionControl(name: CongestionControlName, mss: number): CongestionControl {
+  switch (name) {
+    case 'newreno':
+      return new NewReno(mss)
+    case 'cubic':
+      return new Cubic(mss)
+    default:
+      throw new RangeError(`unknown congestion control '${name as string}' (one of: ${CONGESTION_CONTROLS.join(', ')})`)
+  }
+}
+
+export function isCongestionControlName(name: unknown): name is CongestionControlName {
+  return typeof name === 'string' && (CONGESTION_CONTROLS as readonly string[]).includes(name)
+}
+
+export { Cubic, NewReno, CONGESTION_CONTROLS, type CongestionControl, type CongestionControlName }
+export { initialWindow, INITIAL_SSTHRESH, type CongestionContext } from './types'

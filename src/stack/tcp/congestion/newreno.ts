@@ -1,0 +1,62 @@
+// NewReno's window (RFC 5681 3.1 and 3.2; the recovery itself, RFC 6582's
+// partial ACKs and `recover`, is in ../loss-recovery.ts): slow start doubles
+// cwnd each round trip up to ssthresh, congestion avoidance adds one SMSS per
+// round trip, a loss halves the flight, a timeout falls back to one segment.
+
+import {
+  INITIAL_SSTHRESH, initialWindow, slowStart,
+  type CongestionContext, type CongestionControl,
+} from './types'
+
+export class NewReno implements CongestionControl {
+  readonly name = 'newreno'
+  cwnd: number
+  ssthresh = INITIAL_SSTHRESH
+  /** Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 3465 2.1, byte counting). */
+  private bytesAcked = 0
+  private mss: number
+
+  constructor(mss: number) {
+    this.mss = mss
+    this.cwnd = initialWindow(mss)
+  }
+
+  init(mss: number, synLost: boolean): void {
+    this.mss = mss
+    // RFC 5681 3.1: after a lost SYN or SYN,ACK the initial window is one segment.
+    this.cwnd = synLost ? mss : initialWindow(mss)
+  }
+
+  onAck(bytesAcked: number, ctx: CongestionContext): void {
+    const left = slowStart(this, bytesAcked)
+    if (left === 0) return
+    // Congestion avoidance (RFC 5681 3.1): one SMSS per cwnd's worth of bytes
+    // acknowledged, i.e. one SMSS per round trip, however the ACKs are spaced.
+    this.bytesAcked += left
+    while (this.bytesAcked >= this.cwnd) {
+      this.bytesAcked -= this.cwnd
+      this.cwnd += ctx.mss
+    }
+  }
+
+  onCongestion(flightSize: number, ctx: CongestionContext): void {
+    this.ssthresh = halfFlight(flightSize, ctx.mss) // RFC 5681 eq. (4)
+    this.cwnd = this.ssthresh
+    this.bytesAcked = 0
+  }
+
+  onRto(flightSize: number, first: boolean, ctx: CongestionContext): void {
+    if (first) this.ssthresh = halfFlight(flightSize, ctx.mss)
+    this.cwnd = ctx.mss // the loss window, LW (RFC 5681 3.1)
+    this.bytesAcked = 0
+  }
+
+  onIdleRestart(ctx: CongestionContext): void {
+    this.cwnd = Math.min(this.cwnd, initialWindow(ctx.mss)) // RW = min(IW, cwnd), RFC 5681 4.1
+  }
+}
+
+/** RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS). */
+function halfFlight(flightSize: number, mss: number): number {
+  return Math.max(Math.floor(flightSize / 2), 2 * mss)
+}

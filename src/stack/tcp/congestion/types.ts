@@ -1,0 +1,68 @@
+// The congestion control interface: what an algorithm (NewReno, CUBIC) decides,
+// and the parts every algorithm shares. An algorithm owns two numbers, cwnd and
+// ssthresh (RFC 5681 2), and answers four events. It never sends anything and
+// never sees a segment: loss-recovery.ts detects losses and resends, output.ts
+// sends at most min(cwnd, SND.WND) beyond SND.UNA. The shape follows smoltcp's
+// congestion controller and Linux's tcp_congestion_ops (ssthresh, cong_avoid).
+
+/** The algorithms there are: CUBIC is the default, as on Linux. */
+export type CongestionControlName = 'newreno' | 'cubic'
+
+export const CONGESTION_CONTROLS: readonly CongestionControlName[] = ['newreno', 'cubic']
+
+/** What an algorithm may need to know beside the bytes acknowledged. */
+export interface CongestionContext {
+  /** The clock, in milliseconds. */
+  now: number
+  /** SMSS: the sender's maximum segment size (RFC 5681 2). */
+  mss: number
+  /** The smoothed round-trip time in ms (RFC 6298 SRTT), undefined before the first sample. */
+  srtt: number | undefined
+}
+
+export interface CongestionControl {
+  readonly name: CongestionControlName
+  /** cwnd, in bytes: the most data the sender may have in flight (RFC 5681 2). */
+  cwnd: number
+  /** ssthresh, in bytes: below it slow start, at or above it congestion avoidance (RFC 5681 3.1). */
+  ssthresh: number
+  /** The connection is established and SMSS is known: start from the initial window. */
+  init(mss: number, synLost: boolean): void
+  /** New data was acknowledged outside loss recovery: grow cwnd. */
+  onAck(bytesAcked: number, ctx: CongestionContext): void
+  /**
+   * A loss was detected by duplicate ACKs or SACK (entering fast recovery): set
+   * ssthresh from `flightSize` and drop cwnd to it (RFC 5681 3.2 step 2, RFC 9438 4.6).
+   */
+  onCongestion(flightSize: number, ctx: CongestionContext): void
+  /**
+   * The retransmission timer expired: cwnd falls to the loss window, one segment
+   * (RFC 5681 3.1). `first`: not a retransmission of an already retransmitted
+   * segment; only then is ssthresh lowered again (RFC 5681 eq. 4 note).
+   */
+  onRto(flightSize: number, first: boolean, ctx: CongestionContext): void
+  /** Nothing was sent for longer than the RTO (RFC 5681 4.1): restart from at most the initial window. */
+  onIdleRestart(ctx: CongestionContext): void
+}
+
+/** Linux's "infinite" ssthresh: before the first loss, slow start has no ceiling (RFC 5681 3.1: "arbitrarily high"). */
+export const INITIAL_SSTHRESH = 0x7fff_ffff
+
+/** RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)). */
+export function initialWindow(mss: number): number {
+  return Math.min(10 * mss, Math.max(2 * mss, 14_600))
+}
+
+/**
+ * Slow start (RFC 5681 3.1): cwnd grows by the bytes each ACK acknowledges, so it
+ * doubles every round trip. Counting bytes (RFC 3465, appropriate byte counting)
+ * rather than ACKs keeps delayed and stretch ACKs from slowing it; like Linux,
+ * there is no per-ACK limit L. Never past ssthresh: returns the bytes left over
+ * for congestion avoidance.
+ */
+export function slowStart(cc: { cwnd: number; ssthresh: number }, bytesAcked: number): number {
+  const room = Math.max(0, cc.ssthresh - cc.cwnd)
+  const grow = Math.min(bytesAcked, room)
+  cc.cwnd += grow
+  return bytesAcked - grow
+}

@@ -1,0 +1,97 @@
+// What an ICMP error does to one of our connections. ICMP is easy to forge, so
+// the first check is RFC 5927 section 4.1: the quoted sequence number must be
+// in flight, SND.UNA =< SEG.SEQ < SND.NXT; otherwise the message is ignored
+// (counted). A blind attacker must then guess a number in a window of
+// unacknowledged data, as for an in-window RST (RFC 5961).
+//
+// What we do with one that passes, and why:
+//
+// - Fragmentation needed (RFC 1191): our segments carry DF, so a router that
+//   cannot forward one says how large a packet may be. We lower SND.MSS to fit
+//   (never below 512, Linux's floor of 552 bytes for the path MTU: RFC 5927
+//   section 7 warns that a forged tiny MTU would make us send 28-byte segments)
+//   and resend what is in flight at the new size at once, as Linux's
+//   tcp_simple_retransmit does: the segments were dropped by the router, not by
+//   congestion, so no congestion response. A larger MTU is never taken (the path
+//   MTU only grows again by probing, RFC 1191 6.3, which we do not do).
+// - Destination unreachable while we are in SYN-SENT: our connect() fails at once
+//   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
+//   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
+// - Net or host unreachable, or time exceeded, for the SYN,ACK of a passive
+//   SYN-RECEIVED: the half-open connection is dropped, freeing its SYN queue slot
+//   (Linux's tcp_req_err), so a flood from unreachable spoofed sources drains.
+// - Everything else in any other state is a soft error (RFC 1122 4.2.3.9; RFC 5461
+//   and RFC 5927 section 5 advise treating even the "hard" codes 2-4 as soft once
+//   synchronized): the connection goes on; the error is kept in `tcb.softError`
+//   and becomes the socket's error only if the connection later times out (as
+//   Linux reports sk_err_soft in place of ETIMEDOUT). Any acknowledged progress clears it.
+// - Source quench: ignored (RFC 6633 deprecates it).
+
+import type { IcmpError } from '../ip/icmp-errors'
+import { TIMESTAMPS_LENGTH } from './options'
+import { sendSegmentAt } from './output'
+import { seqAdd, seqDiff, seqInWindow, seqLt } from './seq'
+import { TcpError, type Tcb, type TcpErrorCode } from './tcb'
+import { enterClosed } from './timers'
+
+/** The smallest path MTU we believe (Linux net.ipv4.route.min_pmtu). */
+export const MIN_PMTU = 552
+
+export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
+  const counters = tcb.host.counters
+  if (err.kind === 'source-quench') return counters.drop('icmp-source-quench')
+  // RFC 5927 4.1: only a segment we sent and is not yet acknowledged can have caused it.
+  if (!seqInWindow(err.seq, tcb.sndUna, tcb.sndNxt)) return counters.drop('icmp-seq-not-in-flight')
+
+  if (err.kind === 'frag-needed') return lowerMss(tcb, err.mtu)
+
+  if (tcb.state === 'SYN-SENT' && err.kind === 'unreachable') {
+    counters.icmpHardErrors++
+    return enterClosed(tcb, icmpTcpError(tcb, err.code), 'ICMP destination unreachable')
+  }
+  if (tcb.state === 'SYN-RECEIVED' && tcb.passive && dropsHalfOpen(err)) {
+    counters.icmpHardErrors++
+    return enterClosed(tcb, null, `ICMP ${err.kind} for our SYN,ACK`)
+  }
+  counters.icmpSoftErrors++
+  tcb.softError = err.kind === 'unreachable'
+    ? icmpTcpError(tcb, err.code)
+    : new TcpError('EHOSTUNREACH', `connection to ${tcb.label} timed out: ICMP ${err.kind}`)
+}
+
+/** RFC 1191: the path MTU is `mtu`; make our segments fit and resend what is in flight. */
+function lowerMss(tcb: Tcb, mtu: number): void {
+  const counters = tcb.host.counters
+  // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
+  const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
+  if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')
+  tcb.sndMss = mss
+  counters.pmtuReductions++
+  const s = tcb.state
+  if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return
+  // Resend the whole flight, cut at the new MSS (segments larger than it were all dropped).
+  tcb.rttSeq = null // Karn: never time a retransmitted segment
+  let seq = tcb.sndUna
+  while (seqLt(seq, tcb.sndNxt)) {
+    const sent = sendSegmentAt(tcb, seq, Math.min(mss, seqDiff(tcb.sndNxt, seq)))
+    if (sent === 0) break
+    counters.retransmissions++
+    seq = seqAdd(seq, sent)
+  }
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+}
+
+/** Net or host unreachable, or time exceeded: the peer of this half-open connection is not there. */
+function dropsHalfOpen(err: IcmpError): boolean {
+  return err.kind === 'time-exceeded' || (err.kind === 'unreachable' && (err.code === 0 || err.code === 1))
+}
+
+/** The socket error for a destination unreachable code (as Linux's icmp_err_convert). */
+function icmpTcpError(tcb: Tcb, code: number): TcpError {
+  let errno: TcpErrorCode = 'EHOSTUNREACH'
+  let what = 'host unreachable'
+  if (code === 2 || code === 3) [errno, what] = ['ECONNREFUSED', code === 2 ? 'protocol unreachable' : 'port unreachable']
+  else if (code === 0 || code === 6 || code === 9 || code === 11) [errno, what] = ['ENETUNREACH', 'network unreachable']
+  else if (code === 10 || code === 13) what = 'administratively prohibited'
+  return new TcpError(errno, `connection to ${tcb.label}: ${what} (ICMP)`)
+}

@@ -1,0 +1,391 @@
+// Finding and repairing lost segments, and how much the congestion window lets
+// the sender put in flight. The algorithm in congestion/ (NewReno or CUBIC)
+// decides how cwnd grows and how far it falls; this file decides when, and
+// what to resend:
+//
+//   open      no loss suspected. ACKs grow cwnd; the first two duplicate ACKs
+//             each let one new segment go (limited transmit, RFC 3042).
+//   recovery  three duplicate ACKs (or SACK saying a segment is lost): fast
+//             retransmit and fast recovery until everything sent before the
+//             loss is acknowledged. Without SACK, NewReno's (RFC 5681 3.2,
+//             RFC 6582: partial ACKs, `recover`); with SACK, RFC 6675's
+//             conservative recovery (pipe, NextSeg, HighRxt).
+//   loss      the retransmission timer expired: cwnd is one segment, and
+//             everything from SND.UNA to `recover` is resent as slow start
+//             reopens the window (go-back-N).
+
+import type { CongestionContext } from './congestion/types'
+import { createCongestionControl, type CongestionControlName } from './congestion'
+import { sendSegmentAt } from './output'
+import { tsVal } from './options'
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq'
+import type { Tcb } from './tcb'
+
+export type LossState = 'open' | 'recovery' | 'loss'
+
+/** DupThresh (RFC 5681 3.2, RFC 6675 2): duplicate ACKs that signal a loss. */
+export const DUP_THRESH = 3
+
+function context(tcb: Tcb): CongestionContext {
+  return { now: tcb.host.clock.now(), mss: tcb.sndMss, srtt: tcb.rtt.srtt }
+}
+
+/** FlightSize (RFC 5681 2): data sent and not yet cumulatively acknowledged. */
+export function flightSize(tcb: Tcb): number {
+  return Math.max(0, seqDiff(tcb.sndNxt, tcb.sndUna))
+}
+
+/** cwnd in whole segments, as Linux counts it: a window of 2.7 segments sends 2 (and never less than 1). */
+function cwndBytes(tcb: Tcb): number {
+  const mss = tcb.sndMss
+  return Math.max(1, Math.floor(tcb.cc.cwnd / mss)) * mss
+}
+
+/** The connection is established and SMSS known: start congestion control from the initial window (RFC 6928). */
+export function startCongestionControl(tcb: Tcb): void {
+  tcb.cc.init(tcb.sndMss, tcb.synRetransmitted)
+  tcb.recover = tcb.iss // RFC 6582 3.2 step 1: "recover" starts at the ISS
+  tcb.lossState = 'open'
+  tcb.dupAcks = 0
+  tcb.lastDataSent = tcb.host.clock.now()
+}
+
+/** Change the algorithm of one connection (Socket#setCongestionControl); cwnd and ssthresh carry over, as on Linux. */
+export function setCongestionControl(tcb: Tcb, name: CongestionControlName): void {
+  if (tcb.cc.name === name) return
+  const next = createCongestionControl(name, tcb.sndMss)
+  next.cwnd = tcb.cc.cwnd
+  next.ssthresh = tcb.cc.ssthresh
+  tcb.cc = next
+}
+
+/**
+ * How many more bytes of new data cwnd lets us send now; output() also keeps to
+ * the peer's window. In SACK recovery it is cwnd - pipe (RFC 6675 5 step C);
+ * otherwise cwnd - FlightSize, where NewReno's fast recovery has inflated cwnd.
+ */
+export function sendAllowance(tcb: Tcb): number {
+  switch (tcb.lossState) {
+    case 'loss':
+      // Resend what was in flight first; new data once that is done.
+      if (seqLe(tcb.rtxNext, tcb.recover)) return 0
+      return cwndBytes(tcb) - flightSize(tcb)
+    case 'recovery':
+      if (tcb.sackOk) return cwndBytes(tcb) - pipe(tcb)
+      return cwndBytes(tcb) - flightSize(tcb)
+    case 'open':
+      // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one more segment go.
+      return cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+  }
+}
+
+/** After an output() pass: was the sender held back by cwnd rather than by the application or the peer's window? */
+export function noteCwndLimited(tcb: Tcb, unsent: number, peerRoom: number): void {
+  const allowance = sendAllowance(tcb)
+  tcb.cwndLimited = unsent > 0 && allowance < Math.min(unsent, tcb.sndMss) && peerRoom > allowance
+}
+
+/** RFC 5681 4.1: nothing sent for longer than the RTO: the ACK clock is gone, restart from at most IW. */
+export function restartAfterIdle(tcb: Tcb): void {
+  if (tcb.sndUna !== tcb.sndNxt || tcb.lossState !== 'open') return
+  if (tcb.host.clock.now() - tcb.lastDataSent > tcb.rtt.rto) tcb.cc.onIdleRestart(context(tcb))
+}
+
+// ---- ACKs arriving ----
+
+/**
+ * A duplicate ACK (RFC 5681 2: no data, no window change, SND.UNA unchanged while
+ * data is outstanding). Called from the ACK step of input.ts after the SACK
+ * scoreboard has taken the ACK's blocks.
+ */
+export function duplicateAck(tcb: Tcb): void {
+  tcb.dupAcks++
+  if (tcb.lossState !== 'open') {
+    // RFC 5681 3.2 step 4: each further duplicate ACK means a segment has left the
+    // network: inflate cwnd so a new one may take its place. SACK recovery counts pipe
+    // instead, and after an RTO cwnd grows only with new ACKs.
+    if (tcb.lossState === 'recovery' && !tcb.sackOk) tcb.cc.cwnd += tcb.sndMss
+    // RFC 6582 4: no new recovery (no second reduction) for this window; but a resent
+    // segment can be lost too, and only another RTO would notice.
+    resendIfRetransmissionLost(tcb)
+    return
+  }
+  // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
+  const lost = tcb.dupAcks >= DUP_THRESH || (tcb.sackOk && tcb.scoreboard.isLost(tcb.sndUna, tcb.sndMss, DUP_THRESH))
+  if (!lost) return
+  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
+  // so one window's losses never halve cwnd twice.
+  if (!seqGt(tcb.sndUna, tcb.recover)) return
+  enterRecovery(tcb)
+}
+
+/**
+ * A lost retransmission (Linux's RACK notices these too, RFC 8985): the segment at
+ * SND.UNA was resent more than a round trip ago (plus a quarter for reordering) and
+ * the peer still sends duplicate ACKs for it. Resend it once more, without a second
+ * reduction of cwnd; otherwise only the retransmission timer would, after 200 ms or more.
+ */
+function resendIfRetransmissionLost(tcb: Tcb): void {
+  const at = tcb.unaRtxAt
+  if (at === null || tcb.dupAcks < DUP_THRESH) return
+  const srtt = tcb.rtt.srtt ?? 0
+  if (tcb.host.clock.now() - at <= srtt + srtt / 4 + 1) return
+  resend(tcb, tcb.sndUna, tcb.sndMss)
+  tcb.dupAcks = 0
+}
+
+/** Fast retransmit (RFC 5681 3.2 steps 2 and 3; RFC 6675 5 step 4). */
+function enterRecovery(tcb: Tcb): void {
+  const mss = tcb.sndMss
+  tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
+  tcb.lossState = 'recovery'
+  tcb.host.counters.fastRetransmits++
+  tcb.rttSeq = null // Karn: time no segment while retransmitting
+  // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
+  tcb.undo = tcb.tsOk ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tsVal(tcb) } : null
+  // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
+  tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
+  tcb.highRxt = tcb.sndUna
+  resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
+  tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
+  tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
+  // NewReno: cwnd = ssthresh + 3*SMSS, the three segments that left the network (step 3).
+  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * mss
+}
+
+/**
+ * SND.UNA moved forward from `prevUna` (input.ts, after the retransmission timer
+ * was restarted): grow cwnd, or go on with the recovery.
+ */
+export function ackAdvanced(tcb: Tcb, prevUna: number): void {
+  const acked = seqDiff(tcb.sndUna, prevUna)
+  tcb.dupAcks = 0
+  tcb.probeSent = false
+  // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
+  tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
+  switch (tcb.lossState) {
+    case 'open':
+      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      return
+    case 'loss':
+      // Slow start again from one segment, up to the ssthresh the timeout set.
+      tcb.cc.onAck(acked, context(tcb))
+      if (seqGt(tcb.sndUna, tcb.recover)) tcb.lossState = 'open'
+      return
+    case 'recovery': {
+      const undo = spurious(tcb)
+      if (undo !== null) return undoRecovery(tcb, undo)
+      if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
+      return partialAck(tcb, acked)
+    }
+  }
+}
+
+/**
+ * Eifel detection (RFC 3522): the first ACK to cover the retransmitted segment
+ * echoes a timestamp older than the retransmission's, so the original made it: the
+ * "loss" was reordering (10% of the packets of a netem profile are held back).
+ */
+function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
+  const undo = tcb.undo
+  tcb.undo = null // only the first ACK after the retransmission can tell
+  return undo !== null && tcb.ackTsEcr !== undefined && seqLt(tcb.ackTsEcr, undo.tsVal) ? undo : null
+}
+
+/**
+ * RFC 4015 (the Eifel response), as Linux's undo: back to cwnd and ssthresh as they
+ * were, out of recovery; `recover` stays, so this window starts no second recovery.
+ */
+function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>): void {
+  tcb.cc.cwnd = Math.max(tcb.cc.cwnd, undo.cwnd)
+  tcb.cc.ssthresh = undo.ssthresh
+  tcb.lossState = 'open'
+  tcb.host.counters.spuriousRecoveries++
+}
+
+/** A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3). */
+function exitRecovery(tcb: Tcb): void {
+  tcb.lossState = 'open'
+  const mss = tcb.sndMss
+  // Deflate: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS), so no burst follows.
+  // SACK recovery never inflated cwnd; it stays at ssthresh (RFC 6675 5).
+  tcb.cc.cwnd = Math.min(tcb.cc.ssthresh, Math.max(flightSize(tcb), mss) + mss)
+}
+
+/** A partial ACK: more was lost in the same window. */
+function partialAck(tcb: Tcb, acked: number): void {
+  if (tcb.sackOk) {
+    tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna)
+    return // output() resends the next hole as pipe allows (RFC 6675 5 step C)
+  }
+  // RFC 6582 3.2 step 4: resend the first unacknowledged segment, deflate cwnd by
+  // what was acknowledged, and add one SMSS back if at least that much was.
+  const mss = tcb.sndMss
+  resend(tcb, tcb.sndUna, mss)
+  let cwnd = tcb.cc.cwnd - acked
+  if (acked >= mss) cwnd += mss
+  tcb.cc.cwnd = Math.max(cwnd, mss)
+}
+
+// ---- the retransmission timer, and a probe before it ----
+
+/** RFC 8985 7.2: WCDelAckT, the longest a peer may delay the ACK of a lone segment. */
+const WORST_CASE_DELAYED_ACK_MS = 200
+
+/**
+ * Arm the retransmission timer for in-flight data: at the RTO (RFC 6298 5.1), or
+ * sooner at the probe timeout (PTO) of a tail loss probe (RFC 8985 7.2): two smoothed
+ * RTTs, plus the peer's delayed ACK when only one segment is out. With SACK, in the
+ * open state, one probe per flight.
+ */
+export function armRetransmitTimer(tcb: Tcb): void {
+  const rto = tcb.rtt.rto
+  const srtt = tcb.rtt.srtt
+  let pto = Infinity
+  if (tcb.sackOk && tcb.lossState === 'open' && !tcb.probeSent && srtt !== undefined) {
+    pto = Math.max(2 * srtt, 10)
+    if (flightSize(tcb) <= tcb.sndMss) pto += WORST_CASE_DELAYED_ACK_MS
+  }
+  tcb.probeArmed = pto < rto
+  tcb.host.wheel.arm(tcb.retransmitTimer, Math.ceil(Math.min(pto, rto)))
+}
+
+/** New data went out: move the probe timer to two RTTs from now, if a probe may be sent. */
+export function scheduleProbe(tcb: Tcb): void {
+  if (tcb.sackOk && tcb.lossState === 'open' && !tcb.probeSent) armRetransmitTimer(tcb)
+}
+
+/**
+ * The timer fired as a probe timer: nothing was acknowledged for two RTTs, so the
+ * tail of the flight, or all the ACKs for it, may be lost. Send one segment that
+ * makes the peer answer (RFC 8985 7.3): new data if there is some and the peer's
+ * window takes it, else the last segment again. Its ACK (with SACK) starts fast
+ * recovery, where otherwise only the RTO would act. Returns false when the timer
+ * was the RTO itself.
+ */
+export function tailLossProbe(tcb: Tcb): boolean {
+  if (!tcb.probeArmed) return false
+  tcb.probeArmed = false
+  tcb.probeSent = true
+  const peerRoom = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+  const sent = tcb.unsentBytes > 0 && peerRoom >= Math.min(tcb.sndMss, tcb.unsentBytes)
+    ? sendSegmentAt(tcb, tcb.sndNxt, Math.min(tcb.sndMss, peerRoom))
+    : 0
+  if (sent > 0) {
+    const start = tcb.sndNxt
+    if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) tcb.finSeq = seqAdd(start, sent - 1)
+    tcb.sndNxt = seqAdd(start, sent)
+    tcb.lastDataSent = tcb.host.clock.now()
+  } else {
+    const last = Math.min(tcb.sndMss, flightSize(tcb))
+    resend(tcb, seqAdd(tcb.sndNxt, -last), last)
+  }
+  tcb.host.counters.tailLossProbes++
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  return true
+}
+
+/**
+ * The retransmission timer expired (RFC 6298 5.4-5.7; the caller backs off the
+ * timer). cwnd falls to one segment (RFC 5681 3.1), `recover` is set to the
+ * highest sequence number sent (RFC 6582 4), and the segment at SND.UNA goes again.
+ */
+export function retransmissionTimeout(tcb: Tcb): void {
+  tcb.probeArmed = false
+  const synchronized = tcb.state !== 'SYN-SENT' && tcb.state !== 'SYN-RECEIVED'
+  if (synchronized) tcb.host.counters.retransmitTimeouts++
+  if (!synchronized) tcb.synRetransmitted = true
+  else tcb.cc.onRto(flightSize(tcb), tcb.retries === 1, context(tcb))
+  tcb.lossState = 'loss'
+  tcb.dupAcks = 0
+  tcb.rttSeq = null // Karn: a retransmitted segment is never timed
+  tcb.recover = seqAdd(tcb.sndNxt, -1)
+  tcb.rtxNext = tcb.sndUna
+  // RFC 2018 8: the peer may have dropped what it SACKed (reneging): resend from SND.UNA regardless.
+  tcb.scoreboard.clear()
+  const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
+  tcb.rtxNext = seqAdd(tcb.sndUna, sent)
+}
+
+// ---- resending ----
+
+/**
+ * Called by output() before new data: what the recovery wants resent now, as far
+ * as cwnd allows. After an RTO, the next segments below `recover`; in SACK
+ * recovery, the next lost hole above HighRxt (NextSeg rule 1, RFC 6675 4).
+ */
+export function resendLost(tcb: Tcb): void {
+  const mss = tcb.sndMss
+  if (tcb.lossState === 'loss') {
+    if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
+    const end = seqAdd(tcb.recover, 1)
+    for (;;) {
+      tcb.rtxNext = skipSacked(tcb, tcb.rtxNext)
+      if (!seqLt(tcb.rtxNext, end)) break
+      const room = cwndBytes(tcb) - seqDiff(tcb.rtxNext, tcb.sndUna)
+      const left = seqDiff(end, tcb.rtxNext)
+      if (room < Math.min(mss, left)) break
+      const sent = resend(tcb, tcb.rtxNext, Math.min(room, left))
+      if (sent === 0) break
+      tcb.rtxNext = seqAdd(tcb.rtxNext, sent)
+    }
+    return
+  }
+  if (tcb.lossState !== 'recovery' || !tcb.sackOk) return
+  while (cwndBytes(tcb) - pipe(tcb) >= mss) {
+    const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
+    if (hole === null || !tcb.scoreboard.isLost(hole.left, mss, DUP_THRESH)) return
+    const sent = resend(tcb, hole.left, Math.min(seqDiff(hole.right, hole.left), mss))
+    if (sent === 0) return
+    tcb.highRxt = seqAdd(hole.left, sent)
+  }
+}
+
+/**
+ * RFC 6675 5.1: after an RTO the SACK information that arrives since SHOULD still be
+ * used: go-back-N steps over what the peer says it holds.
+ */
+function skipSacked(tcb: Tcb, seq: number): number {
+  if (!tcb.sackOk || !tcb.scoreboard.isSacked(seq)) return seq
+  const hole = tcb.scoreboard.nextHole(seq)
+  return hole !== null ? hole.left : seqMax(seq, tcb.scoreboard.highestSacked ?? seq)
+}
+
+/**
+ * RFC 6675 4, SetPipe: the sender's estimate of the bytes in the network. Every
+ * byte between SND.UNA and SND.NXT that is neither SACKed nor deemed lost counts
+ * once, and once more if it was retransmitted (below HighRxt). All bytes of one
+ * hole share IsLost, since the same SACKed blocks lie above each of them.
+ */
+export function pipe(tcb: Tcb): number {
+  const sb = tcb.scoreboard
+  const mss = tcb.sndMss
+  const retransmitted = (left: number, right: number) =>
+    Math.max(0, seqDiff(seqMin(right, tcb.highRxt), left))
+  let n = 0
+  let at = tcb.sndUna
+  for (;;) {
+    const hole = sb.nextHole(at)
+    if (hole === null) break
+    if (!sb.isLost(hole.left, mss, DUP_THRESH)) n += seqDiff(hole.right, hole.left)
+    n += retransmitted(hole.left, hole.right)
+    at = hole.right
+  }
+  // Above the highest SACKed byte nothing is deemed lost yet.
+  const tail = seqMax(sb.highestSacked ?? tcb.sndUna, tcb.sndUna)
+  if (seqLt(tail, tcb.sndNxt)) n += seqDiff(tcb.sndNxt, tail) + retransmitted(tail, tcb.sndNxt)
+  return n
+}
+
+/** Resend up to `maxLen` bytes at `seq`; counted. Returns the sequence space sent. */
+function resend(tcb: Tcb, seq: number, maxLen: number): number {
+  // Only what was sent: bytes past SND.NXT may lie beyond the peer's window, and
+  // their ACK would be refused as acknowledging data never sent (RFC 6298 5.4).
+  const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
+  if (sent > 0) {
+    tcb.host.counters.retransmissions++
+    tcb.lastDataSent = tcb.host.clock.now()
+    if (seq === tcb.sndUna) tcb.unaRtxAt = tcb.lastDataSent
+  }
+  return sent
+}

@@ -1,0 +1,220 @@
+// The stack against kernel peers over a bad wire: 5% loss, 5 ms +-1 ms delay, 10%
+// reordering, 1% duplication and 0.5% corruption, each way (test/helpers/netem-profile.ts).
+// Toward the stack, `tc qdisc ... netem` on the TUN device (the kernel's egress) when the
+// kernel has netem, else the same faults played in userspace on the packets read from the
+// TUN device (a FaultyLink); away from it, the stack's own outbound faults
+// (StackOptions.faults). Bulk data through /bytes (curl) and echo (a Node net socket) must
+// arrive intact, and every way of closing must still end in CLOSED or TIME-WAIT on both ends.
+//
+// Size: TUNTCP_LOSSY_MIB (default 4) MiB each way; see docs/congestion-control.md for why
+// not 20 MiB in CI (goodput through this wire is well under 1 MB/s per connection).
+
+import { spawn, spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { connect as netConnect, type Socket as NetSocket } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { chargenBytes } from '../../src/apps/chargen'
+import { serveAll } from '../../src/apps/index'
+import { Stack, type StateChange } from '../../src/stack/stack'
+import { configureKernelSide } from '../../src/tun/iproute'
+import { FaultyLink } from '../../src/tun/faulty-link'
+import type { Link } from '../../src/tun/link'
+import { TunDevice } from '../../src/tun/tun-device'
+import { NETEM_ARGS, NETEM_PROFILE } from '../helpers/netem-profile'
+import { requireFreshNetns } from './netns'
+
+const DEV = 'tkcc0'
+const KERNEL = '10.64.0.1'
+const ADDR = '10.64.0.2'
+const MiB = 1024 * 1024
+const SIZE = Math.round(Number(process.env.TUNTCP_LOSSY_MIB ?? 4) * MiB)
+/** The most a bulk transfer may take: SIZE at 0.1 MB/s would be far slower than we ever are. */
+const TRANSFER_LIMIT_MS = Math.max(60_000, (SIZE / 100_000) * 1000)
+
+let device: TunDevice | undefined
+let stack: Stack
+let towardStack: 'netem' | 'userspace'
+const changes: StateChange[] = []
+const internalErrors: unknown[] = []
+const kernelSockets: NetSocket[] = []
+
+beforeAll(() => {
+  requireFreshNetns()
+  // No offload: netem and the fault model then act on single segments, as on a real wire.
+  device = TunDevice.open({ name: DEV, mtu: 1500, offload: false })
+  configureKernelSide(DEV, `${KERNEL}/24`, 1500)
+  const netem = spawnSync('tc', ['qdisc', 'add', 'dev', DEV, 'root', 'netem', ...NETEM_ARGS], { encoding: 'utf8' })
+  let link: Link = device
+  if (netem.status === 0) {
+    towardStack = 'netem'
+  } else {
+    // This kernel has no sch_netem (CONFIG_NET_SCH_NETEM): the same faults, in userspace.
+    towardStack = 'userspace'
+    link = new FaultyLink(device, { seed: 4, inbound: NETEM_PROFILE })
+  }
+  console.log(`lossy: toward the stack: ${towardStack === 'netem' ? `tc netem ${NETEM_ARGS.join(' ')}` : 'FaultyLink (no netem in this kernel)'}; away: StackOptions.faults; ${SIZE / MiB} MiB per transfer`)
+  stack = new Stack({ address: ADDR, link, mslMs: 1000, faults: { ...NETEM_PROFILE, seed: 5 } })
+  stack.on('state', (c: StateChange) => changes.push(c))
+  stack.on('internal-error', (e: unknown) => internalErrors.push(e))
+  serveAll(stack)
+}, 20_000)
+
+afterEach(() => {
+  for (const s of kernelSockets.splice(0)) s.destroy()
+  expect(internalErrors).toEqual([])
+})
+
+afterAll(async () => {
+  await stack?.shutdown(300)
+  device?.close()
+})
+
+// --- helpers -----------------------------------------------------------------
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** Run a command asynchronously (the stack keeps running meanwhile), killed after timeoutMs. */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.on('error', reject)
+    child.on('close', code => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }))
+  })
+}
+
+function dial(port: number, allowHalfOpen = false): Promise<NetSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect({ host: ADDR, port, allowHalfOpen })
+    kernelSockets.push(sock)
+    sock.once('connect', () => { sock.off('error', reject); resolve(sock) })
+    sock.once('error', reject)
+  })
+}
+
+/** Everything a kernel socket reads until it closes; rejects on error. */
+function readAll(sock: NetSocket): Promise<{ data: Buffer; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let ended = false
+    sock.on('data', (c: Buffer) => chunks.push(c))
+    sock.on('end', () => { ended = true })
+    sock.on('error', reject)
+    sock.on('close', () => resolve({ data: Buffer.concat(chunks), ended }))
+  })
+}
+
+/** The stack's states for the connection with the kernel's port `remotePort`, as "FROM -> TO". */
+function statesOf(remotePort: number): string[] {
+  return changes.filter(c => c.conn.remotePort === remotePort && c.conn.remoteAddress === KERNEL).map(c => `${c.from} -> ${c.to}`)
+}
+
+/** The stack's end of that connection reached CLOSED (after TIME-WAIT, if it went there). */
+const stackClosed = (remotePort: number) => statesOf(remotePort).at(-1)?.endsWith('-> CLOSED') ?? false
+
+/** The kernel's state of its socket from `localPort` to the stack, from ss, or null when gone. */
+function kernelState(localPort: number): string | null {
+  const r = spawnSync('ss', ['-Htan', `sport = :${localPort}`], { encoding: 'utf8' })
+  const line = r.stdout.split('\n').find(l => l.trim() !== '')
+  return line ? line.trim().split(/\s+/)[0]! : null
+}
+
+/** Both ends finished: the stack's TCB is CLOSED, the kernel's gone or in TIME-WAIT. */
+async function bothEndsClosed(localPort: number): Promise<void> {
+  await waitFor(() => stackClosed(localPort), `the stack's end of :${localPort} to reach CLOSED (states: ${statesOf(localPort).join(', ')})`, 30_000)
+  await waitFor(() => [null, 'TIME-WAIT'].includes(kernelState(localPort)), `the kernel's end of :${localPort} to finish (ss: ${kernelState(localPort)})`, 30_000)
+}
+
+// -----------------------------------------------------------------------------
+
+describe(`bulk transfers through the bad wire`, () => {
+  it(`curl GET /bytes/${SIZE}: every byte intact (SHA-256), in bounded time`, async () => {
+    const t0 = Date.now()
+    const r = await run('curl', ['-sS', '--fail', '--max-time', String(TRANSFER_LIMIT_MS / 1000), `http://${ADDR}/bytes/${SIZE}`], TRANSFER_LIMIT_MS + 5_000)
+    const seconds = (Date.now() - t0) / 1000
+    console.log(`lossy: curl /bytes/${SIZE}: ${seconds.toFixed(1)} s, ${(SIZE / seconds / 1e6).toFixed(2)} MB/s; stack retransmitted ${stack.counters.retransmissions}`)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout.length).toBe(SIZE)
+    expect(sha(r.stdout)).toBe(sha(chargenBytes(0, SIZE)))
+  }, TRANSFER_LIMIT_MS + 10_000)
+
+  it(`a Node net socket: ${SIZE} random bytes through echo, both ways at once, intact; both ends close`, async () => {
+    const payload = randomBytes(SIZE)
+    const sock = await dial(7)
+    const port = sock.localPort!
+    const t0 = Date.now()
+    const got = readAll(sock)
+    sock.end(payload) // our FIN after the data: echo finishes echoing, then closes
+    const { data, ended } = await got
+    const seconds = (Date.now() - t0) / 1000
+    console.log(`lossy: echo ${SIZE} each way: ${seconds.toFixed(1)} s, ${(2 * SIZE / seconds / 1e6).toFixed(2)} MB/s both ways`)
+    expect(ended).toBe(true)
+    expect(data.length).toBe(SIZE)
+    expect(sha(data)).toBe(sha(payload))
+    await bothEndsClosed(port)
+    expect(statesOf(port)).toEqual(['LISTEN -> SYN-RECEIVED', 'SYN-RECEIVED -> ESTABLISHED', 'ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
+  }, TRANSFER_LIMIT_MS + 30_000)
+})
+
+describe('every close path ends right under loss', () => {
+  const ROUNDS = 3
+
+  it('the kernel closes first (discard :9): CLOSE-WAIT -> LAST-ACK -> CLOSED', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const sock = await dial(9)
+      const port = sock.localPort!
+      const done = readAll(sock)
+      sock.end(randomBytes(64 * 1024))
+      const { ended } = await done
+      expect(ended).toBe(true)
+      await bothEndsClosed(port)
+      expect(statesOf(port).slice(-3)).toEqual(['ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
+    }
+  }, 90_000)
+
+  it('the stack closes first (daytime :13): FIN-WAIT-1 ... TIME-WAIT -> CLOSED after 2 MSL', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const sock = await dial(13)
+      const port = sock.localPort!
+      const { data, ended } = await readAll(sock) // net ends its side after the stack's FIN
+      expect(ended).toBe(true)
+      expect(data.toString()).toMatch(/\n$/)
+      await bothEndsClosed(port)
+      const states = statesOf(port)
+      expect(states).toContain('ESTABLISHED -> FIN-WAIT-1')
+      expect(states.slice(-2)).toEqual([expect.stringMatching(/-> TIME-WAIT$/), 'TIME-WAIT -> CLOSED'])
+    }
+  }, 90_000)
+
+  it('both close at once (a listener that ends at once, a client that ends at once)', async () => {
+    const server = stack.createServer({ allowHalfOpen: true }, s => { s.resume(); s.end() })
+    server.listen(5000)
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        const sock = await dial(5000, true)
+        const port = sock.localPort!
+        const done = readAll(sock)
+        sock.end()
+        const { ended } = await done
+        expect(ended).toBe(true)
+        await bothEndsClosed(port)
+        expect(statesOf(port).at(-1)).toMatch(/-> CLOSED$/)
+      }
+    } finally {
+      server.close()
+    }
+  }, 90_000)
+})

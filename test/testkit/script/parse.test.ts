@@ -1,0 +1,183 @@
+// The parser: each construct of the language, and a clear "line N: ..." for
+// each mistake. Scripts here are tiny; the real ones live in test/scripts/.
+import { describe, expect, it } from 'vitest'
+import type { PacketSpec, SyscallSpec } from '../../../src/testkit/script/ast'
+import { ScriptError } from '../../../src/testkit/script/errors'
+import { parseScript } from '../../../src/testkit/script/parse'
+import { ACK, FIN, PSH, RST, SYN } from '../../../src/stack/wire/tcp'
+
+/** The one event of `0 <line>` (or the last event of a longer script). */
+function event(line: string) {
+  const script = parseScript(line.startsWith('0') ? line : `0 ${line}`)
+  return script.events[script.events.length - 1]!
+}
+const packet = (line: string) => event(line).action as PacketSpec
+const call = (line: string) => event(line).action as SyscallSpec
+
+/** The error a script gives, as `line N: detail`. */
+function error(source: string): string {
+  try {
+    parseScript(source)
+  } catch (e) {
+    if (e instanceof ScriptError) return e.message
+    throw e
+  }
+  throw new Error('the script parsed')
+}
+
+describe('times', () => {
+  it('reads absolute, relative, ranges and any', () => {
+    const s = parseScript('0 close(3) = 0\n+0.1 close(3) = 0\n+.25 close(3) = 0\n1.5 > . 1:1(0)\n+0~+.2 > . 1:1(0)\n2.1~2.3 > . 1:1(0)\n* > . 1:1(0)')
+    expect(s.events.map(e => e.time)).toEqual([
+      { kind: 'absolute', us: 0 },
+      { kind: 'relative', us: 100_000 },
+      { kind: 'relative', us: 250_000 },
+      { kind: 'absolute', us: 1_500_000 },
+      { kind: 'relative-range', us: 0, endUs: 200_000 },
+      { kind: 'absolute-range', us: 2_100_000, endUs: 2_300_000 },
+      { kind: 'any' },
+    ])
+    expect(s.events.map(e => e.line)).toEqual([1, 2, 3, 4, 5, 6, 7])
+  })
+
+  it('keeps the source line for messages', () => {
+    expect(parseScript('// c\n0   close(3) = 0   \n').events[0]).toMatchObject({ line: 2, source: '0   close(3) = 0' })
+  })
+
+  it.each([
+    ['1 close(3) = 0', 'line 1: the first event must be at time 0'],
+    ['0 close(3) = 0\n2 close(3) = 0\n1 close(3) = 0', 'line 3: time goes backward in the script, from 2.000000 s to 1.000000 s'],
+    ['0 close(3) = 0\n+0~+.1 close(3) = 0', 'line 2: a time range can only be used with outbound segments (>)'],
+    ['0 close(3) = 0\n* < . 1:1(0) win 1', 'line 2: the time * can only be used with outbound segments (>)'],
+    ['0 > . 1:1(0)\n+.2~+.1 > . 1:1(0)', 'line 2: the time range is backwards'],
+    ['0 > . 1:1(0)\n+0~.2 > . 1:1(0)', 'line 2: a relative time range is written +START~+END'],
+    ['0 close(3) = 0\nclose(3) = 0', "line 2: expected an event time (0, 0.100, +0.1, +0~+0.2, 0.1~0.3 or *), found 'close'"],
+    ['// only a comment', 'line 1: the script has no events'],
+  ])('refuses %j', (source, message) => {
+    expect(error(source)).toBe(message)
+  })
+})
+
+describe('segments', () => {
+  it('reads flags, sequence numbers, ack, window and options', () => {
+    expect(packet('< S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>')).toEqual({
+      type: 'packet', direction: 'in', flags: SYN, flagsText: 'S', seq: 0, len: 0, win: 65535,
+      options: [{ kind: 'mss', value: 1460 }, { kind: 'sackOK' }, { kind: 'TS', val: 100, ecr: 0 }, { kind: 'nop' }, { kind: 'wscale', value: 7 }],
+    })
+    expect(packet('> P. 1:1001(1000) ack 5 win 200')).toMatchObject({ direction: 'out', flags: PSH | ACK, seq: 1, len: 1000, ack: 5, win: 200, options: [] })
+  })
+
+  it('reads flag combinations and - for none', () => {
+    expect(packet('> FP. 1:11(10) ack 1').flags).toBe(FIN | PSH | ACK)
+    expect(packet('> R. 0:0(0) ack 1').flags).toBe(RST | ACK)
+    expect(packet('> S. 0:0(0) ack 1').flags).toBe(SYN | ACK)
+    expect(packet('> . 1:1(0) ack 1')).toMatchObject({ flags: ACK, flagsText: '.' })
+    expect(packet('> - 1:1(0)')).toMatchObject({ flags: 0, flagsText: '-' })
+  })
+
+  it('leaves out what the script leaves out: ack and win of an outbound segment are not checked', () => {
+    const p = packet('> . 1:1(0)')
+    expect(p.ack).toBeUndefined()
+    expect(p.win).toBeUndefined()
+  })
+
+  it('reads <...> as any options, and sack blocks', () => {
+    expect(packet('> S. 0:0(0) ack 1 <...>').options).toBeNull()
+    expect(packet('< . 1:1(0) ack 1 win 100 <nop,nop,sack 101:201 301:401>').options).toEqual([
+      { kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [[101, 201], [301, 401]] },
+    ])
+  })
+
+  it('reads explicit ports', () => {
+    expect(packet('< 40001>8080 S 0:0(0) win 100')).toMatchObject({ srcPort: 40001, dstPort: 8080, flags: SYN })
+  })
+
+  it.each([
+    ['0 < . 1:1(0) ack 1', 'line 1: an inbound segment needs its window: win N'],
+    ['0 < S 0:0(0) win 1 <...>', 'line 1: <...> for TCP options can only be used with outbound segments'],
+    ['0 > . 1:5(3)', 'line 1: inconsistent sequence numbers and payload length: end must be start + length'],
+    ['0 > . 1:1(0) win 70000', 'line 1: window 70000 out of range (0 to 65535)'],
+    ['0 > X. 1:1(0)', `line 1: invalid TCP flag 'X' in "X."`],
+    ['0 > E. 1:1(0)', "line 1: unsupported: TCP flag 'E' (ECN)"],
+    ['0 > . 1:1', "line 1: expected '(' in start:end(length), found the end of the script"],
+    ['0 < S 0:0(0) win 1 <mss 1460,nop>', 'line 1: TCP options take 5 bytes; pad them to a multiple of 4 with nop, as packetdrill requires'],
+    ['0 < S 0:0(0) win 1 <md5 abc>', 'line 1: unsupported: TCP option md5'],
+    ['0 < S 0:0(0) win 1 <frob 1>', 'line 1: unknown TCP option frob'],
+    ['0 < S 0:0(0) win 1 <TS 1 2,nop,nop>', 'line 1: timestamps are written TS val N ecr N'],
+    ['0 > udp (10)', 'line 1: unsupported: udp packets (only TCP segments)'],
+    ['0 > . 1:1(0) urg 1', 'line 1: unsupported: urg (urgent pointer)'],
+    ['0 > [ecn 1] . 1:1(0)', 'line 1: unsupported: IP header fields (tos, ecn, ttl, flowlabel) on a segment'],
+    ['0 close(3) = 0\n\n+0 > . 99999999999:99999999999(0)', 'line 3: start sequence number 99999999999 out of range (0 to 4294967295)'],
+  ])('refuses %j', (source, message) => {
+    expect(error(source)).toBe(message)
+  })
+})
+
+describe('system calls', () => {
+  it('reads arguments, ... and the result', () => {
+    expect(call('socket(..., SOCK_STREAM, IPPROTO_TCP) = 3')).toEqual({
+      type: 'syscall', name: 'socket', endUs: null, result: { kind: 'int', value: 3 },
+      args: [{ kind: 'ellipsis' }, { kind: 'word', name: 'SOCK_STREAM' }, { kind: 'word', name: 'IPPROTO_TCP' }],
+    })
+    expect(call('setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0').args[3]).toEqual({ kind: 'list', items: [{ kind: 'int', value: 1 }] })
+    expect(call('fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0').args[2]).toEqual({
+      kind: 'or', left: { kind: 'word', name: 'O_RDWR' }, right: { kind: 'word', name: 'O_NONBLOCK' },
+    })
+  })
+
+  it('reads errno with or without the strerror note', () => {
+    expect(call('read(4, ..., 10) = -1 ECONNRESET (Connection reset by peer)')).toMatchObject({ result: { kind: 'int', value: -1 }, errno: 'ECONNRESET' })
+    expect(call('read(4, ..., 10) = -1 EAGAIN')).toMatchObject({ errno: 'EAGAIN' })
+  })
+
+  it('reads a blocking call T...END', () => {
+    expect(event('0 close(3) = 0\n+0...0.200 accept(3, ..., ...) = 4')).toMatchObject({
+      time: { kind: 'relative', us: 0 }, action: { name: 'accept', endUs: 200_000 },
+    })
+  })
+
+  it.each([
+    ['0 frob(3) = 0', 'line 1: unsupported: system call frob() (supported: socket, bind, listen, accept, connect, read, write, recv, send, shutdown, close, fcntl, setsockopt, getsockopt)'],
+    ['0 close(3, 4) = 0', 'line 1: close() takes 1 arguments, not 2'],
+    ['0 close(3)', "line 1: expected '=' in the expected result: close(...) = N, found the end of the script"],
+    ['0 read(4, ..., 10) = -1 EFROB', 'line 1: unknown errno EFROB'],
+    ['0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0', 'line 1: unsupported: setsockopt option SO_RCVBUF (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)'],
+    ['0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0', 'line 1: unsupported: setsockopt option TCP_CONGESTION (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)'],
+    ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', 'line 1: unsupported: socket type SOCK_DGRAM (only SOCK_STREAM)'],
+    ['0 bind(3, {sin_family=AF_INET}, 16) = 0', 'line 1: unsupported: bind() with an explicit address ({sin_family=AF_INET}): write ... as packetdrill does'],
+    ['0 shutdown(4, SHUT_RD) = 0', 'line 1: unsupported: shutdown(SHUT_RD) (only SHUT_WR and SHUT_RDWR)'],
+    ['0 listen(3, FROB) = 0', 'line 1: the backlog of listen(): unknown symbol FROB'],
+    ['0 `sysctl -q net.ipv4.tcp_sack=0`', 'line 1: unsupported: shell command `sysctl -q net.ipv4.tcp_sack=0`'],
+    ['0 close(3) = 0\n+0 %{ print(1) }%', 'line 2: unsupported: %{ }% code blocks'],
+  ])('refuses %j', (source, message) => {
+    expect(error(source)).toBe(message)
+  })
+})
+
+describe('options', () => {
+  it('reads packetdrill options before the first event', () => {
+    const s = parseScript('--tolerance_usecs=10000\n--local_ip=10.0.0.2\n--bind_port=80\n0 close(3) = 0')
+    expect(s.options).toMatchObject({ toleranceUs: 10_000, localIp: '10.0.0.2', bindPort: 80, remoteIp: '192.0.2.1' })
+  })
+
+  it('reads the stack tunables of src/stack/tcp/config.ts as --tcp_<name>', () => {
+    const s = parseScript('--tcp_rcv_buf_size=4000\n--tcp_msl_ms=1000\n--tcp_syn_cookies=false\n--tcp_congestion_control=newreno\n0 close(3) = 0')
+    expect(s.options.tcp).toEqual({ rcvBufSize: 4000, mslMs: 1000, synCookies: false, congestionControl: 'newreno' })
+  })
+
+  it.each([
+    ['--frob=1\n0 close(3) = 0', 'line 1: unsupported: option --frob'],
+    ['--tolerance_usecs=x\n0 close(3) = 0', 'line 1: --tolerance_usecs must be a whole number from 0 to 60000000, not x'],
+    ['--local_ip=10.0.0\n0 close(3) = 0', 'line 1: --local_ip must be an IPv4 address, not 10.0'],
+    ['--tcp_msl_ms=fast\n0 close(3) = 0', 'line 1: --tcp_msl_ms must be a whole number, not fast'],
+    ['--tcp_sack=maybe\n0 close(3) = 0', 'line 1: --tcp_sack must be true or false, not maybe'],
+    ['--tcp_congestion_control=vegas\n0 close(3) = 0', 'line 1: --tcp_congestion_control must be one of newreno, cubic, not vegas'],
+    ['0 close(3) = 0\n--tolerance_usecs=1', 'line 2: --tolerance_usecs must come before the first event'],
+  ])('refuses %j', (source, message) => {
+    expect(error(source)).toBe(message)
+  })
+
+  it('names the known tunables when one is misspelt', () => {
+    expect(error('--tcp_msl=1\n0 close(3) = 0')).toMatch(/^line 1: unknown option --tcp_msl \(the stack's tunables are --tcp_msl_ms, --tcp_fin_wait2_timeout_ms, /)
+  })
+})
