@@ -33,7 +33,9 @@ function main(argv: string[]): void {
     const device = TunDevice.open({ name: dev, mtu: 1500, offload: false })
     configureKernelSide(device.name, kernelCidr, 1500)
     const link = new FaultyLink(device, { seed: Number(seed), inbound: NETEM_PROFILE, outbound: NETEM_PROFILE })
-    const stack = new Stack({ address: addr, link })
+    // TUNTCP_LOSSY_TCP='{"congestionControl":"newreno"}': any TcpConfig override, to compare.
+    const tcp = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : undefined
+    const stack = new Stack({ address: addr, link, tcp })
     serveAll(stack)
     onTerm(() => ({ counters: stack.counters.toJSON(), faults: { inbound: link.inbound?.counters, outbound: link.outbound?.counters } }))
     process.stdout.write(`READY ${JSON.stringify({ mode, dev, addr })}\n`)

@@ -68,8 +68,8 @@ function run(cmd, argv, timeoutMs) {
 }
 
 /** Start a long-running helper that prints READY (and DONE on SIGTERM). */
-function startHelper(name, cmd, argv, { stdinPipe = false } = {}) {
-  const child = track(spawn(cmd, argv, { cwd: root, stdio: [stdinPipe ? 'pipe' : 'ignore', 'pipe', 'inherit'] }))
+function startHelper(name, cmd, argv, { stdinPipe = false, env = process.env } = {}) {
+  const child = track(spawn(cmd, argv, { cwd: root, env, stdio: [stdinPipe ? 'pipe' : 'ignore', 'pipe', 'inherit'] }))
   const lines = createInterface({ input: child.stdout })
   let onDone = () => {}
   const doneLine = new Promise(r => { onDone = r })
@@ -145,42 +145,76 @@ const ROWS = [
 
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/**
+ * Two pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
+ * stack's default, CUBIC; then both loss-based and alike, kernel Reno against the stack's
+ * NewReno. A network namespace may pick Reno or its host's default, not CUBIC unless the host
+ * allows it (net.ipv4.tcp_allowed_congestion_control), so CUBIC against CUBIC is not offered.
+ */
+const VARIANTS = [
+  { id: '', kernelCc: null, tuntcpCc: 'cubic' },
+  { id: '-reno', kernelCc: 'reno', tuntcpCc: 'newreno' },
+]
+
+/** Set the default congestion control of this namespace and of the kernel server's. */
+function setKernelCc(name, serverPid) {
+  execFileSync('sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${name}`])
+  execFileSync('nsenter', ['-t', String(serverPid), '-n', 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${name}`])
+}
+
+function startTuntcp(cc) {
+  return startHelper('tuntcp', process.execPath,
+    [...TSX, 'bench/lossy-link.ts', 'tuntcp', TUNTCP.dev, TUNTCP.addr, TUNTCP.kernelCidr, String(PLAN.seed)],
+    { env: { ...process.env, TUNTCP_LOSSY_TCP: JSON.stringify({ ...JSON.parse(process.env.TUNTCP_LOSSY_TCP ?? '{}'), congestionControl: cc }) } })
+}
+
 async function main() {
-  const results = { plan: PLAN, profile: 'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5% (each way, userspace)', rows: [] }
-  const tuntcp = startHelper('tuntcp', process.execPath,
-    [...TSX, 'bench/lossy-link.ts', 'tuntcp', TUNTCP.dev, TUNTCP.addr, TUNTCP.kernelCidr, String(PLAN.seed)])
+  const hostDefault = execFileSync('cat', ['/proc/sys/net/ipv4/tcp_congestion_control'], { encoding: 'utf8' }).trim()
+  const results = { plan: PLAN, profile: 'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5% (each way, userspace)', kernelDefaultCc: hostDefault, rows: [], servers: {} }
   let kernel = null
+  let tuntcp = null
   try {
-    await tuntcp.ready
     kernel = await startKernelSide()
     const sides = { kernel: KERNEL.addr, tuntcp: TUNTCP.addr }
-    for (const row of ROWS) {
-      const runs = { kernel: [], tuntcp: [] }
-      const errors = {}
-      for (let rep = 0; rep < PLAN.reps; rep++) {
-        for (const side of ['kernel', 'tuntcp']) {
-          try {
-            // TUNTCP_LOSSY_SS=1: print the kernel sender's `ss -ti` (cwnd, retrans) midway, to compare.
-            const probe = process.env.TUNTCP_LOSSY_SS && side === 'kernel' && row.id === 'lossy-download'
-              ? setTimeout(() => run('nsenter', ['-t', String(kernel.server.child.pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
-                .then(r => process.stdout.write(r.stdout)), 150) : null
-            const r = await row.fn(sides[side], PLAN.bytes)
-            if (probe) clearTimeout(probe)
-            runs[side].push(r)
-            process.stdout.write(`  ${row.id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
-          } catch (err) {
-            errors[side] = err.message
-            process.stdout.write(`  ${row.id} ${side}: FAILED: ${err.message}\n`)
+    for (const variant of VARIANTS) {
+      const kernelCc = variant.kernelCc ?? hostDefault
+      setKernelCc(kernelCc, kernel.server.child.pid)
+      tuntcp = startTuntcp(variant.tuntcpCc)
+      await tuntcp.ready
+      for (const row of ROWS) {
+        const id = `${row.id}${variant.id}`
+        const runs = { kernel: [], tuntcp: [] }
+        const errors = {}
+        for (let rep = 0; rep < PLAN.reps; rep++) {
+          for (const side of ['kernel', 'tuntcp']) {
+            try {
+              // TUNTCP_LOSSY_SS=1: print the kernel sender's `ss -ti` (cwnd, retrans) midway, to compare.
+              const probe = process.env.TUNTCP_LOSSY_SS && side === 'kernel' && row.id === 'lossy-download'
+                ? setTimeout(() => run('nsenter', ['-t', String(kernel.server.child.pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
+                  .then(r => process.stdout.write(r.stdout)), 150) : null
+              const r = await row.fn(sides[side], PLAN.bytes)
+              if (probe) clearTimeout(probe)
+              runs[side].push(r)
+              process.stdout.write(`  ${id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
+            } catch (err) {
+              errors[side] = err.message
+              process.stdout.write(`  ${id} ${side}: FAILED: ${err.message}\n`)
+            }
           }
         }
+        const cell = side => runs[side].length > 0
+          ? { value: median(runs[side].map(r => r.MBps)), runs: runs[side], ...(errors[side] ? { error: errors[side] } : {}) }
+          : { value: null, error: errors[side] }
+        results.rows.push({
+          id, label: `${row.label} [kernel ${kernelCc}, tuntcp ${variant.tuntcpCc}]`, unit: 'MB/s', better: 'higher', reps: PLAN.reps,
+          kernel: cell('kernel'), tuntcp: cell('tuntcp'),
+        })
       }
-      const cell = side => runs[side].length > 0
-        ? { value: median(runs[side].map(r => r.MBps)), runs: runs[side], ...(errors[side] ? { error: errors[side] } : {}) }
-        : { value: null, error: errors[side] }
-      results.rows.push({ id: row.id, label: row.label, unit: 'MB/s', better: 'higher', reps: PLAN.reps, kernel: cell('kernel'), tuntcp: cell('tuntcp') })
+      results.servers[`tuntcp-${variant.tuntcpCc}`] = await tuntcp.stop()
+      tuntcp = null
     }
   } finally {
-    results.servers = { tuntcp: await tuntcp.stop() }
+    if (tuntcp) await tuntcp.stop()
     if (kernel) {
       results.servers.relay = await kernel.relay.stop()
       await kernel.server.stop()

@@ -254,8 +254,11 @@ async function main() {
       results.lossy = await lossy()
       results.lossy.seconds = (performance.now() - t0) / 1000
       console.log(`\n${table(results.lossy.rows, null)}`)
-      const c = results.lossy.servers?.tuntcp?.counters
-      if (c) console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted`)
+      console.log(`kernel default congestion control here: ${results.lossy.kernelDefaultCc}`)
+      for (const [name, server] of Object.entries(results.lossy.servers ?? {})) {
+        const c = server?.counters
+        if (c) console.log(`${name}: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted (fast retransmits ${c.fastRetransmits}, timeouts ${c.retransmitTimeouts}, tail loss probes ${c.tailLossProbes}, undone ${c.spuriousRecoveries})`)
+      }
     }
   }
   mkdirSync(resultsDir, { recursive: true })

@@ -11,7 +11,7 @@ import { CryptoRandom, SeededRandom, type Random } from './random'
 import { Server, type ServerOptions } from './socket/server'
 import { Socket } from './socket/socket'
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './tcp/config'
-import type { CongestionControlName } from './tcp/congestion'
+import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from './tcp/congestion'
 import type { State } from './tcp/state'
 import type { Tcb } from './tcp/tcb'
 import { TcpLayer, type Connection } from './tcp/tcp-layer'
@@ -123,6 +123,9 @@ export class Stack extends EventEmitter {
       this.faults = new FaultModel(opts.faults, faultRandom)
     }
     const config: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...opts.tcp }
+    if (!isCongestionControlName(config.congestionControl)) {
+      throw new RangeError(`unknown congestion control '${String(config.congestionControl)}' (one of: ${CONGESTION_CONTROLS.join(', ')})`)
+    }
     if (opts.mslMs !== undefined) config.mslMs = opts.mslMs
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
     const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)

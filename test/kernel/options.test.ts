@@ -30,8 +30,9 @@ const kernelSockets: NetSocket[] = []
 const kernelServers: NetServer[] = []
 const stackSockets: Socket[] = []
 
-/** Outgoing data packets still to lose on purpose (to make the kernel SACK a hole). */
+/** Outgoing data packets to lose on purpose (to make the kernel SACK a hole), after letting `skipDataPackets` pass. */
 let dropDataPackets = 0
+let skipDataPackets = 0
 /** Every segment the kernel sent us: port pair and options. */
 const fromKernel: Array<{ srcPort: number; dstPort: number; syn: boolean; options: TcpOptions }> = []
 
@@ -43,8 +44,11 @@ function lossyLink(dev: TunDevice): Link {
     send(packet, segmentSize) {
       const payload = packet.length - 20 - ((packet[32]! >> 4) * 4)
       if (dropDataPackets > 0 && payload > 0) {
-        dropDataPackets--
-        return
+        if (skipDataPackets > 0) skipDataPackets--
+        else {
+          dropDataPackets--
+          return
+        }
       }
       dev.send(packet, segmentSize)
     },
@@ -182,10 +186,10 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     await kernelEcho(KERNEL_PORT + 2)
     const sock = await stackDial(KERNEL_PORT + 2)
     const data = randomBytes(4 * 1024 * 1024)
-    const back = roundTrip(sock, data)
-    // Lose one data packet once the transfer is under way: the kernel holds what follows it out of order.
-    setTimeout(() => { dropDataPackets = 1 }, 5)
-    const got = await back
+    // Lose the third data packet we send: the kernel holds what follows it out of order and SACKs it.
+    skipDataPackets = 2
+    dropDataPackets = 1
+    const got = await roundTrip(sock, data)
     expect(sha(got)).toBe(sha(data))
     const sacks = fromKernel.filter(s => s.srcPort === KERNEL_PORT + 2 && s.options.sackBlocks !== undefined)
     expect(sacks.length).toBeGreaterThan(0)

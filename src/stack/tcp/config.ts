@@ -41,7 +41,11 @@ export interface TcpConfig {
   challengeAckLimit: number
   /** RFC 4987 3.6: answer SYNs with a SYN cookie once a listener's SYN queue is full (Linux tcp_syncookies=1). */
   synCookies: boolean
-  /** Out-of-order pieces one connection may hold; beyond it the highest are dropped (memory per connection). */
+  /**
+   * Out-of-order pieces (one per segment) one connection may hold; beyond it the highest
+   * are dropped (memory per connection). 4096 full-sized pieces outnumber what the receive
+   * buffer holds, so only a peer sending tiny segments ever meets the bound.
+   */
   maxOutOfOrderPieces: number
 }
 
@@ -67,5 +71,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sack: true,
   challengeAckLimit: 1000,
   synCookies: true,
-  maxOutOfOrderPieces: 64,
+  maxOutOfOrderPieces: 4096,
 }

@@ -355,17 +355,22 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
     // carries the new ACK) or destroy the socket (the TCB is then CLOSED).
     const chunks = [a.data]
     tcb.rcvNxt = seqAdd(a.seq, a.data.length)
-    if (!tcb.reassembly.isEmpty) {
+    if (!tcb.reassembly.isEmpty && fin) {
+      // The FIN ends the stream right here (eighth step): nothing queued beyond it can
+      // ever be delivered, so the queue goes (as Linux's tcp_fin purges it).
+      tcb.reassembly.clear()
+    } else if (!tcb.reassembly.isEmpty) {
       const more = tcb.reassembly.takeInOrder(tcb.rcvNxt)
       chunks.push(...more.data)
       tcb.rcvNxt = more.next
       if (more.fin) fin = true
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
-    // Counted in full-sized segments: one large (offloaded) segment may be many. A full
-    // segment carries our MSS less the peer's TSopt when timestamps are on (RFC 7323).
+    // Counted in full-sized segments, rounded up: one large (offloaded) segment may be many,
+    // and one larger than a full segment is ACKed at once, as Linux does. A full segment
+    // carries our MSS less the peer's TSopt when timestamps are on (RFC 7323).
     const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
-    tcb.unackedSegments += Math.max(1, Math.floor(a.data.length / fullSize))
+    tcb.unackedSegments += Math.ceil(a.data.length / fullSize)
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
     // Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs.
@@ -373,7 +378,10 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
     if (!fin && tcb.unackedSegments >= 2) sendAck(tcb)
     else if (!fin && tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
   }
-  if (fin) finArrives(tcb)
+  if (fin) {
+    tcb.reassembly.clear() // a bare FIN in order: anything queued beyond it is past the end
+    finArrives(tcb)
+  }
 }
 
 function deliver(tcb: Tcb, data: Uint8Array): void {

@@ -24,4 +24,17 @@ export class IsnGenerator {
     const m = Math.floor(this.clock.now() * 250) // 4 µs ticks
     return (m + f) >>> 0
   }
+
+  /**
+   * Where our TSvals start for connections between these two addresses (RFC 7323 5.4 and
+   * 7.1): a keyed hash of the addresses, so TSvals cannot be guessed across hosts and still
+   * grow across incarnations of one 4-tuple, which RFC 6191 needs to reopen a TIME-WAIT.
+   */
+  timestampOffset(localAddr: number, remoteAddr: number): number {
+    const pair = Buffer.alloc(9)
+    pair.writeUInt8(0x74, 0) // a domain byte: never the same input as next()
+    pair.writeUInt32BE(localAddr >>> 0, 1)
+    pair.writeUInt32BE(remoteAddr >>> 0, 5)
+    return createHash('sha256').update(this.key).update(pair).digest().readUInt32BE(0)
+  }
 }

@@ -94,9 +94,9 @@ export function restartAfterIdle(tcb: Tcb): void {
 // ---- ACKs arriving ----
 
 /**
- * A duplicate ACK (RFC 5681 2: no data, no window change, SND.UNA unchanged while
- * data is outstanding). Called from the ACK step of input.ts after the SACK
- * scoreboard has taken the ACK's blocks.
+ * A duplicate ACK: SND.UNA unchanged while data is outstanding, and either no data
+ * and no window change (RFC 5681 2) or new bytes SACKed (RFC 6675 2). Called from
+ * the ACK step of input.ts after the SACK scoreboard has taken the ACK's blocks.
  */
 export function duplicateAck(tcb: Tcb): void {
   tcb.dupAcks++
@@ -154,8 +154,8 @@ function enterRecovery(tcb: Tcb): void {
 }
 
 /**
- * SND.UNA moved forward from `prevUna` (input.ts, after the retransmission timer
- * was restarted): grow cwnd, or go on with the recovery.
+ * SND.UNA moved forward from `prevUna` (input.ts, just before the retransmission
+ * timer is restarted): grow cwnd, or go on with the recovery.
  */
 export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const acked = seqDiff(tcb.sndUna, prevUna)

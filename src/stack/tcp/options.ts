@@ -4,7 +4,7 @@
 // file holds the rules: what our SYN offers, what the peer's SYN turns on,
 // the options of every later segment, PAWS, TS.Recent, RTT from TSecr.
 
-import { MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp'
+import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp'
 import type { SackBlock } from './sack'
 import { seqAdd, seqDiff, seqGe, seqInWindow, seqLe, seqLt } from './seq'
 import type { Tcb } from './tcb'
@@ -144,7 +144,19 @@ export function pawsCheck(tcb: Tcb, seg: TcpSegment): string | null {
     return null
   }
   // Timestamps compare modulo 2^32, as sequence numbers do.
-  return seqLt(ts.value, tcb.tsRecent) ? 'tcp-paws' : null
+  if (!seqLt(ts.value, tcb.tsRecent)) return null
+  return isDisorderedAck(tcb, seg) ? null : 'tcp-paws'
+}
+
+/**
+ * A pure ACK overtaken on the way by a later segment: it is at RCV.NXT and acknowledges
+ * SND.UNA, so it can only be a duplicate ACK, which loss recovery counts. PAWS would drop
+ * it (and answer it); like Linux (tcp_disordered_ack) we let it through, since an old
+ * duplicate of it could change nothing.
+ */
+function isDisorderedAck(tcb: Tcb, seg: TcpSegment): boolean {
+  return (seg.flags & (SYN | FIN | RST | ACK)) === ACK && seg.payload.length === 0
+    && seg.seq === tcb.rcvNxt && seg.ack === tcb.sndUna
 }
 
 /**

@@ -24,8 +24,16 @@ export class Reassembly {
 
   /** Keep a copy of the parts of [seq, seq + data.length) not held yet; remember a FIN after it. */
   insert(seq: number, data: Uint8Array, fin: boolean): void {
+    // Nothing lies past a FIN (RFC 9293 3.10.7.4, eighth step): bytes beyond one already seen are not kept.
+    if (!fin && this.finSeq !== null && seqGt(seqAdd(seq, data.length), this.finSeq)) {
+      if (!seqLt(seq, this.finSeq)) return
+      data = data.subarray(0, seqDiff(this.finSeq, seq))
+    }
     const end = seqAdd(seq, data.length)
-    if (fin) this.finSeq = end
+    if (fin) {
+      this.finSeq = end
+      this.dropFrom(end)
+    }
     let cursor = seq
     let i = 0
     while (seqLt(cursor, end)) {
@@ -93,6 +101,23 @@ export class Reassembly {
       else runs.push({ left: p.seq, right: end })
     }
     return runs
+  }
+
+  /** Let go of every byte at or beyond `seq` (a FIN there ends the stream). */
+  private dropFrom(seq: number): void {
+    while (this.pieces.length > 0) {
+      const last = this.pieces[this.pieces.length - 1]!
+      const end = seqAdd(last.seq, last.data.length)
+      if (!seqGt(end, seq)) break
+      if (seqLt(last.seq, seq)) {
+        const keep = seqDiff(seq, last.seq)
+        this.bytes -= last.data.length - keep
+        last.data = last.data.subarray(0, keep)
+        break
+      }
+      this.pieces.pop()
+      this.bytes -= last.data.length
+    }
   }
 
   clear(): void {

@@ -156,6 +156,8 @@ export class Tcb {
   sackRecent: number[] = []
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
+  /** The window last advertised was smaller than the buffer because of data held: reads may call for a window update. */
+  rcvWndHeldBack = false
 
   // Retransmission (RFC 6298)
   readonly rtt: RtoEstimator
@@ -297,7 +299,9 @@ export class Tcb {
    * rounded up so the right edge still never moves left (RFC 7323 2.3, 2.4).
    */
   windowToAdvertise(syn = false): number {
-    const proposed = seqAdd(this.rcvNxt, this.rcvFree(syn))
+    const free = this.rcvFree(syn)
+    this.rcvWndHeldBack = !syn && free < this.rcvSpace(syn)
+    const proposed = seqAdd(this.rcvNxt, free)
     if (seqDiff(proposed, this.rcvAdv) >= this.swsThreshold(syn)) this.rcvAdv = proposed
     this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)
     const unit = syn ? 1 : 2 ** this.rcvWndScale

@@ -328,7 +328,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
       keepalive: () => onKeepalive(tcb),
       close: () => onCloseTimer(tcb),
     })
-    tcb.tsOffset = this.random.nextUint32() // our TSvals start at a random point (RFC 7323 7.1)
+    tcb.tsOffset = this.isn.timestampOffset(this.address, remoteAddr)
     return tcb
   }
 

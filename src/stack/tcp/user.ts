@@ -89,8 +89,8 @@ export function orphan(tcb: Tcb): void {
  */
 export function received(tcb: Tcb): void {
   if (tcb.state !== 'ESTABLISHED' && tcb.state !== 'FIN-WAIT-1' && tcb.state !== 'FIN-WAIT-2') return
-  // Nothing received yet, so nothing read: a window still small from our SYN (never scaled) is no reason.
-  if (tcb.rcvNxt === seqAdd(tcb.irs, 1)) return
+  // Only data held back the window we advertised can reading open it (not a SYN's unscaled 64 KiB).
+  if (!tcb.rcvWndHeldBack) return
   const current = tcb.rcvWnd
   if (current * 2 > tcb.rcvSpace()) return
   const free = tcb.rcvFree()

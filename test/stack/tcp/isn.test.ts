@@ -110,4 +110,14 @@ describe('IsnGenerator (RFC 6528)', () => {
     // Not merely shifted by a constant: knowing one secret's ISNs says nothing of the other's.
     expect(diffs.size).toBe(100)
   })
+
+  it('starts TSvals at a keyed hash of the two addresses: the same for every 4-tuple between them (RFC 7323 5.4)', () => {
+    const clock = new SetClock(1000)
+    const one = new IsnGenerator(clock, new SeededRandom(1))
+    const offset = one.timestampOffset(LOCAL, REMOTE)
+    clock.t += 5000
+    expect(one.timestampOffset(LOCAL, REMOTE)).toBe(offset) // not time-dependent: TSvals keep growing across incarnations
+    expect(one.timestampOffset(LOCAL, REMOTE + 1)).not.toBe(offset)
+    expect(new IsnGenerator(clock, new SeededRandom(2)).timestampOffset(LOCAL, REMOTE)).not.toBe(offset)
+  })
 })

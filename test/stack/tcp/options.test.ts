@@ -226,6 +226,19 @@ describe('timestamps (RFC 7323 3, 4)', () => {
     expect(p.stack.connections()).toEqual([])
   })
 
+  it('PAWS lets a reordered duplicate ACK through, as Linux does (tcp_disordered_ack), and leaves TS.Recent', async () => {
+    const { p, socket } = await withTimestamps()
+    await p.send('.', { seq: 1, ack: 1, options: ts(1005, 0) })
+    // An ACK sent before that one arrives after it: a pure ACK at RCV.NXT, acknowledging SND.UNA.
+    await p.send('.', { seq: 1, ack: 1, options: ts(1003, 0) })
+    p.expectNothing() // not answered as an old duplicate would be
+    expect(p.stack.counters.drops['tcp-paws']).toBeUndefined()
+    // TS.Recent stayed at the newer TSval: the next segment we send echoes 1005.
+    socket().write('x')
+    await settle()
+    expect(p.expect('P.', { seq: 1, len: 1 }).options.timestamp?.echo).toBe(1005)
+  })
+
   it('drops a non-RST segment without TSopt once timestamps are on (3.2)', async () => {
     const { p } = await withTimestamps()
     await p.send('P.', { seq: 1, ack: 1, data: 'bare' })

@@ -15,6 +15,19 @@ describe('Reassembly', () => {
     expect(r.takeInOrder(100)).toEqual({ data: [], fin: false, next: 100 })
   })
 
+  it('keeps nothing past a FIN: bytes beyond it are cut, and a FIN drops what lies beyond it', () => {
+    const r = new Reassembly()
+    r.insert(110, enc('late'), false) // 110..113
+    r.insert(105, enc('abc'), true) // 105..107, FIN at 108: 110..113 can never be data
+    expect(r.bytes).toBe(3)
+    r.insert(106, enc('bcdefg'), false) // overlaps the FIN: only 106..107 could be kept, and is held already
+    expect(r.bytes).toBe(3)
+    const got = r.takeInOrder(105)
+    expect(text(got.data)).toBe('abc')
+    expect(got).toMatchObject({ fin: true, next: 108 })
+    expect(r.isEmpty).toBe(true)
+  })
+
   it('holds a piece beyond a gap and releases it once the gap is at RCV.NXT', () => {
     const r = new Reassembly()
     r.insert(105, enc('world'), false)

@@ -256,6 +256,7 @@ describe('choosing the algorithm', () => {
     expect(sock.congestion.algorithm).toBe('cubic')
     const { socket } = await established('newreno')
     expect(socket.congestion.algorithm).toBe('newreno')
+    expect(() => new PacketPeer({ tcp: { congestionControl: 'vegas' as CongestionControlName } })).toThrow(/unknown congestion control 'vegas'/)
   })
 
   it('per socket, before or after connecting (like TCP_CONGESTION); cwnd carries over', async () => {

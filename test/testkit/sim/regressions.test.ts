@@ -1,19 +1,20 @@
-// Bugs the simulation found that are not fixed yet. `it.fails` passes while the bug
-// is there; once it is fixed the test fails: turn it into a plain `it` and keep it.
+// Bugs the simulation found, each kept as a regression test once fixed: the smallest
+// case that showed it, with the command that found it.
 
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
 import { Simulation } from '../../../src/testkit/sim'
 
-describe('found by simulation, still open', () => {
+describe('found by simulation', () => {
   // A client that reconnects from the same port while the server still holds the old
   // connection in TIME-WAIT. RFC 6191 lets the server reopen on a SYN whose timestamp is
   // newer than the old incarnation's, which works when TSvals grow across incarnations of
   // one 4-tuple: RFC 7323 5.4 and Linux derive the TSval offset from a keyed hash of the
-  // addresses. Ours is a fresh random number per connection (tcp-layer.ts, tsOffset), so
-  // about every other reconnect is taken for an old duplicate: the server answers with its
-  // TIME-WAIT ACK, the client resets, and the handshake waits out the 2MSL (60 s).
-  it.fails('reopens a 4-tuple in TIME-WAIT at once, every time (RFC 6191, RFC 7323 5.4)', async () => {
+  // addresses. Ours was a fresh random number per connection, so about every other
+  // reconnect was taken for an old duplicate: the server answered with its TIME-WAIT ACK,
+  // the client reset, and the handshake waited out the 2MSL (60 s). Now the offset is
+  // IsnGenerator.timestampOffset (src/stack/tcp/isn.ts), a keyed hash of the addresses.
+  it('reopens a 4-tuple in TIME-WAIT at once, every time (RFC 6191, RFC 7323 5.4)', async () => {
     const sim = new Simulation({ seed: 1, link: { delayMs: 5 } })
     const server = sim.addStack('10.0.0.2')
     const client = sim.addStack('10.0.0.1')
