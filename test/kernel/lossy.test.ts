@@ -6,8 +6,9 @@
 // (StackOptions.faults). Bulk data through /bytes (curl) and echo (a Node net socket) must
 // arrive intact, and every way of closing must still end in CLOSED or TIME-WAIT on both ends.
 //
-// Size: TUNTCP_LOSSY_MIB (default 4) MiB each way; see docs/congestion-control.md for why
-// not 20 MiB in CI (goodput through this wire is well under 1 MB/s per connection).
+// Size: TUNTCP_LOSSY_MIB (default 20, as issue 4 asks) MiB each way. Goodput through this
+// wire is under 1 MB/s per connection (docs/congestion-control.md), so this file takes a few
+// minutes; TUNTCP_LOSSY_MIB=4 for a quicker local run.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -27,9 +28,9 @@ const DEV = 'tkcc0'
 const KERNEL = '10.64.0.1'
 const ADDR = '10.64.0.2'
 const MiB = 1024 * 1024
-const SIZE = Math.round(Number(process.env.TUNTCP_LOSSY_MIB ?? 4) * MiB)
+const SIZE = Math.round(Number(process.env.TUNTCP_LOSSY_MIB ?? 20) * MiB)
 /** The most a bulk transfer may take: SIZE at 0.1 MB/s would be far slower than we ever are. */
-const TRANSFER_LIMIT_MS = Math.max(60_000, (SIZE / 100_000) * 1000)
+const TRANSFER_LIMIT_MS = Math.max(60_000, Math.ceil((SIZE / 100_000) * 1000))
 
 let device: TunDevice | undefined
 let stack: Stack

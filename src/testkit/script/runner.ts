@@ -97,6 +97,8 @@ interface Fd {
   kind: 'socket' | 'listener' | 'conn'
   nonblocking: boolean
   keepalive: boolean
+  /** TCP_NODELAY: Nagle's algorithm off (RFC 9293 3.7.4); accepted sockets inherit it, as on Linux. */
+  noDelay?: boolean
   port?: number
   connection: Connection
   server?: Server
@@ -619,6 +621,10 @@ class Runner {
           fd.keepalive = arg(3) !== 0
           if (fd.conn !== undefined) fd.conn.socket.setKeepAlive(fd.keepalive)
         }
+        if (name === 'TCP_NODELAY') {
+          fd.noDelay = arg(3) !== 0
+          if (fd.conn !== undefined) fd.conn.socket.setNoDelay(fd.noDelay)
+        }
         return done(0)
       }
       case 'getsockopt': {
@@ -648,6 +654,7 @@ class Runner {
     server.on('connection', (socket: Socket) => {
       const conn = this.wrap(socket, true)
       if (fd.keepalive) socket.setKeepAlive(true)
+      if (fd.noDelay === true) socket.setNoDelay(true)
       queue.push(conn)
     })
     server.listen(port)
@@ -670,7 +677,7 @@ class Runner {
         this.fail(ev, `accept() = ${num}: file descriptor ${num} is already open in the script`)
         return { ret: num }
       }
-      this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, connection: this.conn, conn })
+      this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, noDelay: fd.noDelay, connection: this.conn, conn })
       return { ret: num }
     }
   }
@@ -693,6 +700,7 @@ class Runner {
       fd.kind = 'conn'
       fd.conn = this.wrap(socket, false)
       if (fd.keepalive) socket.setKeepAlive(true)
+      if (fd.noDelay === true) socket.setNoDelay(true)
       if (fd.nonblocking) return async () => ({ ret: -1, errno: 'EINPROGRESS' })
     } else if (fd.nonblocking) {
       const c = fd.conn!
