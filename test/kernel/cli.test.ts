@@ -2,91 +2,21 @@
 // each creating its own TUN device, with curl and Node's net (the kernel's TCP) as
 // the peers. Each test uses its own device name and /24.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { exitWithin, runText as run, stopLeftovers, tuntcp, waitFor } from './helpers'
 import { interfaceExists, requireFreshNetns } from './netns'
 
-const CLI = 'bin/tuntcp.mjs'
 /** tsx takes about a second to start; allow for a slow machine. */
 const START_MS = 20_000
 
 beforeAll(() => requireFreshNetns())
 
-// --- helpers -----------------------------------------------------------------
-
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams
-  stdout: () => string
-  stderr: () => string
-  /** Resolves with the exit code (or 128+signal) when the process has exited. */
-  exited: Promise<number>
-}
-
-const running: Cli[] = []
-
-function tuntcp(args: string[], input?: string): Cli {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const exited = new Promise<number>(resolve => {
-    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 9)))
-  })
-  if (input !== undefined) child.stdin.end(input)
-  const cli = { child, stdout: () => out, stderr: () => err, exited }
-  running.push(cli)
-  return cli
-}
-
-/** The exit code, or a failure if the process does not exit within ms. */
-async function exitWithin(cli: Cli, ms: number): Promise<number> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`tuntcp did not exit within ${ms} ms; stderr:\n${cli.stderr()}`)), ms)
-  })
-  try {
-    return await Promise.race([cli.exited, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout: out, stderr: err }))
-  })
-}
-
-afterEach(async () => {
-  // Anything a failed test left running: kill it by its PID and wait, so its device goes too.
-  for (const cli of running.splice(0)) {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) {
-      cli.child.kill('SIGKILL')
-      await cli.exited
-    }
-  }
-})
+afterEach(stopLeftovers)
 
 // -----------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@
 // MSL is 1 s, so the stack's TIME-WAIT lasts 2 s and ends within the test.
 
 import { execFile } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { createServer as netCreateServer, type Server as NetServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { daytimeLine } from '../../src/apps/daytime'
 import { serveAll } from '../../src/apps/index'
@@ -13,6 +13,7 @@ import type { Socket } from '../../src/stack/socket/socket'
 import { Stack, type StateChange } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
+import { KernelSockets, sha, sleep, waitFor } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkclose0'
@@ -26,7 +27,9 @@ let device: TunDevice | undefined
 let stack: Stack
 const changes: (StateChange & { at: number })[] = []
 const internalErrors: unknown[] = []
-const kernelSockets: NetSocket[] = []
+const kernelSockets = new KernelSockets()
+/** A kernel TCP connection to the stack, resolved once connected. */
+const dial = (port: number, allowHalfOpen = false) => kernelSockets.dial(ADDR, port, allowHalfOpen)
 const kernelServers: NetServer[] = []
 const stackSockets: Socket[] = []
 
@@ -46,7 +49,7 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  for (const s of kernelSockets.splice(0)) s.destroy()
+  kernelSockets.destroyAll()
   for (const s of stackSockets.splice(0)) s.destroy()
   await Promise.all(kernelServers.splice(0).map(s => new Promise(r => s.close(r))))
   expect(internalErrors).toEqual([])
@@ -59,26 +62,6 @@ afterAll(async () => {
 
 // --- helpers -----------------------------------------------------------------
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
-/** A kernel TCP connection to the stack, resolved once connected. */
-function dial(port: number, allowHalfOpen = false): Promise<NetSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: ADDR, port, allowHalfOpen })
-    kernelSockets.push(sock)
-    sock.once('connect', () => { sock.off('error', reject); resolve(sock) })
-    sock.once('error', reject)
-  })
-}
 
 /** The stack's state changes of one connection, as "FROM -> TO". */
 function statesOf(localPort: number, remotePort: number): string[] {
@@ -214,7 +197,7 @@ describe('close paths against the kernel', () => {
     const serverGot: Buffer[] = []
     let kernelEnded = false
     const server = netCreateServer({ allowHalfOpen: true }, conn => {
-      kernelSockets.push(conn)
+      kernelSockets.track(conn)
       conn.on('data', (c: Buffer) => {
         serverGot.push(c)
         conn.write(`kernel got ${c.length} bytes\n`)

@@ -11,8 +11,7 @@
 // minutes; TUNTCP_LOSSY_MIB=4 for a quicker local run.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { connect as netConnect, type Socket as NetSocket } from 'node:net'
+import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
 import { serveAll } from '../../src/apps/index'
@@ -22,6 +21,7 @@ import { FaultyLink } from '../../src/tun/faulty-link'
 import type { Link } from '../../src/tun/link'
 import { TunDevice } from '../../src/tun/tun-device'
 import { NETEM_ARGS, NETEM_PROFILE } from '../helpers/netem-profile'
+import { KernelSockets, readAll, run, sha, waitFor } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkcc0'
@@ -37,7 +37,9 @@ let stack: Stack
 let towardStack: 'netem' | 'userspace'
 const changes: StateChange[] = []
 const internalErrors: unknown[] = []
-const kernelSockets: NetSocket[] = []
+const kernelSockets = new KernelSockets()
+/** A kernel TCP connection to the stack, resolved once connected. */
+const dial = (port: number, allowHalfOpen = false) => kernelSockets.dial(ADDR, port, allowHalfOpen)
 
 beforeAll(() => {
   requireFreshNetns()
@@ -61,7 +63,7 @@ beforeAll(() => {
 }, 20_000)
 
 afterEach(() => {
-  for (const s of kernelSockets.splice(0)) s.destroy()
+  kernelSockets.destroyAll()
   expect(internalErrors).toEqual([])
 })
 
@@ -72,50 +74,6 @@ afterAll(async () => {
 
 // --- helpers -----------------------------------------------------------------
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-/** Run a command asynchronously (the stack keeps running meanwhile), killed after timeoutMs. */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }))
-  })
-}
-
-function dial(port: number, allowHalfOpen = false): Promise<NetSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: ADDR, port, allowHalfOpen })
-    kernelSockets.push(sock)
-    sock.once('connect', () => { sock.off('error', reject); resolve(sock) })
-    sock.once('error', reject)
-  })
-}
-
-/** Everything a kernel socket reads until it closes; rejects on error. */
-function readAll(sock: NetSocket): Promise<{ data: Buffer; ended: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let ended = false
-    sock.on('data', (c: Buffer) => chunks.push(c))
-    sock.on('end', () => { ended = true })
-    sock.on('error', reject)
-    sock.on('close', () => resolve({ data: Buffer.concat(chunks), ended }))
-  })
-}
 
 /** The stack's states for the connection with the kernel's port `remotePort`, as "FROM -> TO". */
 function statesOf(remotePort: number): string[] {
@@ -143,7 +101,7 @@ async function bothEndsClosed(localPort: number): Promise<void> {
 describe(`bulk transfers through the bad wire`, () => {
   it(`curl GET /bytes/${SIZE}: every byte intact (SHA-256), in bounded time`, async () => {
     const t0 = Date.now()
-    const r = await run('curl', ['-sS', '--fail', '--max-time', String(TRANSFER_LIMIT_MS / 1000), `http://${ADDR}/bytes/${SIZE}`], TRANSFER_LIMIT_MS + 5_000)
+    const r = await run('curl', ['-sS', '--fail', '--max-time', String(TRANSFER_LIMIT_MS / 1000), `http://${ADDR}/bytes/${SIZE}`], { timeoutMs: TRANSFER_LIMIT_MS + 5_000 })
     const seconds = (Date.now() - t0) / 1000
     console.log(`lossy: curl /bytes/${SIZE}: ${seconds.toFixed(1)} s, ${(SIZE / seconds / 1e6).toFixed(2)} MB/s; stack retransmitted ${stack.counters.retransmissions}`)
     expect(r.stderr).toBe('')
@@ -157,7 +115,7 @@ describe(`bulk transfers through the bad wire`, () => {
     const sock = await dial(7)
     const port = sock.localPort!
     const t0 = Date.now()
-    const got = readAll(sock)
+    const got = readAll(sock, TRANSFER_LIMIT_MS)
     sock.end(payload) // our FIN after the data: echo finishes echoing, then closes
     const { data, ended } = await got
     const seconds = (Date.now() - t0) / 1000
@@ -177,7 +135,7 @@ describe('every close path ends right under loss', () => {
     for (let i = 0; i < ROUNDS; i++) {
       const sock = await dial(9)
       const port = sock.localPort!
-      const done = readAll(sock)
+      const done = readAll(sock, TRANSFER_LIMIT_MS)
       sock.end(randomBytes(64 * 1024))
       const { ended } = await done
       expect(ended).toBe(true)
@@ -190,7 +148,7 @@ describe('every close path ends right under loss', () => {
     for (let i = 0; i < ROUNDS; i++) {
       const sock = await dial(13)
       const port = sock.localPort!
-      const { data, ended } = await readAll(sock) // net ends its side after the stack's FIN
+      const { data, ended } = await readAll(sock, TRANSFER_LIMIT_MS) // net ends its side after the stack's FIN
       expect(ended).toBe(true)
       expect(data.toString()).toMatch(/\n$/)
       await bothEndsClosed(port)
@@ -207,7 +165,7 @@ describe('every close path ends right under loss', () => {
       for (let i = 0; i < ROUNDS; i++) {
         const sock = await dial(5000, true)
         const port = sock.localPort!
-        const done = readAll(sock)
+        const done = readAll(sock, TRANSFER_LIMIT_MS)
         sock.end()
         const { ended } = await done
         expect(ended).toBe(true)

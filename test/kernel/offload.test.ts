@@ -4,7 +4,7 @@
 // kernel socket gets every byte back from echo, and curl gets /bytes intact.
 
 import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { connect as netConnect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
@@ -12,11 +12,11 @@ import { serveAll } from '../../src/apps/index'
 import { Stack } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
+import { sha } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const KERNEL = '10.68.0.1'
 const ADDR = '10.68.0.2'
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** Echo `size` random bytes through port 7 from a kernel socket; the bytes that came back. */
 function echo(size: number): Promise<{ sent: Buffer; got: Buffer }> {

@@ -5,8 +5,8 @@
 // ways with a SHA-256 match. The stack is 10.63.0.2 on a TUN device, the kernel 10.63.0.1.
 
 import { execFile } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Socket } from '../../src/stack/socket/socket'
 import { Stack } from '../../src/stack/stack'
@@ -14,6 +14,7 @@ import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
 import type { Link } from '../../src/tun/link'
 import { SYN, type TcpOptions, type TcpSegment } from '../../src/stack/wire/tcp'
+import { KernelSockets, sha } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkopt0'
@@ -26,7 +27,9 @@ const BIG = 20 * 1024 * 1024
 let device: TunDevice | undefined
 let stack: Stack
 const internalErrors: unknown[] = []
-const kernelSockets: NetSocket[] = []
+const kernelSockets = new KernelSockets()
+/** A kernel TCP connection to the stack, resolved once connected. */
+const dial = (port: number) => kernelSockets.dial(ADDR, port, true)
 const kernelServers: NetServer[] = []
 const stackSockets: Socket[] = []
 
@@ -73,7 +76,7 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  for (const s of kernelSockets.splice(0)) s.destroy()
+  kernelSockets.destroyAll()
   for (const s of stackSockets.splice(0)) s.destroy()
   await Promise.all(kernelServers.splice(0).map(s => new Promise(r => s.close(r))))
   expect(internalErrors).toEqual([])
@@ -86,22 +89,11 @@ afterAll(async () => {
 
 // --- helpers -----------------------------------------------------------------
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** The kernel's `ss -tin` lines for its end of the connection to `peerPort` on the stack, or from `localPort`. */
 function ss(filter: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('ss', ['-tinH', 'state', 'established', ...filter.split(' ')], (err, out) => (err ? reject(err) : resolve(out)))
-  })
-}
-
-/** A kernel TCP connection to the stack, resolved once connected. */
-function dial(port: number): Promise<NetSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: ADDR, port, allowHalfOpen: true })
-    kernelSockets.push(sock)
-    sock.once('connect', () => { sock.off('error', reject); resolve(sock) })
-    sock.once('error', reject)
   })
 }
 

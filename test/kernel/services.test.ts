@@ -4,14 +4,15 @@
 // running while they talk to it); Node's own net module is the kernel's TCP in-process.
 
 import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { connect as netConnect, type Socket as NetSocket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { connect as netConnect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
 import { serveAll } from '../../src/apps/index'
 import { Stack, type StateChange } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
+import { KernelSockets, readAll, run, sha, sleep, waitFor } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkhttp0'
@@ -22,7 +23,9 @@ let device: TunDevice | undefined
 let stack: Stack
 const changes: StateChange[] = []
 const internalErrors: unknown[] = []
-const kernelSockets: NetSocket[] = []
+const kernelSockets = new KernelSockets()
+/** A kernel TCP connection to the stack, resolved once connected. */
+const dial = (port: number, allowHalfOpen = false) => kernelSockets.dial(ADDR, port, allowHalfOpen)
 
 beforeAll(() => {
   requireFreshNetns()
@@ -35,7 +38,7 @@ beforeAll(() => {
 })
 
 afterEach(() => {
-  for (const s of kernelSockets.splice(0)) s.destroy()
+  kernelSockets.destroyAll()
   expect(internalErrors).toEqual([])
 })
 
@@ -46,55 +49,6 @@ afterAll(async () => {
 
 // --- helpers -----------------------------------------------------------------
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
-interface Ran { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string }
-
-/** Run a command asynchronously (the stack must keep running meanwhile), killed after timeoutMs. */
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }))
-    child.stdin.end(opts.input ?? '')
-  })
-}
-
-/** A kernel TCP connection to the stack, tracked for cleanup, resolved once connected. */
-function dial(port: number, allowHalfOpen = false): Promise<NetSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: ADDR, port, allowHalfOpen })
-    kernelSockets.push(sock)
-    sock.once('connect', () => { sock.off('error', reject); resolve(sock) })
-    sock.once('error', reject)
-  })
-}
-
-/** Everything a socket reads until 'end' (or 'close'), and whether 'end' came. */
-function readAll(sock: NetSocket, timeoutMs = 10_000): Promise<{ data: Buffer; ended: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let ended = false
-    const timer = setTimeout(() => reject(new Error(`no end within ${timeoutMs} ms (got ${Buffer.concat(chunks).length} bytes)`)), timeoutMs)
-    sock.on('data', (c: Buffer) => chunks.push(c))
-    sock.on('end', () => { ended = true })
-    sock.on('error', e => { clearTimeout(timer); reject(e) })
-    sock.on('close', () => { clearTimeout(timer); resolve({ data: Buffer.concat(chunks), ended }) })
-  })
-}
 
 /** The stack's state changes for the connection (ADDR:localPort, KERNEL:remotePort), as "FROM -> TO". */
 function statesOf(localPort: number, remotePort: number): string[] {
@@ -213,7 +167,7 @@ describe('a port nobody serves', () => {
     const resetsBefore = stack.counters.resetsSent
     const err = await new Promise<NodeJS.ErrnoException>((resolve, reject) => {
       const sock = netConnect({ host: ADDR, port: 8080 })
-      kernelSockets.push(sock)
+      kernelSockets.track(sock)
       sock.once('connect', () => reject(new Error('connected to a port nobody serves')))
       sock.once('error', resolve)
     })

@@ -3,49 +3,20 @@
 // (a child process, its own device tktw0, 10.62.0.0/24, MSL 1 s) and Node's net
 // (the kernel's TCP) as the client of daytime, where the stack closes first.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { connect as netConnect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
 import { requireFreshNetns } from './netns'
 
-const CLI = 'bin/tuntcp.mjs'
 const START_MS = 20_000
 const MSL_MS = 1000
 
 beforeAll(() => requireFreshNetns())
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-const children: ChildProcessWithoutNullStreams[] = []
+afterEach(stopLeftovers)
 
-afterEach(async () => {
-  // Anything still running: stop it by its PID and wait, so its device goes too.
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise(resolve => child.once('close', resolve))
-      child.kill('SIGKILL')
-      await gone
-    }
-  }
-})
-
-/** Run tuntcp with these arguments; `output()` is what it printed so far. */
-function tuntcp(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-  children.push(child)
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { out += c })
-  const exited = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
-  return { child, output: () => out, exited }
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
+/** Everything a tuntcp process printed so far, both streams. */
+const output = (cli: Cli) => cli.stdout() + cli.stderr()
 
 /** One daytime exchange from the kernel: read the line, close after the stack's FIN. Resolves with our local port. */
 function daytime(localPort?: number): Promise<{ line: string; port: number }> {
@@ -65,13 +36,13 @@ function daytime(localPort?: number): Promise<{ line: string; port: number }> {
 async function ssListing(): Promise<string> {
   const ss = tuntcp(['ss', '--dev', 'tktw0'])
   expect(await ss.exited).toBe(0)
-  return ss.output()
+  return output(ss)
 }
 
 describe('TIME-WAIT seen from outside', () => {
   it('tuntcp ss lists each TIME-WAIT with its timer until 2MSL ends; a client reusing its port meanwhile is served (RFC 6191)', async () => {
     const serve = tuntcp(['serve', '--dev', 'tktw0', '--addr', '10.62.0.2', '--kernel-addr', '10.62.0.1/24', '--msl', String(MSL_MS / 1000)])
-    await waitFor(() => serve.output().includes('Ctrl-C to stop') || serve.child.exitCode !== null, 'the banner', START_MS)
+    await waitFor(() => output(serve).includes('Ctrl-C to stop') || serve.child.exitCode !== null, 'the banner', START_MS)
 
     const done = await Promise.all(Array.from({ length: 20 }, () => daytime()))
     for (const d of done) expect(d.line).toMatch(/ UTC\r\n$/)
@@ -94,6 +65,6 @@ describe('TIME-WAIT seen from outside', () => {
 
     serve.child.kill('SIGINT')
     expect(await serve.exited).toBe(0)
-    expect(serve.output()).not.toContain('internal error')
+    expect(output(serve)).not.toContain('internal error')
   })
 })

@@ -4,75 +4,18 @@
 // workers (tuntcp ss and the summary at exit say which worker had which), ping answered,
 // a graceful close of every open connection on SIGINT, the device gone afterwards.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { connect as netConnect, type Socket as NetSocket } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CLI, exitWithin, runText, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
 import { interfaceExists, requireFreshNetns } from './netns'
 
-const CLI = 'bin/tuntcp.mjs'
 /** tsx takes about a second to start, in the main thread and again in each worker. */
 const START_MS = 30_000
 
 beforeAll(() => requireFreshNetns())
 
-// --- helpers (as in cli.test.ts) ------------------------------------------------
-
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams
-  stdout: () => string
-  stderr: () => string
-  exited: Promise<number>
-}
-
-const running: Cli[] = []
-
-function tuntcp(args: string[]): Cli {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const exited = new Promise<number>(resolve => {
-    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 9)))
-  })
-  const cli = { child, stdout: () => out, stderr: () => err, exited }
-  running.push(cli)
-  return cli
-}
-
-async function exitWithin(cli: Cli, ms: number): Promise<number> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`tuntcp did not exit within ${ms} ms; stderr:\n${cli.stderr()}`)), ms)
-  })
-  try {
-    return await Promise.race([cli.exited, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout: out, stderr: err }))
-  })
-}
+/** Commands here may wait on many parallel clients: allow 30 s. */
+const run = (cmd: string, args: string[], timeoutMs = 30_000) => runText(cmd, args, timeoutMs)
 
 /** Serve with `workers` threads on `dev`, and wait for the banner. */
 async function serve(dev: string, subnet: string, workers: number): Promise<Cli> {
@@ -94,14 +37,7 @@ async function echoConnection(host: string): Promise<{ sock: NetSocket; ended: (
   return { sock, ended: () => ended, error: () => error }
 }
 
-afterEach(async () => {
-  for (const cli of running.splice(0)) {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) {
-      cli.child.kill('SIGKILL')
-      await cli.exited
-    }
-  }
-})
+afterEach(stopLeftovers)
 
 // -----------------------------------------------------------------------------
 
