@@ -234,6 +234,7 @@ async function main() {
         if (c) {
           const drops = Object.entries(c.drops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
           console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted, drops: ${drops}`)
+          console.log(`  fast path: ${c.fastPathAcks} pure ACKs, ${c.fastPathData} in-order data segments; ${c.acksCoalesced} ACKs coalesced`)
         }
         for (const w of results.net.servers?.tuntcpN?.workers ?? []) {
           const k = w.counters

@@ -45,6 +45,14 @@ export class Counters {
   pmtuReductions = 0
   icmpSoftErrors = 0
   icmpHardErrors = 0
+  /**
+   * Segments of ESTABLISHED connections that header prediction took (fast-path.ts): pure ACKs
+   * of new data, and in-order data. Every other segment takes the full path of RFC 9293 3.10.7.4.
+   */
+  fastPathAcks = 0
+  fastPathData = 0
+  /** ACKs not sent because a later ACK (or data) of the same batch of packets covered them (ACK coalescing). */
+  acksCoalesced = 0
   /** Packets and segments dropped, by reason (a DropReason or a TCP rule). */
   readonly drops: Record<string, number> = {}
   /** How many times connections entered each state (RFC 9293 names). */
@@ -76,7 +84,8 @@ export class Counters {
       connectionFailures: this.connectionFailures,
       challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
-      pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors, drops: { ...this.drops }, entered: { ...this.entered },
+      pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
+      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced, drops: { ...this.drops }, entered: { ...this.entered },
     }
   }
 
@@ -89,6 +98,8 @@ export class Counters {
       `hostile: challenge ACKs ${this.challengeAcksSent} (held back ${this.challengeAcksLimited}), ` +
         `SYN cookies sent ${this.synCookiesSent}, accepted ${this.synCookiesAccepted}; ` +
         `ICMP: MSS lowered ${this.pmtuReductions}, soft errors ${this.icmpSoftErrors}, hard ${this.icmpHardErrors}`,
+      `fast path: header prediction took ${this.fastPathAcks} pure ACKs and ${this.fastPathData} in-order data segments; ` +
+        `ACKs coalesced ${this.acksCoalesced}`,
     ]
     const states = Object.keys(this.entered)
     if (states.length > 0) lines.push('states entered: ' + states.map(s => `${s} ${this.entered[s]}`).join(', '))

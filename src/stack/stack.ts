@@ -131,7 +131,7 @@ export class Stack extends EventEmitter {
     const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)
     this.tcp = new TcpLayer({
       address: addr, mtu: opts.link.mtu, clock: this.clock, wheel: this.wheel,
-      random, config, counters: this.counters, output,
+      random, config, counters: this.counters, output, outputCopies: opts.link.sendCopies === true,
       tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
     })
@@ -139,6 +139,11 @@ export class Stack extends EventEmitter {
       tcpIcmpError: err => this.tcp.icmpError(err),
     })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
+    // A link that delivers packets in batches says when each ends: the ACKs owed go then (ACK coalescing).
+    if (this.link.onBatchEnd !== undefined) {
+      this.tcp.useBatches()
+      this.link.onBatchEnd(() => this.endBatch())
+    }
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {
       if (event === 'segment') this.tcp.trace = (dir, src, dst, seg) => this.emit('segment', dir, { src, dst, seg })
@@ -228,6 +233,17 @@ export class Stack extends EventEmitter {
     }
   }
 
+  private endBatch(): void {
+    if (this.stopped) return
+    try {
+      this.tcp.endBatch()
+    } catch (error) {
+      this.counters.drop('internal-error')
+      this.emit('internal-error', error)
+    }
+  }
+
+  /** Every packet we send. A 'packet' listener sees it only during the event: the buffer is reused (Link.sendCopies). */
   private output(packet: Uint8Array, segmentSize?: number): void {
     this.counters.packetsOut++
     if (this.listenerCount('packet') > 0) this.emit('packet', 'out', packet, segmentSize !== undefined)

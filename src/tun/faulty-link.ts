@@ -35,6 +35,8 @@ const realTimeScheduler: Scheduler = (delayMs, fn) => {
 export class FaultyLink implements Link {
   readonly mtu: number
   readonly tsoMaxPayload: number | undefined
+  /** As the inner link: a packet held back (delayed) is a copy. */
+  readonly sendCopies: boolean
   /** Decides the fate of packets the stack sends (null: passed through untouched). */
   readonly outbound: FaultModel | null
   /** Decides the fate of packets from the wire (null: passed through untouched). */
@@ -46,6 +48,7 @@ export class FaultyLink implements Link {
   constructor(readonly inner: Link, opts: FaultyLinkOptions) {
     this.mtu = inner.mtu
     this.tsoMaxPayload = inner.tsoMaxPayload
+    this.sendCopies = inner.sendCopies === true
     this.schedule = opts.schedule ?? realTimeScheduler
     const random = opts.random ?? new SeededRandom(opts.seed ?? 0)
     // Two streams, so adding inbound faults does not change the outbound ones for a seed.

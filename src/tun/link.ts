@@ -22,10 +22,22 @@ export interface Link {
    */
   send(packet: Uint8Array, segmentSize?: number): void
   /**
+   * True when send() is done with the packet by the time it returns: written to the
+   * device, or copied. The stack then builds every packet in one buffer it reuses.
+   * Absent or false: the link may keep the packet, and each one is a new buffer.
+   */
+  readonly sendCopies?: boolean
+  /**
    * Set who receives inbound packets (one call per packet, in arrival order).
    * A packet buffer is only valid during the call: copy what must be kept.
    */
   onReceive(handler: PacketHandler | null): void
+  /**
+   * Optional, for a link that delivers packets in batches (a TUN device reads many per
+   * wake-up): `handler` is called after the last packet of every batch. The stack sends
+   * the ACKs owed for a batch's segments then, one per connection (ACK coalescing).
+   */
+  onBatchEnd?(handler: (() => void) | null): void
   /** Stop receiving and release the underlying resource (idempotent). */
   close(): void
 }

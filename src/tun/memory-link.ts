@@ -19,11 +19,21 @@ export interface MemoryLinkOptions {
    * up to this much payload and a segmentSize, and cuts them before they go on. Default: none.
    */
   tsoMaxPayload?: number
+  /**
+   * Deliver in batches, as a TUN device does: the packets waiting when a delivery starts
+   * (and any queued meanwhile) form one batch, and the onBatchEnd handler runs after it.
+   * Default false: no batches, so the stack sends every ACK at once.
+   */
+  batches?: boolean
 }
 
 export class MemoryLink implements Link {
   readonly mtu: number
   readonly tsoMaxPayload: number | undefined
+  /** send() copies the packet before it returns. */
+  readonly sendCopies = true
+  /** Only with `batches`: who runs after each batch delivered (Link.onBatchEnd). */
+  readonly onBatchEnd: ((handler: (() => void) | null) => void) | undefined
   /** Packets this link sent while it has no peer, oldest first (copies). */
   readonly outbox: Uint8Array[] = []
   /**
@@ -42,6 +52,7 @@ export class MemoryLink implements Link {
 
   private peer: MemoryLink | null = null
   private handler: PacketHandler | null = null
+  private batchEndHandler: (() => void) | null = null
   private closedFlag = false
   /** Inbound packets waiting for the drain microtask, each with the link that sent it. */
   private readonly queue: { packet: Uint8Array; from: MemoryLink | null }[] = []
@@ -50,6 +61,7 @@ export class MemoryLink implements Link {
   constructor(opts: MemoryLinkOptions = {}) {
     this.mtu = opts.mtu ?? 1500
     this.tsoMaxPayload = opts.tsoMaxPayload
+    this.onBatchEnd = opts.batches === true ? handler => { this.batchEndHandler = handler } : undefined
   }
 
   get closed(): boolean {
@@ -119,6 +131,7 @@ export class MemoryLink implements Link {
 
   private drain(): void {
     // Packets queued while we deliver (by our handler or the peer's) join this same loop.
+    let delivered = 0
     try {
       while (this.queue.length > 0) {
         const { packet, from } = this.queue.shift()!
@@ -127,8 +140,10 @@ export class MemoryLink implements Link {
           continue
         }
         this.counters.delivered++
+        delivered++
         this.handler(packet)
       }
+      if (delivered > 0) this.batchEndHandler?.()
     } finally {
       this.draining = false
       // If a handler threw, the rest still goes, one microtask later.

@@ -148,6 +148,8 @@ export class TunDevice implements Link {
   readonly multiQueue: boolean
   /** With offload, the largest TCP payload send() takes in one packet; undefined without. */
   readonly tsoMaxPayload: number | undefined
+  /** send() writes the packet to the device before it returns: the caller may reuse its buffer. */
+  readonly sendCopies = true
   readonly counters: TunCounters = {
     packetsRead: 0, bytesRead: 0, readBatches: 0, readDrops: 0,
     packetsWritten: 0, bytesWritten: 0, writeDrops: 0, writeErrors: 0,
@@ -158,9 +160,12 @@ export class TunDevice implements Link {
   private fd: number
   private readonly native: NativeTun
   private handler: PacketHandler | null = null
+  private batchEndHandler: (() => void) | null = null
   private errorHandler: ((err: TunError) => void) | null = null
   private reader: object | null = null
   private readBuffer: ArrayBuffer | null = null
+  /** The same buffer as bytes, to read each packet's virtio_net_hdr flags without a view per packet. */
+  private readBytes: Uint8Array | null = null
   private lengths: Int32Array | null = null
 
   /** The header of a plain packet (all zero), written before each one when offloading. */
@@ -281,6 +286,11 @@ export class TunDevice implements Link {
     else if (!handler) this.stopReading()
   }
 
+  /** Called after the last packet of each batch read (one wake-up of the fd, up to 64 packets). */
+  onBatchEnd(handler: (() => void) | null): void {
+    this.batchEndHandler = handler
+  }
+
   /**
    * Who hears a fatal read error (the device was deleted under us, say). Reading
    * has stopped when it is called. Without a handler the error is thrown, and so
@@ -301,6 +311,7 @@ export class TunDevice implements Link {
 
   private startReading(): void {
     this.readBuffer ??= new ArrayBuffer(READ_BUFFER_BYTES)
+    this.readBytes ??= new Uint8Array(this.readBuffer)
     this.lengths ??= new Int32Array(MAX_BATCH)
     this.reader = this.native.startReading(this.fd, this.readBuffer, this.lengths,
       (count, error) => this.onBatch(count, error))
@@ -315,6 +326,7 @@ export class TunDevice implements Link {
   /** One batch from the addon: `count` packets back to back in readBuffer. */
   private onBatch(count: number, error: Error | undefined): void {
     const buffer = this.readBuffer!
+    const bytes = this.readBytes!
     const lengths = this.lengths!
     this.counters.readBatches++
     let offset = 0
@@ -324,7 +336,7 @@ export class TunDevice implements Link {
       if (handler && this.offload) {
         // Skip the virtio_net_hdr. The kernel's packets have a partial checksum (NEEDS_CSUM)
         // or one it checked (DATA_VALID): either way there is nothing for us to verify.
-        const flags = new Uint8Array(buffer, offset, 1)[0]!
+        const flags = bytes[offset]!
         this.counters.packetsRead++
         this.counters.bytesRead += length - VNET_HDR_LEN
         handler(new Uint8Array(buffer, offset + VNET_HDR_LEN, length - VNET_HDR_LEN), (flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)) !== 0)
@@ -337,6 +349,7 @@ export class TunDevice implements Link {
       }
       offset += length
     }
+    if (count > 0) this.batchEndHandler?.()
     if (error) {
       this.reader = null  // the addon has already stopped
       const err = new TunError((error as SystemError).code ?? 'EIO',

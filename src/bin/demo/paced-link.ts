@@ -23,6 +23,8 @@ function isTcp(packet: Uint8Array): boolean {
 export class PacedLink implements Link {
   readonly mtu: number
   readonly tsoMaxPayload: number | undefined
+  /** Every packet held is a copy. */
+  readonly sendCopies = true
   private handler: PacketHandler | null = null
   private readonly held: HeldPacket[] = []
   private arrivals: Array<() => void> = []

@@ -47,6 +47,17 @@ export interface TcpConfig {
    * buffer holds, so only a peer sending tiny segments ever meets the bound.
    */
   maxOutOfOrderPieces: number
+  /**
+   * Header prediction (fast-path.ts): recognise a pure ACK of new data and the next in-order
+   * data segment of an ESTABLISHED connection and take a shorter road for them. Off: every
+   * segment goes through all the steps of RFC 9293 3.10.7.4 (the result is the same).
+   */
+  headerPrediction: boolean
+  /**
+   * ACK coalescing (tcp-layer.ts): on a link that delivers packets in batches (a TUN device),
+   * the ACKs a connection owes for the segments of one batch go as one, at the end of the batch.
+   */
+  ackCoalescing: boolean
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -72,4 +83,6 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckLimit: 1000,
   synCookies: true,
   maxOutOfOrderPieces: 4096,
+  headerPrediction: true,
+  ackCoalescing: true,
 }

@@ -7,13 +7,15 @@
 // What we do with one that passes, and why:
 //
 // - Fragmentation needed (RFC 1191): our segments carry DF, so a router that
-//   cannot forward one says how large a packet may be. We lower SND.MSS to fit
-//   (never below 512, Linux's floor of 552 bytes for the path MTU: RFC 5927
-//   section 7 warns that a forged tiny MTU would make us send 28-byte segments)
-//   and resend what is in flight at the new size at once, as Linux's
-//   tcp_simple_retransmit does: the segments were dropped by the router, not by
-//   congestion, so no congestion response. A larger MTU is never taken (the path
-//   MTU only grows again by probing, RFC 1191 6.3, which we do not do).
+//   cannot forward one says how large a packet may be. We lower SND.MSS to fit,
+//   never believing a path MTU below 552 bytes (Linux's floor: RFC 5927 section 7
+//   warns that a forged tiny MTU would make us send 28-byte segments), so SND.MSS
+//   never goes below 512, or 500 when every segment carries the 12 bytes of the
+//   timestamps option. What is in flight is resent at the new size, as Linux's
+//   tcp_simple_retransmit does: the go-back-N of loss-recovery.ts (pathMtuReduced),
+//   paced by cwnd and stepping over SACKed data, with no congestion response: the
+//   router dropped the segments, not congestion. A larger MTU is never taken (the
+//   path MTU only grows again by probing, RFC 1191 6.3, which we do not do).
 // - Destination unreachable while we are in SYN-SENT: our connect() fails at once
 //   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
@@ -29,8 +31,8 @@
 
 import type { IcmpError } from '../ip/icmp-errors'
 import { TIMESTAMPS_LENGTH } from './options'
-import { sendSegmentAt } from './output'
-import { seqAdd, seqDiff, seqInWindow, seqLt } from './seq'
+import { pathMtuReduced } from './loss-recovery'
+import { seqInWindow } from './seq'
 import { TcpError, type Tcb, type TcpErrorCode } from './tcb'
 import { enterClosed } from './timers'
 
@@ -59,7 +61,10 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
     : new TcpError('EHOSTUNREACH', `connection to ${tcb.label} timed out: ICMP ${err.kind}`)
 }
 
-/** RFC 1191: the path MTU is `mtu`; make our segments fit and resend what is in flight. */
+/**
+ * RFC 1191: the path MTU is `mtu`; make our segments fit and resend what is in flight.
+ * SND.MSS floor: MIN_PMTU - 40 = 512, or 500 with timestamps.
+ */
 function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
   // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
@@ -69,16 +74,8 @@ function lowerMss(tcb: Tcb, mtu: number): void {
   counters.pmtuReductions++
   const s = tcb.state
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return
-  // Resend the whole flight, cut at the new MSS (segments larger than it were all dropped).
-  tcb.rttSeq = null // Karn: never time a retransmitted segment
-  let seq = tcb.sndUna
-  while (seqLt(seq, tcb.sndNxt)) {
-    const sent = sendSegmentAt(tcb, seq, Math.min(mss, seqDiff(tcb.sndNxt, seq)))
-    if (sent === 0) break
-    counters.retransmissions++
-    seq = seqAdd(seq, sent)
-  }
-  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  // Segments larger than the new MSS were all dropped: resend the flight, cut to it, as cwnd allows.
+  pathMtuReduced(tcb)
 }
 
 /** Net or host unreachable, or time exceeded: the peer of this half-open connection is not there. */

@@ -3,13 +3,14 @@
 // handled by the demultiplexer in tcp-layer.ts (3.10.7.1, 3.10.7.2).
 
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp'
-import { ackIfOwed, output, sendAck, sendReset, sendSyn } from './output'
+import { ackSoon, output, sendAck, sendReset, sendSyn } from './output'
 import { challengeAck } from './challenge-ack'
 import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options'
 import { TcpError, type Tcb } from './tcb'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers'
 import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl } from './loss-recovery'
+import { headerPrediction } from './fast-path'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {
@@ -36,6 +37,10 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
       return synSent(tcb, seg)
     case 'TIME-WAIT':
       return // never reached: in TIME-WAIT the table holds a compact entry instead (time-wait.ts)
+    case 'ESTABLISHED':
+      // Header prediction first: the two commonest segments take a short road (fast-path.ts).
+      if (tcb.host.config.headerPrediction && headerPrediction(tcb, seg)) return
+      return otherStates(tcb, seg)
     default:
       return otherStates(tcb, seg)
   }
@@ -227,21 +232,15 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   if (tcb.sackOk && seqGe(ack, tcb.sndUna)) tcb.scoreboard.update(a.options.sackBlocks ?? [], ack, tcb.sndNxt)
   let acked = 0
   if (seqGt(ack, tcb.sndUna)) {
-    sampleEcho(tcb, a.options.timestamp?.echo)
-    tcb.ackTsEcr = tcb.tsOk ? a.options.timestamp?.echo : undefined
-    acked = newAck(tcb, ack)
+    acked = newAck(tcb, ack, a.options.timestamp?.echo)
   } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
     // bytes, whatever else it carries): enough of them mean a segment was lost (loss-recovery.ts).
     const plain = a.data.length === 0 && !a.fin && window === tcb.sndWnd
     if (plain || tcb.scoreboard.sackedBytes > sackedBefore) duplicateAck(tcb)
   }
-  // Window update, only from a segment newer than the last one used (SND.WL1, SND.WL2).
-  if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) {
-    updateWindow(tcb, seq, ack, window, false)
-  }
-  // Only now, with SND.UNA and SND.WND both current, may the application write more.
-  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
+  windowUpdate(tcb, seq, ack, window)
+  wakeWriter(tcb, acked)
   switch (tcb.state) {
     case 'FIN-WAIT-1':
       // Our FIN acknowledged: FIN-WAIT-2, unless the peer's FIN rides on this
@@ -266,8 +265,13 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   }
 }
 
-/** SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged. Returns the data bytes freed. */
-function newAck(tcb: Tcb, ack: number): number {
+/**
+ * SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged; `echo`
+ * is the ACK's TSecr, if any. Returns the data bytes freed.
+ */
+export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number {
+  sampleEcho(tcb, echo)
+  tcb.ackTsEcr = tcb.tsOk ? echo : undefined
   // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
   const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
   const acked = seqDiff(dataEnd, tcb.bufSeq)
@@ -308,6 +312,16 @@ function sampleEcho(tcb: Tcb, echo: number | undefined): void {
   if (!tcb.tsOk) return
   const rtt = rttFromEcho(tcb, echo)
   if (rtt !== null) tcb.rtt.sample(rtt)
+}
+
+/** Fifth step, the window update: only from a segment newer than the last one used (SND.WL1, SND.WL2). */
+export function windowUpdate(tcb: Tcb, seq: number, ack: number, window: number): void {
+  if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) updateWindow(tcb, seq, ack, window, false)
+}
+
+/** Only now, with SND.UNA and SND.WND both current, may the application write more. */
+export function wakeWriter(tcb: Tcb, acked: number): void {
+  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
 }
 
 function updateWindow(tcb: Tcb, seq: number, ack: number, window: number, initial: boolean): void {
@@ -366,17 +380,11 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
       if (more.fin) fin = true
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
-    // Counted in full-sized segments, rounded up: one large (offloaded) segment may be many,
-    // and one larger than a full segment is ACKed at once, as Linux does. A full segment
-    // carries our MSS less the peer's TSopt when timestamps are on (RFC 7323).
-    const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
-    tcb.unackedSegments += Math.ceil(a.data.length / fullSize)
+    countReceived(tcb, a.data.length)
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
-    // Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs.
     // A FIN after the text is ACKed at once by finArrives, and that one ACK covers both.
-    if (!fin && tcb.unackedSegments >= 2) sendAck(tcb)
-    else if (!fin && tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+    if (!fin) delayedAck(tcb)
   }
   if (fin) {
     tcb.reassembly.clear() // a bare FIN in order: anything queued beyond it is past the end
@@ -384,7 +392,25 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
   }
 }
 
-function deliver(tcb: Tcb, data: Uint8Array): void {
+/**
+ * In-order text received: count it toward the next ACK in full-sized segments, rounded up.
+ * One large (offloaded) segment may be many, and one larger than a full segment is ACKed at
+ * once, as Linux does. A full segment carries our MSS less the peer's TSopt when timestamps
+ * are on (RFC 7323).
+ */
+export function countReceived(tcb: Tcb, length: number): void {
+  const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
+  tcb.unackedSegments += Math.ceil(length / fullSize)
+}
+
+/** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs. */
+export function delayedAck(tcb: Tcb): void {
+  if (tcb.unackedSegments >= 2) ackSoon(tcb)
+  else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+}
+
+/** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */
+export function deliver(tcb: Tcb, data: Uint8Array): void {
   tcb.user?.onData(Uint8Array.prototype.slice.call(data))
 }
 
@@ -409,9 +435,9 @@ function finArrives(tcb: Tcb): void {
   tcb.user?.onFin()
 }
 
-/** An ACK owed by the text step goes out now if output() sent nothing to carry it. */
-function ackIfOwedNow(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2 && tcb.state !== 'CLOSED') ackIfOwed(tcb)
+/** An ACK owed by the text step goes out now (or at the end of the batch) if output() sent nothing to carry it. */
+export function ackIfOwedNow(tcb: Tcb): void {
+  if (tcb.unackedSegments >= 2 && tcb.state !== 'CLOSED') ackSoon(tcb)
 }
 
 /** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */

@@ -12,13 +12,14 @@
 //             conservative recovery (pipe, NextSeg, HighRxt).
 //   loss      the retransmission timer expired: cwnd is one segment, and
 //             everything from SND.UNA to `recover` is resent as slow start
-//             reopens the window (go-back-N).
+//             reopens the window (go-back-N). Also after the path MTU fell,
+//             with cwnd as it was (pathMtuReduced).
 
 import type { CongestionContext } from './congestion/types'
-import { createCongestionControl, type CongestionControlName } from './congestion'
+import { createCongestionControl, initialWindow, type CongestionControlName } from './congestion'
 import { sendSegmentAt } from './output'
 import { tsVal } from './options'
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq'
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from './seq'
 import type { Tcb } from './tcb'
 
 export type LossState = 'open' | 'recovery' | 'loss'
@@ -46,6 +47,7 @@ export function startCongestionControl(tcb: Tcb): void {
   tcb.cc.init(tcb.sndMss, tcb.synRetransmitted)
   tcb.recover = tcb.iss // RFC 6582 3.2 step 1: "recover" starts at the ISS
   tcb.lossState = 'open'
+  tcb.tlp = null
   tcb.dupAcks = 0
   tcb.lastDataSent = tcb.host.clock.now()
 }
@@ -114,7 +116,8 @@ export function duplicateAck(tcb: Tcb): void {
   const lost = tcb.dupAcks >= DUP_THRESH || (tcb.sackOk && tcb.scoreboard.isLost(tcb.sndUna, tcb.sndMss, DUP_THRESH))
   if (!lost) return
   // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
-  // so one window's losses never halve cwnd twice.
+  // so one window's losses never halve cwnd twice. In the open state `recover` trails
+  // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
   if (!seqGt(tcb.sndUna, tcb.recover)) return
   enterRecovery(tcb)
 }
@@ -141,6 +144,7 @@ function enterRecovery(tcb: Tcb): void {
   tcb.lossState = 'recovery'
   tcb.host.counters.fastRetransmits++
   tcb.rttSeq = null // Karn: time no segment while retransmitting
+  tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   tcb.undo = tcb.tsOk ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tsVal(tcb) } : null
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
@@ -165,7 +169,12 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      if (tcb.tlp !== null && !seqLt(tcb.sndUna, tcb.tlp.end)) probeAcked(tcb)
+      else if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
+      // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
+      // loss, and fast retransmit would stop for good; kept close, the comparison holds.
+      if (!seqInWindow(tcb.recover, tcb.sndUna, tcb.sndNxt)) tcb.recover = seqAdd(tcb.sndUna, -1)
       return
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.
@@ -174,7 +183,9 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       return
     case 'recovery': {
       const undo = spurious(tcb)
-      if (undo !== null) return undoRecovery(tcb, undo)
+      // The first retransmission was needless, but a hole the scoreboard already deems
+      // lost is a real loss in the same window: no undo, the recovery goes on to repair it.
+      if (undo !== null && !lostHoleRemains(tcb)) return undoRecovery(tcb, undo, acked)
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       return partialAck(tcb, acked)
     }
@@ -192,14 +203,30 @@ function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
   return undo !== null && tcb.ackTsEcr !== undefined && seqLt(tcb.ackTsEcr, undo.tsVal) ? undo : null
 }
 
+/** RFC 6675 IsLost of any hole in the scoreboard (never, without SACK). */
+function lostHoleRemains(tcb: Tcb): boolean {
+  if (!tcb.sackOk) return false
+  const sb = tcb.scoreboard
+  for (let hole = sb.nextHole(tcb.sndUna); hole !== null; hole = sb.nextHole(hole.right)) {
+    if (sb.isLost(hole.left, tcb.sndMss, DUP_THRESH)) return true
+  }
+  return false
+}
+
 /**
- * RFC 4015 (the Eifel response), as Linux's undo: back to cwnd and ssthresh as they
- * were, out of recovery; `recover` stays, so this window starts no second recovery.
+ * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
+ * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
+ * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
+ * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
+ * Out of recovery, with `recover` at SND.UNA - 1: should a hole of this window turn out
+ * really lost, its duplicate ACKs start a new recovery rather than wait for the RTO.
  */
-function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>): void {
-  tcb.cc.cwnd = Math.max(tcb.cc.cwnd, undo.cwnd)
-  tcb.cc.ssthresh = undo.ssthresh
+function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): void {
+  const mss = tcb.sndMss
+  const cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(acked, initialWindow(mss)))
+  tcb.cc.onUndo(Math.max(cwnd, mss), Math.max(undo.ssthresh, undo.cwnd))
   tcb.lossState = 'open'
+  tcb.recover = seqAdd(tcb.sndUna, -1)
   tcb.host.counters.spuriousRecoveries++
 }
 
@@ -259,9 +286,12 @@ export function scheduleProbe(tcb: Tcb): void {
  * The timer fired as a probe timer: nothing was acknowledged for two RTTs, so the
  * tail of the flight, or all the ACKs for it, may be lost. Send one segment that
  * makes the peer answer (RFC 8985 7.3): new data if there is some and the peer's
- * window takes it, else the last segment again. Its ACK (with SACK) starts fast
- * recovery, where otherwise only the RTO would act. Returns false when the timer
- * was the RTO itself.
+ * window takes it, else the last segment again. Its ACK tells what arrived: if the
+ * resent last segment was the one lost, the probe repaired it, and probeAcked makes
+ * the congestion response (7.4); its SACK blocks go to the scoreboard and start fast
+ * recovery once they show a loss (RFC 6675 IsLost: DupThresh segments SACKed above a
+ * hole, so a tail of two lost segments is still left to the RTO; Linux's RACK would
+ * act sooner). Returns false when the timer was the RTO itself.
  */
 export function tailLossProbe(tcb: Tcb): boolean {
   if (!tcb.probeArmed) return false
@@ -272,17 +302,36 @@ export function tailLossProbe(tcb: Tcb): boolean {
     ? sendSegmentAt(tcb, tcb.sndNxt, Math.min(tcb.sndMss, peerRoom))
     : 0
   if (sent > 0) {
+    tcb.tlp = null // new data: its loss, if any, is found as any other (RFC 8985 7.4 asks nothing)
     const start = tcb.sndNxt
     if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) tcb.finSeq = seqAdd(start, sent - 1)
     tcb.sndNxt = seqAdd(start, sent)
     tcb.lastDataSent = tcb.host.clock.now()
   } else {
     const last = Math.min(tcb.sndMss, flightSize(tcb))
+    const flight = Math.min(flightSize(tcb), cwndBytes(tcb))
+    tcb.tlp = { end: tcb.sndNxt, flight } // RFC 8985 7.4: answered in probeAcked
     resend(tcb, seqAdd(tcb.sndNxt, -last), last)
   }
   tcb.host.counters.tailLossProbes++
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
   return true
+}
+
+/**
+ * RFC 8985 7.4: the ACK covers a tail loss probe that resent data. If the probe repaired
+ * a loss, the sender MUST respond to it as fast recovery would: ssthresh and cwnd fall
+ * once, from the flight when the probe went. Linux tells by D-SACK (a D-SACK for the probe
+ * means the original arrived too: no loss). We parse no D-SACK, and timestamps cannot
+ * tell either (a delayed ACK echoes the earliest segment it covers, RFC 7323 4.3), so we
+ * decide conservatively: every such probe repaired a loss. A needless reduction costs a
+ * little throughput; a missed one would ignore congestion.
+ */
+function probeAcked(tcb: Tcb): void {
+  const tlp = tcb.tlp!
+  tcb.tlp = null
+  tcb.cc.onCongestion(tlp.flight, context(tcb))
+  tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
 }
 
 /**
@@ -299,12 +348,32 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.lossState = 'loss'
   tcb.dupAcks = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed
+  tcb.tlp = null
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
   // RFC 2018 8: the peer may have dropped what it SACKed (reneging): resend from SND.UNA regardless.
   tcb.scoreboard.clear()
   const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
   tcb.rtxNext = seqAdd(tcb.sndUna, sent)
+}
+
+/**
+ * The path MTU fell (RFC 1191, icmp-errors.ts): what is in flight in segments larger than
+ * the new SND.MSS was dropped by a router, not by congestion. As Linux's
+ * tcp_simple_retransmit: the `loss` state without an RTO's congestion response (cwnd and
+ * ssthresh stay), so the go-back-N resends SND.UNA to SND.NXT at the new size as cwnd
+ * allows, stepping over what the peer has SACKed, and ACKs pace the rest.
+ */
+export function pathMtuReduced(tcb: Tcb): void {
+  tcb.lossState = 'loss'
+  tcb.dupAcks = 0
+  tcb.rttSeq = null // Karn: never time a retransmitted segment
+  tcb.undo = null
+  tcb.tlp = null
+  tcb.recover = seqAdd(tcb.sndNxt, -1)
+  tcb.rtxNext = tcb.sndUna
+  resendLost(tcb)
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }
 
 // ---- resending ----
@@ -323,7 +392,10 @@ export function resendLost(tcb: Tcb): void {
       tcb.rtxNext = skipSacked(tcb, tcb.rtxNext)
       if (!seqLt(tcb.rtxNext, end)) break
       const room = cwndBytes(tcb) - seqDiff(tcb.rtxNext, tcb.sndUna)
-      const left = seqDiff(end, tcb.rtxNext)
+      let left = seqDiff(end, tcb.rtxNext)
+      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1).
+      const hole = tcb.sackOk ? tcb.scoreboard.nextHole(tcb.rtxNext) : null
+      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(hole.right, tcb.rtxNext))
       if (room < Math.min(mss, left)) break
       const sent = resend(tcb, tcb.rtxNext, Math.min(room, left))
       if (sent === 0) break

@@ -149,14 +149,22 @@ export function pawsCheck(tcb: Tcb, seg: TcpSegment): string | null {
 }
 
 /**
- * A pure ACK overtaken on the way by a later segment: it is at RCV.NXT and acknowledges
- * SND.UNA, so it can only be a duplicate ACK, which loss recovery counts. PAWS would drop
- * it (and answer it); like Linux (tcp_disordered_ack) we let it through, since an old
- * duplicate of it could change nothing.
+ * A pure ACK overtaken on the way by a later segment, which PAWS would drop (and answer).
+ * Like Linux (tcp_disordered_ack) we let it through when an old duplicate of it could
+ * change nothing, which takes all four of:
+ *   1. a pure ACK at RCV.NXT,
+ *   2. acknowledging SND.UNA, so it can only be a duplicate ACK (loss recovery counts it),
+ *   3. not changing the send window: the window-update rule (RFC 9293 3.10.7.4) either
+ *      would not take it or would find SND.WND already equal to its window,
+ *   4. a TSval at most about one RTO behind TS.Recent (our TS clock ticks in ms, as the
+ *      RTO is kept), so a truly old segment from a past incarnation is still refused.
  */
 function isDisorderedAck(tcb: Tcb, seg: TcpSegment): boolean {
-  return (seg.flags & (SYN | FIN | RST | ACK)) === ACK && seg.payload.length === 0
-    && seg.seq === tcb.rcvNxt && seg.ack === tcb.sndUna
+  if ((seg.flags & (SYN | FIN | RST | ACK)) !== ACK || seg.payload.length !== 0) return false
+  if (seg.seq !== tcb.rcvNxt || seg.ack !== tcb.sndUna) return false
+  const newer = seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack))
+  if (newer && peerWindow(tcb, seg) !== tcb.sndWnd) return false
+  return seqDiff(tcb.tsRecent, seg.options.timestamp!.value) <= tcb.rtt.rto
 }
 
 /**

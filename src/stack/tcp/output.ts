@@ -62,7 +62,11 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
   const payload = len > 0 ? tcb.sendBuffer.read(offset, len) : undefined
   let flags = ACK
   const end = seqAdd(seq, len)
-  if (tcb.finQueued && offset + len === tcb.sendBuffer.length && (tcb.finSeq === null || tcb.finSeq === end)) {
+  // Our FIN goes after the last byte: the first time only as new data at SND.NXT (output()
+  // then moves SND.NXT past it, 3.10.4), and again only where it was sent. A retransmission
+  // that reaches the end of the buffer before the FIN was ever sent must not carry it.
+  const finFits = tcb.finSeq === null ? seq === tcb.sndNxt : tcb.finSeq === end
+  if (tcb.finQueued && offset + len === tcb.sendBuffer.length && finFits) {
     flags |= FIN
   }
   if (len > 0 && offset + len === tcb.sendBuffer.length) flags |= PSH
@@ -87,8 +91,9 @@ export function output(tcb: Tcb, force = false): void {
   while (tcb.finSeq === null) {
     const unsent = tcb.unsentBytes
     if (unsent === 0 && !tcb.finQueued) break
-    // At most min(cwnd, SND.WND) beyond SND.UNA (RFC 5681 3.1).
-    const usable = Math.min(peerRoom(tcb), sendAllowance(tcb))
+    // At most min(cwnd, SND.WND) beyond SND.UNA (RFC 5681 3.1); a FIN alone is not held
+    // by cwnd (as Linux's tcp_cwnd_test: the final FIN adds no data to the network).
+    const usable = unsent === 0 ? peerRoom(tcb) : Math.min(peerRoom(tcb), sendAllowance(tcb))
     // A FIN takes one sequence number of window, as data does.
     if (usable <= 0 || (unsent === 0 && usable < 1)) break
     if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
@@ -143,7 +148,13 @@ export function persistDelay(tcb: Tcb): number {
   return Math.min(tcb.rtt.rto * 2 ** tcb.persistBackoff, 60_000)
 }
 
-/** Send an ACK now if one is owed and nothing else carried it. */
-export function ackIfOwed(tcb: Tcb): void {
-  if (tcb.unackedSegments > 0) sendAck(tcb)
+/**
+ * An ACK due at once for segments just received: every second full-sized one (RFC 9293
+ * 3.8.6.3), or text dropped or a gap filled (RFC 5681 4.2). While the link hands the stack a
+ * batch of packets, the host holds it to the end of the batch (ACK coalescing, tcp-layer.ts),
+ * so a connection that got several segments in one batch answers with one ACK covering all.
+ */
+export function ackSoon(tcb: Tcb): void {
+  if (tcb.host.holdAck?.(tcb) === true) return
+  sendAck(tcb)
 }

@@ -68,6 +68,8 @@ export interface TcpHost {
   timeWait(tcb: Tcb): void
   /** The stack's RFC 5961 challenge ACK budget (challenge-ack.ts); absent: never limited. */
   readonly challengeAcks?: ChallengeAckLimiter
+  /** Hold this TCB's immediate ACK to the end of the link's batch (ACK coalescing); false: send it now. */
+  holdAck?(tcb: Tcb): boolean
 }
 
 const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
@@ -189,6 +191,11 @@ export class Tcb {
   probeSent = false
   /** cwnd and ssthresh before this recovery, and the TSval its retransmission carried: to undo a spurious one (RFC 3522, RFC 4015). */
   undo: { cwnd: number; ssthresh: number; tsVal: number } | null = null
+  /**
+   * A tail loss probe that resent data (RFC 8985 7.4, Linux's tlp_high_seq): SND.NXT when it
+   * went, and the flight then; once the ACK reaches `end`, the loss it repaired is answered.
+   */
+  tlp: { end: number; flight: number } | null = null
   /** TSecr of the ACK being processed (RFC 7323), or undefined: what Eifel detection reads. */
   ackTsEcr: number | undefined = undefined
   /** The last send was held back by cwnd (not by the application): only then may cwnd grow (RFC 9438 5.8, RFC 7661). */

@@ -6,7 +6,7 @@ import type { Clock } from '../time/clock'
 import type { TimerWheel } from '../time/timer-wheel'
 import type { Counters } from '../counters'
 import type { Random } from '../random'
-import { ACK, FIN, RST, SYN, buildTcpPacket, type TcpSegment } from '../wire/tcp'
+import { ACK, FIN, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpPacketFields, type TcpSegment } from '../wire/tcp'
 import type { TcpConfig } from './config'
 import { segmentArrives, takeMss } from './input'
 import { IsnGenerator } from './isn'
@@ -14,9 +14,10 @@ import { ChallengeAckLimiter } from './challenge-ack'
 import { SynCookies } from './syn-cookies'
 import type { IcmpError } from '../ip/icmp-errors'
 import { icmpErrorArrives } from './icmp-errors'
-import { sendSyn } from './output'
+import { sendAck, sendSyn } from './output'
 import { acceptSynOptions } from './options'
 import { seqAdd } from './seq'
+import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4'
 import type { State } from './state'
 import { Tcb, type OutSegment, type TcpHost } from './tcb'
 import { ConnectionTable } from './connection-table'
@@ -49,6 +50,11 @@ export interface TcpLayerOptions {
   tsoMaxPayload?: number | undefined
   /** Send one IP packet; `segmentSize`: the link cuts it into segments of that size (TSO). */
   output(packet: Uint8Array, segmentSize?: number): void
+  /**
+   * `output` is done with each packet when it returns (the link writes or copies it at once,
+   * Link.sendCopies): outgoing packets may then be built in one buffer, reused.
+   */
+  outputCopies?: boolean
   /** Every state change of every connection. */
   onStateChange(conn: Connection, from: State, to: State, cause: string): void
 }
@@ -83,6 +89,17 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
   /** The largest payload one segment may carry before it is cut (TSO), 0 without offload. */
   readonly tsoMaxPayload: number
   private readonly onStateChange: TcpLayerOptions['onStateChange']
+  /** Where outgoing packets are built when output() copies them (outputCopies), else null: a new buffer each. */
+  private readonly txBuffer: Uint8Array | null
+  /** A packet is being built in txBuffer and handed on: a segment sent meanwhile (from a trace listener) needs its own. */
+  private txBusy = false
+  /**
+   * ACK coalescing: while the link delivers a batch of packets, the TCBs that owe an
+   * immediate ACK, each with its count of unacknowledged segments when it last asked for
+   * one. The ACK goes when the batch ends (endBatch): one for all of the batch's segments
+   * of a connection. Null: the link has no batches, and every ACK goes at once.
+   */
+  private heldAcks: Map<Tcb, number> | null = null
 
   constructor(opts: TcpLayerOptions) {
     this.address = opts.address
@@ -98,6 +115,50 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     this.isn = new IsnGenerator(opts.clock, opts.random)
     this.cookies = new SynCookies(opts.random)
     this.challengeAcks = new ChallengeAckLimiter(opts.clock, opts.random, opts.config.challengeAckLimit)
+    this.txBuffer = opts.outputCopies === true ? new Uint8Array(IPV4_MAX_TOTAL_LENGTH) : null
+  }
+
+  // ---- batches of packets (ACK coalescing) ----
+
+  /** The link delivers packets in batches and will call endBatch() after each (Link.onBatchEnd). */
+  useBatches(): void {
+    if (this.config.ackCoalescing) this.heldAcks ??= new Map()
+  }
+
+  /**
+   * TcpHost: hold a TCB's immediate ACK to the end of the batch. Its delayed ACK timer is
+   * armed too, so that the ACK would still go if no end of batch came.
+   */
+  holdAck(tcb: Tcb): boolean {
+    const held = this.heldAcks
+    if (held === null) return false
+    const askedAt = held.get(tcb)
+    if (askedAt === undefined) {
+      held.set(tcb, tcb.unackedSegments)
+    } else {
+      // Held already. Without coalescing, the ACK asked for then would have gone at once, and
+      // this would be a second one if two more segments came since, or if a segment we sent
+      // meanwhile carried the first: that one is saved, and this one is the ACK to send.
+      const carried = tcb.unackedSegments < askedAt
+      if (carried || tcb.unackedSegments - askedAt >= 2) {
+        this.counters.acksCoalesced++
+        held.set(tcb, tcb.unackedSegments)
+      }
+    }
+    if (!tcb.delayedAckTimer.armed) this.wheel.arm(tcb.delayedAckTimer, this.config.delayedAckMs)
+    return true
+  }
+
+  /** The batch is done: each ACK still owed goes now (a segment we sent meanwhile may have carried it). */
+  endBatch(): void {
+    const held = this.heldAcks
+    if (held === null || held.size === 0) return
+    for (const tcb of held.keys()) {
+      const open = tcb.state !== 'CLOSED' && tcb.state !== 'TIME-WAIT'
+      if (open && tcb.unackedSegments >= 2) sendAck(tcb)
+      else this.counters.acksCoalesced++
+    }
+    held.clear()
   }
 
   // ---- user side ----
@@ -139,6 +200,10 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
       // A new SYN may end a TIME-WAIT early and reopen the connection (RFC 9293 3.6.1, RFC 6191).
       const listener = this.listeners.get(seg.dstPort)
       if (listener !== undefined && synMayReopen(conn, seg)) {
+        // The bounds first, while TIME-WAIT is still there: a SYN the listener cannot take
+        // leaves it in place. The new connection takes the entry's slot in the table.
+        if (this.connections.size > this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
+        if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
         const iss = seqAdd(conn.sndNxt, 65_535 + 2) // above anything the old incarnation sent
         closeTimeWait(conn, 'new SYN in TIME-WAIT')
         return this.listenInput(listener, src, seg, iss)
@@ -185,7 +250,9 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     // Bounded resources: the stack's connections in all, this listener's, then its SYN queue.
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
-    if (listener.synReceived >= this.config.synBacklog) {
+    // A SYN reopening TIME-WAIT (`iss` given) is queued even past the backlog, as Linux does
+    // (tcp_conn_request with a TIME-WAIT ISN): a cookie's ISS would ignore the old incarnation.
+    if (listener.synReceived >= this.config.synBacklog && iss === undefined) {
       if (!this.config.synCookies) return this.counters.drop('tcp-syn-queue-full')
       return this.sendSynCookie(listener, src, seg)
     }
@@ -353,18 +420,26 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
   private sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
     this.counters.segmentsOut++
     const cut = mss !== undefined && (seg.payload?.length ?? 0) > mss
-    const packet = buildTcpPacket({
+    const fields: TcpPacketFields = {
       src: this.address, dst: remoteAddr, srcPort: localPort, dstPort: remotePort,
       seq: seg.seq, ack: seg.ack, flags: seg.flags, window: seg.window,
       options: seg.options, payload: seg.payload, partialChecksum: cut,
-    })
-    if (this.trace !== null) {
-      this.trace('out', this.address, remoteAddr, {
-        srcPort: localPort, dstPort: remotePort, seq: seg.seq, ack: seg.ack, headerLength: 20,
-        flags: seg.flags, window: seg.window, urgentPointer: 0, options: seg.options ?? {},
-        payload: seg.payload ?? new Uint8Array(0),
-      })
     }
-    this.sendPacket(packet, cut ? mss : undefined)
+    // No allocation per packet where the link copies: build into the one transmit buffer.
+    const reuse = this.txBuffer !== null && !this.txBusy
+    const packet = reuse ? this.txBuffer!.subarray(0, writeTcpPacket(this.txBuffer!, 0, fields)) : buildTcpPacket(fields)
+    if (reuse) this.txBusy = true
+    try {
+      if (this.trace !== null) {
+        this.trace('out', this.address, remoteAddr, {
+          srcPort: localPort, dstPort: remotePort, seq: seg.seq, ack: seg.ack, headerLength: 20,
+          flags: seg.flags, window: seg.window, urgentPointer: 0, options: seg.options ?? {},
+          payload: seg.payload ?? new Uint8Array(0),
+        })
+      }
+      this.sendPacket(packet, cut ? mss : undefined)
+    } finally {
+      if (reuse) this.txBusy = false
+    }
   }
 }

@@ -109,14 +109,16 @@ export function timeWaitArrives(tw: TimeWait, seg: TcpSegment): void {
 /**
  * May this SYN end the TIME-WAIT and open a new incarnation of the connection
  * (RFC 9293 3.6.1, RFC 1122 4.2.2.13)? A bare SYN only, and one newer than
- * anything of the old incarnation: by its timestamp when both incarnations use
- * timestamps (RFC 6191 2), else by its sequence number.
+ * anything of the old incarnation. RFC 6191 2, when both incarnations use
+ * timestamps: a TSval greater than TS.Recent reopens; a TSval equal to it (a peer
+ * whose TS clock has not ticked since) reopens if the sequence number is greater;
+ * an older TSval never does. Otherwise by the sequence number alone.
  */
 export function synMayReopen(tw: TimeWait, seg: TcpSegment): boolean {
   if ((seg.flags & (SYN | ACK | RST)) !== SYN) return false
   const ts = seg.options.timestamp
   // Timestamps compare modulo 2^32, as sequence numbers do (RFC 7323 5.2).
-  if (tw.tsRecent !== null && ts !== undefined) return seqGt(ts.value, tw.tsRecent)
+  if (tw.tsRecent !== null && ts !== undefined && ts.value !== tw.tsRecent) return seqGt(ts.value, tw.tsRecent)
   return seqGt(seg.seq, tw.rcvNxt)
 }
 

@@ -6,7 +6,7 @@ import {
   ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, buildIcmpPacket,
 } from '../../../src/stack/wire/icmp'
 import { parseIPv4 } from '../../../src/stack/wire/ipv4'
-import { parseTcp } from '../../../src/stack/wire/tcp'
+import { parseTcp, type TcpSegment } from '../../../src/stack/wire/tcp'
 import { PacketPeer } from '../../helpers/packet-peer'
 import { runUntil, settle } from '../../helpers/virtual-time'
 
@@ -76,6 +76,56 @@ describe('fragmentation needed (RFC 1191)', () => {
     const { p, first } = await sending()
     await p.sendRaw(icmpError(ICMP_DEST_UNREACHABLE, ICMP_CODE_FRAG_NEEDED, first, 68))
     expect(payloadLength(takeRaw(p))).toBe(512)
+  })
+
+  it('with timestamps on, the floor of SND.MSS is 552 - 40 - 12 = 500 bytes', async () => {
+    const p = new PacketPeer()
+    let socket: Socket | undefined
+    p.stack.createServer(s => { socket = s }).listen(80)
+    await settle()
+    await p.send('S', { seq: 0, options: { mss: 1460, timestamp: { value: 1, echo: 0 } } })
+    const synAck = p.expect('S.', { seq: 0, ack: 1 })
+    await p.send('.', { seq: 1, ack: 1, options: { timestamp: { value: 2, echo: synAck.options.timestamp!.value } } })
+    socket!.write(new Uint8Array(3000))
+    await settle()
+    const first = takeRaw(p)
+    while (p.link.sent.length > 0) takeRaw(p)
+    await p.sendRaw(icmpError(ICMP_DEST_UNREACHABLE, ICMP_CODE_FRAG_NEEDED, first, 68))
+    expect(payloadLength(takeRaw(p))).toBe(500)
+  })
+
+  it('resends through loss recovery: paced by cwnd, stepping over SACKed data, with no congestion response', async () => {
+    const p = new PacketPeer()
+    let socket: Socket | undefined
+    p.stack.createServer(s => { socket = s }).listen(80)
+    await settle()
+    await p.send('S', { seq: 0, options: { mss: 1460, windowScale: 7, sackPermitted: true } })
+    p.expect('S.', { seq: 0, ack: 1 })
+    await p.send('.', { seq: 1, ack: 1 })
+    socket!.write(new Uint8Array(20 * 1460))
+    await settle()
+    const first = takeRaw(p)
+    while (p.link.sent.length > 0) takeRaw(p) // IW: 10 segments in flight
+    const at = (n: number) => (p.iss! + 1 + (n - 1) * 1460) >>> 0
+    // Segments 3 to 5 arrived (SACKed); then a router says the path MTU is 1280.
+    await p.send('.', { seq: 1, ack: 1, options: { sackBlocks: [{ left: at(3), right: at(6) }] } })
+    while (p.link.sent.length > 0) takeRaw(p) // limited transmit's new segment (RFC 3042)
+    const { cwnd, ssthresh } = socket!.congestion
+    await p.sendRaw(icmpError(ICMP_DEST_UNREACHABLE, ICMP_CODE_FRAG_NEEDED, first, 1280))
+    const resent: TcpSegment[] = []
+    for (let s = p.take(); s !== undefined; s = p.take()) resent.push(s)
+    expect(resent.length).toBeGreaterThan(0)
+    for (const s of resent) {
+      expect(s.payload.length).toBeLessThanOrEqual(1240)
+      // Nothing the peer SACKed goes again.
+      const [l, r] = [s.seq, (s.seq + s.payload.length) >>> 0]
+      expect(r <= at(3) || l >= at(6), `segment at ${l - p.iss!} overlaps the SACKed block`).toBe(true)
+    }
+    // Within cwnd from SND.UNA, and cwnd and ssthresh untouched: no congestion response.
+    const last = resent[resent.length - 1]!
+    expect((last.seq + last.payload.length - at(1)) >>> 0).toBeLessThanOrEqual(cwnd)
+    expect(socket!.congestion).toMatchObject({ cwnd, ssthresh })
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
   })
 
   it('ignores a larger MTU (the path MTU only shrinks here)', async () => {

@@ -239,6 +239,24 @@ describe('timestamps (RFC 7323 3, 4)', () => {
     expect(p.expect('P.', { seq: 1, len: 1 }).options.timestamp?.echo).toBe(1005)
   })
 
+  it('PAWS still drops a reordered duplicate ACK that would change the send window (tcp_disordered_ack, 3)', async () => {
+    const { p } = await withTimestamps()
+    await p.send('.', { seq: 1, ack: 1, options: ts(1005, 0) })
+    // Same SEQ and ACK, older TSval, but another window: the window-update rule would take it.
+    await p.send('.', { seq: 1, ack: 1, win: 1000, options: ts(1003, 0) })
+    expect(p.stack.counters.drops['tcp-paws']).toBe(1)
+    expect(p.expect('.', { ack: 1 }).options.timestamp?.echo).toBe(1005) // answered as an old duplicate
+  })
+
+  it('PAWS still drops a duplicate ACK whose TSval is more than an RTO behind TS.Recent (tcp_disordered_ack, 4)', async () => {
+    const { p } = await withTimestamps()
+    await p.send('.', { seq: 1, ack: 1, options: ts(100_000, 0) })
+    // 60 s older than TS.Recent, far beyond any RTO (ms on both clocks): not a reordering in flight.
+    await p.send('.', { seq: 1, ack: 1, options: ts(40_000, 0) })
+    expect(p.stack.counters.drops['tcp-paws']).toBe(1)
+    p.expect('.', { ack: 1 })
+  })
+
   it('drops a non-RST segment without TSopt once timestamps are on (3.2)', async () => {
     const { p } = await withTimestamps()
     await p.send('P.', { seq: 1, ack: 1, data: 'bare' })

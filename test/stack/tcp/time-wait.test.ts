@@ -232,6 +232,15 @@ describe('the compact TIME-WAIT entry', () => {
 })
 
 describe('the compact TIME-WAIT entry with timestamps (RFC 7323, RFC 6191)', () => {
+  it('stays in TIME-WAIT when the listener is full: a new SYN it cannot take ends nothing (Server.maxConnections)', async () => {
+    const { p } = await inTimeWait()
+    for (const server of (p.stack as unknown as { servers: Set<{ maxConnections: number }> }).servers) server.maxConnections = 0
+    await p.send('S', { seq: 1000, options: { mss: 1460 } })
+    p.expectNothing()
+    expect(p.stack.counters.drops['tcp-listener-full']).toBe(1)
+    expect(p.stack.connectionsByState()).toEqual({ 'TIME-WAIT': 1 })
+  })
+
   /** As inTimeWait, with TSopt on every segment: the peer's TSvals are 5000, 5001, 5002. */
   async function inTimeWaitWithTimestamps() {
     const p = new PacketPeer()
@@ -267,9 +276,23 @@ describe('the compact TIME-WAIT entry with timestamps (RFC 7323, RFC 6191)', () 
     expect(p.stack.connectionsByState()).toEqual({ 'SYN-RECEIVED': 1 })
   })
 
-  it('does not reopen on a SYN whose timestamp is not newer, even above RCV.NXT: it is ACKed (RFC 6191 2)', async () => {
+  it('does not reopen on a SYN whose timestamp is older, even above RCV.NXT: it is ACKed (RFC 6191 2)', async () => {
+    const { p } = await inTimeWaitWithTimestamps()
+    await p.send('S', { seq: 100, options: { mss: 1460, ...ts(5001, 0) } })
+    p.expect('.', { seq: 2, ack: 2 })
+    expect(p.stack.connectionsByState()).toEqual({ 'TIME-WAIT': 1 })
+  })
+
+  it('reopens on a SYN whose timestamp equals TS.Recent when its sequence number is above RCV.NXT (RFC 6191 2)', async () => {
     const { p } = await inTimeWaitWithTimestamps()
     await p.send('S', { seq: 100, options: { mss: 1460, ...ts(5002, 0) } })
+    p.expect('S.', { seq: 2 + 65_537, ack: 101 })
+    expect(p.stack.connectionsByState()).toEqual({ 'SYN-RECEIVED': 1 })
+  })
+
+  it('does not reopen on a SYN whose timestamp equals TS.Recent at or below RCV.NXT (RFC 6191 2)', async () => {
+    const { p } = await inTimeWaitWithTimestamps()
+    await p.send('S', { seq: 2, options: { mss: 1460, ...ts(5002, 0) } })
     p.expect('.', { seq: 2, ack: 2 })
     expect(p.stack.connectionsByState()).toEqual({ 'TIME-WAIT': 1 })
   })

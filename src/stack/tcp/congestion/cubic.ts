@@ -38,6 +38,8 @@ export class Cubic implements CongestionControl {
   wEst = 0
   /** The last reduction was a timeout: the next stage uses K = 0 and W_max = cwnd_epoch (4.8). */
   private afterTimeout = false
+  /** W_max and cwnd_prior as they were before the last reduction, should it be undone (onUndo). */
+  private beforeReduction = { wMax: 0, cwndPrior: 0 }
 
   constructor(mss: number) {
     this.cwnd = initialWindow(mss)
@@ -89,6 +91,7 @@ export class Cubic implements CongestionControl {
   /** 4.6 and 4.7: the reduction on a loss, with fast convergence. */
   private reduce(flightSize: number, mss: number): void {
     const cwnd = this.cwnd / mss
+    this.beforeReduction = { wMax: this.wMax, cwndPrior: this.cwndPrior }
     // 4.7: a window that shrank since the last loss means a new flow is competing: give way.
     this.wMax = this.fastConvergence && cwnd < this.wMax ? (cwnd * (1 + CUBIC_BETA)) / 2 : cwnd
     this.cwndPrior = cwnd
@@ -112,5 +115,14 @@ export class Cubic implements CongestionControl {
   onIdleRestart(ctx: CongestionContext): void {
     this.cwnd = Math.min(this.cwnd, initialWindow(ctx.mss)) // RFC 5681 4.1
     this.epochStart = null // the curve restarts from here rather than leaping over the idle time
+  }
+
+  /** The reduction was spurious: W_max as before it (the loss never happened), and a new stage from this cwnd. */
+  onUndo(cwnd: number, ssthresh: number): void {
+    this.cwnd = cwnd
+    this.ssthresh = ssthresh
+    this.wMax = this.beforeReduction.wMax
+    this.cwndPrior = this.beforeReduction.cwndPrior
+    this.epochStart = null
   }
 }

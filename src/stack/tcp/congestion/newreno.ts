@@ -54,6 +54,12 @@ export class NewReno implements CongestionControl {
   onIdleRestart(ctx: CongestionContext): void {
     this.cwnd = Math.min(this.cwnd, initialWindow(ctx.mss)) // RW = min(IW, cwnd), RFC 5681 4.1
   }
+
+  onUndo(cwnd: number, ssthresh: number): void {
+    this.cwnd = cwnd
+    this.ssthresh = ssthresh
+    this.bytesAcked = 0
+  }
 }
 
 /** RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS). */

@@ -1,6 +1,6 @@
 // The congestion control interface: what an algorithm (NewReno, CUBIC) decides,
 // and the parts every algorithm shares. An algorithm owns two numbers, cwnd and
-// ssthresh (RFC 5681 2), and answers four events. It never sends anything and
+// ssthresh (RFC 5681 2), and answers five events. It never sends anything and
 // never sees a segment: loss-recovery.ts detects losses and resends, output.ts
 // sends at most min(cwnd, SND.WND) beyond SND.UNA. The shape follows smoltcp's
 // congestion controller and Linux's tcp_congestion_ops (ssthresh, cong_avoid).
@@ -43,6 +43,11 @@ export interface CongestionControl {
   onRto(flightSize: number, first: boolean, ctx: CongestionContext): void
   /** Nothing was sent for longer than the RTO (RFC 5681 4.1): restart from at most the initial window. */
   onIdleRestart(ctx: CongestionContext): void
+  /**
+   * The last reduction was spurious (Eifel, RFC 3522 and RFC 4015): take this cwnd and
+   * ssthresh (loss-recovery.ts chooses them) and forget what else the reduction changed.
+   */
+  onUndo(cwnd: number, ssthresh: number): void
 }
 
 /** Linux's "infinite" ssthresh: before the first loss, slow start has no ceiling (RFC 5681 3.1: "arbitrarily high"). */

@@ -83,6 +83,18 @@ describe('CUBIC (RFC 9438)', () => {
     expect(cc.cwnd).toBe(49 * MSS)
   })
 
+  it('undoes a spurious reduction (Eifel, RFC 4015): W_max as before it, and a new stage from the cwnd given', () => {
+    const cc = afterLossAt(100) // W_max = 100
+    cc.cwnd = 80 * MSS
+    cc.onCongestion(80 * MSS, { now: 1_000, mss: MSS, srtt: 100 }) // fast convergence: W_max = 68
+    expect(cc.wMax).toBe(80 * (1 + CUBIC_BETA) / 2)
+    cc.onUndo(80 * MSS, 80 * MSS)
+    expect(cc.wMax).toBe(100)
+    expect(cc.cwnd).toBe(80 * MSS)
+    expect(cc.ssthresh).toBe(80 * MSS)
+    expect(cc.epochStart).toBeNull()
+  })
+
   it('collapses to one segment on a timeout, ssthresh from beta; then K = 0 and W_max = cwnd_epoch (4.8)', () => {
     const cc = new Cubic(MSS)
     cc.init(MSS, false)

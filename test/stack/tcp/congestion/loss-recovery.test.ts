@@ -1,0 +1,208 @@
+// Loss recovery at its edges, in packets (src/stack/tcp/loss-recovery.ts): our FIN
+// under cwnd and retransmission, the Eifel undo (RFC 3522, RFC 4015) when the same
+// window also has a real loss, `recover` after 2^31 bytes (RFC 6582), and the
+// congestion response to a loss the tail loss probe repaired (RFC 8985 7.4). The test
+// plays the receiver: window scale 7, so cwnd is the limit, never the peer's window.
+import { describe, expect, it } from 'vitest'
+import { PacketPeer } from '../../../helpers/packet-peer'
+import { settle } from '../../../helpers/virtual-time'
+import type { Socket } from '../../../../src/stack/socket/socket'
+import type { Tcb } from '../../../../src/stack/tcp/tcb'
+import { FIN, type TcpSegment } from '../../../../src/stack/wire/tcp'
+import type { CongestionControlName } from '../../../../src/stack/tcp/congestion'
+import { INITIAL_SSTHRESH } from '../../../../src/stack/tcp/congestion'
+
+const MSS = 1460
+/** SND.MSS once timestamps are on: 12 option bytes fewer (RFC 7323). */
+const TS_MSS = MSS - 12
+
+interface Setup { cc?: CongestionControlName; sack?: boolean; timestamps?: boolean }
+
+async function established({ cc = 'newreno', sack = false, timestamps = false }: Setup = {}) {
+  const p = new PacketPeer({ tcp: { congestionControl: cc } })
+  let socket: Socket | undefined
+  p.stack.createServer(s => { socket = s }).listen(80)
+  await settle()
+  const options = { mss: MSS, windowScale: 7, ...(sack ? { sackPermitted: true } : {}), ...(timestamps ? { timestamp: { value: 1, echo: 0 } } : {}) }
+  await p.send('S', { seq: 0, options })
+  const synAck = p.expect('S.', { seq: 0, ack: 1 })
+  const ourTs = synAck.options.timestamp?.value ?? 0
+  await p.send('.', { seq: 1, ack: 1, options: timestamps ? { timestamp: { value: 2, echo: ourTs } } : undefined })
+  return { p, socket: socket!, tcb: (socket as unknown as { connection: Tcb }).connection }
+}
+
+function drain(p: PacketPeer): TcpSegment[] {
+  const out: TcpSegment[] = []
+  for (let s = p.take(); s !== undefined; s = p.take()) out.push(s)
+  return out
+}
+
+const rel = (p: PacketPeer, seq: number) => (seq - p.iss!) >>> 0
+
+/** The peer acknowledges `ack` (relative), with SACK blocks (relative [left, right)) and TSopt if given. */
+async function ackTo(p: PacketPeer, ack: number, sacks: [number, number][] = [], ts?: { value: number; echo: number }) {
+  const sackBlocks = sacks.map(([l, r]) => ({ left: (p.iss! + l) >>> 0, right: (p.iss! + r) >>> 0 }))
+  const options = { ...(sackBlocks.length > 0 ? { sackBlocks } : {}), ...(ts ? { timestamp: ts } : {}) }
+  await p.send('.', { seq: 1, ack, options: Object.keys(options).length > 0 ? options : undefined })
+}
+
+describe('our FIN under cwnd and retransmission (RFC 9293 3.10.4, RFC 5681 3.1)', () => {
+  for (const sack of [true, false]) {
+    it(`sack=${sack}: no retransmission carries a FIN that SND.NXT does not cover, and the ACK of all of it is taken`, async () => {
+      const { p, socket, tcb } = await established({ sack })
+      // The data fits the initial window; the FIN is queued behind it.
+      socket.end(Buffer.alloc(10 * MSS, 7))
+      await settle()
+      const sent = drain(p)
+      // Every segment reaches the peer, but all its ACKs are lost: a probe (SACK) or the RTO resends.
+      await p.run(sack ? 10 : 200)
+      const again = drain(p)
+      expect(again.length).toBeGreaterThan(0)
+      const finAt = (s: TcpSegment) => rel(p, s.seq) + s.payload.length
+      for (const s of [...sent, ...again]) {
+        // A FIN only where SND.NXT already counts it: at the end of the data (relative 1 + 10 MSS).
+        if (s.flags & FIN) expect(finAt(s), 'FIN position').toBe(1 + 10 * MSS)
+        if (s.flags & FIN) expect(rel(p, tcb.sndNxt)).toBe(1 + 10 * MSS + 1)
+      }
+      // The peer holds all of it, and acknowledges the FIN if it saw one.
+      const sawFin = [...sent, ...again].some(s => s.flags & FIN)
+      await ackTo(p, 1 + 10 * MSS + (sawFin ? 1 : 0))
+      expect(p.stack.counters.drops['tcp-ack-unsent']).toBeUndefined()
+      // Whatever is still unacknowledged (at most the FIN) is resent and acknowledged: SND.UNA reaches past the FIN.
+      for (let i = 0; i < 5 && tcb.state === 'FIN-WAIT-1'; i++) {
+        await p.run(1000)
+        const out = drain(p)
+        if (out.some(s => s.flags & FIN)) await ackTo(p, 1 + 10 * MSS + 1)
+      }
+      expect(p.stack.counters.drops['tcp-ack-unsent']).toBeUndefined()
+      expect(tcb.state).toBe('FIN-WAIT-2')
+      expect(rel(p, tcb.sndUna)).toBe(1 + 10 * MSS + 1)
+    })
+  }
+})
+
+describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', () => {
+  /** 20 segments out with timestamps and SACK; returns the TSval the originals carried. */
+  async function twentyOut(cc: CongestionControlName) {
+    const r = await established({ cc, sack: true, timestamps: true })
+    r.socket.write(Buffer.alloc(20 * TS_MSS, 7))
+    await settle()
+    const first = drain(r.p)
+    expect(first).toHaveLength(10)
+    await r.p.run(5)
+    return { ...r, tOrig: first[0]!.options.timestamp!.value }
+  }
+  const seg = (n: number) => 1 + (n - 1) * TS_MSS
+  /** Segment numbers of what the stack sent. */
+  const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
+
+  it('after an undo, a hole that turns out lost starts a new fast recovery, not an RTO (RFC 6582 recover)', async () => {
+    const { p, tcb, tOrig } = await twentyOut('cubic')
+    let tsv = 3
+    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    // Segment 1 is only late; 2, 3, 4 arrive: fast retransmit of 1.
+    for (const n of [3, 4, 5]) await ack(1, [[seg(2), seg(n)]])
+    expect(tcb.lossState).toBe('recovery')
+    drain(p)
+    // Segment 5 is really lost; 6 arrives. Then the original 1 arrives: the ACK echoes its TSval: undo.
+    await ack(1, [[seg(6), seg(7)], [seg(2), seg(5)]])
+    await ack(seg(5), [[seg(6), seg(7)]])
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.lossState).toBe('open')
+    drain(p)
+    // 7 and 8 arrive: three segments SACKed above 5, so 5 is lost (RFC 6675 IsLost): fast retransmit now.
+    await ack(seg(5), [[seg(6), seg(8)]])
+    await ack(seg(5), [[seg(6), seg(9)]])
+    expect(segs(p)).toContain(5)
+    expect(tcb.lossState).toBe('recovery')
+    expect(p.stack.counters.fastRetransmits).toBe(2)
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
+  })
+
+  it('does not undo while the scoreboard still shows a lost hole: the recovery goes on', async () => {
+    const { p, tcb, tOrig } = await twentyOut('cubic')
+    let tsv = 3
+    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    for (const n of [3, 4, 5]) await ack(1, [[seg(2), seg(n)]])
+    expect(tcb.lossState).toBe('recovery')
+    // 5 is lost, 6, 7, 8 arrive: the scoreboard deems 5 lost before the late original of 1 comes.
+    for (const n of [7, 8, 9]) await ack(1, [[seg(6), seg(n)], [seg(2), seg(5)]])
+    await ack(seg(5), [[seg(6), seg(9)]]) // the original 1 arrived: its TSval echoed
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    expect(tcb.lossState).toBe('recovery')
+  })
+
+  for (const cc of ['newreno', 'cubic'] as const) {
+    it(`${cc}: the undo restores at most the cwnd before the loss, never NewReno's inflated one (RFC 4015 3.2)`, async () => {
+      const { p, socket, tcb } = await established({ cc, timestamps: true })
+      socket.write(Buffer.alloc(1 << 20, 7))
+      await settle()
+      const first = drain(p)
+      expect(first).toHaveLength(10)
+      const before = { cwnd: socket.congestion.cwnd, ssthresh: socket.congestion.ssthresh }
+      const tOrig = first[0]!.options.timestamp!.value
+      await p.run(5)
+      // Nine duplicate ACKs: 2..10 arrived, 1 is only late. Without SACK each inflates cwnd by one SMSS.
+      let tsv = 3
+      for (let i = 0; i < 9; i++) await ackTo(p, 1, [], { value: tsv++, echo: tOrig })
+      expect(tcb.lossState).toBe('recovery')
+      drain(p)
+      // The original 1 arrives: everything up to 10 acknowledged, echoing the original's TSval.
+      await ackTo(p, 1 + 10 * TS_MSS, [], { value: tsv++, echo: tOrig })
+      expect(p.stack.counters.spuriousRecoveries).toBe(1)
+      expect(tcb.lossState).toBe('open')
+      expect(socket.congestion.cwnd).toBeLessThanOrEqual(before.cwnd)
+      expect(socket.congestion.ssthresh).toBe(Math.max(before.ssthresh, before.cwnd))
+      // No burst: what goes now keeps the flight within the restored cwnd.
+      drain(p)
+      expect(tcb.sndNxt - tcb.sndUna >>> 0).toBeLessThanOrEqual(socket.congestion.cwnd)
+    })
+  }
+})
+
+describe('`recover` and sequence wrap-around (RFC 6582 3.2 step 1)', () => {
+  for (const sack of [false, true]) {
+    it(`sack=${sack}: three duplicate ACKs still start fast retransmit after more than 2^31 bytes without a loss`, async () => {
+      const { p, socket, tcb } = await established({ sack })
+      socket.write(Buffer.alloc(1 << 20, 7))
+      await settle()
+      expect(drain(p)).toHaveLength(10)
+      // Stand-in for 2 GiB sent without a loss: a `recover` left where it was set is
+      // now more than 2^31 behind SND.UNA, so modulo 2^32 it seems ahead of it.
+      tcb.recover = (tcb.sndUna - 2 ** 31 - 1000) >>> 0
+      const seg = (n: number) => 1 + (n - 1) * MSS
+      await ackTo(p, seg(2)) // segment 1 acknowledged: the connection goes on
+      drain(p)
+      // Segment 2 is lost; 3, 4, 5 arrive.
+      for (let n = 4; n <= 6; n++) await ackTo(p, seg(2), sack ? [[seg(3), seg(n)]] : [])
+      expect(tcb.lossState).toBe('recovery')
+      expect(p.stack.counters.fastRetransmits).toBe(1)
+    })
+  }
+})
+
+describe('a loss repaired by the tail loss probe (RFC 8985 7.4)', () => {
+  const seg = (n: number) => 1 + (n - 1) * MSS
+
+  it('gets one congestion response when the probe resent the last segment and its ACK covers it', async () => {
+    const { p, socket } = await established({ sack: true })
+    socket.write(Buffer.alloc(10 * MSS, 7))
+    await settle()
+    expect(drain(p)).toHaveLength(10)
+    await ackTo(p, seg(9)) // 1..8 acknowledged; 9 arrived (its ACK is delayed), 10 is lost
+    const cwnd = socket.congestion.cwnd
+    await p.run(10)
+    expect(drain(p).map(s => rel(p, s.seq))).toEqual([seg(10)]) // the probe: the last segment again
+    expect(p.stack.counters.tailLossProbes).toBe(1)
+    await ackTo(p, seg(11)) // the probe repaired the loss
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
+    expect(socket.congestion.ssthresh).toBeLessThan(INITIAL_SSTHRESH)
+    expect(socket.congestion.cwnd).toBeLessThan(cwnd)
+    // Once: later ACKs grow cwnd again from there, with no second reduction.
+    const ssthresh = socket.congestion.ssthresh
+    socket.write(Buffer.alloc(4 * MSS, 7))
+    await settle()
+    for (const s of drain(p)) await ackTo(p, rel(p, s.seq) + s.payload.length)
+    expect(socket.congestion.ssthresh).toBe(ssthresh)
+  })
+})
