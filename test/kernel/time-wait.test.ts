@@ -5,7 +5,7 @@
 
 import { connect as netConnect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sleep, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
+import { runText, sleep, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const START_MS = 20_000
@@ -39,6 +39,16 @@ async function ssListing(): Promise<string> {
   return output(ss)
 }
 
+/** Wait (at most 5 s) until the kernel holds no socket on local port `port` (ss -tan). */
+async function kernelPortFree(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await runText('ss', ['-tanH', `sport = :${port}`])
+    if (r.stdout.trim() === '') return
+    await sleep(50)
+  }
+  throw new Error(`the kernel still holds port ${port} after 5 s`)
+}
+
 describe('TIME-WAIT seen from outside', () => {
   it('tuntcp ss lists each TIME-WAIT with its timer until 2MSL ends; a client reusing its port meanwhile is served (RFC 6191)', async () => {
     const serve = tuntcp(['serve', '--dev', 'tktw0', '--addr', '10.62.0.2', '--kernel-addr', '10.62.0.1/24', '--msl', String(MSL_MS / 1000)])
@@ -54,6 +64,9 @@ describe('TIME-WAIT seen from outside', () => {
     // The kernel closed second, so its end is gone at once and it may reuse the port while
     // the stack still holds TIME-WAIT: Linux's SYN carries a newer timestamp, which lets the
     // stack end that TIME-WAIT and accept the new connection (RFC 6191).
+    // Node's 'close' comes when the kernel sends its FIN (LAST-ACK); its end is gone once our
+    // ACK arrives, which on a busy machine can be a moment later: wait for that, not a bind error.
+    await kernelPortFree(done[0]!.port)
     const again = await daytime(done[0]!.port)
     expect(again.line).toMatch(/ UTC\r\n$/)
     expect(again.port).toBe(done[0]!.port)
