@@ -23,14 +23,18 @@ export interface Ran { code: number | null; signal: NodeJS.Signals | null; stdou
 /** Run a command asynchronously, killed (SIGKILL) after timeoutMs; stdin gets `input`. */
 export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' })
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe'
+    const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL' })
     const out: Buffer[] = []
     const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.stdout!.on('data', (c: Buffer) => out.push(c))
+    child.stderr!.on('data', (c: Buffer) => err.push(c))
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }))
-    child.stdin.end(opts.input ?? '')
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}) // a command that exits without reading its input (EPIPE) is not our failure
+      child.stdin!.end(opts.input)
+    }
   })
 }
 
@@ -101,7 +105,10 @@ export function tuntcp(args: string[], input?: string): Cli {
   const exited = new Promise<number>(resolve => {
     child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128 + 9)))
   })
-  if (input !== undefined) child.stdin.end(input)
+  if (input !== undefined) {
+    child.stdin.on('error', () => {}) // it may exit before reading all of it
+    child.stdin.end(input)
+  }
   const cli = { child, stdout: () => out, stderr: () => err, exited }
   running.push(cli)
   return cli
