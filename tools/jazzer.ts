@@ -1,4 +1,4 @@
-// `npm run fuzz:jazzer -- [TARGET...] [--seconds N]`: coverage-guided fuzzing of the
+// `npm run fuzz:jazzer -- [TARGET...] [--seconds N] [--seed N]`: coverage-guided fuzzing of the
 // targets in fuzz/targets with Jazzer.js (libFuzzer for Node), kept out of the
 // project's dependencies:
 //
@@ -72,7 +72,7 @@ function prepare(): NodeJS.ProcessEnv {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string' } } })
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string' }, seed: { type: 'string' } } })
   const targets = positionals.length > 0 ? positionals : ['parse-ipv4', 'parse-tcp', 'segment']
   const seconds = values.seconds !== undefined ? Number(values.seconds) : Math.floor(60 / targets.length)
   install()
@@ -89,6 +89,8 @@ async function main(): Promise<number> {
     const r = spawnSync(join(HOME, 'node_modules', '.bin', 'jazzer'), [
       join(ROOT, 'fuzz', '.build', `${t}.cjs`), ...corpora, ...(SYNC.has(t) ? ['--sync'] : []),
       '--', `-max_total_time=${seconds}`, `-artifact_prefix=${crashes}/`, '-print_final_stats=1',
+      // A fixed seed (CI) replays the same mutations; without one libFuzzer picks a fresh one.
+      ...(values.seed !== undefined ? [`-seed=${Number(values.seed)}`] : []),
     ], { cwd: ROOT, env, stdio: 'inherit' })
     if (r.status !== 0) {
       crashed++
