@@ -20,6 +20,8 @@ export class Counters {
   tailLossProbes = 0
   /** Fast recoveries undone: the timestamps showed the "lost" segment had arrived (RFC 3522, RFC 4015). */
   spuriousRecoveries = 0
+  /** Segments seen to arrive after later ones had (reordering), which raised a connection's DupThresh. */
+  reorderingSeen = 0
   /** RSTs sent (for segments matching no connection, and aborts). */
   resetsSent = 0
   /** Valid RSTs that aborted a connection. */
@@ -78,7 +80,7 @@ export class Counters {
       segmentsIn: this.segmentsIn, segmentsOut: this.segmentsOut,
       retransmissions: this.retransmissions, fastRetransmits: this.fastRetransmits,
       retransmitTimeouts: this.retransmitTimeouts, tailLossProbes: this.tailLossProbes,
-      spuriousRecoveries: this.spuriousRecoveries, resetsSent: this.resetsSent,
+      spuriousRecoveries: this.spuriousRecoveries, reorderingSeen: this.reorderingSeen, resetsSent: this.resetsSent,
       resetsReceived: this.resetsReceived, pingsAnswered: this.pingsAnswered,
       activeOpens: this.activeOpens, passiveOpens: this.passiveOpens,
       connectionFailures: this.connectionFailures,

@@ -10,6 +10,10 @@
 //             loss is acknowledged. Without SACK, NewReno's (RFC 5681 3.2,
 //             RFC 6582: partial ACKs, `recover`); with SACK, RFC 6675's
 //             conservative recovery (pipe, NextSeg, HighRxt).
+//             A segment is deemed lost once DupThresh segments above it are
+//             SACKed, where DupThresh is the reordering seen on the path (3 until
+//             a late segment shows more, as Linux's tp->reordering); past 3, also
+//             once it has waited longer than the reordering window (RFC 8985).
 //   loss      the retransmission timer expired: cwnd is one segment, and
 //             everything from SND.UNA to `recover` is resent as slow start
 //             reopens the window (go-back-N). Also after the path MTU fell,
@@ -24,8 +28,11 @@ import type { Tcb } from './tcb'
 
 export type LossState = 'open' | 'recovery' | 'loss'
 
-/** DupThresh (RFC 5681 3.2, RFC 6675 2): duplicate ACKs that signal a loss. */
+/** DupThresh (RFC 5681 3.2, RFC 6675 2): duplicate ACKs that signal a loss, until reordering is seen. */
 export const DUP_THRESH = 3
+
+/** The most reordering (segments) a connection will allow for, as Linux's tcp_max_reordering. */
+export const MAX_REORDERING = 300
 
 function context(tcb: Tcb): CongestionContext {
   return { now: tcb.host.clock.now(), mss: tcb.sndMss, srtt: tcb.rtt.srtt }
@@ -102,6 +109,7 @@ export function restartAfterIdle(tcb: Tcb): void {
  */
 export function duplicateAck(tcb: Tcb): void {
   tcb.dupAcks++
+  watchHole(tcb)
   if (tcb.lossState !== 'open') {
     // RFC 5681 3.2 step 4: each further duplicate ACK means a segment has left the
     // network: inflate cwnd so a new one may take its place. SACK recovery counts pipe
@@ -113,13 +121,65 @@ export function duplicateAck(tcb: Tcb): void {
     return
   }
   // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
-  const lost = tcb.dupAcks >= DUP_THRESH || (tcb.sackOk && tcb.scoreboard.isLost(tcb.sndUna, tcb.sndMss, DUP_THRESH))
+  const lost = tcb.dupAcks >= tcb.reordering || (tcb.sackOk && isLost(tcb, tcb.sndUna))
   if (!lost) return
   // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
   // so one window's losses never halve cwnd twice. In the open state `recover` trails
   // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
   if (!seqGt(tcb.sndUna, tcb.recover)) return
   enterRecovery(tcb)
+}
+
+/**
+ * SACK blocks show a hole at SND.UNA: start its clock (once), and remember how far
+ * ahead the peer is. Once reordering has been seen, the retransmission timer goes off
+ * when the reordering window has passed, even if no more ACKs come (RFC 8985 6.3).
+ */
+function watchHole(tcb: Tcb): void {
+  if (tcb.scoreboard.isEmpty) return
+  tcb.holeTop = tcb.scoreboard.highestSacked
+  if (tcb.holeSince !== null) return
+  tcb.holeSince = tcb.host.clock.now()
+  if (reorderDeadline(tcb) !== Infinity) armRetransmitTimer(tcb)
+}
+
+/**
+ * The hole at `holeAt` was filled by the original segment, not by a retransmission,
+ * after the peer already held data up to `top` (RFC 8985 3.2; Linux's
+ * tcp_check_sack_reordering): the path reorders. Raise DupThresh to the distance in
+ * segments, so that as much reordering is not taken for a loss again, and widen the
+ * reordering window to how late the segment came (at least SRTT/4, at most SRTT).
+ */
+function reorderingSeen(tcb: Tcb, holeAt: number, top: number | null, since: number | null): void {
+  if (top === null || since === null || !seqGt(top, holeAt)) return
+  // DupThresh must exceed the segments SACKed above the hole: one per segment from it to `top`.
+  const distance = Math.floor(seqDiff(top, holeAt) / tcb.sndMss)
+  tcb.reordering = Math.min(MAX_REORDERING, Math.max(tcb.reordering, distance))
+  const srtt = tcb.rtt.srtt ?? 0
+  const late = tcb.host.clock.now() - since
+  tcb.reoWnd = Math.min(Math.max(tcb.reoWnd, late + 1, srtt / 4), Math.max(srtt, 1))
+  tcb.host.counters.reorderingSeen++
+}
+
+/**
+ * Is the byte at `seq`, in a hole, lost? RFC 6675 IsLost with the path's DupThresh;
+ * and once reordering has been seen, also when the hole at SND.UNA showed longer ago
+ * than the reordering window: RACK's rule (RFC 8985 6.2) that a segment is lost when
+ * one sent after it was delivered more than reo_wnd ago, timed per hole episode.
+ */
+function isLost(tcb: Tcb, seq: number): boolean {
+  const sb = tcb.scoreboard
+  if (sb.isLost(seq, tcb.sndMss, tcb.reordering)) return true
+  if (tcb.reordering <= DUP_THRESH || tcb.holeSince === null) return false
+  if (tcb.host.clock.now() - tcb.holeSince < tcb.reoWnd) return false
+  return !sb.isSacked(seq) && seqLt(seq, sb.highestSacked ?? seq)
+}
+
+/** Milliseconds until the hole at SND.UNA counts as lost by time (RFC 8985 RACK reorder timer), or Infinity. */
+function reorderDeadline(tcb: Tcb): number {
+  if (tcb.lossState !== 'open' || !tcb.sackOk || tcb.reordering <= DUP_THRESH || tcb.holeSince === null) return Infinity
+  if (!seqGt(tcb.sndUna, tcb.recover)) return Infinity // no new recovery would start
+  return Math.max(1, tcb.holeSince + tcb.reoWnd - tcb.host.clock.now())
 }
 
 /**
@@ -165,10 +225,17 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const acked = seqDiff(tcb.sndUna, prevUna)
   tcb.dupAcks = 0
   tcb.probeSent = false
+  // The hole at the old SND.UNA is filled. Was that the original, arriving late (reordering)?
+  const holeTop = tcb.holeTop
+  const holeSince = tcb.holeSince
+  const resent = tcb.unaRtxAt !== null
+  tcb.holeTop = tcb.scoreboard.highestSacked
+  tcb.holeSince = tcb.scoreboard.isEmpty ? null : tcb.host.clock.now() // a hole further on: its clock starts now
   // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
   switch (tcb.lossState) {
     case 'open':
+      if (!resent) reorderingSeen(tcb, prevUna, holeTop, holeSince)
       if (tcb.tlp !== null && !seqLt(tcb.sndUna, tcb.tlp.end)) probeAcked(tcb)
       else if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
@@ -185,7 +252,10 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       const undo = spurious(tcb)
       // The first retransmission was needless, but a hole the scoreboard already deems
       // lost is a real loss in the same window: no undo, the recovery goes on to repair it.
-      if (undo !== null && !lostHoleRemains(tcb)) return undoRecovery(tcb, undo, acked)
+      if (undo !== null && !lostHoleRemains(tcb)) {
+        reorderingSeen(tcb, prevUna, holeTop, holeSince)
+        return undoRecovery(tcb, undo, acked)
+      }
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       return partialAck(tcb, acked)
     }
@@ -208,7 +278,7 @@ function lostHoleRemains(tcb: Tcb): boolean {
   if (!tcb.sackOk) return false
   const sb = tcb.scoreboard
   for (let hole = sb.nextHole(tcb.sndUna); hole !== null; hole = sb.nextHole(hole.right)) {
-    if (sb.isLost(hole.left, tcb.sndMss, DUP_THRESH)) return true
+    if (isLost(tcb, hole.left)) return true
   }
   return false
 }
@@ -273,8 +343,9 @@ export function armRetransmitTimer(tcb: Tcb): void {
     pto = Math.max(2 * srtt, 10)
     if (flightSize(tcb) <= tcb.sndMss) pto += WORST_CASE_DELAYED_ACK_MS
   }
-  tcb.probeArmed = pto < rto
-  tcb.host.wheel.arm(tcb.retransmitTimer, Math.ceil(Math.min(pto, rto)))
+  const first = Math.min(pto, reorderDeadline(tcb))
+  tcb.probeArmed = first < rto
+  tcb.host.wheel.arm(tcb.retransmitTimer, Math.ceil(Math.min(first, rto)))
 }
 
 /** New data went out: move the probe timer to two RTTs from now, if a probe may be sent. */
@@ -296,6 +367,16 @@ export function scheduleProbe(tcb: Tcb): void {
 export function tailLossProbe(tcb: Tcb): boolean {
   if (!tcb.probeArmed) return false
   tcb.probeArmed = false
+  // RFC 8985 6.3: the reordering window of the hole at SND.UNA passed without its segment.
+  if (tcb.lossState === 'open' && tcb.sackOk && isLost(tcb, tcb.sndUna) && seqGt(tcb.sndUna, tcb.recover)) {
+    enterRecovery(tcb)
+    armRetransmitTimer(tcb)
+    return true
+  }
+  if (tcb.probeSent || !tcb.sackOk || tcb.lossState !== 'open') {
+    armRetransmitTimer(tcb) // it was the reordering timer, and the hole is gone: on to the RTO
+    return true
+  }
   tcb.probeSent = true
   const peerRoom = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
   const sent = tcb.unsentBytes > 0 && peerRoom >= Math.min(tcb.sndMss, tcb.unsentBytes)
@@ -351,6 +432,8 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.tlp = null
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
+  tcb.holeSince = null
+  tcb.holeTop = null
   // RFC 2018 8: the peer may have dropped what it SACKed (reneging): resend from SND.UNA regardless.
   tcb.scoreboard.clear()
   const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
@@ -406,7 +489,7 @@ export function resendLost(tcb: Tcb): void {
   if (tcb.lossState !== 'recovery' || !tcb.sackOk) return
   while (cwndBytes(tcb) - pipe(tcb) >= mss) {
     const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
-    if (hole === null || !tcb.scoreboard.isLost(hole.left, mss, DUP_THRESH)) return
+    if (hole === null || !isLost(tcb, hole.left)) return
     const sent = resend(tcb, hole.left, Math.min(seqDiff(hole.right, hole.left), mss))
     if (sent === 0) return
     tcb.highRxt = seqAdd(hole.left, sent)
@@ -439,7 +522,7 @@ export function pipe(tcb: Tcb): number {
   for (;;) {
     const hole = sb.nextHole(at)
     if (hole === null) break
-    if (!sb.isLost(hole.left, mss, DUP_THRESH)) n += seqDiff(hole.right, hole.left)
+    if (!isLost(tcb, hole.left)) n += seqDiff(hole.right, hole.left)
     n += retransmitted(hole.left, hole.right)
     at = hole.right
   }

@@ -177,6 +177,17 @@ export class Tcb {
   lossState: LossState = 'open'
   /** Duplicate ACKs in a row (3 trigger a fast retransmit, RFC 5681 3.2). */
   dupAcks = 0
+  /**
+   * The reordering seen on this path, in segments (Linux's tp->reordering): the DupThresh
+   * in use. 3 (RFC 5681) until a segment is seen to arrive after later ones; then how far.
+   */
+  reordering = 3
+  /** How late (ms) a segment may arrive behind later ones before it counts as lost (RFC 8985 RACK.reo_wnd); used once reordering is seen. */
+  reoWnd = 0
+  /** When SACK blocks first showed a hole at SND.UNA (ms), or null: the reordering clock. */
+  holeSince: number | null = null
+  /** One past the highest SACKed byte on the last duplicate ACK: how far ahead of the hole the peer was. */
+  holeTop: number | null = null
   /** RFC 6582 "recover": the highest sequence number sent when the last recovery began. */
   recover = 0
   /** After an RTO: the next sequence number to resend (go-back-N, below `recover`). */

@@ -110,9 +110,16 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
     expect(p.stack.counters.spuriousRecoveries).toBe(1)
     expect(tcb.lossState).toBe('open')
     drain(p)
-    // 7 and 8 arrive: three segments SACKed above 5, so 5 is lost (RFC 6675 IsLost): fast retransmit now.
+    // The undo showed reordering: 1 came after 2 to 6, so DupThresh is now 6 (Linux's tp->reordering).
+    expect(tcb.reordering).toBe(6)
+    expect(p.stack.counters.reorderingSeen).toBe(1)
+    // 7 and 8 arrive: three segments SACKed above 5 are no longer enough to call it lost...
     await ack(seg(5), [[seg(6), seg(8)]])
     await ack(seg(5), [[seg(6), seg(9)]])
+    expect(segs(p)).not.toContain(5)
+    expect(tcb.lossState).toBe('open')
+    // ...but once 5 has been missing for longer than the reordering window (RFC 8985), it is: fast retransmit.
+    await p.run(Math.ceil(tcb.reoWnd) + 1)
     expect(segs(p)).toContain(5)
     expect(tcb.lossState).toBe('recovery')
     expect(p.stack.counters.fastRetransmits).toBe(2)
@@ -158,6 +165,53 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
       expect(tcb.sndNxt - tcb.sndUna >>> 0).toBeLessThanOrEqual(socket.congestion.cwnd)
     })
   }
+})
+
+describe('reordering: DupThresh follows the path (Linux tp->reordering) with a time rule (RFC 8985)', () => {
+  const seg = (n: number) => 1 + (n - 1) * TS_MSS
+  const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
+
+  it('once a segment came late behind five later ones, the same reordering is waited out, not retransmitted', async () => {
+    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
+    socket.write(Buffer.alloc(20 * TS_MSS, 7))
+    await settle()
+    const tOrig = drain(p)[0]!.options.timestamp!.value
+    await p.run(5)
+    let tsv = 3
+    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    expect(tcb.reordering).toBe(3)
+    // 1 is late behind 2..6: fast retransmit at the third duplicate ACK, then the original: undo.
+    for (const n of [3, 4, 5, 6, 7]) await ack(1, [[seg(2), seg(n)]])
+    expect(p.stack.counters.fastRetransmits).toBe(1)
+    await ack(seg(7), [])
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.reordering).toBe(6)
+    expect(tcb.reoWnd).toBeGreaterThan(0)
+    drain(p)
+    // Now 7 is late behind 8..12: five duplicate ACKs, fewer than DupThresh, inside the window.
+    for (const n of [9, 10, 11, 12, 13]) await ack(seg(7), [[seg(8), seg(n)]])
+    expect(segs(p)).not.toContain(7)
+    expect(tcb.lossState).toBe('open')
+    await ack(seg(13), [])
+    expect(p.stack.counters.fastRetransmits).toBe(1)
+    expect(p.stack.counters.reorderingSeen).toBe(2)
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
+  })
+
+  it('without reordering seen, DupThresh stays 3 and no time rule applies (RFC 6675)', async () => {
+    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
+    socket.write(Buffer.alloc(20 * TS_MSS, 7))
+    await settle()
+    const tOrig = drain(p)[0]!.options.timestamp!.value
+    await p.run(5)
+    let tsv = 3
+    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    // Two segments SACKed above a hole, then a long silence: only the probe timer acts, no fast retransmit.
+    for (const n of [3, 4]) await ack(1, [[seg(2), seg(n)]])
+    await p.run(8)
+    expect(p.stack.counters.fastRetransmits).toBe(0)
+    expect(tcb.reordering).toBe(3)
+  })
 })
 
 describe('`recover` and sequence wrap-around (RFC 6582 3.2 step 1)', () => {
