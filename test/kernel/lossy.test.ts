@@ -103,7 +103,8 @@ describe(`bulk transfers through the bad wire`, () => {
     const t0 = Date.now()
     const r = await run('curl', ['-sS', '--fail', '--max-time', String(TRANSFER_LIMIT_MS / 1000), `http://${ADDR}/bytes/${SIZE}`], { timeoutMs: TRANSFER_LIMIT_MS + 5_000 })
     const seconds = (Date.now() - t0) / 1000
-    console.log(`lossy: curl /bytes/${SIZE}: ${seconds.toFixed(1)} s, ${(SIZE / seconds / 1e6).toFixed(2)} MB/s; stack retransmitted ${stack.counters.retransmissions}`)
+    console.log(`lossy: curl /bytes/${SIZE}: ${seconds.toFixed(1)} s, ${(SIZE / seconds / 1e6).toFixed(2)} MB/s; stack retransmitted ${stack.counters.retransmissions}` +
+      ` (fast retransmits ${stack.counters.fastRetransmits}, timeouts ${stack.counters.retransmitTimeouts}, undone ${stack.counters.spuriousRecoveries}, reordering seen ${stack.counters.reorderingSeen})`)
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout.length).toBe(SIZE)

@@ -163,16 +163,19 @@ function reorderingSeen(tcb: Tcb, holeAt: number, top: number | null, since: num
 
 /**
  * Is the byte at `seq`, in a hole, lost? RFC 6675 IsLost with the path's DupThresh;
- * and once reordering has been seen, also when the hole at SND.UNA showed longer ago
- * than the reordering window: RACK's rule (RFC 8985 6.2) that a segment is lost when
- * one sent after it was delivered more than reo_wnd ago, timed per hole episode.
+ * and once reordering has been seen, also when it lies in the first hole (at SND.UNA)
+ * and that hole showed longer ago than the reordering window: RACK's rule (RFC 8985
+ * 6.2) that a segment is lost when one sent after it was delivered more than reo_wnd ago.
  */
 function isLost(tcb: Tcb, seq: number): boolean {
   const sb = tcb.scoreboard
   if (sb.isLost(seq, tcb.sndMss, tcb.reordering)) return true
   if (tcb.reordering <= DUP_THRESH || tcb.holeSince === null) return false
   if (tcb.host.clock.now() - tcb.holeSince < tcb.reoWnd) return false
-  return !sb.isSacked(seq) && seqLt(seq, sb.highestSacked ?? seq)
+  // Only the first hole: its clock is the one kept. Holes above it may hold segments sent
+  // after that clock started, which RACK would time from their own transmission.
+  const first = sb.blocks[0]
+  return first !== undefined && seqLt(seq, first.left)
 }
 
 /** Milliseconds until the hole at SND.UNA counts as lost by time (RFC 8985 RACK reorder timer), or Infinity. */
@@ -434,8 +437,10 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.rtxNext = tcb.sndUna
   tcb.holeSince = null
   tcb.holeTop = null
-  // RFC 2018 8: the peer may have dropped what it SACKed (reneging): resend from SND.UNA regardless.
-  tcb.scoreboard.clear()
+  // RFC 2018 8: the peer may have dropped what it SACKed (reneging). Like Linux, trust the
+  // scoreboard on the first timeout, so go-back-N resends only the holes; a second timeout
+  // in a row without progress forgets it and resends everything from SND.UNA.
+  if (tcb.retries > 1) tcb.scoreboard.clear()
   const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
   tcb.rtxNext = seqAdd(tcb.sndUna, sent)
 }
