@@ -9,7 +9,7 @@ import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWin
 import { TcpError, type Tcb } from './tcb'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers'
-import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl } from './loss-recovery'
+import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl, takeSack } from './loss-recovery'
 import { headerPrediction } from './fast-path'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
@@ -229,7 +229,7 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   }
   // RFC 2018, RFC 6675: this ACK's SACK blocks go into the scoreboard before loss recovery looks at it.
   const sackedBefore = tcb.scoreboard.sackedBytes
-  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) tcb.scoreboard.update(a.options.sackBlocks ?? [], ack, tcb.sndNxt)
+  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) takeSack(tcb, a.options.sackBlocks ?? [], ack)
   let acked = 0
   if (seqGt(ack, tcb.sndUna)) {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)

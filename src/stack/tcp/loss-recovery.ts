@@ -24,6 +24,7 @@ import { createCongestionControl, initialWindow, type CongestionControlName } fr
 import { sendSegmentAt } from './output'
 import { tsVal } from './options'
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from './seq'
+import type { SackBlock } from './sack'
 import type { Tcb } from './tcb'
 
 export type LossState = 'open' | 'recovery' | 'loss'
@@ -144,20 +145,50 @@ function watchHole(tcb: Tcb): void {
 }
 
 /**
+ * The SACK blocks of an arriving ACK go into the scoreboard (RFC 2018, RFC 6675). The
+ * first block holds the segment that just arrived (RFC 2018 4); if it SACKs bytes below
+ * the highest byte SACKed before, where no retransmission went, an original segment
+ * arrived after later ones: reordering (as Linux's tcp_sacktag_one). Later blocks only
+ * repeat; one seen late may just have had its earlier ACKs lost.
+ */
+export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): void {
+  const sb = tcb.scoreboard
+  const top = sb.highestSacked
+  const first = blocks[0]
+  const fresh = first !== undefined && top !== null && seqGt(first.left, ack) && seqLt(first.left, first.right)
+    ? sb.firstUnsacked(first.left, seqMin(first.right, top))
+    : null
+  sb.update(blocks, ack, tcb.sndNxt)
+  // After an RTO what is still in flight from before it arrives in any order: no measure there.
+  if (fresh !== null && tcb.lossState !== 'loss' && !maybeRetransmitted(tcb, fresh)) reorderingSeen(tcb, fresh, top, null)
+}
+
+/** Was `seq` (in flight) perhaps retransmitted: below HighRxt of a SACK recovery, or the go-back-N point of an RTO, or a probe's? */
+function maybeRetransmitted(tcb: Tcb, seq: number): boolean {
+  if (tcb.tlp !== null) return true
+  for (const mark of [tcb.highRxt, tcb.rtxNext]) {
+    // A mark outside (SND.UNA, SND.NXT] is from an episode long done.
+    if (seqGt(mark, tcb.sndUna) && seqLe(mark, tcb.sndNxt) && seqLt(seq, mark)) return true
+  }
+  return false
+}
+
+/**
  * The hole at `holeAt` was filled by the original segment, not by a retransmission,
  * after the peer already held data up to `top` (RFC 8985 3.2; Linux's
  * tcp_check_sack_reordering): the path reorders. Raise DupThresh to the distance in
  * segments, so that as much reordering is not taken for a loss again, and widen the
- * reordering window to how late the segment came (at least SRTT/4, at most SRTT).
+ * reordering window: to how late the segment came when that is known (`since`, when the
+ * hole showed), at least SRTT/4, at most SRTT.
  */
 function reorderingSeen(tcb: Tcb, holeAt: number, top: number | null, since: number | null): void {
-  if (top === null || since === null || !seqGt(top, holeAt)) return
+  if (top === null || !seqGt(top, holeAt)) return
   // DupThresh must exceed the segments SACKed above the hole: one per segment from it to `top`.
   const distance = Math.floor(seqDiff(top, holeAt) / tcb.sndMss)
   tcb.reordering = Math.min(MAX_REORDERING, Math.max(tcb.reordering, distance))
   const srtt = tcb.rtt.srtt ?? 0
-  const late = tcb.host.clock.now() - since
-  tcb.reoWnd = Math.min(Math.max(tcb.reoWnd, late + 1, srtt / 4), Math.max(srtt, 1))
+  const late = since !== null ? tcb.host.clock.now() - since + 1 : 0
+  tcb.reoWnd = Math.min(Math.max(tcb.reoWnd, late, srtt / 4), Math.max(srtt, 1))
   tcb.host.counters.reorderingSeen++
 }
 

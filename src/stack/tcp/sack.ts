@@ -7,6 +7,7 @@
 //                                   Blocks not inside (SND.UNA, SND.NXT] are ignored (RFC 2018 4
 //                                   and 5: old or bogus; a D-SACK block falls below SND.UNA).
 //   isSacked(seq)                   the byte at `seq` is SACKed.
+//   firstUnsacked(left, right)      the first byte of [left, right) not SACKed yet, or null.
 //   sackedBytes                     bytes SACKed in all.
 //   highestSacked                   the right edge of the highest block (one past the highest
 //                                   SACKed byte), or null when nothing is SACKed.
@@ -130,6 +131,17 @@ export class SackScoreboard {
       start = b.right // inside this block: the hole, if any, begins after it
     }
     return null
+  }
+
+  /** The first byte of [left, right) not SACKed yet, or null. */
+  firstUnsacked(left: number, right: number): number | null {
+    let start = left
+    for (const b of this.list) {
+      if (seqLe(b.right, start)) continue
+      if (seqLt(start, b.left)) break
+      start = b.right
+    }
+    return seqLt(start, right) ? start : null
   }
 
   clear(): void {

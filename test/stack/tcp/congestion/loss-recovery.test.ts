@@ -198,6 +198,27 @@ describe('reordering: DupThresh follows the path (Linux tp->reordering) with a t
     expect(p.stack.counters.retransmitTimeouts).toBe(0)
   })
 
+  it('a SACK block that first shows a segment below the highest SACKed one, never resent, is reordering too', async () => {
+    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
+    socket.write(Buffer.alloc(20 * TS_MSS, 7))
+    await settle()
+    const tOrig = drain(p)[0]!.options.timestamp!.value
+    await p.run(5)
+    let tsv = 3
+    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    // 3, 4, 5 arrive before 1 and 2: fast retransmit of 1 (three segments SACKed above it).
+    for (const n of [4, 5, 6]) await ack(1, [[seg(3), seg(n)]])
+    expect(tcb.lossState).toBe('recovery')
+    expect(tcb.reordering).toBe(3)
+    // Then 2 arrives, first block of its ACK (RFC 2018 4): it was passed by 3, 4, 5 and is no retransmission.
+    await ack(1, [[seg(2), seg(6)]])
+    expect(tcb.reordering).toBe(4)
+    expect(p.stack.counters.reorderingSeen).toBe(1)
+    // A block that only repeats (not first) says nothing: blocks may come late because ACKs were lost.
+    await ack(1, [[seg(7), seg(8)], [seg(2), seg(6)]])
+    expect(p.stack.counters.reorderingSeen).toBe(1)
+  })
+
   it('without reordering seen, DupThresh stays 3 and no time rule applies (RFC 6675)', async () => {
     const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
     socket.write(Buffer.alloc(20 * TS_MSS, 7))
