@@ -20,7 +20,7 @@ export class Counters {
   tailLossProbes = 0
   /** Fast recoveries undone: the timestamps showed the "lost" segment had arrived (RFC 3522, RFC 4015). */
   spuriousRecoveries = 0
-  /** Segments seen to arrive after later ones had (reordering), which raised a connection's DupThresh. */
+  /** Reordering seen: an original segment arrived after later ones (each may raise a connection's DupThresh). */
   reorderingSeen = 0
   /** RSTs sent (for segments matching no connection, and aborts). */
   resetsSent = 0

@@ -408,7 +408,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
     return true
   }
   if (tcb.probeSent || !tcb.sackOk || tcb.lossState !== 'open') {
-    armRetransmitTimer(tcb) // it was the reordering timer, and the hole is gone: on to the RTO
+    armRetransmitTimer(tcb) // no moment for a probe (one per flight, only in the open state, RFC 8985 7): on to the RTO
     return true
   }
   tcb.probeSent = true
