@@ -81,21 +81,21 @@ describe('our FIN under cwnd and retransmission (RFC 9293 3.10.4, RFC 5681 3.1)'
   }
 })
 
-describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', () => {
-  /** 20 segments out with timestamps and SACK; returns the TSval the originals carried. */
-  async function twentyOut(cc: CongestionControlName) {
-    const r = await established({ cc, sack: true, timestamps: true })
-    r.socket.write(Buffer.alloc(20 * TS_MSS, 7))
-    await settle()
-    const first = drain(r.p)
-    expect(first).toHaveLength(10)
-    await r.p.run(5)
-    return { ...r, tOrig: first[0]!.options.timestamp!.value }
-  }
-  const seg = (n: number) => 1 + (n - 1) * TS_MSS
-  /** Segment numbers of what the stack sent. */
-  const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
+/** 20 segments out with timestamps and SACK; returns the TSval the originals carried. */
+async function twentyOut(cc: CongestionControlName) {
+  const r = await established({ cc, sack: true, timestamps: true })
+  r.socket.write(Buffer.alloc(20 * TS_MSS, 7))
+  await settle()
+  const first = drain(r.p)
+  expect(first).toHaveLength(10)
+  await r.p.run(5)
+  return { ...r, tOrig: first[0]!.options.timestamp!.value }
+}
+const seg = (n: number) => 1 + (n - 1) * TS_MSS
+/** Segment numbers of what the stack sent. */
+const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
 
+describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', () => {
   it('after an undo, a hole that turns out lost starts a new fast recovery, not an RTO (RFC 6582 recover)', async () => {
     const { p, tcb, tOrig } = await twentyOut('cubic')
     let tsv = 3
@@ -168,15 +168,9 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
 })
 
 describe('reordering: DupThresh follows the path (Linux tp->reordering) with a time rule (RFC 8985)', () => {
-  const seg = (n: number) => 1 + (n - 1) * TS_MSS
-  const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
 
   it('once a segment came late behind five later ones, the same reordering is waited out, not retransmitted', async () => {
-    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
-    socket.write(Buffer.alloc(20 * TS_MSS, 7))
-    await settle()
-    const tOrig = drain(p)[0]!.options.timestamp!.value
-    await p.run(5)
+    const { p, tcb, tOrig } = await twentyOut('cubic')
     let tsv = 3
     const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
     expect(tcb.reordering).toBe(3)
@@ -199,11 +193,7 @@ describe('reordering: DupThresh follows the path (Linux tp->reordering) with a t
   })
 
   it('a SACK block that first shows a segment below the highest SACKed one, never resent, is reordering too', async () => {
-    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
-    socket.write(Buffer.alloc(20 * TS_MSS, 7))
-    await settle()
-    const tOrig = drain(p)[0]!.options.timestamp!.value
-    await p.run(5)
+    const { p, tcb, tOrig } = await twentyOut('cubic')
     let tsv = 3
     const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
     // 3, 4, 5 arrive before 1 and 2: fast retransmit of 1 (three segments SACKed above it).
@@ -220,11 +210,7 @@ describe('reordering: DupThresh follows the path (Linux tp->reordering) with a t
   })
 
   it('without reordering seen, DupThresh stays 3 and no time rule applies (RFC 6675)', async () => {
-    const { p, socket, tcb } = await established({ cc: 'cubic', sack: true, timestamps: true })
-    socket.write(Buffer.alloc(20 * TS_MSS, 7))
-    await settle()
-    const tOrig = drain(p)[0]!.options.timestamp!.value
-    await p.run(5)
+    const { p, tcb, tOrig } = await twentyOut('cubic')
     let tsv = 3
     const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
     // Two segments SACKed above a hole, then a long silence: only the probe timer acts, no fast retransmit.
