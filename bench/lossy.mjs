@@ -16,13 +16,10 @@
 //
 //   node bench/lossy.mjs OUT.json [--quick]
 
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { createInterface } from 'node:readline'
+import { killAll, run, startHelper } from './processes.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
 const outFile = args.find(a => !a.startsWith('--'))
@@ -40,62 +37,6 @@ if (!process.env.TUNTCP_BENCH_HOST_NETNS || process.env.TUNTCP_BENCH_HOST_NETNS 
 if (!outFile) {
   console.error('usage: node bench/lossy.mjs OUT.json [--quick]')
   process.exit(2)
-}
-
-const children = new Set()
-function track(child) {
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-/** Run a command to completion (SIGKILL after timeoutMs); resolves {code, stdout, stderr}. */
-function run(cmd, argv, timeoutMs) {
-  return new Promise(resolvePromise => {
-    const child = track(spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }))
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    child.stdout.on('data', d => { stdout += d })
-    child.stderr.on('data', d => { stderr += d })
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
-    child.on('error', err => { stderr += err.message })
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolvePromise({ code: timedOut ? 'timeout' : code, stdout, stderr })
-    })
-  })
-}
-
-/** Start a long-running helper that prints READY (and DONE on SIGTERM). */
-function startHelper(name, cmd, argv, { stdinPipe = false, env = process.env } = {}) {
-  const child = track(spawn(cmd, argv, { cwd: root, env, stdio: [stdinPipe ? 'pipe' : 'ignore', 'pipe', 'inherit'] }))
-  const lines = createInterface({ input: child.stdout })
-  let onDone = () => {}
-  const doneLine = new Promise(r => { onDone = r })
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after 20 s`)), 20_000)
-    lines.on('line', line => {
-      if (line.startsWith('READY ')) { clearTimeout(timer); resolveReady() }
-      else if (line.startsWith('DONE ')) onDone(JSON.parse(line.slice(5)))
-      else process.stdout.write(`[${name}] ${line}\n`)
-    })
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`${name} exited early (code ${code})`)); onDone(null) })
-  })
-  return {
-    child,
-    ready,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return null
-      const exited = new Promise(r => child.once('exit', r))
-      child.kill('SIGTERM')
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      const report = await Promise.race([doneLine, new Promise(r => setTimeout(() => r(null), 5_000))])
-      await exited
-      clearTimeout(killer)
-      return report
-    },
-  }
 }
 
 const TSX = ['--import', 'tsx']
@@ -219,13 +160,13 @@ async function main() {
       results.servers.relay = await kernel.relay.stop()
       await kernel.server.stop()
     }
-    for (const child of children) child.kill('SIGKILL')
+    killAll()
   }
   writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n')
 }
 
 main().catch(err => {
   console.error(`bench/lossy.mjs: ${err.stack ?? err.message}`)
-  for (const child of children) child.kill('SIGKILL')
+  killAll()
   process.exit(1)
 })

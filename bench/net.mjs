@@ -22,13 +22,11 @@
 //
 //   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick] [--workers=N]
 
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { killAll, root, run, startHelper } from './processes.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
 const outFile = args.find(a => !a.startsWith('--'))
@@ -84,68 +82,13 @@ if (!outFile) {
 
 // ---- processes ----
 
-/** Every child we started and have not seen exit: stopped by PID in cleanup. */
-const children = new Set()
-
-function track(child) {
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-/** Run a command to completion (killed by PID after timeoutMs); resolves {code, stdout, stderr, ms}. */
-function run(cmd, argv, timeoutMs) {
-  return new Promise(resolvePromise => {
-    const t0 = performance.now()
-    const child = track(spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }))
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    child.stdout.on('data', d => { stdout += d })
-    child.stderr.on('data', d => { stderr += d })
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
-    child.on('error', err => { stderr += err.message })
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolvePromise({ code: timedOut ? 'timeout' : code, stdout, stderr, ms: performance.now() - t0 })
-    })
-  })
-}
-
 function ip(...argv) {
   return execFileSync('ip', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
-/** Start bench/server.ts; resolves once it prints READY. */
-function startServer(name, cmd, argv, { stdinPipe = false } = {}) {
-  const child = track(spawn(cmd, argv, { cwd: root, stdio: [stdinPipe ? 'pipe' : 'ignore', 'pipe', 'inherit'] }))
-  const lines = createInterface({ input: child.stdout })
-  let onDone = null
-  const doneLine = new Promise(r => { onDone = r })
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} server: not ready after 20 s`)), 20_000)
-    lines.on('line', line => {
-      if (line.startsWith('READY ')) { clearTimeout(timer); resolveReady() }
-      else if (line.startsWith('DONE ')) onDone(JSON.parse(line.slice(5)))
-      else process.stdout.write(`[${name} server] ${line}\n`)
-    })
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`${name} server exited early (code ${code})`)); onDone(null) })
-  })
-  return {
-    child,
-    ready,
-    /** SIGTERM, then the DONE report (null if none came within 5 s); SIGKILL if it lingers. */
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return null
-      const exited = new Promise(r => child.once('exit', r))
-      child.kill('SIGTERM')
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      const report = await Promise.race([doneLine, new Promise(r => setTimeout(() => r(null), 5_000))])
-      await exited
-      clearTimeout(killer)
-      return report
-    },
-  }
+/** Start bench/server.ts; `ready` resolves once it prints READY. */
+function startServer(name, cmd, argv, options) {
+  return startHelper(`${name} server`, cmd, argv, options)
 }
 
 const TSX = ['--import', 'tsx']
@@ -524,9 +467,7 @@ async function main() {
 }
 
 function cleanup() {
-  for (const child of children) {
-    try { child.kill('SIGKILL') } catch {}
-  }
+  killAll()
   for (const dev of [VETH.here, TUN.dev, TUN_WORKERS.dev]) {
     try { ip('link', 'del', dev) } catch {}
   }

@@ -5,7 +5,7 @@
 // After each: the live connection (a Node net socket on echo) still echoes, a
 // fresh curl succeeds, and the stack's counters say what it dropped and why.
 
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { connect as netConnect, type Socket as NetSocket } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,7 @@ import { seqAdd, seqGt } from '../../src/stack/tcp/seq'
 import { FIN, SYN } from '../../src/stack/wire/tcp'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
+import { run, runText, sleep } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkhost0'
@@ -55,34 +56,16 @@ const internalErrors: unknown[] = []
 /** The live connection's sequence numbers, from the segments the stack saw: its RCV.NXT and SND.NXT. */
 const seqs = { rcvNxt: null as number | null, sndNxt: null as number | null, port: 0, tsval: undefined as number | undefined, tsecr: 0 }
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-interface Ran { code: number | null; stdout: string; stderr: string }
-
-/** Run a command asynchronously (the stack keeps running in this process meanwhile), killed after timeoutMs. */
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 30_000, killSignal: 'SIGKILL' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout, stderr }))
-    child.stdin.end(opts.input ?? '')
-  })
-}
-
 /** Write packets built by craft.py straight onto the TUN device (the kernel side). */
 async function craft(specs: object[]): Promise<number> {
-  const r = await run(python!, [CRAFT, DEV], { input: JSON.stringify(specs) })
+  const r = await run(python!, [CRAFT, DEV], { input: JSON.stringify(specs), timeoutMs: 30_000 })
   if (r.code !== 0) throw new Error(`craft.py failed: ${r.stderr}`)
-  return Number(r.stdout.trim())
+  return Number(r.stdout.toString().trim())
 }
 
 /** A fresh curl for the page: it must succeed. */
 async function curlOk(): Promise<void> {
-  const r = await run('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://${ADDR}/`])
+  const r = await runText('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://${ADDR}/`])
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
   expect(r.stdout).toBe('200')
@@ -196,11 +179,11 @@ describe.skipIf(missing.length > 0)('hostile traffic from the kernel side', () =
     const during = run('curl', ['-sS', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', `http://${ADDR}/`], { timeoutMs: 25_000 })
     const results = await Promise.all(floods)
     // hping3 exits 1 when it saw no answer addressed to the spoofed source; what matters is that it sent.
-    for (const r of results) expect(r.stdout + r.stderr).toMatch(/1000 packets transmitted/)
+    for (const r of results) expect(r.stdout.toString() + r.stderr).toMatch(/1000 packets transmitted/)
     const floodMs = Date.now() - t0
     const curlDuring = await during
     expect(curlDuring.code, curlDuring.stderr).toBe(0)
-    expect(curlDuring.stdout).toBe('200')
+    expect(curlDuring.stdout.toString()).toBe('200')
     await sleep(300)
     const synsIn = c.segmentsIn - before.segmentsIn
     const cookies = c.synCookiesSent - before.cookies
