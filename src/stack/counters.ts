@@ -94,7 +94,7 @@ export class Counters {
   format(): string {
     const lines = [
       `packets in ${this.packetsIn}, out ${this.packetsOut}`,
-      `segments in ${this.segmentsIn}, out ${this.segmentsOut}, retransmitted ${this.retransmissions} (fast retransmits ${this.fastRetransmits}, timeouts ${this.retransmitTimeouts}, tail loss probes ${this.tailLossProbes})`,
+      `segments in ${this.segmentsIn}, out ${this.segmentsOut}, retransmitted ${this.retransmissions} (fast retransmits ${this.fastRetransmits}, timeouts ${this.retransmitTimeouts}, tail loss probes ${this.tailLossProbes}, undone ${this.spuriousRecoveries}, reordering seen ${this.reorderingSeen})`,
       `resets sent ${this.resetsSent}, received ${this.resetsReceived}; pings answered ${this.pingsAnswered}`,
       `connections: active opens ${this.activeOpens}, passive opens ${this.passiveOpens}, failures ${this.connectionFailures}`,
       `hostile: challenge ACKs ${this.challengeAcksSent} (held back ${this.challengeAcksLimited}), ` +
