@@ -155,9 +155,12 @@ export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): v
   const sb = tcb.scoreboard
   const top = sb.highestSacked
   const first = blocks[0]
-  const fresh = first !== undefined && top !== null && seqGt(first.left, ack) && seqLt(first.left, first.right)
-    ? sb.firstUnsacked(first.left, seqMin(first.right, top))
-    : null
+  // The first byte this block SACKs anew, if it lies below `top`.
+  let fresh: number | null = null
+  if (first !== undefined && top !== null && seqGt(first.left, ack)) {
+    const at = sb.firstUnsacked(first.left)
+    if (seqLt(at, seqMin(first.right, top))) fresh = at
+  }
   sb.update(blocks, ack, tcb.sndNxt)
   // After an RTO what is still in flight from before it arrives in any order: no measure there.
   if (fresh !== null && tcb.lossState !== 'loss' && !maybeRetransmitted(tcb, fresh)) reorderingSeen(tcb, fresh, top, null)
@@ -165,12 +168,9 @@ export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): v
 
 /** Was `seq` (in flight) perhaps retransmitted: below HighRxt of a SACK recovery, or the go-back-N point of an RTO, or a probe's? */
 function maybeRetransmitted(tcb: Tcb, seq: number): boolean {
-  if (tcb.tlp !== null) return true
-  for (const mark of [tcb.highRxt, tcb.rtxNext]) {
-    // A mark outside (SND.UNA, SND.NXT] is from an episode long done.
-    if (seqGt(mark, tcb.sndUna) && seqLe(mark, tcb.sndNxt) && seqLt(seq, mark)) return true
-  }
-  return false
+  // A mark outside (SND.UNA, SND.NXT] is from an episode long done.
+  const resentBelow = (mark: number) => seqGt(mark, tcb.sndUna) && seqLe(mark, tcb.sndNxt) && seqLt(seq, mark)
+  return tcb.tlp !== null || resentBelow(tcb.highRxt) || resentBelow(tcb.rtxNext)
 }
 
 /**
@@ -537,9 +537,7 @@ export function resendLost(tcb: Tcb): void {
  * used: go-back-N steps over what the peer says it holds.
  */
 function skipSacked(tcb: Tcb, seq: number): number {
-  if (!tcb.sackOk || !tcb.scoreboard.isSacked(seq)) return seq
-  const hole = tcb.scoreboard.nextHole(seq)
-  return hole !== null ? hole.left : seqMax(seq, tcb.scoreboard.highestSacked ?? seq)
+  return tcb.sackOk ? tcb.scoreboard.firstUnsacked(seq) : seq
 }
 
 /**

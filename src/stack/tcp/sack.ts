@@ -7,7 +7,7 @@
 //                                   Blocks not inside (SND.UNA, SND.NXT] are ignored (RFC 2018 4
 //                                   and 5: old or bogus; a D-SACK block falls below SND.UNA).
 //   isSacked(seq)                   the byte at `seq` is SACKed.
-//   firstUnsacked(left, right)      the first byte of [left, right) not SACKed yet, or null.
+//   firstUnsacked(from)             the first byte at or after `from` that is not SACKed.
 //   sackedBytes                     bytes SACKed in all.
 //   highestSacked                   the right edge of the highest block (one past the highest
 //                                   SACKed byte), or null when nothing is SACKed.
@@ -133,15 +133,10 @@ export class SackScoreboard {
     return null
   }
 
-  /** The first byte of [left, right) not SACKed yet, or null. */
-  firstUnsacked(left: number, right: number): number | null {
-    let start = left
-    for (const b of this.list) {
-      if (seqLe(b.right, start)) continue
-      if (seqLt(start, b.left)) break
-      start = b.right
-    }
-    return seqLt(start, right) ? start : null
+  /** The first byte at or after `from` that is not SACKed: `from` itself, a hole's start, or one past the highest block. */
+  firstUnsacked(from: number): number {
+    const hole = this.nextHole(from)
+    return hole !== null ? hole.left : seqMax(from, this.highestSacked ?? from)
   }
 
   clear(): void {

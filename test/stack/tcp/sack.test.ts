@@ -64,6 +64,16 @@ describe('SackScoreboard', () => {
     expect(sb.nextHole(at(3500))).toBeNull()
   })
 
+  it('firstUnsacked: the byte itself, the start of the next hole, or one past the highest block', () => {
+    const sb = new SackScoreboard()
+    expect(sb.firstUnsacked(at(500))).toBe(at(500))
+    sb.update([blk(1000, 2000), blk(3000, 4000)], UNA, at(10_000))
+    expect(sb.firstUnsacked(at(500))).toBe(at(500))
+    expect(sb.firstUnsacked(at(1500))).toBe(at(2000))
+    expect(sb.firstUnsacked(at(3000))).toBe(at(4000))
+    expect(sb.firstUnsacked(at(5000))).toBe(at(5000))
+  })
+
   it('holds at most MAX_BLOCKS blocks, however many holes the peer reports', () => {
     const sb = new SackScoreboard()
     for (let i = 0; i < MAX_BLOCKS + 50; i++) sb.update([blk(100 + i * 20, 110 + i * 20)], UNA, at(1_000_000))
