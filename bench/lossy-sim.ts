@@ -9,6 +9,8 @@
 
 import { parseArgs } from 'node:util'
 import type { Socket } from '../src/stack/socket/socket'
+import { parseIPv4 } from '../src/stack/wire/ipv4'
+import { SYN, parseTcp, type TcpSegment } from '../src/stack/wire/tcp'
 import { Simulation } from '../src/testkit/sim'
 import { NETEM_PROFILE } from '../test/helpers/netem-profile'
 
@@ -17,12 +19,12 @@ const CLIENT = '10.0.0.1'
 const SERVER_ADDRESS = 0x0a000002
 const CLIENT_ADDRESS = 0x0a000001
 
-/** Sequence number and payload length of a TCP/IPv4 packet, and whether it is a SYN. */
-function tcpOf(p: Uint8Array): { seq: number; length: number; syn: boolean } {
-  const ihl = (p[0]! & 0x0f) * 4
-  const view = new DataView(p.buffer, p.byteOffset, p.byteLength)
-  const dataOffset = (p[ihl + 12]! >> 4) * 4
-  return { seq: view.getUint32(ihl + 4), length: view.getUint16(2) - ihl - dataOffset, syn: (p[ihl + 13]! & 0x02) !== 0 }
+/** The TCP segment in an IPv4 packet, or null when a stack would drop it (a corrupted copy, say). */
+function tcpOf(packet: Uint8Array): TcpSegment | null {
+  const ip = parseIPv4(packet)
+  if (!ip.ok) return null
+  const tcp = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst)
+  return tcp.ok ? tcp.value : null
 }
 
 async function download(seed: number, bytes: number, cc: string) {
@@ -37,9 +39,12 @@ async function download(seed: number, bytes: number, cc: string) {
   let isn: number | null = null
   let spurious = 0
   const mark = (packet: Uint8Array, onByte: (offset: number) => void) => {
-    const { seq, length, syn } = tcpOf(packet)
-    if (syn) isn = seq
-    else if (isn !== null) for (let i = (seq - isn - 1) >>> 0, end = Math.min(i + length, bytes); i < end; i++) onByte(i)
+    const segment = tcpOf(packet)
+    if (segment === null) return
+    if (segment.flags & SYN) isn = segment.seq
+    else if (isn !== null) {
+      for (let i = (segment.seq - isn - 1) >>> 0, end = Math.min(i + segment.payload.length, bytes); i < end; i++) onByte(i)
+    }
   }
   const route = sim.route.bind(sim)
   sim.route = (from, packet) => {
@@ -56,7 +61,7 @@ async function download(seed: number, bytes: number, cc: string) {
   const clientLink = hosts.get(CLIENT_ADDRESS)!.link
   const deliver = clientLink.handler!
   clientLink.handler = packet => {
-    if (packet.length >= 40) mark(packet, i => { held[i] = 1 })
+    mark(packet, i => { held[i] = 1 })
     deliver(packet)
   }
 
