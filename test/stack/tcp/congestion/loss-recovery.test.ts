@@ -81,7 +81,10 @@ describe('our FIN under cwnd and retransmission (RFC 9293 3.10.4, RFC 5681 3.1)'
   }
 })
 
-/** 20 segments out with timestamps and SACK; returns the TSval the originals carried. */
+/**
+ * 20 segments out with timestamps and SACK. `ack` sends the peer's ACK with SACK blocks,
+ * a growing TSval, and an echo of the TSval the originals carried.
+ */
 async function twentyOut(cc: CongestionControlName) {
   const r = await established({ cc, sack: true, timestamps: true })
   r.socket.write(Buffer.alloc(20 * TS_MSS, 7))
@@ -89,7 +92,10 @@ async function twentyOut(cc: CongestionControlName) {
   const first = drain(r.p)
   expect(first).toHaveLength(10)
   await r.p.run(5)
-  return { ...r, tOrig: first[0]!.options.timestamp!.value }
+  const tOrig = first[0]!.options.timestamp!.value
+  let tsv = 3
+  const ack = (a: number, sacks: [number, number][]) => ackTo(r.p, a, sacks, { value: tsv++, echo: tOrig })
+  return { ...r, ack }
 }
 const seg = (n: number) => 1 + (n - 1) * TS_MSS
 /** Segment numbers of what the stack sent. */
@@ -97,9 +103,7 @@ const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) 
 
 describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', () => {
   it('after an undo, a hole that turns out lost starts a new fast recovery, not an RTO (RFC 6582 recover)', async () => {
-    const { p, tcb, tOrig } = await twentyOut('cubic')
-    let tsv = 3
-    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    const { p, tcb, ack } = await twentyOut('cubic')
     // Segment 1 is only late; 2, 3, 4 arrive: fast retransmit of 1.
     for (const n of [3, 4, 5]) await ack(1, [[seg(2), seg(n)]])
     expect(tcb.lossState).toBe('recovery')
@@ -127,9 +131,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
   })
 
   it('does not undo while the scoreboard still shows a lost hole: the recovery goes on', async () => {
-    const { p, tcb, tOrig } = await twentyOut('cubic')
-    let tsv = 3
-    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    const { p, tcb, ack } = await twentyOut('cubic')
     for (const n of [3, 4, 5]) await ack(1, [[seg(2), seg(n)]])
     expect(tcb.lossState).toBe('recovery')
     // 5 is lost, 6, 7, 8 arrive: the scoreboard deems 5 lost before the late original of 1 comes.
@@ -170,9 +172,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
 describe('reordering: DupThresh follows the path (Linux tp->reordering) with a time rule (RFC 8985)', () => {
 
   it('once a segment came late behind five later ones, the same reordering is waited out, not retransmitted', async () => {
-    const { p, tcb, tOrig } = await twentyOut('cubic')
-    let tsv = 3
-    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    const { p, tcb, ack } = await twentyOut('cubic')
     expect(tcb.reordering).toBe(3)
     // 1 is late behind 2..6: fast retransmit at the third duplicate ACK, then the original: undo.
     for (const n of [3, 4, 5, 6, 7]) await ack(1, [[seg(2), seg(n)]])
@@ -193,9 +193,7 @@ describe('reordering: DupThresh follows the path (Linux tp->reordering) with a t
   })
 
   it('a SACK block that first shows a segment below the highest SACKed one, never resent, is reordering too', async () => {
-    const { p, tcb, tOrig } = await twentyOut('cubic')
-    let tsv = 3
-    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    const { p, tcb, ack } = await twentyOut('cubic')
     // 3, 4, 5 arrive before 1 and 2: fast retransmit of 1 (three segments SACKed above it).
     for (const n of [4, 5, 6]) await ack(1, [[seg(3), seg(n)]])
     expect(tcb.lossState).toBe('recovery')
@@ -210,9 +208,7 @@ describe('reordering: DupThresh follows the path (Linux tp->reordering) with a t
   })
 
   it('without reordering seen, DupThresh stays 3 and no time rule applies (RFC 6675)', async () => {
-    const { p, tcb, tOrig } = await twentyOut('cubic')
-    let tsv = 3
-    const ack = (a: number, sacks: [number, number][]) => ackTo(p, a, sacks, { value: tsv++, echo: tOrig })
+    const { p, tcb, ack } = await twentyOut('cubic')
     // Two segments SACKed above a hole, then a long silence: only the probe timer acts, no fast retransmit.
     for (const n of [3, 4]) await ack(1, [[seg(2), seg(n)]])
     await p.run(8)
