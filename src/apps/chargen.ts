@@ -3,8 +3,8 @@
 // the peer takes them until the peer closes. The same pattern is the body of
 // HTTP /bytes/N, so a test can check every byte it receives.
 
-import type { Server } from '../stack/socket/server'
-import type { Stack } from '../stack/stack'
+import type { Server } from '../stack/socket/server.js'
+import type { Stack } from '../stack/stack.js'
 
 const PRINTABLE = 95 // ' ' (32) to '~' (126)
 const LINE = 72

@@ -2,8 +2,8 @@
 // stack closes first, so its end of the connection is the one that goes
 // FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT.
 
-import type { Server } from '../stack/socket/server'
-import type { Stack } from '../stack/stack'
+import type { Server } from '../stack/socket/server.js'
+import type { Stack } from '../stack/stack.js'
 
 /** RFC 867 leaves the format free; this is the one Linux's xinetd uses, e.g. "25 NOV 2026 09:10:11 UTC". */
 export function daytimeLine(date: Date): string {

@@ -2,8 +2,8 @@
 // echo finishes sending what it has, then closes: pipe() ends the writable side
 // when the readable side ends, and a half-open socket lets that happen in order.
 
-import type { Server } from '../stack/socket/server'
-import type { Stack } from '../stack/stack'
+import type { Server } from '../stack/socket/server.js'
+import type { Stack } from '../stack/stack.js'
 
 export function echoServer(stack: Stack): Server {
   return stack.createServer({ allowHalfOpen: true }, socket => {

@@ -5,9 +5,9 @@
 //   GET /bytes/N   N bytes of the chargen pattern, with Content-Length
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Server } from '../stack/socket/server'
-import type { Stack } from '../stack/stack'
-import { chargenBytes, CHARGEN_PERIOD } from './chargen'
+import type { Server } from '../stack/socket/server.js'
+import type { Stack } from '../stack/stack.js'
+import { chargenBytes, CHARGEN_PERIOD } from './chargen.js'
 
 /** The largest /bytes/N served (1 TiB): beyond it, 400. */
 export const MAX_BYTES = 2 ** 40

@@ -1,13 +1,13 @@
 // The services of `tuntcp serve` (PRODUCT.md, "The service contract"), each a
 // few lines over the stack's Socket, which behaves like net.Socket.
 
-import type { Server } from '../stack/socket/server'
-import type { Stack } from '../stack/stack'
-import { chargenServer } from './chargen'
-import { daytimeServer } from './daytime'
-import { discardServer } from './discard'
-import { echoServer } from './echo'
-import { httpServer } from './http'
+import type { Server } from '../stack/socket/server.js'
+import type { Stack } from '../stack/stack.js'
+import { chargenServer } from './chargen.js'
+import { daytimeServer } from './daytime.js'
+import { discardServer } from './discard.js'
+import { echoServer } from './echo.js'
+import { httpServer } from './http.js'
 
 export const SERVICES = [
   { port: 7, name: 'echo', rfc: 'RFC 862', start: echoServer },

@@ -2,8 +2,8 @@
 // checks that turn a bad flag into one clear line and exit status 2.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { parseCidr } from '../tun/iproute'
-import { parseAddress } from '../stack/wire/ipv4'
+import { parseCidr } from '../tun/iproute.js'
+import { parseAddress } from '../stack/wire/ipv4.js'
 
 /** A mistake on the command line: printed as one line, exit status 2. */
 export class UsageError extends Error {}

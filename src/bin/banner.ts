@@ -1,6 +1,6 @@
 // The lines `tuntcp serve` prints once it answers: where, what, and what to try.
 
-import { SERVICES } from '../apps/index'
+import { SERVICES } from '../apps/index.js'
 
 /** What serve prints once it answers: the device, the services, lines to try. */
 export function banner(o: { device: string; mtu: number; offload: boolean; address: string; kernelAddr: string | undefined; workers: number }): string {

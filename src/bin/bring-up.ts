@@ -4,13 +4,13 @@
 // openDevice() and startStack(), are used apart by `serve --workers`: the main thread
 // opens the device, each worker thread starts a stack on a queue of its own.
 
-import { withFullTcpChecksum } from '../stack/wire/tcp'
-import { Stack } from '../stack/stack'
-import { configureKernelSide, parseCidr } from '../tun/iproute'
-import { TunDevice } from '../tun/tun-device'
-import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args'
-import { PcapWriter } from './pcap'
-import { Tracer } from './trace'
+import { withFullTcpChecksum } from '../stack/wire/tcp.js'
+import { Stack } from '../stack/stack.js'
+import { configureKernelSide, parseCidr } from '../tun/iproute.js'
+import { TunDevice } from '../tun/tun-device.js'
+import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args.js'
+import { PcapWriter } from './pcap.js'
+import { Tracer } from './trace.js'
 
 export interface Running {
   device: TunDevice

@@ -2,9 +2,9 @@
 // like nc: stdin goes to the connection and the connection to stdout. End of
 // stdin sends our FIN (a half-close); we exit once both directions are done.
 
-import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from './args'
-import { bringUp } from './bring-up'
-import { parseAddress } from '../stack/wire/ipv4'
+import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from './args.js'
+import { bringUp } from './bring-up.js'
+import { parseAddress } from '../stack/wire/ipv4.js'
 
 export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
 

@@ -7,7 +7,7 @@ import { mkdirSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ConnectionInfo, Stack } from '../stack/stack'
+import type { ConnectionInfo, Stack } from '../stack/stack.js'
 
 export interface Snapshot {
   address: string

@@ -2,13 +2,13 @@
 // failure at run time (one line saying what), 2 on a bad command line.
 
 import { readFileSync } from 'node:fs'
-import { TunError } from '../tun/errors'
-import { CommandError, UsageError } from './args'
-import { connect, CONNECT_USAGE } from './connect'
-import { demo, DEMO_USAGE } from './demo'
-import { script, SCRIPT_USAGE } from './script'
-import { serve, SERVE_USAGE } from './serve'
-import { ss, SS_USAGE } from './ss'
+import { TunError } from '../tun/errors.js'
+import { CommandError, UsageError } from './args.js'
+import { connect, CONNECT_USAGE } from './connect.js'
+import { demo, DEMO_USAGE } from './demo.js'
+import { script, SCRIPT_USAGE } from './script.js'
+import { serve, SERVE_USAGE } from './serve.js'
+import { ss, SS_USAGE } from './ss.js'
 
 const USAGE = `usage: tuntcp COMMAND [options]
 

@@ -3,8 +3,8 @@
 // script is shown with its line, the expected segment and the one the stack sent.
 
 import { access } from 'node:fs/promises'
-import { formatFailure, runScriptFile } from '../testkit/script/index'
-import { parse, UsageError } from './args'
+import { formatFailure, runScriptFile } from '../testkit/script/index.js'
+import { parse, UsageError } from './args.js'
 
 export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] FILE...
 

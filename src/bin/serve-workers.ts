@@ -14,14 +14,14 @@
 // packet path. On a signal all workers close their connections at once; only when every
 // one has drained do they close their queues, then the main thread closes the device.
 
-import { TunError } from '../tun/errors'
-import { CommandError, type DeviceArgs } from './args'
-import { banner } from './banner'
-import { openDevice } from './bring-up'
-import { startControl, type Snapshot } from './control'
-import { WorkerPool } from './workers/pool'
-import type { WorkerState } from './workers/protocol'
-import { sumCounters } from './workers/sum'
+import { TunError } from '../tun/errors.js'
+import { CommandError, type DeviceArgs } from './args.js'
+import { banner } from './banner.js'
+import { openDevice } from './bring-up.js'
+import { startControl, type Snapshot } from './control.js'
+import { WorkerPool } from './workers/pool.js'
+import type { WorkerState } from './workers/protocol.js'
+import { sumCounters } from './workers/sum.js'
 
 /** One snapshot of the whole serve, for `tuntcp ss`: every worker's connections, the counters added up. */
 function merge(states: WorkerState[], address: string, device: string): Snapshot {

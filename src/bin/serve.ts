@@ -3,12 +3,12 @@
 // then a graceful close of every connection, bounded in time. With --workers N > 1
 // the serving is done by N threads, one queue of the device each (serve-workers.ts).
 
-import { serveAll } from '../apps/index'
-import { CommandError, deviceArgs, MAX_WORKERS, parse, SERVE_OPTIONS, UsageError, workers } from './args'
-import { banner } from './banner'
-import { bringUp } from './bring-up'
-import { stackSnapshot, startControl } from './control'
-import { serveWorkers } from './serve-workers'
+import { serveAll } from '../apps/index.js'
+import { CommandError, deviceArgs, MAX_WORKERS, parse, SERVE_OPTIONS, UsageError, workers } from './args.js'
+import { banner } from './banner.js'
+import { bringUp } from './bring-up.js'
+import { stackSnapshot, startControl } from './control.js'
+import { serveWorkers } from './serve-workers.js'
 
 export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload] [--workers N]
 

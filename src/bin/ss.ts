@@ -1,9 +1,9 @@
 // tuntcp ss: the connections of a running `tuntcp serve`, printed like `ss -tan -o`:
 // state, queues, addresses, the active timer with its time left, retransmissions.
 
-import type { ConnectionInfo } from '../stack/stack'
-import { parse, UsageError } from './args'
-import { query, type Snapshot } from './control'
+import type { ConnectionInfo } from '../stack/stack.js'
+import { parse, UsageError } from './args.js'
+import { query, type Snapshot } from './control.js'
 
 export const SS_USAGE = `usage: tuntcp ss [--dev NAME] [--info] [--json]
 

@@ -8,9 +8,9 @@
 // the ISN of the end that sent them (learned from its SYN), then absolute. On a
 // terminal, segments in are cyan, out green, resets red, state changes yellow.
 
-import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp'
-import type { Stack, StateChange } from '../stack/stack'
-import { formatAddress } from '../stack/wire/ipv4'
+import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp.js'
+import type { Stack, StateChange } from '../stack/stack.js'
+import { formatAddress } from '../stack/wire/ipv4.js'
 
 function options(o: TcpOptions): string {
   const parts: string[] = []

@@ -9,7 +9,7 @@
 // whoever carries the packets (a simulated path, a Link, the stack) does the waiting.
 // The knobs mirror Linux netem (tc-netem(8)): loss, duplicate, reorder, corrupt, delay, jitter.
 
-import type { Random } from '../stack/random'
+import type { Random } from '../stack/random.js'
 
 /** Probabilities are per packet, from 0 (never) to 1 (always). Times are in milliseconds. */
 export interface FaultProfile {

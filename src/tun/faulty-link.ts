@@ -7,10 +7,10 @@
 //   })
 //   const stack = new Stack({ address: '10.77.0.2', link })
 
-import type { Random } from '../stack/random'
-import { SeededRandom } from '../stack/random'
-import { FaultModel, type FaultProfile } from './faults'
-import type { Link, PacketHandler } from './link'
+import type { Random } from '../stack/random.js'
+import { SeededRandom } from '../stack/random.js'
+import { FaultModel, type FaultProfile } from './faults.js'
+import type { Link, PacketHandler } from './link.js'
 
 /** Runs `fn` after `delayMs`. Real time by default; a simulation passes its own. */
 export type Scheduler = (delayMs: number, fn: () => void) => void

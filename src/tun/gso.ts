@@ -2,9 +2,9 @@
 // packet the stack hands a TUN device with TSO on (Linux's tcp_gso_segment). The
 // in-memory link uses it so that tests see, on the wire, what a kernel peer sees.
 
-import { checksum, pseudoHeaderSum } from '../stack/wire/checksum'
-import { readU32, writeU32 } from '../stack/wire/ipv4'
-import { FIN, PSH } from '../stack/wire/tcp'
+import { checksum, pseudoHeaderSum } from '../stack/wire/checksum.js'
+import { readU32, writeU32 } from '../stack/wire/ipv4.js'
+import { FIN, PSH } from '../stack/wire/tcp.js'
 
 const IPPROTO_TCP = 6
 

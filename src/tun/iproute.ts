@@ -3,7 +3,7 @@
 // Every failure becomes a one-line TunError.
 
 import { execFileSync } from 'node:child_process'
-import { TunError } from './errors'
+import { TunError } from './errors.js'
 
 /** Run `ip ARGS...`; return stdout, or throw a TunError saying what to do. */
 function ip(args: string[], what: string): string {

@@ -8,8 +8,8 @@
 // Delivery is deferred (a microtask), keeps order, and is never re-entrant: send()
 // and inject() only queue, and a link's queue is drained by one microtask at a time.
 
-import { segmentTcp } from './gso'
-import type { Link, PacketHandler } from './link'
+import { segmentTcp } from './gso.js'
+import type { Link, PacketHandler } from './link.js'
 
 export interface MemoryLinkOptions {
   /** Largest packet carried; bigger ones are dropped and counted. Default 1500. */

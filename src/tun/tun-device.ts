@@ -9,10 +9,10 @@
 // owns its connections outright (see `tuntcp serve --workers`).
 
 import { createRequire } from 'node:module'
-import type { Link, PacketHandler } from './link'
-import { TunError } from './errors'
+import type { Link, PacketHandler } from './link.js'
+import { TunError } from './errors.js'
 
-export { TunError } from './errors'
+export { TunError } from './errors.js'
 
 /** What build/Release/tuntcp_tun.node exports (see native/tun.c). */
 interface NativeTun {
@@ -50,7 +50,7 @@ function loadNative(): NativeTun {
     native = require('../../build/Release/tuntcp_tun.node') as NativeTun
   } catch (cause) {
     throw new TunError('ENOADDON',
-      'tuntcp: the native TUN binding is not built (build/Release/tuntcp_tun.node): run npm install (needs python3, make and a C compiler)',
+      'tuntcp: the native TUN binding was not built (build/Release/tuntcp_tun.node); everything but TunDevice works without it; to build it: npm rebuild tuntcp (needs python3, make and a C compiler)',
       { cause })
   }
   return native

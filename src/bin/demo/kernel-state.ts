@@ -1,7 +1,7 @@
 // The kernel's side of a connection, read with `ss -tan` as a user would.
 
 import { execFile } from 'node:child_process'
-import type { State } from '../../stack/tcp/state'
+import type { State } from '../../stack/tcp/state.js'
 
 /** ss spells a few states its own way. */
 const SS_NAMES: Record<string, State> = {

@@ -3,7 +3,7 @@
 // packet at a time makes each state of both ends last long enough to be seen, even
 // CLOSING, which on a real wire lasts a round trip.
 
-import type { Link, PacketHandler } from '../../tun/link'
+import type { Link, PacketHandler } from '../../tun/link.js'
 
 export type Direction = 'to-stack' | 'to-kernel'
 

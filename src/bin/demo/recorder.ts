@@ -3,13 +3,13 @@
 // the kernel's from ss.
 
 import net from 'node:net'
-import type { Socket } from '../../stack/socket/socket'
-import type { Stack } from '../../stack/stack'
-import type { State } from '../../stack/tcp/state'
-import { parseIPv4 } from '../../stack/wire/ipv4'
-import { ACK, FIN, PSH, RST, SYN, parseTcp } from '../../stack/wire/tcp'
-import { kernelState } from './kernel-state'
-import type { HeldPacket, PacedLink } from './paced-link'
+import type { Socket } from '../../stack/socket/socket.js'
+import type { Stack } from '../../stack/stack.js'
+import type { State } from '../../stack/tcp/state.js'
+import { parseIPv4 } from '../../stack/wire/ipv4.js'
+import { ACK, FIN, PSH, RST, SYN, parseTcp } from '../../stack/wire/tcp.js'
+import { kernelState } from './kernel-state.js'
+import type { HeldPacket, PacedLink } from './paced-link.js'
 
 export interface Segment {
   from: 'client' | 'server'

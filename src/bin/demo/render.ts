@@ -1,7 +1,7 @@
 // Drawing a scenario for the terminal: the ladder diagram, with each end's state
 // written beside it whenever it changes, and the table of states per step.
 
-import type { Row } from './recorder'
+import type { Row } from './recorder.js'
 
 const LEFT = 14
 const WIRE = 46

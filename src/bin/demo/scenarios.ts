@@ -3,8 +3,8 @@
 // states RFC 9293 says both ends must be in after each step (section 3.5 for the
 // opening, 3.6 for the closing, figure 5 for the arcs).
 
-import type { State } from '../../stack/tcp/state'
-import type { Recorder } from './recorder'
+import type { State } from '../../stack/tcp/state.js'
+import type { Recorder } from './recorder.js'
 
 export interface Scenario {
   name: string

@@ -3,9 +3,9 @@
 // gather the answers, and stop them. Messages: protocol.ts.
 
 import { Worker } from 'node:worker_threads'
-import { TunError } from '../../tun/errors'
-import type { DeviceArgs } from '../args'
-import type { Ask, Reply, Request, WorkerData, WorkerState } from './protocol'
+import { TunError } from '../../tun/errors.js'
+import type { DeviceArgs } from '../args.js'
+import type { Ask, Reply, Request, WorkerData, WorkerState } from './protocol.js'
 
 interface Member {
   worker: Worker
@@ -16,6 +16,14 @@ interface Member {
   /** False once the thread has exited (or failed). */
   alive: boolean
 }
+
+/**
+ * The thread's entry: the compiled worker.js in the package; from the TypeScript sources
+ * (tests, tsx) boot.mjs, which registers tsx's loader in the thread first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./boot.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url)
 
 export class WorkerPool {
   /** Whether the workers' queues carry checksum and segmentation offload (the device's setting). */
@@ -45,7 +53,7 @@ export class WorkerPool {
     const ready: Promise<boolean>[] = []
     for (let index = 0; index < count; index++) {
       const data: WorkerData = { index, args, colour }
-      const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: data })
+      const worker = new Worker(WORKER_ENTRY, { workerData: data })
       let started = () => {}
       ready.push(new Promise<boolean>((resolve, reject) => {
         const onMessage = (reply: Reply) => {

@@ -12,9 +12,9 @@
 //
 // Everything crosses by structured clone, so it is plain data: no class instances.
 
-import type { ConnectionInfo } from '../../stack/stack'
-import type { TunCounters } from '../../tun/tun-device'
-import type { DeviceArgs } from '../args'
+import type { ConnectionInfo } from '../../stack/stack.js'
+import type { TunCounters } from '../../tun/tun-device.js'
+import type { DeviceArgs } from '../args.js'
 
 /** What a worker is told when it starts (worker_threads' workerData). */
 export interface WorkerData {

@@ -2,7 +2,7 @@
 // `tuntcp ss` shows one, whatever fields Counters has (numbers, and records of numbers
 // such as drops by reason and states entered).
 
-import { Counters } from '../../stack/counters'
+import { Counters } from '../../stack/counters.js'
 
 /** The sum of Counters.toJSON() snapshots, as a Counters (so .format() prints it). */
 export function sumCounters(all: Array<Record<string, unknown>>): Counters {

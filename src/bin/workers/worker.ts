@@ -8,11 +8,11 @@
 // and the close with the messages of protocol.ts.
 
 import { parentPort, workerData } from 'node:worker_threads'
-import { serveAll } from '../../apps/index'
-import type { Stack } from '../../stack/stack'
-import { TunDevice } from '../../tun/tun-device'
-import { startStack } from '../bring-up'
-import type { Reply, Request, WorkerData, WorkerState } from './protocol'
+import { serveAll } from '../../apps/index.js'
+import type { Stack } from '../../stack/stack.js'
+import { TunDevice } from '../../tun/tun-device.js'
+import { startStack } from '../bring-up.js'
+import type { Reply, Request, WorkerData, WorkerState } from './protocol.js'
 
 const { index, args, colour } = workerData as WorkerData
 const port = parentPort!

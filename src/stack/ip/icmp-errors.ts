@@ -4,12 +4,12 @@
 // plain IcmpError to the TCP layer, which finds the connection and judges it
 // (src/stack/tcp/icmp-errors.ts: the RFC 5927 sequence check, RFC 1191, RFC 1122 4.2.3.9).
 
-import type { Counters } from '../counters'
+import type { Counters } from '../counters.js'
 import {
   ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
   parseIcmpQuote, type IcmpMessage,
-} from '../wire/icmp'
-import { IPPROTO_TCP } from '../wire/ipv4'
+} from '../wire/icmp.js'
+import { IPPROTO_TCP } from '../wire/ipv4.js'
 
 /** What an ICMP error means for TCP, with the segment it quotes. */
 export interface IcmpError {

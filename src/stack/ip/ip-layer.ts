@@ -1,11 +1,11 @@
 // IPv4 input (RFC 791, RFC 1122 3.3): validate, check the destination, and
 // hand the payload to TCP or ICMP. ICMP echo requests are answered here (RFC 792).
 
-import type { Counters } from '../counters'
-import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors'
-import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp'
-import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4'
-import { parseTcp, type TcpSegment } from '../wire/tcp'
+import type { Counters } from '../counters.js'
+import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
+import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4.js'
+import { parseTcp, type TcpSegment } from '../wire/tcp.js'
 
 export interface IpLayerOptions {
   address: number

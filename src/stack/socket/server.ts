@@ -3,9 +3,9 @@
 // RFC 9293; each connection that reaches ESTABLISHED becomes a Socket.
 
 import { EventEmitter } from 'node:events'
-import type { Listener, TcpLayer } from '../tcp/tcp-layer'
-import type { Tcb } from '../tcp/tcb'
-import { Socket } from './socket'
+import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
+import type { Tcb } from '../tcp/tcb.js'
+import { Socket } from './socket.js'
 
 export interface ServerOptions {
   /** Passed to every accepted Socket (see SocketOptions). */

@@ -3,13 +3,13 @@
 // aborts with RST), plus `state` and a 'state' event for teaching and tests.
 
 import { Duplex } from 'node:stream'
-import { Timer, type TimerWheel } from '../time/timer-wheel'
-import { formatAddress } from '../wire/ipv4'
-import type { State } from '../tcp/state'
-import type { Tcb, TcbUser, TcpError } from '../tcp/tcb'
-import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from '../tcp/congestion'
-import { setCongestionControl } from '../tcp/loss-recovery'
-import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user'
+import { Timer, type TimerWheel } from '../time/timer-wheel.js'
+import { formatAddress } from '../wire/ipv4.js'
+import type { State } from '../tcp/state.js'
+import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
+import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from '../tcp/congestion/index.js'
+import { setCongestionControl } from '../tcp/loss-recovery.js'
+import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user.js'
 
 export interface SocketOptions {
   /** Keep the writable side open after the peer's FIN (like net's allowHalfOpen). Default false. */

@@ -13,11 +13,11 @@
 // the window), so, as Linux does since that report, each second's budget is
 // drawn at random between half and one and a half times the limit.
 
-import type { Clock } from '../time/clock'
-import type { Counters } from '../counters'
-import type { Random } from '../random'
-import { sendAck } from './output'
-import type { Tcb } from './tcb'
+import type { Clock } from '../time/clock.js'
+import type { Counters } from '../counters.js'
+import type { Random } from '../random.js'
+import { sendAck } from './output.js'
+import type { Tcb } from './tcb.js'
 
 /** One per stack: how many challenge ACKs may still go out in the current second. */
 export class ChallengeAckLimiter {

@@ -1,6 +1,6 @@
 // Tunables of the TCP layer, with the defaults a Linux user would expect.
 
-import type { CongestionControlName } from './congestion/types'
+import type { CongestionControlName } from './congestion/types.js'
 
 export interface TcpConfig {
   /** Maximum segment lifetime (ms); TIME-WAIT lasts 2 * MSL (RFC 9293 3.4.2). */

@@ -17,12 +17,12 @@
 // prediction in every respect goes the full way, which would have done the same with it;
 // test/stack/tcp/fast-path.test.ts runs random segments both ways and compares.
 
-import { ACK, PSH, type TcpSegment } from '../wire/tcp'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, newAck, wakeWriter, windowUpdate } from './input'
-import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options'
-import { output } from './output'
-import { seqAdd, seqGt, seqLe, seqLt } from './seq'
-import type { Tcb } from './tcb'
+import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, newAck, wakeWriter, windowUpdate } from './input.js'
+import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
+import { output } from './output.js'
+import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
+import type { Tcb } from './tcb.js'
 
 /**
  * A segment for an ESTABLISHED connection: if it is one of the two predicted kinds,

@@ -29,12 +29,12 @@
 //   Linux reports sk_err_soft in place of ETIMEDOUT). Any acknowledged progress clears it.
 // - Source quench: ignored (RFC 6633 deprecates it).
 
-import type { IcmpError } from '../ip/icmp-errors'
-import { TIMESTAMPS_LENGTH } from './options'
-import { pathMtuReduced } from './loss-recovery'
-import { seqInWindow } from './seq'
-import { TcpError, type Tcb, type TcpErrorCode } from './tcb'
-import { enterClosed } from './timers'
+import type { IcmpError } from '../ip/icmp-errors.js'
+import { TIMESTAMPS_LENGTH } from './options.js'
+import { pathMtuReduced } from './loss-recovery.js'
+import { seqInWindow } from './seq.js'
+import { TcpError, type Tcb, type TcpErrorCode } from './tcb.js'
+import { enterClosed } from './timers.js'
 
 /** The smallest path MTU we believe (Linux net.ipv4.route.min_pmtu). */
 export const MIN_PMTU = 552

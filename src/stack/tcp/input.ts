@@ -2,15 +2,15 @@
 // 3.10.7.4), step by step in the RFC's order. LISTEN and CLOSED (no TCB) are
 // handled by the demultiplexer in tcp-layer.ts (3.10.7.1, 3.10.7.2).
 
-import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp'
-import { ackSoon, output, sendAck, sendReset, sendSyn } from './output'
-import { challengeAck } from './challenge-ack'
-import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options'
-import { TcpError, type Tcb } from './tcb'
-import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq'
-import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers'
-import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl, takeSack } from './loss-recovery'
-import { headerPrediction } from './fast-path'
+import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
+import { ackSoon, output, sendAck, sendReset, sendSyn } from './output.js'
+import { challengeAck } from './challenge-ack.js'
+import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options.js'
+import { TcpError, type Tcb } from './tcb.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq.js'
+import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
+import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl, takeSack } from './loss-recovery.js'
+import { headerPrediction } from './fast-path.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {

@@ -3,8 +3,8 @@
 // is a keyed hash, so ISNs are hard to guess yet increase for reused 4-tuples.
 
 import { createHash } from 'node:crypto'
-import type { Clock } from '../time/clock'
-import type { Random } from '../random'
+import type { Clock } from '../time/clock.js'
+import type { Random } from '../random.js'
 
 export class IsnGenerator {
   private readonly key: Buffer

@@ -19,13 +19,13 @@
 //             reopens the window (go-back-N). Also after the path MTU fell,
 //             with cwnd as it was (pathMtuReduced).
 
-import type { CongestionContext } from './congestion/types'
-import { createCongestionControl, initialWindow, type CongestionControlName } from './congestion'
-import { sendSegmentAt } from './output'
-import { tsVal } from './options'
-import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from './seq'
-import type { SackBlock } from './sack'
-import type { Tcb } from './tcb'
+import type { CongestionContext } from './congestion/types.js'
+import { createCongestionControl, initialWindow, type CongestionControlName } from './congestion/index.js'
+import { sendSegmentAt } from './output.js'
+import { tsVal } from './options.js'
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from './seq.js'
+import type { SackBlock } from './sack.js'
+import type { Tcb } from './tcb.js'
 
 export type LossState = 'open' | 'recovery' | 'loss'
 

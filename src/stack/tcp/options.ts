@@ -4,10 +4,10 @@
 // file holds the rules: what our SYN offers, what the peer's SYN turns on,
 // the options of every later segment, PAWS, TS.Recent, RTT from TSecr.
 
-import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp'
-import type { SackBlock } from './sack'
-import { seqAdd, seqDiff, seqGe, seqInWindow, seqLe, seqLt } from './seq'
-import type { Tcb } from './tcb'
+import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
+import type { SackBlock } from './sack.js'
+import { seqAdd, seqDiff, seqGe, seqInWindow, seqLe, seqLt } from './seq.js'
+import type { Tcb } from './tcb.js'
 
 /** The largest value of the 16-bit window field. */
 export const MAX_WINDOW_FIELD = 0xffff

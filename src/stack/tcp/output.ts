@@ -2,11 +2,11 @@
 // for the FIN). Every segment we send carries ACK once synchronized, so any
 // segment sent also settles a pending delayed ACK.
 
-import { ACK, FIN, PSH, RST, SYN } from '../wire/tcp'
-import type { OutSegment, Tcb } from './tcb'
-import { armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery'
-import { segmentOptions, synOptions } from './options'
-import { seqAdd, seqDiff } from './seq'
+import { ACK, FIN, PSH, RST, SYN } from '../wire/tcp.js'
+import type { OutSegment, Tcb } from './tcb.js'
+import { armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery.js'
+import { segmentOptions, synOptions } from './options.js'
+import { seqAdd, seqDiff } from './seq.js'
 
 /** Hand one segment to the host, carrying our current ACK and window. */
 function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {

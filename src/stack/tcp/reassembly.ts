@@ -3,7 +3,7 @@
 // Pieces are kept sorted by sequence number and never overlap. Only acceptable
 // (in-window) bytes are inserted, so the receive window bounds the memory held.
 
-import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq'
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js'
 
 interface Piece {
   /** Sequence number of data[0]. */

@@ -24,7 +24,7 @@
 // Memory is bounded: at most MAX_BLOCKS disjoint blocks are kept; beyond that the
 // highest are dropped, which only makes the sender more conservative.
 
-import { seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq'
+import { seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js'
 
 /** A run of SACKed bytes: [left, right) in sequence space. */
 export interface SackBlock {

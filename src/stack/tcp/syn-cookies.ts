@@ -26,8 +26,8 @@
 // by the peer retransmitting its SYN.
 
 import { createHash } from 'node:crypto'
-import type { Random } from '../random'
-import { seqAdd } from './seq'
+import type { Random } from '../random.js'
+import { seqAdd } from './seq.js'
 
 /** The peer MSS values a cookie can carry (Linux's msstab): 2 bits. */
 export const COOKIE_MSS_TABLE = [536, 1300, 1440, 1460] as const

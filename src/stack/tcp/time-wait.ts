@@ -12,13 +12,13 @@
 // entry directly and no closure is made per connection. About 220 bytes of heap
 // against about 3.1 KB for the whole TCB (docs/performance.md, "Memory").
 
-import type { Clock } from '../time/clock'
-import { Timer, type TimerWheel } from '../time/timer-wheel'
-import type { Counters } from '../counters'
-import { ACK, FIN, RST, SYN, type TcpSegment } from '../wire/tcp'
-import type { TcpConfig } from './config'
-import { seqAdd, seqGt } from './seq'
-import type { OutSegment, Tcb, TcbUser } from './tcb'
+import type { Clock } from '../time/clock.js'
+import { Timer, type TimerWheel } from '../time/timer-wheel.js'
+import type { Counters } from '../counters.js'
+import { ACK, FIN, RST, SYN, type TcpSegment } from '../wire/tcp.js'
+import type { TcpConfig } from './config.js'
+import { seqAdd, seqGt } from './seq.js'
+import type { OutSegment, Tcb, TcbUser } from './tcb.js'
 
 /** What an entry needs from the TCP layer around it. */
 export interface TimeWaitHost {

@@ -1,11 +1,11 @@
 // What happens when a timer fires (RFC 9293 3.10.8, "timeouts"), plus the
 // helpers that enter TIME-WAIT and CLOSED, which the timers and input share.
 
-import { retransmissionTimeout, tailLossProbe } from './loss-recovery'
-import { output, persistDelay, sendAck, sendProbe, sendReset, sendSegmentAt } from './output'
-import { TcpError, type Tcb } from './tcb'
-import { seqAdd } from './seq'
-import type { State } from './state'
+import { retransmissionTimeout, tailLossProbe } from './loss-recovery.js'
+import { output, persistDelay, sendAck, sendProbe, sendReset, sendSegmentAt } from './output.js'
+import { TcpError, type Tcb } from './tcb.js'
+import { seqAdd } from './seq.js'
+import type { State } from './state.js'
 
 /** RFC 6298 5.4-5.7: resend the oldest unacknowledged segment, back off, give up after too many tries. */
 export function onRetransmitTimeout(tcb: Tcb): void {

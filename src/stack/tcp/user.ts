@@ -1,11 +1,11 @@
 // The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
 // the receive side's "the application read some data" (RECEIVE).
 
-import { output, sendAck, sendReset, sendSyn } from './output'
-import { TcpError, type Tcb } from './tcb'
-import { seqAdd } from './seq'
-import { armFinWait2Timeout, enterClosed } from './timers'
-import { abortTimeWait } from './time-wait'
+import { output, sendAck, sendReset, sendSyn } from './output.js'
+import { TcpError, type Tcb } from './tcb.js'
+import { seqAdd } from './seq.js'
+import { armFinWait2Timeout, enterClosed } from './timers.js'
+import { abortTimeWait } from './time-wait.js'
 
 /** Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. */
 export function openActive(tcb: Tcb, iss: number, mtu: number): void {

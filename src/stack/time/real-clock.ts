@@ -1,6 +1,6 @@
 // Real time: performance.now() and one Node timer at a time.
 
-import type { Clock } from './clock'
+import type { Clock } from './clock.js'
 
 /** setTimeout's largest delay; a longer one would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1

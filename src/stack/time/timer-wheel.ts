@@ -40,7 +40,7 @@
 // already due (a delay of 0 at the current tick) fires in the NEXT advance(), so a
 // callback that re-arms itself with delay 0 cannot loop forever inside one advance().
 
-import type { Clock } from './clock'
+import type { Clock } from './clock.js'
 
 /** Number of levels and the shift (log2 of the slot width in ms) of each level. */
 const LEVELS = 5

@@ -1,7 +1,7 @@
 // Virtual time for tests: nothing happens until the test moves the clock, and then
 // everything happens synchronously, at exactly the time it was asked for.
 
-import type { Clock } from './clock'
+import type { Clock } from './clock.js'
 
 /** Consecutive wake-ups at one instant before we call it a loop (a callback re-arming for "now" forever). */
 const MAX_WAKES_AT_ONE_INSTANT = 1_000_000

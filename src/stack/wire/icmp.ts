@@ -1,9 +1,9 @@
 // ICMP message encode/decode (RFC 792). Only the fixed 8-byte header is decoded;
 // the meaning of `rest` and `body` depends on the type.
 
-import { checksum, onesComplementSum } from './checksum'
-import { drop, type Parsed } from './drop'
-import { IPPROTO_ICMP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32, type IPv4Packet } from './ipv4'
+import { checksum, onesComplementSum } from './checksum.js'
+import { drop, type Parsed } from './drop.js'
+import { IPPROTO_ICMP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32, type IPv4Packet } from './ipv4.js'
 
 /** Echo reply (RFC 792). */
 export const ICMP_ECHO_REPLY = 0

@@ -1,7 +1,7 @@
 // IPv4 header encode/decode (RFC 791 3.1). Pure: no I/O, no state.
 
-import { checksum, onesComplementSum } from './checksum'
-import { drop, type Parsed } from './drop'
+import { checksum, onesComplementSum } from './checksum.js'
+import { drop, type Parsed } from './drop.js'
 
 /** Protocol number of ICMP (RFC 792). */
 export const IPPROTO_ICMP = 1

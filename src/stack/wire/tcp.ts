@@ -1,9 +1,9 @@
 // TCP header and options encode/decode (RFC 9293 3.1; options from RFC 9293 3.2,
 // RFC 7323 window scale and timestamps, RFC 2018 SACK). Pure: no I/O, no state.
 
-import { onesComplementSum, pseudoHeaderSum } from './checksum'
-import { drop, type Parsed } from './drop'
-import { IPPROTO_TCP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32 } from './ipv4'
+import { onesComplementSum, pseudoHeaderSum } from './checksum.js'
+import { drop, type Parsed } from './drop.js'
+import { IPPROTO_TCP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32 } from './ipv4.js'
 
 // Control bits, RFC 9293 3.1 (CWR and ECE from RFC 3168).
 /** No more data from sender. */

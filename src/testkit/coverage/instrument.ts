@@ -10,13 +10,13 @@
 // The first two are private in TypeScript; this file reaches them on purpose, as a
 // debugger would, and is only for measuring. instrument() returns the undo.
 
-import { Server } from '../../stack/socket/server'
-import { Socket } from '../../stack/socket/socket'
-import { Stack } from '../../stack/stack'
-import type { State } from '../../stack/tcp/state'
-import { parseIPv4 } from '../../stack/wire/ipv4'
-import { ACK, FIN, RST, SYN, parseTcp } from '../../stack/wire/tcp'
-import { eventOfSegment, type Event, type StateCoverage } from './state-coverage'
+import { Server } from '../../stack/socket/server.js'
+import { Socket } from '../../stack/socket/socket.js'
+import { Stack } from '../../stack/stack.js'
+import type { State } from '../../stack/tcp/state.js'
+import { parseIPv4 } from '../../stack/wire/ipv4.js'
+import { ACK, FIN, RST, SYN, parseTcp } from '../../stack/wire/tcp.js'
+import { eventOfSegment, type Event, type StateCoverage } from './state-coverage.js'
 
 const IPPROTO_TCP = 6
 

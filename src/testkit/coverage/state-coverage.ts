@@ -5,7 +5,7 @@
 // and the timeouts. `npm run coverage:states` records every test this way
 // (tools/state-coverage.ts); instrument() below does the recording.
 
-import { STATES, TRANSITIONS, type State } from '../../stack/tcp/state'
+import { STATES, TRANSITIONS, type State } from '../../stack/tcp/state.js'
 
 /** The events of RFC 9293 3.10, as this report names them. */
 export const EVENTS = [

@@ -16,16 +16,16 @@
 //   5. no ACK the stack sends acknowledges an octet the peer never sent;
 //   6. buffers stay within their bounds (receive: rcvBufSize; send: sndBufSize + one write).
 
-import { SeededRandom } from '../../stack/random'
-import type { Socket } from '../../stack/socket/socket'
-import { Stack, type StateChange } from '../../stack/stack'
-import { DEFAULT_TCP_CONFIG } from '../../stack/tcp/config'
-import { seqAdd, seqDiff, seqLe } from '../../stack/tcp/seq'
-import { isTransition, type State } from '../../stack/tcp/state'
-import { VirtualClock } from '../../stack/time/virtual-clock'
-import { parseIPv4 } from '../../stack/wire/ipv4'
-import { ACK, FIN, RST, SYN, buildTcpPacket, flagsToString, parseTcp, type TcpOptions, type TcpSegment } from '../../stack/wire/tcp'
-import type { Link, PacketHandler } from '../../tun/link'
+import { SeededRandom } from '../../stack/random.js'
+import type { Socket } from '../../stack/socket/socket.js'
+import { Stack, type StateChange } from '../../stack/stack.js'
+import { DEFAULT_TCP_CONFIG } from '../../stack/tcp/config.js'
+import { seqAdd, seqDiff, seqLe } from '../../stack/tcp/seq.js'
+import { isTransition, type State } from '../../stack/tcp/state.js'
+import { VirtualClock } from '../../stack/time/virtual-clock.js'
+import { parseIPv4 } from '../../stack/wire/ipv4.js'
+import { ACK, FIN, RST, SYN, buildTcpPacket, flagsToString, parseTcp, type TcpOptions, type TcpSegment } from '../../stack/wire/tcp.js'
+import type { Link, PacketHandler } from '../../tun/link.js'
 
 export const STACK_ADDRESS = '10.0.0.2'
 export const PEER_ADDRESS = '10.0.0.1'

@@ -16,9 +16,9 @@
 //     14    the application destroys the socket (RST)
 //     15    the well-behaved next segment: flags and a data length byte
 
-import type { TcpOptions } from '../../stack/wire/tcp'
-import { OPEN_STATES, type Mutation, type OpenState } from './connection'
-import type { Step } from './steps'
+import type { TcpOptions } from '../../stack/wire/tcp.js'
+import { OPEN_STATES, type Mutation, type OpenState } from './connection.js'
+import type { Step } from './steps.js'
 
 export const MAX_STEPS = 32
 const WAITS = [1, 40, 200, 1_000, 5_000, 65_000]

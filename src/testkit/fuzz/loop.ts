@@ -4,9 +4,9 @@
 // corpus. Where Jazzer's guidance is code coverage, ours is the target's own
 // features (drop reasons, state arcs, flags sent), which needs no instrumentation.
 
-import { SeededRandom } from '../../stack/random'
-import { mutateBytes } from './mutator'
-import type { FuzzTarget } from './target'
+import { SeededRandom } from '../../stack/random.js'
+import { mutateBytes } from './mutator.js'
+import type { FuzzTarget } from './target.js'
 
 export interface LoopOptions {
   target: FuzzTarget

@@ -2,7 +2,7 @@
 // 16-bit field to an "interesting" value, insert, erase, duplicate, or splice in a
 // piece of another input. Seeded, so a fuzzing run replays from its seed.
 
-import type { Random } from '../../stack/random'
+import type { Random } from '../../stack/random.js'
 
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff, 0x10, 0x40, 0x45, 0x06, 0x05, 0x02, 0x12]
 /** 16-bit values that sit on boundaries: zero, one, sign bits, the largest, header and MTU sizes. */

@@ -3,8 +3,8 @@
 // and the stack are at that moment, so a random sequence of steps stays mostly
 // near the window (where the interesting rules are) and sometimes far from it.
 
-import type { TcpOptions } from '../../stack/wire/tcp'
-import type { Action, FuzzConnection, Mutation } from './connection'
+import type { TcpOptions } from '../../stack/wire/tcp.js'
+import type { Action, FuzzConnection, Mutation } from './connection.js'
 
 export type Step =
   | {

@@ -2,7 +2,7 @@
 // (a TCP segment in or out, or a system call). Times are in microseconds, as in
 // packetdrill; relative times are resolved only when the script runs.
 
-import type { TcpConfig } from '../../stack/tcp/config'
+import type { TcpConfig } from '../../stack/tcp/config.js'
 
 export type EventTime =
   /** `0.100`: that many microseconds after the script started. */

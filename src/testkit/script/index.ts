@@ -2,14 +2,14 @@
 // and report the first mismatch. See docs/scripts.md.
 
 import { readFile } from 'node:fs/promises'
-import { ScriptError } from './errors'
-import { parseScript } from './parse'
-import { runScript, type Failure, type RunOptions, type RunResult } from './runner'
+import { ScriptError } from './errors.js'
+import { parseScript } from './parse.js'
+import { runScript, type Failure, type RunOptions, type RunResult } from './runner.js'
 
-export { parseScript } from './parse'
-export { runScript, secs, REMOTE_PORT, type Failure, type RunOptions, type RunResult } from './runner'
-export { ScriptError } from './errors'
-export type { Script, ScriptEvent, PacketSpec, SyscallSpec, EventTime, TcpOptionSpec, Expr, ScriptOptions } from './ast'
+export { parseScript } from './parse.js'
+export { runScript, secs, REMOTE_PORT, type Failure, type RunOptions, type RunResult } from './runner.js'
+export { ScriptError } from './errors.js'
+export type { Script, ScriptEvent, PacketSpec, SyscallSpec, EventTime, TcpOptionSpec, Expr, ScriptOptions } from './ast.js'
 
 /** Parse and run a script's text; a script the parser refuses fails at its line. */
 export async function runScriptSource(source: string, options: RunOptions = {}): Promise<RunResult> {

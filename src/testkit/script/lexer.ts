@@ -3,7 +3,7 @@
 // `...`, --options, and every other character on its own. Each token keeps its
 // line, so every error can say "line N".
 
-import { ScriptError } from './errors'
+import { ScriptError } from './errors.js'
 
 export type TokenKind =
   | 'int' // 42, -1, 0x1f

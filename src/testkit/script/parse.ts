@@ -4,14 +4,14 @@
 // parser.y in google/packetdrill) so that a Linux script written in the subset
 // means the same thing here; anything else is refused with "line N: ...".
 
-import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config'
-import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index'
-import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp'
-import { parseAddress } from '../../stack/wire/ipv4'
-import { DEFAULT_OPTIONS, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type SyscallSpec, type TcpOptionSpec } from './ast'
-import { ScriptError, unsupported } from './errors'
-import { tokenize, type Token } from './lexer'
-import { ERRNO, SOCKET_OPTIONS, SYMBOLS } from './symbols'
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
+import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
+import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
+import { parseAddress } from '../../stack/wire/ipv4.js'
+import { DEFAULT_OPTIONS, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { ScriptError, unsupported } from './errors.js'
+import { tokenize, type Token } from './lexer.js'
+import { ERRNO, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
 
 /** Parse a whole script; throws ScriptError at the first line it cannot accept. */
 export function parseScript(source: string): Script {

@@ -8,19 +8,19 @@
 // happened; SYN segments carry absolute sequence numbers and every other
 // segment numbers relative to the ISNs learned from the SYNs, as tcpdump prints them.
 
-import type { Server } from '../../stack/socket/server'
-import type { Socket } from '../../stack/socket/socket'
-import { SeededRandom } from '../../stack/random'
-import { Stack, type StackOptions } from '../../stack/stack'
-import type { State } from '../../stack/tcp/state'
-import { VirtualClock } from '../../stack/time/virtual-clock'
-import { parseAddress } from '../../stack/wire/ipv4'
-import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp'
-import type { Link, PacketHandler } from '../../tun/link'
-import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast'
-import { evaluate, exprText } from './parse'
-import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment'
-import { ERRNO, STRERROR } from './symbols'
+import type { Server } from '../../stack/socket/server.js'
+import type { Socket } from '../../stack/socket/socket.js'
+import { SeededRandom } from '../../stack/random.js'
+import { Stack, type StackOptions } from '../../stack/stack.js'
+import type { State } from '../../stack/tcp/state.js'
+import { VirtualClock } from '../../stack/time/virtual-clock.js'
+import { parseAddress } from '../../stack/wire/ipv4.js'
+import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
+import type { Link, PacketHandler } from '../../tun/link.js'
+import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast.js'
+import { evaluate, exprText } from './parse.js'
+import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
+import { ERRNO, STRERROR } from './symbols.js'
 
 export interface RunOptions {
   /** Seed of the stack's random source (ISNs, ephemeral ports). Default 1. */

@@ -2,10 +2,10 @@
 // from the stack's packets (outbound), and printed back in the script's own
 // notation, `S. 0:0(0) ack 1 win 65535 <mss 1460>`, for messages.
 
-import { onesComplementSum, pseudoHeaderSum } from '../../stack/wire/checksum'
-import { IPPROTO_TCP, IPV4_HEADER_LENGTH, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4'
-import { ACK, flagsToString, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp'
-import type { TcpOptionSpec } from './ast'
+import { onesComplementSum, pseudoHeaderSum } from '../../stack/wire/checksum.js'
+import { IPPROTO_TCP, IPV4_HEADER_LENGTH, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4.js'
+import { ACK, flagsToString, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp.js'
+import type { TcpOptionSpec } from './ast.js'
 
 /** A TCP segment with its numbers as the script writes them. */
 export interface ScriptSegment {

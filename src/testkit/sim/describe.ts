@@ -2,8 +2,8 @@
 // "10.0.0.1:40000 > 10.0.0.2:7 P. seq 1 ack 1 win 65535 len 100".
 // Sequence numbers are absolute: a log line must not depend on what came before.
 
-import { parseIPv4, formatAddress } from '../../stack/wire/ipv4'
-import { flagsToString, parseTcp } from '../../stack/wire/tcp'
+import { parseIPv4, formatAddress } from '../../stack/wire/ipv4.js'
+import { flagsToString, parseTcp } from '../../stack/wire/tcp.js'
 
 const IPPROTO_TCP = 6
 

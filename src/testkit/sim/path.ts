@@ -2,8 +2,8 @@
 // wire it crosses: a bandwidth limit with its queue, then the faults of faults.ts
 // (loss, duplication, corruption, delay, jitter, reordering).
 
-import { FaultModel, validateProfile, type FaultCounters, type FaultProfile } from '../../tun/faults'
-import type { Random } from '../../stack/random'
+import { FaultModel, validateProfile, type FaultCounters, type FaultProfile } from '../../tun/faults.js'
+import type { Random } from '../../stack/random.js'
 
 /** How one direction of a link behaves. Everything is optional: the default is a perfect, instant wire. */
 export interface LinkModel extends FaultProfile {

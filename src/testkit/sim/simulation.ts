@@ -14,14 +14,14 @@
 //   await sim.runUntilQuiet()
 
 import { createHash, type Hash } from 'node:crypto'
-import { SeededRandom } from '../../stack/random'
-import { Stack, type StackOptions, type StateChange } from '../../stack/stack'
-import { VirtualClock } from '../../stack/time/virtual-clock'
-import { parseAddress } from '../../stack/wire/ipv4'
-import type { Link, PacketHandler } from '../../tun/link'
-import { EventQueue } from './event-queue'
-import { Path, type LinkModel } from './path'
-import { describePacket } from './describe'
+import { SeededRandom } from '../../stack/random.js'
+import { Stack, type StackOptions, type StateChange } from '../../stack/stack.js'
+import { VirtualClock } from '../../stack/time/virtual-clock.js'
+import { parseAddress } from '../../stack/wire/ipv4.js'
+import type { Link, PacketHandler } from '../../tun/link.js'
+import { EventQueue } from './event-queue.js'
+import { Path, type LinkModel } from './path.js'
+import { describePacket } from './describe.js'
 
 /** Packets delivered at one virtual instant before we call it a livelock. */
 const MAX_EVENTS_AT_ONE_INSTANT = 100_000

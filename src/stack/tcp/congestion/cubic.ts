@@ -8,7 +8,7 @@
 import {
   INITIAL_SSTHRESH, initialWindow, slowStart,
   type CongestionContext, type CongestionControl,
-} from './types'
+} from './types.js'
 
 /** RFC 9438 5: C, in segments per second cubed. */
 export const CUBIC_C = 0.4

@@ -1,9 +1,9 @@
 // Choosing a congestion control algorithm by name (StackOptions.tcp.congestionControl,
 // Socket#setCongestionControl).
 
-import { Cubic } from './cubic'
-import { NewReno } from './newreno'
-import { CONGESTION_CONTROLS, type CongestionControl, type CongestionControlName } from './types'
+import { Cubic } from './cubic.js'
+import { NewReno } from './newreno.js'
+import { CONGESTION_CONTROLS, type CongestionControl, type CongestionControlName } from './types.js'
 
 export function createCongestionControl(name: CongestionControlName, mss: number): CongestionControl {
   switch (name) {
@@ -21,4 +21,4 @@ export function isCongestionControlName(name: unknown): name is CongestionContro
 }
 
 export { Cubic, NewReno, CONGESTION_CONTROLS, type CongestionControl, type CongestionControlName }
-export { initialWindow, INITIAL_SSTHRESH, type CongestionContext } from './types'
+export { initialWindow, INITIAL_SSTHRESH, type CongestionContext } from './types.js'

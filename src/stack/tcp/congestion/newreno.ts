@@ -6,7 +6,7 @@
 import {
   INITIAL_SSTHRESH, initialWindow, slowStart,
   type CongestionContext, type CongestionControl,
-} from './types'
+} from './types.js'
 
 export class NewReno implements CongestionControl {
   readonly name = 'newreno'
