@@ -7,7 +7,8 @@ import { mkdirSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ConnectionInfo, Stack } from '../stack/stack.js'
+import type { ConnectionInfo } from '../stack/connection-info.js'
+import type { Stack } from '../stack/stack.js'
 
 export interface Snapshot {
   address: string

@@ -1,7 +1,7 @@
 // tuntcp ss: the connections of a running `tuntcp serve`, printed like `ss -tan -o`:
 // state, queues, addresses, the active timer with its time left, retransmissions.
 
-import type { ConnectionInfo } from '../stack/stack.js'
+import type { ConnectionInfo } from '../stack/connection-info.js'
 import { parse, UsageError } from './args.js'
 import { query, type Snapshot } from './control.js'
 

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { FaultModel, type FaultProfile } from '../tun/faults.js'
 import type { Link } from '../tun/link.js'
+import { connectionInfo as info, type ConnectionInfo } from './connection-info.js'
 import { Counters } from './counters.js'
 import { IpLayer } from './ip/ip-layer.js'
 import { CryptoRandom, SeededRandom, type Random } from './random.js'
@@ -13,14 +14,13 @@ import { Socket } from './socket/socket.js'
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from './tcp/congestion/index.js'
 import type { State } from './tcp/state.js'
-import type { Tcb } from './tcp/tcb.js'
 import { TcpLayer, type Connection } from './tcp/tcp-layer.js'
 import { TimeWait } from './tcp/time-wait.js'
 import { abort } from './tcp/user.js'
 import type { Clock } from './time/clock.js'
 import { RealClock } from './time/real-clock.js'
 import { Timer, TimerWheel } from './time/timer-wheel.js'
-import { formatAddress, parseAddress } from './wire/ipv4.js'
+import { parseAddress } from './wire/ipv4.js'
 
 export interface StackOptions {
   /** Our IPv4 address, e.g. '10.77.0.2'. */
@@ -56,31 +56,6 @@ export interface ConnectOptions {
   allowHalfOpen?: boolean
   /** This connection's congestion control, instead of the stack's (StackOptions.tcp.congestionControl). */
   congestionControl?: CongestionControlName
-}
-
-/** One row of `connections()`, like a line of `ss -tan`. */
-export interface ConnectionInfo {
-  state: State
-  localAddress: string
-  localPort: number
-  remoteAddress: string
-  remotePort: number
-  /** Bytes written and not yet acknowledged. */
-  sendQueue: number
-  /** Bytes received and not yet read by the application. */
-  recvQueue: number
-  /** The connection's main armed timer, as `ss -o` shows it, first of: on (retransmission), persist, timewait or fin-wait-2, keepalive. */
-  timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
-  /** Retransmissions of the current segment (RFC 6298 backoff count). */
-  retransmits: number
-  /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK. */
-  options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean }
-  /** Largest data per segment we send (SND.MSS, less the timestamps option when on). */
-  mss: number
-  /** Smoothed RTT (ms, RFC 6298 SRTT), undefined before the first sample. */
-  rttMs: number | undefined
-  /** Bytes the peer has SACKed above SND.UNA (the scoreboard, RFC 6675). */
-  sackedBytes: number
 }
 
 export interface StateChange {
@@ -270,58 +245,4 @@ export class Stack extends EventEmitter {
     this.counters.enter(to)
     if (this.listenerCount('state') > 0) this.emit('state', { conn: info(conn), from, to, cause } satisfies StateChange)
   }
-}
-
-function info(conn: Connection): ConnectionInfo {
-  return conn instanceof TimeWait ? timeWaitInfo(conn) : tcbInfo(conn)
-}
-
-/** A TIME-WAIT entry keeps only the 4-tuple and its timer: no queues, no RTT, no options but timestamps. */
-function timeWaitInfo(tw: TimeWait): ConnectionInfo {
-  return {
-    state: tw.state,
-    localAddress: formatAddress(tw.localAddr),
-    localPort: tw.localPort,
-    remoteAddress: formatAddress(tw.remoteAddr),
-    remotePort: tw.remotePort,
-    sendQueue: 0,
-    recvQueue: tw.user?.readBuffered() ?? 0,
-    timer: tw.armed ? { name: 'timewait', leftMs: Math.max(0, tw.expiresAt - tw.host.clock.now()) } : null,
-    retransmits: 0,
-    options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false },
-    mss: 0,
-    rttMs: undefined,
-    sackedBytes: 0,
-  }
-}
-
-function tcbInfo(tcb: Tcb): ConnectionInfo {
-  return {
-    state: tcb.state,
-    localAddress: formatAddress(tcb.localAddr),
-    localPort: tcb.localPort,
-    remoteAddress: formatAddress(tcb.remoteAddr),
-    remotePort: tcb.remotePort,
-    sendQueue: tcb.sendBuffer.length,
-    recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,
-    timer: activeTimer(tcb),
-    retransmits: tcb.retries,
-    options: {
-      wscale: tcb.wsOk ? { snd: tcb.sndWndScale, rcv: tcb.rcvWndScale } : null,
-      timestamps: tcb.tsOk,
-      sack: tcb.sackOk,
-    },
-    mss: tcb.sndMss,
-    rttMs: tcb.rtt.srtt,
-    sackedBytes: tcb.scoreboard.sackedBytes,
-  }
-}
-
-function activeTimer(tcb: Tcb): ConnectionInfo['timer'] {
-  const left = (t: Timer) => Math.max(0, t.expiresAt - tcb.host.clock.now())
-  if (tcb.retransmitTimer.armed) return { name: 'on', leftMs: left(tcb.retransmitTimer) }
-  if (tcb.persistTimer.armed) return { name: 'persist', leftMs: left(tcb.persistTimer) }
-  if (tcb.closeTimer.armed) return { name: tcb.state === 'TIME-WAIT' ? 'timewait' : 'fin-wait-2', leftMs: left(tcb.closeTimer) }
-  if (tcb.keepaliveTimer.armed) return { name: 'keepalive', leftMs: left(tcb.keepaliveTimer) }
-  return null
 }

@@ -12,7 +12,7 @@
 //
 // Everything crosses by structured clone, so it is plain data: no class instances.
 
-import type { ConnectionInfo } from '../../stack/stack.js'
+import type { ConnectionInfo } from '../../stack/connection-info.js'
 import type { TunCounters } from '../../tun/tun-device.js'
 import type { DeviceArgs } from '../args.js'
 

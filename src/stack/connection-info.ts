@@ -1,0 +1,89 @@
+// What `Stack.connections()` and `tuntcp ss` report of one connection: a TCB or a
+// compact TIME-WAIT entry seen as one row, like a line of `ss -tan` (and `ss -ti`).
+
+import type { State } from './tcp/state.js'
+import type { Tcb } from './tcp/tcb.js'
+import type { Connection } from './tcp/tcp-layer.js'
+import { TimeWait } from './tcp/time-wait.js'
+import type { Timer } from './time/timer-wheel.js'
+import { formatAddress } from './wire/ipv4.js'
+
+/** One row of `connections()`, like a line of `ss -tan`. */
+export interface ConnectionInfo {
+  state: State
+  localAddress: string
+  localPort: number
+  remoteAddress: string
+  remotePort: number
+  /** Bytes written and not yet acknowledged. */
+  sendQueue: number
+  /** Bytes received and not yet read by the application. */
+  recvQueue: number
+  /** The connection's main armed timer, as `ss -o` shows it, first of: on (retransmission), persist, timewait or fin-wait-2, keepalive. */
+  timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
+  /** Retransmissions of the current segment (RFC 6298 backoff count). */
+  retransmits: number
+  /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK. */
+  options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean }
+  /** Largest data per segment we send (SND.MSS, less the timestamps option when on). */
+  mss: number
+  /** Smoothed RTT (ms, RFC 6298 SRTT), undefined before the first sample. */
+  rttMs: number | undefined
+  /** Bytes the peer has SACKed above SND.UNA (the scoreboard, RFC 6675). */
+  sackedBytes: number
+}
+
+/** One connection as a row of `Stack.connections()`. */
+export function connectionInfo(conn: Connection): ConnectionInfo {
+  return conn instanceof TimeWait ? timeWaitInfo(conn) : tcbInfo(conn)
+}
+
+/** A TIME-WAIT entry keeps only the 4-tuple and its timer: no queues, no RTT, no options but timestamps. */
+function timeWaitInfo(tw: TimeWait): ConnectionInfo {
+  return {
+    state: tw.state,
+    localAddress: formatAddress(tw.localAddr),
+    localPort: tw.localPort,
+    remoteAddress: formatAddress(tw.remoteAddr),
+    remotePort: tw.remotePort,
+    sendQueue: 0,
+    recvQueue: tw.user?.readBuffered() ?? 0,
+    timer: tw.armed ? { name: 'timewait', leftMs: Math.max(0, tw.expiresAt - tw.host.clock.now()) } : null,
+    retransmits: 0,
+    options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false },
+    mss: 0,
+    rttMs: undefined,
+    sackedBytes: 0,
+  }
+}
+
+function tcbInfo(tcb: Tcb): ConnectionInfo {
+  return {
+    state: tcb.state,
+    localAddress: formatAddress(tcb.localAddr),
+    localPort: tcb.localPort,
+    remoteAddress: formatAddress(tcb.remoteAddr),
+    remotePort: tcb.remotePort,
+    sendQueue: tcb.sendBuffer.length,
+    recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,
+    timer: activeTimer(tcb),
+    retransmits: tcb.retries,
+    options: {
+      wscale: tcb.wsOk ? { snd: tcb.sndWndScale, rcv: tcb.rcvWndScale } : null,
+      timestamps: tcb.tsOk,
+      sack: tcb.sackOk,
+    },
+    mss: tcb.sndMss,
+    rttMs: tcb.rtt.srtt,
+    sackedBytes: tcb.scoreboard.sackedBytes,
+  }
+}
+
+function activeTimer(tcb: Tcb): ConnectionInfo['timer'] {
+  const left = (t: Timer) => Math.max(0, t.expiresAt - tcb.host.clock.now())
+  if (tcb.retransmitTimer.armed) return { name: 'on', leftMs: left(tcb.retransmitTimer) }
+  if (tcb.persistTimer.armed) return { name: 'persist', leftMs: left(tcb.persistTimer) }
+  if (tcb.closeTimer.armed) return { name: tcb.state === 'TIME-WAIT' ? 'timewait' : 'fin-wait-2', leftMs: left(tcb.closeTimer) }
+  if (tcb.keepaliveTimer.armed) return { name: 'keepalive', leftMs: left(tcb.keepaliveTimer) }
+  return null
+}
