@@ -51,11 +51,40 @@ export interface DeviceArgs {
 
 export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, allowPositionals: boolean) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true })
+    return parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals, strict: true })
   } catch (error) {
-    // parseArgs explains itself ("Unknown option '--foo'..."); keep its first sentence.
-    throw new UsageError((error as Error).message.split('. ')[0]!)
+    const message = (error as Error).message
+    // "--msl -x": parseArgs cannot tell a value from a flag and explains in three lines; say it in one.
+    const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message)
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value; to give one starting with '-', write ${ambiguous[1]}=-VALUE`)
+    // parseArgs explains itself ("Unknown option '--foo'. To specify..."); keep its first sentence.
+    throw new UsageError(message.split(/\.\s/)[0]!.trim())
   }
+}
+
+/**
+ * `--msl -1` means the value -1, which parseArgs would refuse as ambiguous (it could be a
+ * flag): join it as `--msl=-1`, so the range check says what is wrong with it.
+ */
+function joinNegativeValues(argv: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const valueFlag = (arg: string) => {
+    const name = arg.startsWith('--') ? arg.slice(2) : Object.keys(options).find(k => arg === `-${options[k]!.short}`)
+    return name !== undefined && Object.hasOwn(options, name) && options[name]!.type === 'string' ? name : undefined
+  }
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    if (arg === '--') return out.concat(argv.slice(i))
+    const name = next !== undefined && /^-\.?\d/.test(next) ? valueFlag(arg) : undefined
+    if (name !== undefined) {
+      out.push(`--${name}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
 }
 
 function integer(name: string, text: string, min: number, max: number): number {

@@ -18,13 +18,31 @@ commands:
   ss [--dev NAME]       list the connections of a running serve, like ss -tan -o
   demo                  show the ways a connection closes, both ends' states side by side (root)
   script FILE...        run packetdrill-style scripts against the stack in virtual time
-  help [COMMAND]        this text, or a command's options
+  help [COMMAND]        this text, or a command's options (also -h, --help)
+  -V, --version         print the version
 
 Needs root (or CAP_NET_ADMIN) for the TUN device. See README.md.`
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
+}
+
+const COMMAND_USAGE: Record<string, string> = {
+  serve: SERVE_USAGE, connect: CONNECT_USAGE, ss: SS_USAGE, demo: DEMO_USAGE, script: SCRIPT_USAGE,
+}
+
+/** `tuntcp help [COMMAND]`: asked for, so on stdout with status 0; an unknown COMMAND is a usage error. */
+function help(command: string | undefined): number {
+  if (command === undefined) {
+    console.log(USAGE)
+    return 0
+  }
+  if (!Object.hasOwn(COMMAND_USAGE, command)) {
+    throw new UsageError(`no command ${JSON.stringify(command)} to help with; the commands: ${Object.keys(COMMAND_USAGE).join(', ')}`)
+  }
+  console.log(COMMAND_USAGE[command])
+  return 0
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,10 +62,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
+        return help(rest[0])
       case undefined:
-        console.log(rest[0] === 'serve' ? SERVE_USAGE : rest[0] === 'connect' ? CONNECT_USAGE : rest[0] === 'demo' ? DEMO_USAGE : rest[0] === 'ss' ? SS_USAGE : rest[0] === 'script' ? SCRIPT_USAGE : USAGE)
-        return command === undefined ? 2 : 0
+        // No command is a usage error: the usage goes where errors go, as for any other mistake.
+        console.error(USAGE)
+        return 2
       case '--version':
+      case '-V':
         console.log(version())
         return 0
       default:

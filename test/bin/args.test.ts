@@ -25,12 +25,25 @@ describe('device options', () => {
     [['--mtu', '67'], /--mtu must be a number from 68 to 65535/],
     [['--mtu', 'big'], /--mtu must be a number/],
     [['--msl=-1'], /--msl must be a number/],
-    [['--msl', '-1'], /ambiguous/],
+    [['--msl', '-1'], /^--msl must be a number from 0\.001 to 3600, not "-1"$/],
+    [['--mtu', '-.5'], /^--mtu must be a number from 68 to 65535, not "-\.5"$/],
+    [['--dev', '-x'], /^--dev needs a value; to give one starting with '-', write --dev=-VALUE$/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['--mtu'], /argument missing/],
-  ])('rejects %j', (argv, message) => {
+  ])('rejects %j in one line', (argv, message) => {
     expect(() => device(argv)).toThrow(UsageError)
     expect(() => device(argv)).toThrow(message)
+    expect(() => device(argv)).not.toThrow(/\n/)
+  })
+
+  it('gives every command one line for a flag missing its value, or a negative number given as a flag', () => {
+    const options = { verbose: { type: 'boolean', short: 'v' }, count: { type: 'string', short: 'c' } } as const
+    expect(parse(['-c', '-3'], options, true).values.count).toBe('-3') // short flags too
+    expect(parse(['--', '--count', '-3'], options, true).positionals).toEqual(['--count', '-3']) // after --, nothing is a flag
+    for (const argv of [['--count'], ['--count', '-x'], ['-v', '-3'], ['--verbose=yes'], ['--nope']]) {
+      expect(() => parse(argv, options, true)).toThrow(UsageError)
+      expect(() => parse(argv, options, true)).not.toThrow(/\n|\.$/)
+    }
   })
 
   it('takes --workers for serve: 1 by default, a whole number from 1 to 64', () => {
@@ -67,9 +80,12 @@ describe('main', () => {
     }
   }
 
-  it('prints usage and exits 2 without a command, 0 for help', async () => {
-    expect(await run([])).toMatchObject({ code: 2, out: expect.stringContaining('usage: tuntcp COMMAND') })
-    expect(await run(['help'])).toMatchObject({ code: 0 })
+  it('prints usage on stderr and exits 2 without a command; on stdout with 0 when asked for help', async () => {
+    expect(await run([])).toMatchObject({ code: 2, out: '', err: expect.stringContaining('usage: tuntcp COMMAND') })
+    for (const asked of [['help'], ['--help'], ['-h']]) {
+      expect(await run(asked)).toMatchObject({ code: 0, err: '', out: expect.stringContaining('usage: tuntcp COMMAND') })
+    }
+    expect((await run(['help'])).out).toMatch(/^ {2}-V, --version +print the version$/m)
     expect(await run(['help', 'serve'])).toMatchObject({ code: 0, out: expect.stringContaining('--kernel-addr') })
     expect(await run(['serve', '--help'])).toMatchObject({ code: 0, out: expect.stringContaining('--msl SECONDS') })
   })
@@ -91,7 +107,21 @@ describe('main', () => {
     expect(sameAddr).toMatchObject({ code: 2, err: expect.stringContaining("is the kernel side's address") })
   })
 
-  it('prints the version', async () => {
+  it('exits 2 with one line for help about a command that does not exist', async () => {
+    for (const name of ['frob', 'constructor']) {
+      expect(await run(['help', name])).toEqual({
+        code: 2, out: '', err: `tuntcp: no command "${name}" to help with; the commands: serve, connect, ss, demo, script`,
+      })
+    }
+  })
+
+  it('prints the version for -V and --version', async () => {
     expect(await run(['--version'])).toMatchObject({ code: 0, out: expect.stringMatching(/^\d+\.\d+\.\d+$/) })
+    expect(await run(['-V'])).toEqual(await run(['--version']))
+  })
+
+  it('says a negative number for a numeric flag is out of range, in one line', async () => {
+    expect(await run(['serve', '--msl', '-1'])).toEqual({ code: 2, out: '', err: 'tuntcp: --msl must be a number from 0.001 to 3600, not "-1"' })
+    expect(await run(['serve', '--workers', '-2'])).toEqual({ code: 2, out: '', err: 'tuntcp: --workers must be a whole number from 1 to 64, not "-2"' })
   })
 })
