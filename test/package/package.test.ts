@@ -3,10 +3,11 @@
 // install again with no compiler on PATH (everything but TunDevice still works).
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { docExamples } from '../helpers/doc-examples'
 
 const root = resolve(import.meta.dirname, '../..')
 const work = mkdtempSync(join(tmpdir(), 'tuntcp-package-'))
@@ -21,13 +22,13 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` }
 }
 
-/** A fresh project with the packed tarball installed; `env` is the installing npm's. */
-function project(name: string, env: NodeJS.ProcessEnv = npmEnv): { dir: string; install: string } {
+/** A fresh project with the packed tarball (and `more` packages, from npm's cache) installed; `env` is the installing npm's. */
+function project(name: string, env: NodeJS.ProcessEnv = npmEnv, more: string[] = []): { dir: string; install: string } {
   const dir = join(work, name)
   mkdirSync(dir)
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }))
   // --foreground-scripts: show our install script's line (npm hides a dependency's script output).
-  const r = run('npm', ['install', '--offline', '--foreground-scripts', tarball], dir, env)
+  const r = run('npm', ['install', '--offline', '--foreground-scripts', tarball, ...more], dir, env)
   expect(r.status, r.out).toBe(0)
   return { dir, install: r.out }
 }
@@ -102,7 +103,9 @@ describe('the packed tarball', () => {
 
 describe('installed into a fresh project', () => {
   let dir = ''
-  beforeAll(() => { ({ dir } = project('with-compiler')) }, 180_000)
+  // undici, as the repository pins it, for the undici example of docs/api.md.
+  const undici = `undici@${JSON.parse(readFileSync(join(root, 'node_modules/undici/package.json'), 'utf8')).version}`
+  beforeAll(() => { ({ dir } = project('with-compiler', npmEnv, [undici])) }, 180_000)
 
   it('imports with plain node and echoes over linkPair()', () => {
     writeFileSync(join(dir, 'echo.mjs'), ECHO)
@@ -130,6 +133,30 @@ describe('installed into a fresh project', () => {
     const r = run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], dir)
     expect(r.out).toBe('')
     expect(r.status).toBe(0)
+  })
+
+  // What each example of the docs prints, in part (all must exit 0 with nothing on stderr).
+  const EXPECT: Record<string, RegExp> = {
+    'two-stacks': /^connected from port \d+\nechoed: hello over tuntcp\nclosed, last state (TIME-WAIT|CLOSED)$/,
+    'states': /ESTABLISHED -> FIN-WAIT-1 \(close\)[\s\S]*bye/,
+    'http-request': /^200 100000 100000$/,
+    'undici-fetch': /^200 true$/,
+    'ephemeral-port': /^listening on an ephemeral port: true\nyou are 10\.0\.0\.1:\d+$/,
+    'virtual-time': /^after our FIN: \[ 'TIME-WAIT' \]\nafter 2 MSL: \[\]$/,
+    'faulty-link': /^the server got 1048576 bytes; lost on the way: true$/,
+    'simulation': /^echoed 200000 bytes by \d+(\.\d+)? ms of virtual time; retransmissions: true$/,
+  }
+  for (const example of docExamples().filter(e => !e.root)) {
+    it(`runs the ${example.name} example of ${example.doc} as written`, () => {
+      writeFileSync(join(dir, `${example.name}.mjs`), example.code)
+      const r = spawnSync(process.execPath, [`${example.name}.mjs`], { cwd: dir, encoding: 'utf8', timeout: 30_000 })
+      expect(r.stderr).toBe('')
+      expect(r.status).toBe(0)
+      expect(r.stdout.trim()).toMatch(EXPECT[example.name] ?? /[^]*/)
+    }, 40_000)
+  }
+  it('knows what every example prints', () => {
+    expect(docExamples().filter(e => !e.root).map(e => e.name).sort()).toEqual(Object.keys(EXPECT).sort())
   })
 
   // Where this checkout could build it (compiler and headers here), the install must too.
