@@ -9,6 +9,7 @@ import { Stack } from '../stack/stack.js'
 import { configureKernelSide, parseCidr } from '../tun/iproute.js'
 import { TunDevice } from '../tun/tun-device.js'
 import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args.js'
+import { useColour } from './colour.js'
 import { PcapWriter } from './pcap.js'
 import { Tracer } from './trace.js'
 
@@ -69,7 +70,7 @@ export function openDevice(args: DeviceArgs, log: (line: string) => void, forWor
  * device errors logged. `close()` closes the pcap file (the device is the caller's).
  */
 export function startStack(device: TunDevice, args: DeviceArgs, log: (line: string) => void,
-  colour = process.stderr.isTTY === true): { stack: Stack; close(): void } {
+  colour = useColour(process.stderr)): { stack: Stack; close(): void } {
   const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
   if (args.trace) new Tracer(stack, line => log(line), colour)
   let pcap: PcapWriter | null = null

@@ -18,6 +18,7 @@ import { TunError } from '../tun/errors.js'
 import { CommandError, type DeviceArgs } from './args.js'
 import { banner } from './banner.js'
 import { openDevice } from './bring-up.js'
+import { useColour } from './colour.js'
 import { startControl, type Snapshot } from './control.js'
 import { WorkerPool } from './workers/pool.js'
 import type { WorkerState } from './workers/protocol.js'
@@ -52,7 +53,7 @@ export async function serveWorkers(args: DeviceArgs, count: number, log: (line: 
       if (pool === null) throw new Error('the workers are starting')
       return merge(await pool.snapshot(), args.addr, device.name)
     }, device.name)
-    pool = await WorkerPool.start(count, args, process.stderr.isTTY === true)
+    pool = await WorkerPool.start(count, args, useColour(process.stderr))
   } catch (error) {
     await pool?.terminate()
     control?.close()

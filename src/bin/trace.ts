@@ -6,7 +6,8 @@
 //
 // Time is seconds since the trace began. Sequence numbers are shown relative to
 // the ISN of the end that sent them (learned from its SYN), then absolute. On a
-// terminal, segments in are cyan, out green, resets red, state changes yellow.
+// terminal (or with FORCE_COLOR; never with NO_COLOR), segments in are cyan, out green,
+// resets red, state changes yellow.
 
 import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp.js'
 import type { Stack, StateChange } from '../stack/stack.js'
@@ -36,7 +37,7 @@ export class Tracer {
   constructor(
     private readonly stack: Stack,
     private readonly print: (line: string) => void,
-    /** ANSI colours: pass true for a terminal (e.g. process.stderr.isTTY), false when piped. */
+    /** ANSI colours: true for a terminal, false when piped (useColour() in colour.ts decides). */
     private readonly colour = false,
   ) {
     this.start = stack.clock.now()
