@@ -8,6 +8,15 @@ const MAGIC = 0xa1b2c3d4 // microsecond timestamps
 const LINKTYPE_RAW = 101
 const SNAPLEN = 65535
 
+/**
+ * Wall-clock time in ms with a fraction below the millisecond: Date.now() counts whole
+ * milliseconds, which would stamp every packet of a burst alike; performance's origin and
+ * its monotonic clock give microseconds (and keep a capture's order even if the clock is set).
+ */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now()
+}
+
 export class PcapWriter {
   private fd: number
 
@@ -25,7 +34,7 @@ export class PcapWriter {
   }
 
   /** Append one packet, stamped with `timeMs` (ms since the epoch, fractions kept to the microsecond). */
-  write(packet: Uint8Array, timeMs: number = Date.now()): void {
+  write(packet: Uint8Array, timeMs: number = preciseNowMs()): void {
     if (this.fd < 0) return
     const micros = Math.round(timeMs * 1000)
     const record = Buffer.alloc(16)

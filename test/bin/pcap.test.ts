@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import { PcapWriter } from '../../src/bin/pcap'
+import { PcapWriter, preciseNowMs } from '../../src/bin/pcap'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -32,4 +32,37 @@ it('writes a global header and one record per packet, each on disk as soon as it
   expect([...b.subarray(40, 44)]).toEqual([0x45, 1, 2, 3])
   expect([b.readUInt32LE(44), b.readUInt32LE(48), b.readUInt32LE(52)]).toEqual([1_700_000_001, 0, 100])
   expect(b.length).toBe(24 + 16 + 4 + 16 + 100)
+})
+
+it('stamps packets with real microseconds by default, not whole milliseconds', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tuntcp-pcap-'))
+  dirs.push(dir)
+  const file = join(dir, 'x.pcap')
+  const pcap = new PcapWriter(file)
+  const before = Date.now()
+  const n = 20
+  for (let i = 0; i < n; i++) {
+    const until = performance.now() + 0.05 // 50 us apart: a burst within a few milliseconds
+    while (performance.now() < until) { /* spin */ }
+    pcap.write(Uint8Array.from([0x45, i]))
+  }
+  pcap.close()
+  const after = Date.now()
+  const b = readFileSync(file)
+  const stamps: number[] = []
+  for (let i = 0, at = 24; i < n; i++, at += 16 + 2) stamps.push(b.readUInt32LE(at) * 1e6 + b.readUInt32LE(at + 4))
+  // On the wall clock (performance's origin was read from it when the process started),
+  // in the order written.
+  expect(stamps[0]! / 1000).toBeGreaterThanOrEqual(before - 20)
+  expect(stamps.at(-1)! / 1000).toBeLessThanOrEqual(after + 20)
+  for (let i = 1; i < n; i++) expect(stamps[i]!).toBeGreaterThan(stamps[i - 1]!)
+  // Whole milliseconds times 1000 would all end in 000; and no two packets share a stamp.
+  expect(stamps.filter(us => us % 1000 !== 0).length).toBeGreaterThan(n / 2)
+  expect(new Set(stamps).size).toBe(n)
+})
+
+it('preciseNowMs() is the wall clock with a sub-millisecond fraction', () => {
+  const samples = Array.from({ length: 50 }, () => preciseNowMs())
+  expect(Math.abs(samples[0]! - Date.now())).toBeLessThan(50)
+  expect(samples.some(t => !Number.isInteger(t))).toBe(true)
 })
