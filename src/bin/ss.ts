@@ -45,9 +45,11 @@ export function infoLine(c: ConnectionInfo): string {
 
 /** The counters line of one stack (or of all workers' added up). */
 function countersLine(c: Record<string, unknown>): string {
-  const counters = c as { packetsIn: number; packetsOut: number; segmentsIn: number; segmentsOut: number; retransmissions: number; drops: Record<string, number> }
-  const dropped = Object.values(counters.drops).reduce((a, b) => a + b, 0)
-  return `packets in ${counters.packetsIn}, out ${counters.packetsOut}; segments in ${counters.segmentsIn}, out ${counters.segmentsOut}; retransmitted ${counters.retransmissions}; dropped ${dropped}`
+  const counters = c as { packetsIn: number; packetsOut: number; segmentsIn: number; segmentsOut: number; retransmissions: number; drops: Record<string, number>; ignored?: Record<string, number> }
+  const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0)
+  // The kernel's IPv6 on the link is no error: told apart, and only when there was some.
+  const ignored = sum(counters.ignored ?? {})
+  return `packets in ${counters.packetsIn}, out ${counters.packetsOut}; segments in ${counters.segmentsIn}, out ${counters.segmentsOut}; retransmitted ${counters.retransmissions}; dropped ${sum(counters.drops)}${ignored > 0 ? `; ignored ${ignored} (IPv6)` : ''}`
 }
 
 export function formatSnapshot(s: Snapshot, info = false): string {

@@ -59,9 +59,18 @@ export class Counters {
   readonly drops: Record<string, number> = {}
   /** How many times connections entered each state (RFC 9293 names). */
   readonly entered: Record<string, number> = {}
+  /**
+   * Packets of a protocol we do not speak, by kind: the IPv6 the kernel sends on a new link
+   * (router solicitations, MLD reports; ip/ipv6-chatter.ts). Not errors, so not in `drops`.
+   */
+  readonly ignored: Record<string, number> = {}
 
   drop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1
+  }
+
+  ignore(kind: string): void {
+    this.ignored[kind] = (this.ignored[kind] ?? 0) + 1
   }
 
   enter(state: string): void {
@@ -87,7 +96,7 @@ export class Counters {
       challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
       pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
-      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced, drops: { ...this.drops }, entered: { ...this.entered },
+      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced, drops: { ...this.drops }, entered: { ...this.entered }, ignored: { ...this.ignored },
     }
   }
 
@@ -107,6 +116,8 @@ export class Counters {
     if (states.length > 0) lines.push('states entered: ' + states.map(s => `${s} ${this.entered[s]}`).join(', '))
     const reasons = Object.keys(this.drops).sort()
     lines.push(reasons.length === 0 ? 'drops: none' : 'drops: ' + reasons.map(r => `${r} ${this.drops[r]}`).join(', '))
+    const kinds = Object.keys(this.ignored).sort()
+    if (kinds.length > 0) lines.push('ignored (not IPv4): ' + kinds.map(k => `${k} ${this.ignored[k]}`).join(', '))
     return lines.join('\n')
   }
 }

@@ -71,8 +71,8 @@ def garbage(s):
         b[0] = 0x4F
         b[2:4] = (40).to_bytes(2, "big")
         return bytes(b)
-    if name == "ip-version-6":
-        return bytes([0x65]) + good[1:]
+    if name == "ip-version-5":  # neither IPv4 nor IPv6 (IPv6 is ignored apart, not dropped)
+        return bytes([0x55]) + good[1:]
     if name == "ip-bad-checksum":
         b = bytearray(good)
         b[10] ^= 0x5A

@@ -1,8 +1,10 @@
 // IPv4 input (RFC 791, RFC 1122 3.3): validate, check the destination, and
 // hand the payload to TCP or ICMP. ICMP echo requests are answered here (RFC 792).
+// The kernel's own IPv6 on the link is counted by kind and ignored (ipv6-chatter.ts).
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
+import { ipv6Kind, isIpv6 } from './ipv6-chatter.js'
 import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
 import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
@@ -27,6 +29,8 @@ export class IpLayer {
    */
   input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
+    // Not an IPv4 error: an IPv6 packet is another protocol, and the kernel sends some on any new link.
+    if (isIpv6(packet)) return counters.ignore(ipv6Kind(packet))
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
     const { header, payload } = ip.value

@@ -44,11 +44,17 @@ function dataSegment(p: PacketPeer, data: string, seq = 1): Uint8Array {
   })
 }
 
-/** A PacketPeer with an echo server on port 80 and one established connection. */
-async function withConnection() {
+/** A fresh PacketPeer, and the internal errors its stack reports (every test expects none). */
+function watchedPeer() {
   const p = new PacketPeer()
   const internal: unknown[] = []
   p.stack.on('internal-error', e => internal.push(e))
+  return { p, internal }
+}
+
+/** A PacketPeer with an echo server on port 80 and one established connection. */
+async function withConnection() {
+  const { p, internal } = watchedPeer()
   let socket: Socket | undefined
   p.stack.createServer(s => { socket = s; s.pipe(s) }).listen(80)
   await settle()
@@ -127,14 +133,8 @@ describe('drops (RFC 791 3.1, RFC 1122 3.3)', () => {
       packet: () => request().subarray(0, 30),
     },
     {
-      name: 'an IPv6 packet (version 6)', reason: 'ip-version',
-      packet: () => {
-        const v6 = new Uint8Array(48)
-        v6[0] = 0x60
-        v6[6] = 58 // next header ICMPv6
-        v6[7] = 64
-        return v6
-      },
+      name: 'a packet of version 5 (neither IPv4 nor IPv6)', reason: 'ip-version',
+      packet: () => { const p = request(); p[0] = 0x55; return p },
     },
     {
       name: 'a header length below 20 bytes', reason: 'ip-header-length',
@@ -238,9 +238,7 @@ describe('drops (RFC 791 3.1, RFC 1122 3.3)', () => {
   })
 
   it.each(cases)('drops $name as $reason, without answering or throwing', async ({ packet, reason }) => {
-    const p = new PacketPeer()
-    const internal: unknown[] = []
-    p.stack.on('internal-error', e => internal.push(e))
+    const { p, internal } = watchedPeer()
     await p.sendRaw(packet())
     expect(p.stack.counters.drops).toEqual({ [reason]: 1 })
     expect(p.stack.counters.packetsIn).toBe(1)
@@ -312,5 +310,76 @@ describe('drops (RFC 791 3.1, RFC 1122 3.3)', () => {
     const icmp = parseIcmp(ip.value.payload)
     if (!icmp.ok) throw new Error(icmp.reason)
     expect(Buffer.from(icmp.value.body).toString()).toBe('opts')
+  })
+})
+
+describe("the kernel's own IPv6 on the link (RFC 4861 6.3.7, RFC 3810): counted by kind, not as IPv4 errors", () => {
+  /** An IPv6 packet from a link-local address: the fixed header (RFC 8200 3), then `rest`, whose first header is `next`. */
+  function ipv6(next: number, rest: number[]): Uint8Array {
+    const p = new Uint8Array(40 + rest.length)
+    p[0] = 0x60
+    p[4] = rest.length >> 8
+    p[5] = rest.length & 0xff
+    p[6] = next
+    p[7] = 255 // hop limit of neighbor discovery
+    p.set([0xfe, 0x80], 8) // src fe80::...
+    p.set([0xff, 0x02], 24) // dst ff02::...
+    p.set(rest, 40)
+    return p
+  }
+  const ICMPV6 = 58
+  const routerSolicitation = () => ipv6(ICMPV6, [133, 0, 0, 0, 0, 0, 0, 0])
+  // MLDv2 report: a hop-by-hop header with the router alert option (RFC 2711), then ICMPv6 type 143.
+  const hopByHop = [ICMPV6, 0, 5, 2, 0, 0, 1, 0]
+  const mldReport = () => ipv6(0, [...hopByHop, 143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0xff, 0x02, ...new Array(14).fill(0)])
+
+  const cases: { name: string; kind: string; packet: () => Uint8Array }[] = [
+    { name: 'a router solicitation', kind: 'ipv6-router-solicitation', packet: routerSolicitation },
+    { name: 'an MLDv2 report after a hop-by-hop header', kind: 'ipv6-mld', packet: mldReport },
+    { name: 'an MLDv1 report', kind: 'ipv6-mld', packet: () => ipv6(0, [...hopByHop, 131, 0, 0, 0, 0, 0, 0, 0]) },
+    { name: 'a neighbor solicitation', kind: 'ipv6-neighbor-discovery', packet: () => ipv6(ICMPV6, [135, 0, 0, 0, 0, 0, 0, 0]) },
+    { name: 'an ICMPv6 echo request', kind: 'ipv6-other', packet: () => ipv6(ICMPV6, [128, 0, 0, 0, 0, 0, 0, 0]) },
+    { name: 'a TCP segment over IPv6', kind: 'ipv6-other', packet: () => ipv6(6, new Array(20).fill(0)) },
+    { name: 'a bare version nibble', kind: 'ipv6-other', packet: () => Uint8Array.from([0x60]) },
+    { name: 'a header cut short', kind: 'ipv6-other', packet: () => routerSolicitation().subarray(0, 39) },
+    { name: 'a hop-by-hop header running past the end', kind: 'ipv6-other', packet: () => ipv6(0, [ICMPV6, 200]) },
+    { name: 'no bytes after the extension headers', kind: 'ipv6-other', packet: () => ipv6(0, hopByHop) },
+    { name: 'a long chain of destination options', kind: 'ipv6-other', packet: () => ipv6(60, new Array(20).fill([60, 0, 1, 4, 0, 0, 0, 0]).flat()) },
+  ]
+
+  it.each(cases)('ignores $name as $kind, without answering or throwing', async ({ packet, kind }) => {
+    const { p, internal } = watchedPeer()
+    await p.sendRaw(packet())
+    expect(p.stack.counters.ignored).toEqual({ [kind]: 1 })
+    expect(p.stack.counters.drops).toEqual({})
+    expect(p.stack.counters.packetsIn).toBe(1)
+    expect(sentRaw(p)).toEqual([])
+    expect(internal).toEqual([])
+  })
+
+  it('shows them in the counters apart from the drops', async () => {
+    const p = new PacketPeer()
+    await p.sendRaw(routerSolicitation())
+    await p.sendRaw(mldReport())
+    await p.sendRaw(mldReport())
+    expect(p.stack.counters.toJSON().ignored).toEqual({ 'ipv6-router-solicitation': 1, 'ipv6-mld': 2 })
+    const text = p.stack.counters.format()
+    expect(text).toContain('drops: none')
+    expect(text).toMatch(/^ignored \(not IPv4\): ipv6-mld 2, ipv6-router-solicitation 1$/m)
+  })
+
+  it('never throws for any bytes after a version nibble of 6, and keeps the connection', async () => {
+    const { p, internal } = await withConnection()
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 120 }), fc.nat(15), async (bytes, low) => {
+      const packet = Uint8Array.from([0x60 | low, ...bytes])
+      const before = p.stack.counters.packetsIn
+      await p.sendRaw(packet)
+      expect(p.stack.counters.packetsIn).toBe(before + 1)
+    }), { numRuns: 300 })
+    expect(internal).toEqual([])
+    expect(p.stack.counters.drops).toEqual({})
+    expect(Object.values(p.stack.counters.ignored).reduce((a, b) => a + b, 0)).toBe(300)
+    expect(sentRaw(p)).toEqual([])
+    expect(p.stack.connections().map(c => c.state)).toEqual(['ESTABLISHED'])
   })
 })
