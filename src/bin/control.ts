@@ -1,9 +1,10 @@
 // The control socket of a running `tuntcp serve`: a Unix socket that answers
 // each connection with one JSON document (the connections and the counters),
-// which `tuntcp ss` reads. One per device, in /run/tuntcp (or the temp dir).
-// With `serve --workers N` the main thread gathers the document from every worker.
+// which `tuntcp ss` reads. One per device and network namespace, in /run/tuntcp
+// (or the temp dir). With `serve --workers N` the main thread gathers the document
+// from every worker.
 
-import { mkdirSync, unlinkSync } from 'node:fs'
+import { mkdirSync, readlinkSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,13 +39,29 @@ function directory(): string {
   return tmpdir()
 }
 
-export function controlPath(device: string): string {
-  return join(directory(), `${device}.sock`)
+/** This process's network namespace: the inode of /proc/self/ns/net ("net:[4026531840]"); null where there is no /proc. */
+export function netns(): string | null {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/net'))?.[1] ?? null
+  } catch {
+    return null
+  }
 }
 
-/** Serve snapshot() on the control socket of `device`; close() removes it. */
-export async function startControl(snapshot: () => Snapshot | Promise<Snapshot>, device: string): Promise<{ path: string; close(): void }> {
-  const path = controlPath(device)
+/**
+ * The socket of `device` in network namespace `ns`. Device names are per namespace (two
+ * namespaces may each have a tuntcp0) while /run is shared by all of them, so the name
+ * carries the namespace: `tuntcp ss` finds the serve of its own. (A Linux abstract socket
+ * would be per namespace by itself, but has no file permissions: any user could take
+ * the name first, or answer in serve's place.)
+ */
+export function controlPath(device: string, ns: string | null = netns()): string {
+  return join(directory(), ns === null ? `${device}.sock` : `net${ns}-${device}.sock`)
+}
+
+/** Serve snapshot() on the control socket of `device` (in namespace `ns`); close() removes it. */
+export async function startControl(snapshot: () => Snapshot | Promise<Snapshot>, device: string, ns: string | null = netns()): Promise<{ path: string; close(): void }> {
+  const path = controlPath(device, ns)
   const server = net.createServer(conn => {
     // A peer that hangs up before the answer (the probe of answers(), say) is no error of ours.
     conn.on('error', () => conn.destroy())
@@ -56,7 +73,7 @@ export async function startControl(snapshot: () => Snapshot | Promise<Snapshot>,
     server.once('error', async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') return reject(error)
       // A socket file left by a serve that died: remove it, unless someone still answers there.
-      if (await answers(path)) return reject(new Error(`another tuntcp serve is running on ${device} (${path})`))
+      if (await answers(path)) return reject(new Error(`another tuntcp serve is running on ${device} in this network namespace (${path})`))
       unlinkSync(path)
       server.listen(path, resolve)
     })
@@ -84,9 +101,9 @@ function answers(path: string): Promise<boolean> {
   })
 }
 
-/** Ask the serve on `device` for a snapshot. */
-export function query(device: string): Promise<Snapshot> {
-  const path = controlPath(device)
+/** Ask the serve on `device` (in namespace `ns`, by default our own) for a snapshot. */
+export function query(device: string, ns: string | null = netns()): Promise<Snapshot> {
+  const path = controlPath(device, ns)
   return new Promise((resolve, reject) => {
     const conn = net.connect(path)
     let text = ''
@@ -103,7 +120,7 @@ export function query(device: string): Promise<Snapshot> {
     })
     conn.on('error', (error: NodeJS.ErrnoException) => {
       reject(new Error(error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-        ? `no tuntcp serve is running on ${device} (no ${path})`
+        ? `no tuntcp serve is running on ${device} in this network namespace (no ${path})`
         : `cannot reach ${path}: ${error.message}`))
     })
   })
