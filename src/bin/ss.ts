@@ -11,7 +11,9 @@ Lists the connections of the tuntcp serve running on device NAME (default tuntcp
 like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
 worker thread owns each connection, and a line per worker follows the totals.
 --info (-i): under each connection, what ss -ti shows: the options negotiated
-(ts, sack, wscale:SND,RCV), the MSS, the smoothed RTT and the bytes SACKed.`
+(ts, sack, wscale:SND,RCV), the congestion control, rto and rtt/rttvar (ms), the MSS,
+cwnd and ssthresh (segments), data bytes acknowledged and received, retransmissions
+(of the current segment / in all) and the bytes SACKed. --json: the raw snapshot.`
 
 const OPTIONS = {
   dev: { type: 'string', default: 'tuntcp0' },
@@ -29,15 +31,36 @@ export function timerColumn(c: ConnectionInfo): string {
   return c.timer === null ? '' : `timer:(${c.timer.name},${seconds(c.timer.leftMs)},${c.retransmits})`
 }
 
-/** One `ss -ti` style line: ts sack wscale:7,6 mss:1448 rtt:0.4ms sacked:2896 (RFC 7323, RFC 2018). */
+/** A number of milliseconds as ss prints them (%g of three decimals): 204, 0.4, 0.023. */
+function ms(n: number): string {
+  return String(Number(n.toFixed(3)))
+}
+
+/**
+ * One `ss -ti` style line, in its order: the options (RFC 7323, RFC 2018), the algorithm,
+ * rto, rtt/rttvar (ms, RFC 6298), mss, cwnd and ssthresh in segments (RFC 5681; no ssthresh
+ * before the first loss), data bytes acknowledged and received, retransmissions (of the
+ * current segment / over the connection's life), bytes SACKed:
+ *   ts sack cubic wscale:7,7 rto:204 rtt:0.1/0.05 mss:1448 cwnd:10 bytes_acked:2 bytes_received:79 retrans:0/0
+ */
 export function infoLine(c: ConnectionInfo): string {
   const o = c.options
+  const flags = [...(o.timestamps ? ['ts'] : []), ...(o.sack ? ['sack'] : [])]
+  // A TIME-WAIT entry keeps no window, no timer estimates and no counts: only its options.
+  if (c.congestionControl === null) return flags.join(' ')
+  const segments = (bytes: number) => Math.floor(bytes / c.mss)
   const parts = [
-    ...(o.timestamps ? ['ts'] : []),
-    ...(o.sack ? ['sack'] : []),
+    ...flags,
+    c.congestionControl,
     ...(o.wscale !== null ? [`wscale:${o.wscale.snd},${o.wscale.rcv}`] : []),
+    `rto:${ms(c.rtoMs)}`,
+    ...(c.rttMs !== undefined ? [`rtt:${ms(c.rttMs)}/${ms(c.rttvarMs ?? 0)}`] : []),
     `mss:${c.mss}`,
-    ...(c.rttMs !== undefined ? [`rtt:${c.rttMs.toFixed(1)}ms`] : []),
+    `cwnd:${segments(c.cwnd)}`,
+    ...(c.ssthresh !== null ? [`ssthresh:${segments(c.ssthresh)}`] : []),
+    `bytes_acked:${c.bytesAcked}`,
+    `bytes_received:${c.bytesReceived}`,
+    `retrans:${c.retransmits}/${c.totalRetransmits}`,
     ...(c.sackedBytes > 0 ? [`sacked:${c.sackedBytes}`] : []),
   ]
   return parts.join(' ')

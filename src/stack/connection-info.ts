@@ -1,6 +1,7 @@
 // What `Stack.connections()` and `tuntcp ss` report of one connection: a TCB or a
 // compact TIME-WAIT entry seen as one row, like a line of `ss -tan` (and `ss -ti`).
 
+import { INITIAL_SSTHRESH, type CongestionControlName } from './tcp/congestion/index.js'
 import type { State } from './tcp/state.js'
 import type { Tcb } from './tcp/tcb.js'
 import type { Connection } from './tcp/tcp-layer.js'
@@ -23,12 +24,27 @@ export interface ConnectionInfo {
   timer: { name: 'on' | 'persist' | 'keepalive' | 'timewait' | 'fin-wait-2'; leftMs: number } | null
   /** Retransmissions of the current segment (RFC 6298 backoff count). */
   retransmits: number
+  /** Segments retransmitted over the connection's life (timeouts, fast retransmits, probes). */
+  totalRetransmits: number
   /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK. */
   options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean }
   /** Largest data per segment we send (SND.MSS, less the timestamps option when on). */
   mss: number
   /** Smoothed RTT (ms, RFC 6298 SRTT), undefined before the first sample. */
   rttMs: number | undefined
+  /** RTT variation (ms, RFC 6298 RTTVAR), undefined before the first sample. */
+  rttvarMs: number | undefined
+  /** The retransmission timeout the next timer gets (ms, RFC 6298, backoff included); 0 in TIME-WAIT. */
+  rtoMs: number
+  /** The congestion control algorithm (RFC 5681, RFC 9438); null in TIME-WAIT. */
+  congestionControl: CongestionControlName | null
+  /** cwnd (bytes, RFC 5681 2): how much may be in flight. */
+  cwnd: number
+  /** ssthresh (bytes, RFC 5681 3.1); null while it is still "arbitrarily high" (no loss yet). */
+  ssthresh: number | null
+  /** Data bytes the peer acknowledged, and data bytes received in order (no SYN, no FIN; past 2^32 too). */
+  bytesAcked: number
+  bytesReceived: number
   /** Bytes the peer has SACKed above SND.UNA (the scoreboard, RFC 6675). */
   sackedBytes: number
 }
@@ -38,7 +54,7 @@ export function connectionInfo(conn: Connection): ConnectionInfo {
   return conn instanceof TimeWait ? timeWaitInfo(conn) : tcbInfo(conn)
 }
 
-/** A TIME-WAIT entry keeps only the 4-tuple and its timer: no queues, no RTT, no options but timestamps. */
+/** A TIME-WAIT entry keeps only the 4-tuple and its timer: no queues, no RTT, no window, no byte counts, no options but timestamps. */
 function timeWaitInfo(tw: TimeWait): ConnectionInfo {
   return {
     state: tw.state,
@@ -50,9 +66,17 @@ function timeWaitInfo(tw: TimeWait): ConnectionInfo {
     recvQueue: tw.user?.readBuffered() ?? 0,
     timer: tw.armed ? { name: 'timewait', leftMs: Math.max(0, tw.expiresAt - tw.host.clock.now()) } : null,
     retransmits: 0,
+    totalRetransmits: 0,
     options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false },
     mss: 0,
     rttMs: undefined,
+    rttvarMs: undefined,
+    rtoMs: 0,
+    congestionControl: null,
+    cwnd: 0,
+    ssthresh: null,
+    bytesAcked: 0,
+    bytesReceived: 0,
     sackedBytes: 0,
   }
 }
@@ -68,6 +92,7 @@ function tcbInfo(tcb: Tcb): ConnectionInfo {
     recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,
     timer: activeTimer(tcb),
     retransmits: tcb.retries,
+    totalRetransmits: tcb.totalRetransmits,
     options: {
       wscale: tcb.wsOk ? { snd: tcb.sndWndScale, rcv: tcb.rcvWndScale } : null,
       timestamps: tcb.tsOk,
@@ -75,6 +100,13 @@ function tcbInfo(tcb: Tcb): ConnectionInfo {
     },
     mss: tcb.sndMss,
     rttMs: tcb.rtt.srtt,
+    rttvarMs: tcb.rtt.srtt === undefined ? undefined : tcb.rtt.rttvar,
+    rtoMs: tcb.rtt.rto,
+    congestionControl: tcb.cc.name,
+    cwnd: tcb.cc.cwnd,
+    ssthresh: tcb.cc.ssthresh >= INITIAL_SSTHRESH ? null : tcb.cc.ssthresh,
+    bytesAcked: tcb.bytesAcked,
+    bytesReceived: tcb.bytesReceived,
     sackedBytes: tcb.scoreboard.sackedBytes,
   }
 }

@@ -2,7 +2,8 @@
 import { expect, it } from 'vitest'
 import { formatSnapshot, infoLine, timerColumn } from '../../src/bin/ss'
 import { B, twoStacks } from '../helpers/two-stacks'
-import { runUntil } from '../helpers/virtual-time'
+import { PacketPeer } from '../helpers/packet-peer'
+import { runUntil, settle } from '../helpers/virtual-time'
 
 it('lists state, queues, addresses and the active timer like ss -tan -o', async () => {
   const net = twoStacks()
@@ -21,19 +22,26 @@ it('lists state, queues, addresses and the active timer like ss -tan -o', async 
   expect(lines.at(-1)).toMatch(/^1 connection on tun9 \(10\.0\.0\.2\); packets in \d+, out \d+; segments in \d+, out \d+; retransmitted 0; dropped 0$/)
 })
 
-it('shows the retransmission timer and its count while data is unacknowledged', async () => {
+it('shows the retransmission timer, the retransmissions now and in all, and ssthresh once a loss has set it', async () => {
   const net = twoStacks()
-  net.b.createServer(() => {}).listen(9)
+  net.b.createServer(s => s.resume()).listen(9)
   const sock = net.a.connect({ host: B, port: 9 })
   await runUntil(net.clock, () => sock.state === 'ESTABLISHED')
   net.linkA.onSend = () => false // the wire goes dead
   sock.write('lost')
   await runUntil(net.clock, () => net.a.connections()[0]!.retransmits === 2)
-  const [conn] = net.a.connections()
+  let [conn] = net.a.connections()
   expect(conn!.timer?.name).toBe('on')
   // RTO 200 ms (the floor, after a near-zero RTT), doubled twice (RFC 6298 5.5)
   expect(timerColumn(conn!)).toBe('timer:(on,800ms,2)')
   expect(conn!.sendQueue).toBe(4)
+  // After a timeout cwnd is one segment, ssthresh two (RFC 5681 3.1: max(FlightSize / 2, 2*SMSS)).
+  expect(infoLine(conn!)).toMatch(/ rto:800 .* cwnd:1 ssthresh:2 bytes_acked:0 bytes_received:0 retrans:2\/2$/)
+  net.linkA.onSend = null // and comes back: the next timeout's retransmission gets through
+  await runUntil(net.clock, () => net.a.connections()[0]!.sendQueue === 0)
+  ;[conn] = net.a.connections()
+  expect(infoLine(conn!)).toMatch(/ rto:200 .* bytes_acked:4 bytes_received:0 retrans:0\/3$/)
+  expect(conn!.totalRetransmits).toBe(net.a.counters.retransmissions)
 })
 
 it('with workers, names the worker owning each connection and gives a line per worker', async () => {
@@ -55,15 +63,52 @@ it('with workers, names the worker owning each connection and gives a line per w
   expect(lines.at(-1)).toMatch(/^ {2}worker 1: 1 connection, passive opens 1; packets in \d+, out \d+;/)
 })
 
-it('with --info, prints under each connection what ss -ti shows: ts, sack, wscale, mss, rtt', async () => {
+it('with --info, prints under each connection what ss -ti shows, in its order', async () => {
   const net = twoStacks()
-  net.b.createServer(s => s.write('hi')).listen(7)
+  net.b.createServer(s => { s.write('hi'); s.resume() }).listen(7)
   const sock = net.a.connect({ host: B, port: 7 })
   sock.resume()
   await runUntil(net.clock, () => net.b.connections()[0]?.state === 'ESTABLISHED' && net.b.connections()[0]!.sendQueue === 0)
+  sock.write(Buffer.alloc(1000))
+  await runUntil(net.clock, () => net.a.connections()[0]!.sendQueue === 0)
   const [conn] = net.b.connections()
-  expect(infoLine(conn!)).toMatch(/^ts sack wscale:6,6 mss:1448 rtt:\d+\.\dms$/)
+  // No loss yet: no ssthresh (still "arbitrarily high", RFC 5681 3.1); the initial window of RFC 6928.
+  expect(infoLine(conn!)).toMatch(/^ts sack cubic wscale:6,6 rto:\d+(\.\d+)? rtt:\d+(\.\d+)?\/\d+(\.\d+)? mss:1448 cwnd:10 bytes_acked:2 bytes_received:1000 retrans:0\/0$/)
+  expect(infoLine(net.a.connections()[0]!)).toMatch(/ mss:1448 cwnd:10 bytes_acked:1000 bytes_received:2 retrans:0\/0$/)
   const lines = formatSnapshot({ address: B, device: 'tun9', connections: net.b.connections(), counters: net.b.counters.toJSON() }, true).split('\n')
   expect(lines[1]).toMatch(/^ESTABLISHED /)
   expect(lines[2]).toBe(`\t ${infoLine(conn!)}`)
+})
+
+it('carries every ss -ti field in the JSON snapshot', async () => {
+  const net = twoStacks()
+  net.b.createServer(s => s.end('bye')).listen(13)
+  const sock = net.a.connect({ host: B, port: 13, allowHalfOpen: true }) // stays in CLOSE-WAIT until it ends too
+  sock.resume()
+  await runUntil(net.clock, () => net.a.connections()[0]?.state === 'CLOSE-WAIT')
+  const [row] = JSON.parse(JSON.stringify(net.a.connections())) as Array<Record<string, unknown>>
+  expect(row).toMatchObject({
+    congestionControl: 'cubic', cwnd: 14_480, ssthresh: null, mss: 1448,
+    rttMs: expect.any(Number), rttvarMs: expect.any(Number), rtoMs: 200,
+    bytesAcked: 0, bytesReceived: 3, retransmits: 0, totalRetransmits: 0, // the FIN is no data byte
+  })
+  // TIME-WAIT keeps no window and no counts: only its options are left to show.
+  sock.end()
+  await runUntil(net.clock, () => net.b.connections()[0]?.state === 'TIME-WAIT')
+  expect(infoLine(net.b.connections()[0]!)).toBe('ts')
+})
+
+it('counts bytes received across the 2^32 wrap of the sequence space', async () => {
+  const p = new PacketPeer()
+  p.stack.createServer(s => s.resume()).listen(80)
+  await settle()
+  // The peer's ISN 16 bytes below 2^32 (PacketPeer's sequence numbers are relative to 0x70000000).
+  const isn = 0x1_0000_0000 - 16 - 0x7000_0000
+  await p.send('S', { seq: isn, options: { mss: 1460 } })
+  p.expect('S.')
+  await p.send('.', { seq: isn + 1, ack: 1 })
+  await p.send('P.', { seq: isn + 1, ack: 1, data: 'x'.repeat(100) }) // RCV.NXT wraps past 0 in here
+  await p.send('F.', { seq: isn + 101, ack: 1 })
+  const [conn] = p.stack.connections()
+  expect(conn!.bytesReceived).toBe(100)
 })

@@ -278,6 +278,7 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   if (acked > 0) {
     tcb.sendBuffer.consume(acked)
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
+    tcb.bytesAcked += acked
   }
   const prevUna = tcb.sndUna
   tcb.sndUna = ack
@@ -411,6 +412,7 @@ export function delayedAck(tcb: Tcb): void {
 
 /** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */
 export function deliver(tcb: Tcb, data: Uint8Array): void {
+  tcb.bytesReceived += data.length
   tcb.user?.onData(Uint8Array.prototype.slice.call(data))
 }
 

@@ -573,6 +573,7 @@ function resend(tcb: Tcb, seq: number, maxLen: number): number {
   const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
   if (sent > 0) {
     tcb.host.counters.retransmissions++
+    tcb.totalRetransmits++
     tcb.lastDataSent = tcb.host.clock.now()
     if (seq === tcb.sndUna) tcb.unaRtxAt = tcb.lastDataSent
   }

@@ -169,6 +169,17 @@ export class Tcb {
   rttStart = 0
   /** Consecutive retransmission timeouts without progress. */
   retries = 0
+  /** Segments retransmitted over the connection's life, by timeout, fast retransmit or probe (Linux's tcpi_total_retrans). */
+  totalRetransmits = 0
+
+  // What went through, as `ss -ti` shows it (RFC 4898's HCThruOctetsAcked and HCThruOctetsReceived)
+  /**
+   * Data bytes the peer has acknowledged: SND.UNA - ISS less our SYN and FIN, but counted as
+   * SND.UNA moves, so it goes past the 2^32 where sequence numbers wrap.
+   */
+  bytesAcked = 0
+  /** Data bytes received in order: RCV.NXT - IRS less the peer's SYN and FIN, counted likewise. */
+  bytesReceived = 0
 
   // Congestion control and loss recovery (congestion/, loss-recovery.ts)
   /** The algorithm that owns cwnd and ssthresh (RFC 5681, RFC 9438). */
