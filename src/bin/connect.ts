@@ -4,15 +4,48 @@
 
 import { DEVICE_OPTIONS, deviceArgs, parse, port, UsageError } from './args.js'
 import { bringUp } from './bring-up.js'
+import type { Socket } from '../stack/socket/socket.js'
+import type { Stack } from '../stack/stack.js'
 import { parseAddress } from '../stack/wire/ipv4.js'
+import { SYN, type TcpSegment } from '../stack/wire/tcp.js'
 
 export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
 
   HOST is an IPv4 address the kernel routes over the device, usually the kernel
-  side's own address (10.77.0.1 by default). Options as for serve.`
+  side's own address (10.77.0.1 by default). Options as for serve. On stderr: the
+  addresses it connects from and to, and, when the SYN has gone out three times
+  unanswered, that the peer is not answering (it gives up after about two minutes).`
 
 /** After the connection closes, how long to stay up to answer a retransmitted FIN from TIME-WAIT. */
 const LINGER_MS = 500
+
+/** Our SYN retransmitted this often (at 1 s, then 3 s: RFC 6298's doubling) and the user hears the peer is silent. */
+const SYN_RETRANSMITS_BEFORE_WARNING = 2
+
+/**
+ * Say on stderr that `socket` is connecting and, if the peer has not answered our SYN after
+ * SYN_RETRANSMITS_BEFORE_WARNING retransmissions, that it is not answering: the stack goes on
+ * trying (about two minutes in all) and a silent wait would look like a hang.
+ */
+export function reportOpening(stack: Stack, socket: Socket, host: string, remotePort: number, log: (line: string) => void): void {
+  log(`tuntcp: connecting to ${host}:${remotePort} from ${socket.localAddress}:${socket.localPort}`)
+  // connect() sent the first SYN already: every SYN seen from here on is a retransmission.
+  let retransmitted = 0
+  const onSegment = (dir: 'in' | 'out', { seg }: { seg: TcpSegment }) => {
+    if (dir !== 'out' || !(seg.flags & SYN) || seg.srcPort !== socket.localPort || seg.dstPort !== remotePort) return
+    if (++retransmitted < SYN_RETRANSMITS_BEFORE_WARNING) return
+    log(`tuntcp: ${host}:${remotePort} is not answering (SYN sent ${retransmitted + 1} times); still waiting`)
+    stop()
+  }
+  const stop = () => {
+    stack.off('segment', onSegment)
+    socket.off('connect', stop)
+    socket.off('close', stop)
+  }
+  stack.on('segment', onSegment)
+  socket.once('connect', stop)
+  socket.once('close', stop)
+}
 
 export async function connect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, DEVICE_OPTIONS, true)
@@ -32,6 +65,7 @@ export async function connect(argv: string[]): Promise<number> {
 
   return new Promise<number>(resolve => {
     const socket = stack.connect({ host, port: remotePort, allowHalfOpen: true })
+    reportOpening(stack, socket, host, remotePort, log)
     let failed: Error | null = null
     socket.on('connect', () => {
       if (args.trace) log(`tuntcp: connected ${socket.localAddress}:${socket.localPort} -> ${host}:${remotePort}`)
