@@ -2,13 +2,13 @@
 // each creating its own TUN device, with curl and Node's net (the kernel's TCP) as
 // the peers. Each test uses its own device name and /24.
 
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { exitWithin, runText as run, stopLeftovers, tuntcp, waitFor } from './helpers'
+import { CLI, exitWithin, run as runWithInput, runText as run, sleep, stopLeftovers, tuntcp, waitFor } from './helpers'
 import { interfaceExists, requireFreshNetns } from './netns'
 
 /** tsx takes about a second to start; allow for a slow machine. */
@@ -134,23 +134,59 @@ describe('tuntcp connect', () => {
   it('sends stdin, prints the reply, half-closes at end of stdin and exits 0', async () => {
     const cli = tuntcp(['connect', '10.84.0.1', '9000', '--dev', 'tkconn0', '--addr', '10.84.0.2', '--kernel-addr', '10.84.0.1/24'], 'ping\n')
     const code = await exitWithin(cli, START_MS)
-    expect(cli.stderr()).toBe('')
+    // Where it connects from is all it says (the port is the stack's ephemeral one).
+    expect(cli.stderr()).toMatch(/^tuntcp: connecting to 10\.84\.0\.1:9000 from 10\.84\.0\.2:\d+\n$/)
     expect(code).toBe(0)
     expect(cli.stdout()).toBe('PING\n')
     expect(peers.at(-1)).toBe('10.84.0.2')
     expect(interfaceExists('tkconn0')).toBe(false)
   })
 
-  it('exits 1 with one line when the port has no listener', async () => {
+  it('exits 1 with one line saying why when the port has no listener', async () => {
     const cli = tuntcp(['connect', '10.85.0.1', '9001', '--dev', 'tkconn1', '--addr', '10.85.0.2', '--kernel-addr', '10.85.0.1/24'], '')
     const code = await exitWithin(cli, START_MS)
     expect(code).toBe(1)
     expect(cli.stdout()).toBe('')
     const lines = cli.stderr().trimEnd().split('\n')
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toContain('refused')
-    expect(lines[0]).toContain('10.85.0.1:9001')
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(/^tuntcp: connecting to 10\.85\.0\.1:9001 from 10\.85\.0\.2:\d+$/)
+    expect(lines[1]).toBe('tuntcp: connection refused by 10.85.0.1:9001')
     expect(interfaceExists('tkconn1')).toBe(false)
+  })
+
+  it('says the peer is not answering after the SYN went out three times, and keeps waiting', async () => {
+    // 10.71.0.3 is on the device's subnet but nobody's: the kernel (not forwarding) drops the SYN without a word.
+    const cli = tuntcp(['connect', '10.71.0.3', '9000', '--dev', 'tkconn4', '--addr', '10.71.0.2', '--kernel-addr', '10.71.0.1/24'], '')
+    await waitFor(() => cli.stderr().includes('connecting to') || cli.child.exitCode !== null, 'the connecting line', START_MS)
+    const t0 = Date.now()
+    await waitFor(() => cli.stderr().includes('not answering') || cli.child.exitCode !== null, 'the not-answering line', 10_000)
+    // The SYN at 0 s, again at 1 s and 3 s (RFC 6298: 1 s, doubling); still trying, as the message says.
+    expect(Date.now() - t0).toBeGreaterThan(2_000)
+    expect(cli.child.exitCode).toBeNull()
+    cli.child.kill('SIGINT')
+    expect(await exitWithin(cli, 5000)).toBe(130)
+    expect(cli.stderr().trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^tuntcp: connecting to 10\.71\.0\.3:9000 from 10\.71\.0\.2:\d+$/),
+      'tuntcp: 10.71.0.3:9000 is not answering (SYN sent 3 times); still waiting',
+      'tuntcp: interrupted, resetting the connection',
+    ])
+    expect(interfaceExists('tkconn4')).toBe(false)
+  })
+
+  it('colours --trace into a pipe with FORCE_COLOR, and never with NO_COLOR', async () => {
+    const connect = (env: string[], dev: string, net: number) => runWithInput('env', [...env, process.execPath, CLI, 'connect',
+      `10.${net}.0.1`, '9000', '--dev', dev, '--addr', `10.${net}.0.2`, '--kernel-addr', `10.${net}.0.1/24`, '--trace'], { input: 'hue\n', timeoutMs: START_MS })
+    const forced = await connect(['-u', 'NO_COLOR', 'FORCE_COLOR=1'], 'tkconn5', 72)
+    expect(forced.code).toBe(0)
+    expect(forced.stdout.toString()).toBe('HUE\n')
+    // Segments out in green, in in cyan, state changes in yellow (trace.ts); the plain lines stay plain.
+    expect(forced.stderr).toMatch(/^\x1b\[32m +\d+\.\d{6} out 10\.72\.0\.2:\d+ > 10\.72\.0\.1:9000 {2}S .*\x1b\[0m$/m)
+    expect(forced.stderr).toMatch(/^\x1b\[36m.* in .*\x1b\[0m$/m)
+    expect(forced.stderr).toMatch(/^\x1b\[33m.* state .*\x1b\[0m$/m)
+    const plain = await connect(['NO_COLOR=1', 'FORCE_COLOR=1'], 'tkconn6', 73)
+    expect(plain.code).toBe(0)
+    expect(plain.stderr).toMatch(/ out 10\.73\.0\.2:\d+ > 10\.73\.0\.1:9000 {2}S /)
+    expect(plain.stderr).not.toContain('\x1b[')
   })
 
   it('exits 2 with one line on a bad flag, creating nothing', async () => {
@@ -190,5 +226,137 @@ describe('tuntcp connect', () => {
     expect(states.at(-1)).toMatch(/^FIN-WAIT-[12] -> TIME-WAIT$/)
     expect(lines.some(l => /^tuntcp: connected 10\.87\.0\.2:\d+ -> 10\.87\.0\.1:9000$/.test(l))).toBe(true)
     expect(interfaceExists('tkconn3')).toBe(false)
+  })
+})
+
+describe('tuntcp command-line habits', () => {
+  it('prints usage on stderr with status 2 when no command is given, on stdout with 0 when asked', async () => {
+    const bare = tuntcp([])
+    expect(await exitWithin(bare, START_MS)).toBe(2)
+    expect(bare.stdout()).toBe('')
+    expect(bare.stderr()).toMatch(/^usage: tuntcp COMMAND/)
+    for (const asked of [['help'], ['--help'], ['-h']]) {
+      const help = tuntcp(asked)
+      expect(await exitWithin(help, START_MS)).toBe(0)
+      expect(help.stderr()).toBe('')
+      expect(help.stdout()).toMatch(/^usage: tuntcp COMMAND/)
+      expect(help.stdout()).toMatch(/^ {2}-V, --version /m)
+    }
+    const unknown = tuntcp(['help', 'frob'])
+    expect(await exitWithin(unknown, START_MS)).toBe(2)
+    expect(unknown.stdout()).toBe('')
+    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, ss, demo, script\n')
+    for (const flag of ['-V', '--version']) {
+      const version = tuntcp([flag])
+      expect(await exitWithin(version, START_MS)).toBe(0)
+      expect(version.stdout()).toMatch(/^\d+\.\d+\.\d+\n$/)
+    }
+  })
+
+  it('refuses a bad number in one line on stderr with status 2, before touching any device', async () => {
+    for (const argv of [['serve', '--dev', 'tkbad0', '--msl', '-1'], ['connect', '10.74.0.1', '9', '--dev', 'tkbad0', '--mtu', '-5'], ['ss', '--dev', '-x']]) {
+      const cli = tuntcp(argv)
+      expect(await exitWithin(cli, START_MS), argv.join(' ')).toBe(2)
+      expect(cli.stdout()).toBe('')
+      expect(cli.stderr()).toMatch(/^tuntcp: [^\n]+\n$/)
+    }
+    expect(interfaceExists('tkbad0')).toBe(false)
+  })
+})
+
+describe('tuntcp serve and ss, per network namespace', () => {
+  const NS = 'tkcli-ns2'
+  const banner = (out: () => string) => out().includes('Ctrl-C to stop')
+
+  /** `tuntcp ARGS` inside the named namespace NS (ip netns exec), its output gathered. */
+  function inNs(args: string[]) {
+    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
+    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
+    const exited = new Promise<number>(resolve => child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 137))))
+    return { child, stdout: () => out, stderr: () => err, exited }
+  }
+
+  beforeAll(async () => {
+    await run('ip', ['netns', 'del', NS]) // what a killed run may have left
+    const made = await run('ip', ['netns', 'add', NS])
+    expect(made.stderr).toBe('')
+  })
+  afterAll(async () => {
+    await run('ip', ['netns', 'del', NS]) // its devices go with it
+  })
+
+  it('runs two serves on the same device name in two namespaces, and each tuntcp ss finds its own', async () => {
+    const here = tuntcp(['serve', '--dev', 'tkdup0', '--addr', '10.75.0.2', '--kernel-addr', '10.75.0.1/24'])
+    const there = inNs(['serve', '--dev', 'tkdup0', '--addr', '10.76.0.2', '--kernel-addr', '10.76.0.1/24'])
+    try {
+      await waitFor(() => (banner(here.stdout) || here.child.exitCode !== null) && (banner(there.stdout) || there.child.exitCode !== null), 'both banners', START_MS)
+      expect(here.stderr()).toBe('')
+      expect(there.stderr()).toBe('')
+      const ssHere = tuntcp(['ss', '--dev', 'tkdup0'])
+      expect(await exitWithin(ssHere, START_MS)).toBe(0)
+      expect(ssHere.stdout()).toMatch(/connections? on tkdup0 \(10\.75\.0\.2\);/)
+      const ssThere = inNs(['ss', '--dev', 'tkdup0'])
+      expect(await ssThere.exited).toBe(0)
+      expect(ssThere.stdout()).toMatch(/connections? on tkdup0 \(10\.76\.0\.2\);/)
+    } finally {
+      there.child.kill('SIGINT')
+      expect(await there.exited).toBe(0)
+    }
+    here.child.kill('SIGINT')
+    expect(await exitWithin(here, 5000)).toBe(0)
+  })
+
+  it('ss --info and --json show what ss -ti does after a download; the kernel IPv6 is counted apart', async () => {
+    const cli = tuntcp(['serve', '--dev', 'tkinfo0', '--addr', '10.74.0.2', '--kernel-addr', '10.74.0.1/24'])
+    await waitFor(() => banner(cli.stdout) || cli.child.exitCode !== null, 'the banner', START_MS)
+    // A download on a connection kept open (HTTP keep-alive), so ss still lists it afterwards.
+    const sock = netConnect({ host: '10.74.0.2', port: 80 })
+    try {
+      const request = 'GET /bytes/300000 HTTP/1.1\r\nHost: 10.74.0.2\r\n\r\n'
+      let got = 0
+      sock.on('data', (c: Buffer) => { got += c.length })
+      await new Promise<void>(resolve => sock.once('connect', resolve))
+      sock.write(request)
+      await waitFor(() => got > 300_000, 'the download', 10_000)
+      await sleep(200) // let the last ACKs arrive
+      const info = tuntcp(['ss', '--dev', 'tkinfo0', '--info'])
+      expect(await exitWithin(info, START_MS)).toBe(0)
+      const lines = info.stdout().split('\n')
+      const row = lines.findIndex(l => new RegExp(`^ESTABLISHED .* 10\\.74\\.0\\.2:80 +10\\.74\\.0\\.1:${sock.localPort}`).test(l))
+      expect(row).toBeGreaterThan(0)
+      expect(lines[row + 1]).toMatch(new RegExp('^\\t ts sack cubic wscale:\\d+,\\d+ rto:\\d+(\\.\\d+)? rtt:[\\d.]+/[\\d.]+ mss:\\d+ cwnd:\\d+( ssthresh:\\d+)? ' +
+        `bytes_acked:${got} bytes_received:${request.length} retrans:0/\\d+`))
+      type Json = { connections: Array<Record<string, unknown>>; counters: { ignored: Record<string, number>; drops: Record<string, number> } }
+      const ask = async (): Promise<Json> => {
+        const json = tuntcp(['ss', '--dev', 'tkinfo0', '--json'])
+        expect(await exitWithin(json, START_MS)).toBe(0)
+        return JSON.parse(json.stdout()) as Json
+      }
+      let snapshot = await ask()
+      // The kernel solicits a router as soon as the link has its IPv6 link-local address; allow it a few seconds.
+      for (let tries = 0; tries < 10 && snapshot.counters.ignored['ipv6-router-solicitation'] === undefined; tries++) {
+        await sleep(500)
+        snapshot = await ask()
+      }
+      const conn = snapshot.connections.find(c => c.remotePort === sock.localPort)
+      expect(conn).toMatchObject({
+        bytesAcked: got, bytesReceived: request.length, congestionControl: 'cubic',
+        cwnd: expect.any(Number), rtoMs: expect.any(Number), rttMs: expect.any(Number), rttvarMs: expect.any(Number), totalRetransmits: expect.any(Number),
+      })
+      // The kernel sent a router solicitation when the link came up: counted by its name, not as an IPv4 drop.
+      expect(snapshot.counters.ignored['ipv6-router-solicitation']).toBeGreaterThanOrEqual(1)
+      expect(snapshot.counters.drops['ip-version']).toBeUndefined()
+    } finally {
+      sock.destroy()
+    }
+    const listing = tuntcp(['ss', '--dev', 'tkinfo0'])
+    expect(await exitWithin(listing, START_MS)).toBe(0)
+    expect(listing.stdout()).toMatch(/; dropped \d+; ignored [1-9]\d* \(IPv6\)$/m)
+    cli.child.kill('SIGINT')
+    expect(await exitWithin(cli, 5000)).toBe(0)
+    expect(cli.stderr()).toMatch(/^ignored \(not IPv4\): .*ipv6-router-solicitation [1-9]\d*/m)
   })
 })
