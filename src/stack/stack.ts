@@ -7,6 +7,7 @@ import { FaultModel, type FaultProfile } from '../tun/faults.js'
 import type { Link } from '../tun/link.js'
 import { connectionInfo as info, type ConnectionInfo } from './connection-info.js'
 import { Counters } from './counters.js'
+import { senderInfo } from './sender-info.js'
 import { IpLayer } from './ip/ip-layer.js'
 import { CryptoRandom, SeededRandom, type Random } from './random.js'
 import { Server, type ServerOptions } from './socket/server.js'
@@ -122,9 +123,11 @@ export class Stack extends EventEmitter {
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {
       if (event === 'segment') this.tcp.trace = (dir, src, dst, seg) => this.emit('segment', dir, { src, dst, seg })
+      if (event === 'sender') this.tcp.ackTrace = tcb => this.emit('sender', senderInfo(tcb))
     })
     this.on('removeListener', event => {
       if (event === 'segment' && this.listenerCount('segment') === 0) this.tcp.trace = null
+      if (event === 'sender' && this.listenerCount('sender') === 0) this.tcp.ackTrace = null
     })
   }
 

@@ -75,6 +75,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
   readonly connections = new ConnectionTable<Connection>()
   /** Set to see every segment in and out (for --trace). */
   trace: SegmentTrace | null = null
+  /** Set to see each TCB after it processed a segment carrying ACK (the Stack's 'sender' event). */
+  ackTrace: ((tcb: Tcb) => void) | null = null
   private readonly listeners = new Map<number, Listener>()
   private readonly isn: IsnGenerator
   /** RFC 4987 SYN cookies, used once a listener's SYN queue is full. */
@@ -210,7 +212,11 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
       }
       return timeWaitArrives(conn, seg)
     }
-    if (conn !== undefined) return segmentArrives(conn, seg)
+    if (conn !== undefined) {
+      segmentArrives(conn, seg)
+      if (this.ackTrace !== null && seg.flags & ACK) this.ackTrace(conn)
+      return
+    }
     const listener = this.listeners.get(seg.dstPort)
     if (listener !== undefined) return this.listenInput(listener, src, seg)
     this.closedInput(src, seg)
