@@ -11,9 +11,10 @@ import { senderInfo } from './sender-info.js'
 import { IpLayer } from './ip/ip-layer.js'
 import { CryptoRandom, SeededRandom, type Random } from './random.js'
 import { Server, type ServerOptions } from './socket/server.js'
+import { checkCongestionControl, validatePort, validateTimeout } from './socket/errors.js'
 import { Socket } from './socket/socket.js'
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './tcp/config.js'
-import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from './tcp/congestion/index.js'
+import type { CongestionControlName } from './tcp/congestion/index.js'
 import type { State } from './tcp/state.js'
 import { TcpLayer, type Connection } from './tcp/tcp-layer.js'
 import { TimeWait } from './tcp/time-wait.js'
@@ -51,10 +52,19 @@ export interface StackOptions {
 }
 
 export interface ConnectOptions {
+  /** The peer's IPv4 address (the stack does no name lookup). */
   host: string
-  port: number
+  /** The peer's port, 1-65535 (a string of digits too, as net takes). */
+  port: number | string
   localPort?: number
   allowHalfOpen?: boolean
+  /** socket.setTimeout(timeout) before the SYN goes, as net's `timeout` option. */
+  timeout?: number
+  /** socket.setNoDelay(true) from the start, as net's `noDelay` option. */
+  noDelay?: boolean
+  /** socket.setKeepAlive(true, keepAliveInitialDelay) from the start, as net's `keepAlive` option. */
+  keepAlive?: boolean
+  keepAliveInitialDelay?: number
   /** This connection's congestion control, instead of the stack's (StackOptions.tcp.congestionControl). */
   congestionControl?: CongestionControlName
 }
@@ -99,9 +109,7 @@ export class Stack extends EventEmitter {
       this.faults = new FaultModel(opts.faults, faultRandom)
     }
     const config: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...opts.tcp }
-    if (!isCongestionControlName(config.congestionControl)) {
-      throw new RangeError(`unknown congestion control '${String(config.congestionControl)}' (one of: ${CONGESTION_CONTROLS.join(', ')})`)
-    }
+    checkCongestionControl(config.congestionControl)
     if (opts.mslMs !== undefined) config.mslMs = opts.mslMs
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
     const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)
@@ -142,14 +150,30 @@ export class Stack extends EventEmitter {
     return server
   }
 
-  /** Active OPEN to host:port. Returns at once; 'connect' or 'error' follows. */
-  connect(opts: ConnectOptions, connectListener?: () => void): Socket {
+  /**
+   * Active OPEN, with net.connect's arguments: connect(port, host, [connectListener]) or
+   * connect(options, [connectListener]). Returns at once; 'connect' or 'error' follows.
+   * Bad arguments throw. The host is required: net's default, 'localhost', has no
+   * meaning on a stack without a loopback.
+   */
+  connect(options: ConnectOptions, connectListener?: () => void): Socket
+  connect(port: number | string, host: string, connectListener?: () => void): Socket
+  connect(a: ConnectOptions | number | string, b?: string | (() => void), c?: () => void): Socket {
+    const opts: ConnectOptions = typeof a === 'object' ? a : { port: a, host: typeof b === 'string' ? b : '' }
+    const connectListener = typeof b === 'function' ? b : c
+    if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError('connect needs a host: the IPv4 address of the peer (the stack has no loopback)')
     const remote = parseAddress(opts.host)
-    if (remote === null) throw new TypeError(`not an IPv4 address: ${opts.host}`)
-    if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw new RangeError(`port must be 1-65535, got ${opts.port}`)
-    const tcb = this.tcp.createActive(remote, opts.port, opts.localPort)
+    if (remote === null) throw new TypeError(`not an IPv4 address: ${opts.host} (the stack does no name lookup)`)
+    const port = validatePort(opts.port, 'Port', false)
+    // Every check before the TCB exists: a throw leaves nothing behind.
+    if (opts.timeout !== undefined) validateTimeout(opts.timeout)
+    if (opts.congestionControl !== undefined) checkCongestionControl(opts.congestionControl)
+    const tcb = this.tcp.createActive(remote, port, opts.localPort)
     const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen })
     if (opts.congestionControl !== undefined) socket.setCongestionControl(opts.congestionControl)
+    if (opts.timeout !== undefined) socket.setTimeout(opts.timeout)
+    if (opts.noDelay === true) socket.setNoDelay(true)
+    if (opts.keepAlive === true) socket.setKeepAlive(true, opts.keepAliveInitialDelay)
     if (connectListener) socket.once('connect', connectListener)
     this.tcp.open(tcb)
     return socket

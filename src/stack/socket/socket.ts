@@ -7,9 +7,10 @@ import { Timer, type TimerWheel } from '../time/timer-wheel.js'
 import { formatAddress } from '../wire/ipv4.js'
 import type { State } from '../tcp/state.js'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
-import { CONGESTION_CONTROLS, isCongestionControlName, type CongestionControlName } from '../tcp/congestion/index.js'
+import type { CongestionControlName } from '../tcp/congestion/index.js'
 import { setCongestionControl } from '../tcp/loss-recovery.js'
 import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user.js'
+import { checkCongestionControl, codedError, connectionError, validateTimeout, writeError } from './errors.js'
 
 export interface SocketOptions {
   /** Keep the writable side open after the peer's FIN (like net's allowHalfOpen). Default false. */
@@ -28,8 +29,19 @@ export class Socket extends Duplex implements TcbUser {
   readonly localAddress: string
   readonly localPort: number
   readonly remoteFamily = 'IPv4'
-  /** True until the connection is ESTABLISHED (like net.Socket#connecting). */
+  readonly localFamily = 'IPv4'
+  /** True until the connection is ESTABLISHED (like net.Socket#connecting); false once closed. */
   connecting = true
+  /** The idle time set by setTimeout() in ms, undefined until it is called (like net.Socket#timeout). */
+  timeout: number | undefined = undefined
+  /** Bytes received from the peer, read or not yet (like net.Socket#bytesRead). */
+  bytesRead = 0
+  /** Bytes handed to the TCB's SEND (3.10.2). */
+  private bytesSent = 0
+  /** The bytes of the write waiting for room: counted in bytesSent and still in writableLength. */
+  private pendingWriteBytes = 0
+  /** resetAndDestroy() is closing: abort with RST whatever the close would otherwise be. */
+  private resetting = false
   /** The TCB while this socket is its user; null once closed or destroyed. */
   private tcb: Tcb | null
   /** The same TCB, kept to report its state after the socket lets go (TIME-WAIT, an orphaned LAST-ACK). */
@@ -37,13 +49,13 @@ export class Socket extends Duplex implements TcbUser {
   /** A write waiting for room in the send buffer. */
   private pendingWrite: ((error?: Error | null) => void) | null = null
   private idleTimer: Timer | null = null
-  private idleMs = 0
   private windowCheckPending = false
   private readonly wheel: TimerWheel
   private readonly closeOnDestroy: boolean
 
   constructor(tcb: Tcb, options: SocketOptions = {}) {
-    super({ allowHalfOpen: options.allowHalfOpen ?? false })
+    // 'close' is ours to emit, with net's hadError argument (see _destroy).
+    super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: false })
     this.closeOnDestroy = options.closeOnDestroy ?? false
     this.tcb = tcb
     this.connection = tcb
@@ -66,6 +78,16 @@ export class Socket extends Duplex implements TcbUser {
     return { address: this.localAddress, port: this.localPort, family: 'IPv4' }
   }
 
+  /** Bytes written so far, sent or still buffered (like net.Socket#bytesWritten). */
+  get bytesWritten(): number {
+    return this.bytesSent + this.writableLength - this.pendingWriteBytes
+  }
+
+  /** Not connected: still connecting, or closed (net's `!this._handle || this.connecting`). */
+  get pending(): boolean {
+    return this.connecting || this.tcb === null
+  }
+
   get readyState(): string {
     if (this.connecting) return 'opening'
     if (this.readable && this.writable) return 'open'
@@ -80,7 +102,11 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
-  /** Like net.Socket#ref: the stack's sockets hold no Node handle of their own, so this does nothing. */
+  /**
+   * Like net.Socket#ref, but the stack's sockets hold no Node handle of their own, so this
+   * does nothing: what keeps a process alive is the link (a TunDevice's poll handle), or a
+   * Server after its ref().
+   */
   ref(): this {
     return this
   }
@@ -95,7 +121,7 @@ export class Socket extends Duplex implements TcbUser {
    * setsockopt(TCP_CONGESTION) on Linux: before or after connecting; cwnd and ssthresh carry over.
    */
   setCongestionControl(name: CongestionControlName): this {
-    if (!isCongestionControlName(name)) throw new RangeError(`unknown congestion control '${String(name)}' (one of: ${CONGESTION_CONTROLS.join(', ')})`)
+    checkCongestionControl(name)
     if (this.tcb !== null) setCongestionControl(this.tcb, name)
     return this
   }
@@ -111,12 +137,43 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
-  /** Emit 'timeout' after `ms` without activity, like net.Socket#setTimeout (0 turns it off). */
+  /**
+   * Emit 'timeout' after `ms` without activity (data in or out), like net.Socket#setTimeout:
+   * the connection stays open, closing it is the listener's call. 0 turns it off (and
+   * removes `callback`); an active socket times out again after the next idle `ms`.
+   */
   setTimeout(ms: number, callback?: () => void): this {
-    if (callback) this.once('timeout', callback)
-    this.idleMs = ms
+    validateTimeout(ms)
+    if (this.destroyed) return this
+    this.timeout = ms
+    if (callback && ms === 0) this.off('timeout', callback)
+    else if (callback) this.once('timeout', callback)
     this.touch()
     return this
+  }
+
+  /**
+   * Abort with RST (3.10.5) whatever is queued or unread, as net's resetAndDestroy (SO_LINGER
+   * 0, then close): this socket closes without an error, the peer gets ECONNRESET. While
+   * connecting the RST waits for the connection, as net's does. With the connection gone
+   * already it is an ERR_SOCKET_CLOSED error (nothing, once destroyed), as net's.
+   */
+  resetAndDestroy(): this {
+    if (this.tcb === null) return this.destroy(codedError(new Error('Socket is closed'), 'ERR_SOCKET_CLOSED'))
+    const reset = () => {
+      this.resetting = true
+      this.destroy()
+    }
+    if (this.connecting) this.once('connect', reset)
+    else reset()
+    return this
+  }
+
+  /** end(), then destroy() once everything is written, as net's destroySoon. */
+  destroySoon(): void {
+    if (this.writable) this.end()
+    if (this.writableFinished) this.destroy()
+    else this.once('finish', () => this.destroy())
   }
 
   // ---- TcbUser: what the TCB tells us ----
@@ -129,6 +186,7 @@ export class Socket extends Duplex implements TcbUser {
 
   onData(data: Uint8Array): void {
     this.touch()
+    this.bytesRead += data.byteLength
     this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   }
 
@@ -141,21 +199,26 @@ export class Socket extends Duplex implements TcbUser {
     if (this.pendingWrite !== null && tcb !== null && tcb.sendSpace > 0) {
       const callback = this.pendingWrite
       this.pendingWrite = null
+      this.pendingWriteBytes = 0
       callback()
     }
   }
 
   onClosed(error: TcpError | null): void {
+    // A connection that never opened failed in connect(), naming the peer; an open one in a read.
+    const peer = this.connecting ? { address: this.remoteAddress, port: this.remotePort } : undefined
     this.tcb = null
+    this.connecting = false
     this.stopIdleTimer()
     if (error !== null) {
-      this.destroy(error)
+      this.destroy(connectionError(error, peer ? 'connect' : 'read', peer))
       return
     }
     if (this.pendingWrite !== null) {
       const callback = this.pendingWrite
       this.pendingWrite = null
-      callback(Object.assign(new Error('connection closed'), { code: 'EPIPE' }))
+      this.pendingWriteBytes = 0
+      callback(writeError())
     }
     if (!this.readableEnded) this.push(null)
   }
@@ -189,8 +252,10 @@ export class Socket extends Duplex implements TcbUser {
     }
     this.touch()
     send(tcb, chunk)
-    if (tcb.sendSpace > 0) callback()
-    else this.pendingWrite = callback // backpressure: wait for ACKs to free the send buffer
+    this.bytesSent += chunk.length
+    if (tcb.sendSpace > 0) return callback()
+    this.pendingWrite = callback // backpressure: wait for ACKs to free the send buffer
+    this.pendingWriteBytes = chunk.length
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -218,15 +283,18 @@ export class Socket extends Duplex implements TcbUser {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const tcb = this.tcb
     this.tcb = null
+    this.connecting = false
     this.stopIdleTimer()
     if (tcb !== null && tcb.state !== 'CLOSED') {
       tcb.user = null
       const unread = this.readableLength > 0 && !this.readableEnded
-      if (error === null && !unread && this.closeOnDestroy) close(tcb) // CLOSE: our FIN after what is queued
-      if (error !== null || !tcb.finQueued || unread) abort(tcb)
+      const reset = error !== null || this.resetting
+      if (!reset && !unread && this.closeOnDestroy) close(tcb) // CLOSE: our FIN after what is queued
+      if (reset || !tcb.finQueued || unread) abort(tcb)
       else orphan(tcb)
     }
     callback(error)
+    process.nextTick(() => this.emit('close', error !== null)) // after 'error', as net's
   }
 
   private windowCheck(): void {
@@ -241,9 +309,10 @@ export class Socket extends Duplex implements TcbUser {
   // ---- idle timeout (setTimeout) ----
 
   private touch(): void {
-    if (this.idleMs <= 0 || this.tcb === null) return this.stopIdleTimer()
+    const ms = this.timeout ?? 0
+    if (ms <= 0 || this.tcb === null) return this.stopIdleTimer()
     if (this.idleTimer === null) this.idleTimer = new Timer(() => this.emit('timeout'))
-    this.wheel.arm(this.idleTimer, this.idleMs)
+    this.wheel.arm(this.idleTimer, ms)
   }
 
   private stopIdleTimer(): void {
