@@ -7,6 +7,7 @@ import { ClockGroup } from './virtual-time'
 import { linkPair } from '../../src/tun/memory-link'
 import type { Socket } from '../../src/stack/socket/socket'
 import type { State } from '../../src/stack/tcp/state'
+import { flagsToString, type TcpSegment } from '../../src/stack/wire/tcp'
 
 export const A = '10.0.0.1'
 export const B = '10.0.0.2'
@@ -33,4 +34,20 @@ export function collect(socket: Socket): { data: () => Buffer; ended: () => bool
   socket.on('data', (c: Buffer) => chunks.push(c))
   socket.on('end', () => { ended = true })
   return { data: () => Buffer.concat(chunks), ended: () => ended }
+}
+
+/** Error codes a socket emits. */
+export function errorsOf(socket: Socket): string[] {
+  const codes: string[] = []
+  socket.on('error', e => codes.push((e as NodeJS.ErrnoException).code ?? e.message))
+  return codes
+}
+
+/** Flags of every segment a stack sends, tcpdump style. */
+export function segmentsOut(stack: Stack): string[] {
+  const flags: string[] = []
+  stack.on('segment', (dir: 'in' | 'out', { seg }: { seg: TcpSegment }) => {
+    if (dir === 'out') flags.push(flagsToString(seg.flags))
+  })
+  return flags
 }

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
 import type { Tcb } from '../tcp/tcb.js'
+import { codedError, listenError, validatePort } from './errors.js'
 import { Socket } from './socket.js'
 
 export interface ServerOptions {
@@ -16,10 +17,27 @@ export interface ServerOptions {
   maxConnections?: number
 }
 
+/** What listen({ ... }) takes, as net's: `port` 0 or absent is any free port; `backlog` is accepted and unused. */
+export interface ListenOptions {
+  port?: number | string | null
+  /** The stack's own address, or '0.0.0.0' / '::' / absent for "every address" (the stack has one). */
+  host?: string
+  backlog?: number
+}
+
+/** Hosts that mean "every local address" (INADDR_ANY, in6addr_any). */
+const ANY_HOST = new Set(['', '0.0.0.0', '::'])
+/** setInterval's longest delay: the hold timer of ref() all but never fires. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
 export class Server extends EventEmitter {
   private listener: Listener | null = null
   private readonly open = new Set<Socket>()
   private closing = false
+  /** ref() was called (and unref() not since): a listening server then holds Node's event loop open. */
+  private refed = false
+  /** The timer that holds the event loop while listening and ref'd, else null. */
+  private hold: ReturnType<typeof setInterval> | null = null
   /**
    * Most connections this server holds at once, as net.Server.maxConnections: at the
    * limit a new SYN is dropped (counted as tcp-listener-full), as Linux does with a
@@ -42,22 +60,38 @@ export class Server extends EventEmitter {
     return this.listener !== null
   }
 
-  /** Passive OPEN on `port`. A port already listened on gives an EADDRINUSE 'error'. */
-  listen(port: number, callback?: () => void): this {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1-65535, got ${port}`)
-    if (this.listener !== null) throw new Error('server is already listening')
+  /**
+   * Passive OPEN, with net's arguments: listen(port, [host], [backlog], [callback]),
+   * listen({ port, host }, [callback]), listen([callback]). Port 0 or none is an
+   * ephemeral one (address().port tells which). Bad arguments throw before anything
+   * happens; a port in use gives an EADDRINUSE 'error', a host that is not the stack's
+   * an EADDRNOTAVAIL one, as a kernel's bind(2) would.
+   */
+  listen(port?: number | string | null, host?: string, backlog?: number, callback?: () => void): this
+  listen(port?: number | string | null, host?: string, callback?: () => void): this
+  listen(port?: number | string | null, callback?: () => void): this
+  listen(options: ListenOptions, callback?: () => void): this
+  listen(callback?: () => void): this
+  listen(...args: unknown[]): this {
+    const last = args.at(-1)
+    const callback = typeof last === 'function' ? last as () => void : undefined
+    const first = args[0]
+    const options: ListenOptions = typeof first === 'object' && first !== null ? first as ListenOptions
+      : { port: typeof first === 'function' ? undefined : first as ListenOptions['port'], host: typeof args[1] === 'string' ? args[1] : undefined }
+    const port = options.port == null ? 0 : validatePort(options.port, 'options.port', true)
+    if (this.listener !== null) throw codedError(new Error('Listen method has been called more than once without closing.'), 'ERR_SERVER_ALREADY_LISTEN')
+    // Checked: from here on the call takes effect, or fails with an 'error' event.
+    if (callback) this.once('listening', callback)
+    const host = options.host ?? ''
+    if (!ANY_HOST.has(host) && host !== this.localAddress) return this.fail(listenError('EADDRNOTAVAIL', { address: host, port }))
     const listener: Listener = {
-      port, synReceived: 0, onAccept: tcb => this.accept(tcb),
+      port: port === 0 ? this.tcp.freeListenPort() : port, synReceived: 0, onAccept: tcb => this.accept(tcb),
       isFull: () => this.open.size >= this.maxConnections,
     }
-    if (!this.tcp.listen(listener)) {
-      const error = Object.assign(new Error(`listen EADDRINUSE: address already in use ${this.localAddress}:${port}`), { code: 'EADDRINUSE' })
-      process.nextTick(() => this.emit('error', error))
-      return this
-    }
+    if (!this.tcp.listen(listener)) return this.fail(listenError('EADDRINUSE', { address: host || this.localAddress, port }))
     this.listener = listener
     this.closing = false
-    if (callback) this.once('listening', callback)
+    this.updateHold()
     process.nextTick(() => this.emit('listening'))
     return this
   }
@@ -68,6 +102,7 @@ export class Server extends EventEmitter {
     if (this.listener !== null) this.tcp.unlisten(this.listener)
     this.listener = null
     this.closing = true
+    this.updateHold()
     this.maybeClosed()
     return this
   }
@@ -81,6 +116,32 @@ export class Server extends EventEmitter {
     return this.open
   }
 
+  /** How many connections are open, as net's: called back on the next tick with (null, count). */
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    const count = this.open.size
+    process.nextTick(() => callback(null, count))
+    return this
+  }
+
+  /**
+   * Hold Node's event loop open while this server listens, as a listening net.Server
+   * does: a ref'd timer that never fires. Unlike net this is opt-in: the stack's
+   * sockets and timers never keep a process alive by themselves (the clock's timer is
+   * unref'd); what does is the link (a TunDevice's poll handle, until it is closed).
+   */
+  ref(): this {
+    this.refed = true
+    this.updateHold()
+    return this
+  }
+
+  /** Let the process exit though this server listens (the default; see ref()). */
+  unref(): this {
+    this.refed = false
+    this.updateHold()
+    return this
+  }
+
   private accept(tcb: Tcb): void {
     const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy })
     this.open.add(socket)
@@ -89,6 +150,21 @@ export class Server extends EventEmitter {
       this.maybeClosed()
     })
     this.emit('connection', socket)
+  }
+
+  private fail(error: Error): this {
+    process.nextTick(() => this.emit('error', error))
+    return this
+  }
+
+  /** The hold timer runs exactly while this server listens and is ref'd. */
+  private updateHold(): void {
+    const held = this.refed && this.listener !== null
+    if (held && this.hold === null) this.hold = setInterval(() => undefined, MAX_TIMEOUT_MS)
+    if (!held && this.hold !== null) {
+      clearInterval(this.hold)
+      this.hold = null
+    }
   }
 
   private maybeClosed(): void {

@@ -175,6 +175,13 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     if (this.listeners.get(listener.port) === listener) this.listeners.delete(listener.port)
   }
 
+  /** A port for listen(0): ephemeral, neither listened on nor the local port of any connection (as Linux's inet_csk_get_port). */
+  freeListenPort(): number {
+    const inUse = new Set<number>()
+    for (const conn of this.connections) inUse.add(conn.localPort)
+    return this.freePort(port => this.listeners.has(port) || inUse.has(port))
+  }
+
   /** A TCB for an active OPEN (CLOSED until open() runs), on an ephemeral port unless one is given. */
   createActive(remoteAddr: number, remotePort: number, localPort?: number): Tcb {
     const port = localPort ?? this.ephemeralPort(remoteAddr, remotePort)
@@ -407,11 +414,16 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
 
   /** A free local port for a connection to (remoteAddr, remotePort), from a random start (RFC 6056). */
   private ephemeralPort(remoteAddr: number, remotePort: number): number {
+    return this.freePort(port => this.listeners.has(port) || this.connections.get(port, remoteAddr, remotePort) !== undefined)
+  }
+
+  /** The first port of the ephemeral range not `taken`, searching from a random start. */
+  private freePort(taken: (port: number) => boolean): number {
     const range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
     const start = this.random.nextUint32() % range
     for (let i = 0; i < range; i++) {
       const port = EPHEMERAL_LOW + ((start + i) % range)
-      if (!this.listeners.has(port) && this.connections.get(port, remoteAddr, remotePort) === undefined) return port
+      if (!taken(port)) return port
     }
     throw Object.assign(new Error('no free local port'), { code: 'EADDRNOTAVAIL' })
   }

@@ -4,10 +4,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Server } from '../../../src/stack/socket/server'
 import type { Socket } from '../../../src/stack/socket/socket'
-import type { Stack } from '../../../src/stack/stack'
-import { flagsToString, type TcpSegment } from '../../../src/stack/wire/tcp'
 import { PacketPeer } from '../../helpers/packet-peer'
-import { A, B, collect, recordStates, twoStacks } from '../../helpers/two-stacks'
+import { A, B, collect, errorsOf, recordStates, segmentsOut, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
 
 const MSL = 30_000
@@ -27,22 +25,6 @@ async function connected(opts: { port?: number; serverHalfOpen?: boolean; client
   await runFor(net.clock, 10)
   expect(accepted).toHaveLength(1)
   return { net, server, client, peer: accepted[0]!, peerErrors }
-}
-
-/** Error codes a socket emits. */
-function errorsOf(socket: Socket): string[] {
-  const codes: string[] = []
-  socket.on('error', e => codes.push((e as NodeJS.ErrnoException).code ?? e.message))
-  return codes
-}
-
-/** Flags of every segment a stack sends, tcpdump style. */
-function segmentsOut(stack: Stack): string[] {
-  const flags: string[] = []
-  stack.on('segment', (dir: 'in' | 'out', { seg }: { seg: TcpSegment }) => {
-    if (dir === 'out') flags.push(flagsToString(seg.flags))
-  })
-  return flags
 }
 
 describe('addresses', () => {
@@ -250,9 +232,9 @@ describe('Server', () => {
     expect(second.listening).toBe(true)
   })
 
-  it('refuses to listen on a port outside 1-65535', () => {
+  it('refuses to listen on a port outside 0-65535 (0: an ephemeral port)', () => {
     const net = twoStacks()
-    expect(() => net.b.createServer().listen(0)).toThrow(RangeError)
+    expect(() => net.b.createServer().listen(-1)).toThrow(RangeError)
     expect(() => net.b.createServer().listen(65536)).toThrow(RangeError)
   })
 })
