@@ -1,10 +1,13 @@
 // What the kernel tests share: waiting for a condition, running a command while the
-// stack keeps running (never spawnSync: the stack lives on this event loop), kernel
-// sockets to the stack, and the tuntcp command as a child process.
+// stack keeps running (never spawnSync: the stack lives on this event loop), a stack on
+// a TUN device, kernel sockets to the stack, and the tuntcp command as a child process.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { connect as netConnect, type Socket as NetSocket } from 'node:net'
+import { Stack } from '../../src/stack/stack'
+import { configureKernelSide } from '../../src/tun/iproute'
+import { TunDevice } from '../../src/tun/tun-device'
 
 export const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
@@ -42,6 +45,25 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
 export async function runText(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = await run(cmd, args, { timeoutMs })
   return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr }
+}
+
+export interface TunStack {
+  stack: Stack
+  device: TunDevice
+  /** What the stack's 'internal-error' event reported: a test expects none. */
+  internalErrors: unknown[]
+  /** Shut the stack down (bounded) and remove the device. */
+  close(): Promise<void>
+}
+
+/** A Stack at `address` on a new TUN device `dev` whose kernel side is `kernel`/24 (MTU 1500, MSL 1 s). */
+export function stackOnTun(dev: string, kernel: string, address: string): TunStack {
+  const device = TunDevice.open({ name: dev, mtu: 1500 })
+  configureKernelSide(dev, `${kernel}/24`, 1500)
+  const stack = new Stack({ address, link: device, mslMs: 1000 })
+  const internalErrors: unknown[] = []
+  stack.on('internal-error', (e: unknown) => internalErrors.push(e))
+  return { stack, device, internalErrors, close: async () => { await stack.shutdown(300); device.close() } }
 }
 
 /** Kernel TCP connections to the stack, remembered so a test's afterEach can destroy what is left. */
