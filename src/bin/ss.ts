@@ -7,8 +7,8 @@ import { query, type Snapshot } from './control.js'
 
 export const SS_USAGE = `usage: tuntcp ss [--dev NAME] [--info] [--json]
 
-Lists the connections of the tuntcp serve running on device NAME (default tuntcp0),
-like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
+Lists the connections of the tuntcp serve running on device NAME (default tuntcp0) in
+this network namespace, like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
 worker thread owns each connection, and a line per worker follows the totals.
 --info (-i): under each connection, what ss -ti shows: the options negotiated
 (ts, sack, wscale:SND,RCV), the congestion control, rto and rtt/rttvar (ms), the MSS,
