@@ -6,21 +6,24 @@ import { spawn, execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Stack } from '../stack/stack.js'
-import { isTransition, type State } from '../stack/tcp/state.js'
+import { isTransition } from '../stack/tcp/state.js'
 import { configureKernelSide } from '../tun/iproute.js'
 import { TunDevice } from '../tun/tun-device.js'
 import { parse, UsageError } from './args.js'
 import { PacedLink } from './demo/paced-link.js'
-import { Recorder, type Row } from './demo/recorder.js'
+import { Recorder } from './demo/recorder.js'
+import { demoPage } from './demo/html.js'
 import { ladder, table } from './demo/render.js'
-import { SCENARIOS, type Scenario } from './demo/scenarios.js'
+import { mismatches, SCENARIOS, type Outcome, type Scenario } from './demo/scenarios.js'
 
-export const DEMO_USAGE = `usage: tuntcp demo [--json FILE] [--only NAME]
+export const DEMO_USAGE = `usage: tuntcp demo [--html FILE] [--json FILE] [--only NAME]
 
 Runs, in a network namespace of its own (needs root), the stack and kernel clients
 through five scenarios: ${SCENARIOS.map(s => s.name).join(', ')}.
 Exit status 0 only if every scenario matched RFC 9293.
 
+  --html FILE    also write one self-contained page: each scenario's ladder as a
+                 picture, its table and its check, linked to RFC 9293 and the code
   --json FILE    also write every observation to FILE
   --only NAME    run one scenario`
 
@@ -34,20 +37,10 @@ const CLOSED_PORT = 8
 
 const OPTIONS = {
   json: { type: 'string' },
+  html: { type: 'string' },
   only: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
-
-interface Outcome {
-  name: string
-  title: string
-  client: string
-  server: string
-  rows: Row[]
-  expected: Array<[State, State]>
-  clientError: string | null
-  problems: string[]
-}
 
 export async function demo(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS, true)
@@ -59,7 +52,7 @@ export async function demo(argv: string[]): Promise<number> {
   const scenarios = values.only === undefined ? SCENARIOS : SCENARIOS.filter(s => s.name === values.only)
   if (scenarios.length === 0) throw new UsageError(`no scenario ${JSON.stringify(values.only)}; there are: ${SCENARIOS.map(s => s.name).join(', ')}`)
   if (process.env[INSIDE] !== '1') return reexecInNamespace(argv)
-  return runAll(scenarios, values.json)
+  return runAll(scenarios, values)
 }
 
 /** Start ourselves again under `unshare -n`: a fresh network namespace that vanishes with us. */
@@ -82,14 +75,15 @@ function reexecInNamespace(argv: string[]): Promise<number> {
   })
 }
 
-async function runAll(scenarios: Scenario[], jsonFile: string | undefined): Promise<number> {
+async function runAll(scenarios: Scenario[], files: { json?: string | undefined; html?: string | undefined }): Promise<number> {
   execFileSync('ip', ['link', 'set', 'lo', 'up'])
   const device = TunDevice.open({ name: DEV, mtu: 1500 })
   configureKernelSide(DEV, `${KERNEL}/24`, 1500)
   const link = new PacedLink(device)
   const stack = new Stack({ address: STACK, link, mslMs: MSL_MS })
   const outcomes: Outcome[] = []
-  console.log(`tuntcp demo: stack ${STACK} on ${DEV}, kernel ${KERNEL}, MSL ${MSL_MS / 1000} s (TIME-WAIT ${(2 * MSL_MS) / 1000} s here, 60 s on Linux)`)
+  const about = `tuntcp demo: stack ${STACK} on ${DEV}, kernel ${KERNEL}, MSL ${MSL_MS / 1000} s (TIME-WAIT ${(2 * MSL_MS) / 1000} s here, 60 s on Linux)`
+  console.log(about)
   console.log('Every segment is held on the wire until the step before it is seen; the kernel\'s states come from ss -tan.\n')
   try {
     for (const [i, scenario] of scenarios.entries()) {
@@ -105,7 +99,8 @@ async function runAll(scenarios: Scenario[], jsonFile: string | undefined): Prom
   console.log(failed.length === 0
     ? `all ${outcomes.length} scenarios matched RFC 9293`
     : `${failed.length} of ${outcomes.length} scenarios did not match: ${failed.map(o => o.name).join(', ')}`)
-  if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ kernel: KERNEL, stack: STACK, mslMs: MSL_MS, scenarios: outcomes }, null, 2) + '\n')
+  if (files.json !== undefined) writeFileSync(files.json, JSON.stringify({ kernel: KERNEL, stack: STACK, mslMs: MSL_MS, scenarios: outcomes }, null, 2) + '\n')
+  if (files.html !== undefined) writeFileSync(files.html, demoPage(outcomes.map((o, i) => ({ ...o, lesson: scenarios[i]!.lesson })), about))
   return failed.length === 0 ? 0 : 1
 }
 
@@ -159,11 +154,7 @@ function check(scenario: Scenario, r: Recorder): string[] {
 }
 
 function print(n: number, scenario: Scenario, o: Outcome): void {
-  const mismatched = new Set<number>()
-  o.rows.forEach((row, i) => {
-    const want = o.expected[i]
-    if (want === undefined || want[0] !== row.client || want[1] !== row.server) mismatched.add(i)
-  })
+  const mismatched = mismatches(o)
   console.log(`== ${n}. ${scenario.title} ==\n`)
   console.log(ladder(o.rows, o.client, o.server))
   console.log()

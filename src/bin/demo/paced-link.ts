@@ -13,6 +13,8 @@ export interface HeldPacket {
   /** to-stack: the device vouched for the checksum; to-kernel: the device cuts it into segments of this size. */
   checksumTrusted?: boolean
   segmentSize?: number | undefined
+  /** When it was put on the wire (performance.now(), ms): where its arrow starts in the ladder. */
+  at: number
 }
 
 /** IPv4 (version nibble 4) carrying TCP (protocol 6)? */
@@ -36,14 +38,14 @@ export class PacedLink implements Link {
       // Only TCP is paced; anything else (the kernel's IPv6 chatter on a new link) goes straight through.
       if (!isTcp(packet)) return this.handler?.(packet, checksumTrusted)
       // The device reuses its read buffer: keep a copy.
-      this.hold({ direction: 'to-stack', packet: packet.slice(), checksumTrusted })
+      this.hold({ direction: 'to-stack', packet: packet.slice(), checksumTrusted, at: performance.now() })
     })
   }
 
   /** From the stack: TCP is held until released. */
   send(packet: Uint8Array, segmentSize?: number): void {
     if (!isTcp(packet)) return this.wire.send(packet, segmentSize)
-    this.hold({ direction: 'to-kernel', packet: packet.slice(), segmentSize })
+    this.hold({ direction: 'to-kernel', packet: packet.slice(), segmentSize, at: performance.now() })
   }
 
   onReceive(handler: PacketHandler | null): void {

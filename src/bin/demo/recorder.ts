@@ -15,10 +15,15 @@ export interface Segment {
   from: 'client' | 'server'
   /** e.g. "FIN,ACK seq=1 ack=1" with numbers relative to each side's ISN. */
   text: string
+  /** When it left its sender (ms since the scenario began); the row's time is when it arrived. */
+  sentAt: number
+  rst: boolean
 }
 
 export interface Row {
   step: number
+  /** When it happened, in ms since the scenario began. */
+  time: number
   /** What happened: an application call, a segment, or time passing. */
   event: string
   segment?: Segment
@@ -51,6 +56,7 @@ export class Recorder {
   private clientPort = 0
   private serverSeen = false
   private readonly isn: { client?: number; server?: number } = {}
+  private readonly t0 = performance.now()
 
   constructor(
     private readonly stack: Stack,
@@ -77,16 +83,18 @@ export class Recorder {
     const client = net.connect({ host: this.stack.address, port: this.port, localAddress: this.kernelAddr, allowHalfOpen: true })
     client.on('error', error => { this.clientError = (error as NodeJS.ErrnoException).code ?? error.message })
     this.client = client
+    const at = this.now()
     await sleep(REACT_MS)
     this.clientPort = client.localPort ?? 0
-    await this.record('client: connect()')
+    await this.record('client: connect()', undefined, at)
   }
 
   /** An application call (or several), then a look at both ends. */
   async act(event: string, action: () => void | Promise<void>): Promise<void> {
+    const at = this.now()
     await action()
     await sleep(REACT_MS)
-    await this.record(event)
+    await this.record(event, undefined, at)
   }
 
   /** Let the segments in flight cross one at a time, oldest first, until the wire is quiet. */
@@ -95,9 +103,10 @@ export class Recorder {
       await this.link.waitForPacket(QUIET_MS)
       const held = this.link.releaseOne()
       if (held === undefined) return
+      const arrived = this.now()
       const segment = this.describe(held)
       await sleep(REACT_MS)
-      await this.record(`${segment.from === 'client' ? 'client -> server' : 'server -> client'}  ${segment.text}`, segment)
+      await this.record(`${segment.from === 'client' ? 'client -> server' : 'server -> client'}  ${segment.text}`, segment, arrived)
     }
   }
 
@@ -107,13 +116,19 @@ export class Recorder {
     await this.record(event)
   }
 
+  /** ms since the scenario began. */
+  private now(): number {
+    return performance.now() - this.t0
+  }
+
   private describe(held: HeldPacket): Segment {
     const ip = parseIPv4(held.packet)
     const from = held.direction === 'to-stack' ? 'client' : 'server'
-    if (!ip.ok) return { from, text: `(not IPv4: ${ip.reason})` }
+    const sentAt = Math.round((held.at - this.t0) * 1000) / 1000
+    if (!ip.ok) return { from, text: `(not IPv4: ${ip.reason})`, sentAt, rst: false }
     // A checksum the device vouched for (offload) may be partial: do not check it again.
     const tcp = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst, held.checksumTrusted !== true)
-    if (!tcp.ok) return { from, text: `(not TCP: ${tcp.reason})` }
+    if (!tcp.ok) return { from, text: `(not TCP: ${tcp.reason})`, sentAt, rst: false }
     const seg = tcp.value
     const to = from === 'client' ? 'server' : 'client'
     if (seg.flags & SYN) this.isn[from] = seg.seq
@@ -124,7 +139,7 @@ export class Recorder {
     let text = `${flagWords(seg.flags)} seq=${rel(seg.seq, from)}`
     if (seg.flags & ACK) text += ` ack=${rel(seg.ack, to)}`
     if (seg.payload.length > 0) text += ` len=${seg.payload.length}`
-    return { from, text }
+    return { from, text, sentAt, rst: (seg.flags & RST) !== 0 }
   }
 
   private serverState(): State {
@@ -136,9 +151,10 @@ export class Recorder {
     return this.listening && !this.serverSeen ? 'LISTEN' : 'CLOSED'
   }
 
-  private async record(event: string, segment?: Segment): Promise<void> {
+  /** Both ends' states now, as the row of a step that happened at `time`. */
+  private async record(event: string, segment?: Segment, time = this.now()): Promise<void> {
     const server = this.serverState()
     const client = this.clientPort === 0 ? 'CLOSED' : await kernelState(this.clientLabel, this.serverLabel)
-    this.rows.push({ step: this.rows.length, event, segment, client, server })
+    this.rows.push({ step: this.rows.length, time: Math.round(time * 1000) / 1000, event, segment, client, server })
   }
 }

@@ -4,7 +4,7 @@
 // opening, 3.6 for the closing, figure 5 for the arcs).
 
 import type { State } from '../../stack/tcp/state.js'
-import type { Recorder } from './recorder.js'
+import type { Recorder, Row } from './recorder.js'
 
 export interface Scenario {
   name: string
@@ -18,6 +18,28 @@ export interface Scenario {
   expected: Array<[State, State]>
   /** The error the kernel client must see, if any. */
   clientError?: string
+}
+
+/** What one scenario showed: every row, and how it compares with what RFC 9293 says. */
+export interface Outcome {
+  name: string
+  title: string
+  client: string
+  server: string
+  rows: Row[]
+  expected: Array<[State, State]>
+  clientError: string | null
+  problems: string[]
+}
+
+/** The steps whose states are not the ones RFC 9293 says. */
+export function mismatches(o: Outcome): Set<number> {
+  const wrong = new Set<number>()
+  o.rows.forEach((row, i) => {
+    const want = o.expected[i]
+    if (want === undefined || want[0] !== row.client || want[1] !== row.server) wrong.add(i)
+  })
+  return wrong
 }
 
 async function open(r: Recorder): Promise<void> {
