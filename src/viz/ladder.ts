@@ -46,7 +46,7 @@ const ROW_GAP = 40
 
 export const LADDER_STYLE = '.end{stroke:#444;stroke-width:2}.arrow{stroke:#1f5fbf;stroke-width:1.5}.arrow.rst{stroke:#d62728}'
   + '.arrow-label{font-family:monospace;font-size:11px}.state{font-weight:bold;font-size:12px}.state.wrong{fill:#d62728}'
-  + '.event{font-style:italic;fill:#555}.clock{fill:#888;font-size:10px}.rule{font-size:9px;fill:#1a5fa8}.cut{fill:#888}'
+  + '.event{font-style:italic;fill:#555}.clock{fill:#888;font-size:10px}.rule{font-size:9px;fill:#1a5fa8}.cut{fill:#888;font-size:16px}'
   + '.head{fill:#1f5fbf}.head.rst{fill:#d62728}'
 
 /**
@@ -102,7 +102,7 @@ export function ladderSvg(ladder: Ladder, id = 'ladder'): string {
     text(RIGHT_X, 36, ladder.right.address, { 'text-anchor': 'middle', class: 'clock' }),
     el('line', { class: 'end', x1: LEFT_X, y1: TOP - 14, x2: LEFT_X, y2: bottom }),
     el('line', { class: 'end', x1: RIGHT_X, y1: TOP - 14, x2: RIGHT_X, y2: bottom }),
-    ...cuts.flatMap(c => [text(LEFT_X - 4, c + 4, '≈', { class: 'cut' }), text(RIGHT_X - 4, c + 4, '≈', { class: 'cut' })]),
+    ...cuts.flatMap(c => [text(LEFT_X - 5, c + 5, '≈', { class: 'cut' }), text(RIGHT_X - 5, c + 5, '≈', { class: 'cut' })]),
   ]
   let last: { left: string; right: string } | null = null
   for (const s of ladder.steps) {
