@@ -10,6 +10,7 @@ import { Counters } from './counters.js'
 import { senderInfo } from './sender-info.js'
 import { IpLayer } from './ip/ip-layer.js'
 import { CryptoRandom, SeededRandom, type Random } from './random.js'
+import { LoopHold } from './socket/loop-hold.js'
 import { Server, type ServerOptions } from './socket/server.js'
 import { checkCongestionControl, validatePort, validateTimeout } from './socket/errors.js'
 import { Socket } from './socket/socket.js'
@@ -76,10 +77,15 @@ export interface StateChange {
   cause: string
 }
 
+/** The clocks given to a Stack so far (see the constructor). */
+const clocksInUse = new WeakSet<Clock>()
+
 export class Stack extends EventEmitter {
   readonly address: string
   readonly counters = new Counters()
   readonly clock: Clock
+  /** Open sockets and listening servers keep the process alive, as net's do; only on real time. */
+  private readonly loopHold: LoopHold | null
   readonly wheel: TimerWheel
   readonly link: Link
   private readonly tcp: TcpLayer
@@ -96,6 +102,12 @@ export class Stack extends EventEmitter {
     this.address = opts.address
     this.link = opts.link
     this.clock = opts.clock ?? new RealClock()
+    // A clock has one wake-up, which the stack's timer wheel owns: a second stack would steal it.
+    if (clocksInUse.has(this.clock)) {
+      throw new TypeError('this clock already drives another Stack: give each stack a clock of its own (ClockGroup.clock() makes virtual clocks that share one time)')
+    }
+    clocksInUse.add(this.clock)
+    this.loopHold = this.clock instanceof RealClock ? new LoopHold() : null
     // A timer callback that throws is a bug, never an input problem: count it and keep going.
     this.wheel = new TimerWheel(this.clock, {
       onError: error => {
@@ -144,7 +156,7 @@ export class Stack extends EventEmitter {
   createServer(a?: ServerOptions | ((socket: Socket) => void), b?: (socket: Socket) => void): Server {
     const options = typeof a === 'function' ? {} : a ?? {}
     const listener = typeof a === 'function' ? a : b
-    const server = new Server(this.tcp, this.address, options, listener)
+    const server = new Server(this.tcp, this.address, options, listener, this.loopHold)
     this.servers.add(server)
     server.once('close', () => this.servers.delete(server))
     return server
@@ -169,7 +181,7 @@ export class Stack extends EventEmitter {
     if (opts.timeout !== undefined) validateTimeout(opts.timeout)
     if (opts.congestionControl !== undefined) checkCongestionControl(opts.congestionControl)
     const tcb = this.tcp.createActive(remote, port, opts.localPort)
-    const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen })
+    const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen }, this.loopHold)
     if (opts.congestionControl !== undefined) socket.setCongestionControl(opts.congestionControl)
     if (opts.timeout !== undefined) socket.setTimeout(opts.timeout)
     if (opts.noDelay === true) socket.setNoDelay(true)

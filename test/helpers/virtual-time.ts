@@ -2,54 +2,9 @@
 // the next, letting Node's queues (packets in flight, stream events) drain
 // between steps. A 60-second TIME-WAIT costs no wall time.
 
-import { VirtualClock } from '../../src/stack/time/virtual-clock'
 
-/** What the runners below drive: one VirtualClock, or a ClockGroup of them. */
-export interface VirtualTime {
-  now(): number
-  nextWake(): number | undefined
-  advanceTo(t: number): void
-}
-
-/**
- * Several VirtualClocks that keep one time: each stack's timer wheel owns its
- * clock's single wake-up, so stacks sharing virtual time each get a clock here.
- */
-export class ClockGroup implements VirtualTime {
-  private readonly clocks: VirtualClock[] = []
-  constructor(private readonly start = 0) {}
-
-  /** A new clock at the group's current time. */
-  clock(): VirtualClock {
-    const c = new VirtualClock(this.clocks.length === 0 ? this.start : this.now())
-    this.clocks.push(c)
-    return c
-  }
-
-  now(): number {
-    return this.clocks[0]?.now() ?? this.start
-  }
-
-  nextWake(): number | undefined {
-    let next: number | undefined
-    for (const c of this.clocks) {
-      const w = c.nextWake()
-      if (w !== undefined && (next === undefined || w < next)) next = w
-    }
-    return next
-  }
-
-  /** Move every clock to `t`, one due wake-up at a time so their timers interleave in time order. */
-  advanceTo(t: number): void {
-    for (;;) {
-      const next = this.nextWake()
-      if (next === undefined || next > t) break
-      const at = Math.max(next, this.now())
-      for (const c of this.clocks) c.advanceTo(at)
-    }
-    for (const c of this.clocks) c.advanceTo(t)
-  }
-}
+export { ClockGroup, type VirtualTime } from '../../src/stack/time/clock-group'
+import type { VirtualTime } from '../../src/stack/time/clock-group'
 
 /** Let every pending microtask, nextTick and immediate run (packets in flight, stream events). */
 export async function settle(rounds = 4): Promise<void> {

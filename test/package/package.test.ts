@@ -138,7 +138,7 @@ describe('installed into a fresh project', () => {
   // What each example of the docs prints, in part (all must exit 0 with nothing on stderr).
   const EXPECT: Record<string, RegExp> = {
     'two-stacks': /^connected from port \d+\nechoed: hello over tuntcp\nclosed, last state (TIME-WAIT|CLOSED)$/,
-    'states': /ESTABLISHED -> FIN-WAIT-1 \(close\)[\s\S]*bye/,
+    'states': /ESTABLISHED -> FIN-WAIT-1 {2}\(CLOSE\)[\s\S]*bye[\s\S]*FIN-WAIT-2 -> TIME-WAIT {2}\(FIN received\)/,
     'http-request': /^200 100000 100000$/,
     'undici-fetch': /^200 true$/,
     'ephemeral-port': /^listening on an ephemeral port: true\nyou are 10\.0\.0\.1:\d+$/,

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
 import type { Tcb } from '../tcp/tcb.js'
 import { codedError, listenError, validatePort } from './errors.js'
+import { LoopHold, LoopRef } from './loop-hold.js'
 import { Socket } from './socket.js'
 
 export interface ServerOptions {
@@ -27,17 +28,13 @@ export interface ListenOptions {
 
 /** Hosts that mean "every local address" (INADDR_ANY, in6addr_any). */
 const ANY_HOST = new Set(['', '0.0.0.0', '::'])
-/** setInterval's longest delay: the hold timer of ref() all but never fires. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 export class Server extends EventEmitter {
   private listener: Listener | null = null
   private readonly open = new Set<Socket>()
   private closing = false
-  /** ref() was called (and unref() not since): a listening server then holds Node's event loop open. */
-  private refed = false
-  /** The timer that holds the event loop while listening and ref'd, else null. */
-  private hold: ReturnType<typeof setInterval> | null = null
+  /** Holds Node's event loop while listening, unless unref()'d (loop-hold.ts). */
+  private readonly loopRef: LoopRef
   /**
    * Most connections this server holds at once, as net.Server.maxConnections: at the
    * limit a new SYN is dropped (counted as tcp-listener-full), as Linux does with a
@@ -50,8 +47,10 @@ export class Server extends EventEmitter {
     private readonly localAddress: string,
     private readonly options: ServerOptions = {},
     onConnection?: (socket: Socket) => void,
+    private readonly loopHold: LoopHold | null = null,
   ) {
     super()
+    this.loopRef = new LoopRef(loopHold)
     if (options.maxConnections !== undefined) this.maxConnections = options.maxConnections
     if (onConnection) this.on('connection', onConnection)
   }
@@ -91,7 +90,7 @@ export class Server extends EventEmitter {
     if (!this.tcp.listen(listener)) return this.fail(listenError('EADDRINUSE', { address: host || this.localAddress, port }))
     this.listener = listener
     this.closing = false
-    this.updateHold()
+    this.loopRef.setActive(true)
     process.nextTick(() => this.emit('listening'))
     return this
   }
@@ -102,7 +101,7 @@ export class Server extends EventEmitter {
     if (this.listener !== null) this.tcp.unlisten(this.listener)
     this.listener = null
     this.closing = true
-    this.updateHold()
+    this.loopRef.setActive(false)
     this.maybeClosed()
     return this
   }
@@ -123,27 +122,20 @@ export class Server extends EventEmitter {
     return this
   }
 
-  /**
-   * Hold Node's event loop open while this server listens, as a listening net.Server
-   * does: a ref'd timer that never fires. Unlike net this is opt-in: the stack's
-   * sockets and timers never keep a process alive by themselves (the clock's timer is
-   * unref'd); what does is the link (a TunDevice's poll handle, until it is closed).
-   */
+  /** As net.Server#ref (the default): while listening, this server keeps the process alive (loop-hold.ts). */
   ref(): this {
-    this.refed = true
-    this.updateHold()
+    this.loopRef.ref()
     return this
   }
 
-  /** Let the process exit though this server listens (the default; see ref()). */
+  /** As net.Server#unref: the process may exit though this server listens. */
   unref(): this {
-    this.refed = false
-    this.updateHold()
+    this.loopRef.unref()
     return this
   }
 
   private accept(tcb: Tcb): void {
-    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy })
+    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy }, this.loopHold)
     this.open.add(socket)
     socket.once('close', () => {
       this.open.delete(socket)
@@ -155,16 +147,6 @@ export class Server extends EventEmitter {
   private fail(error: Error): this {
     process.nextTick(() => this.emit('error', error))
     return this
-  }
-
-  /** The hold timer runs exactly while this server listens and is ref'd. */
-  private updateHold(): void {
-    const held = this.refed && this.listener !== null
-    if (held && this.hold === null) this.hold = setInterval(() => undefined, MAX_TIMEOUT_MS)
-    if (!held && this.hold !== null) {
-      clearInterval(this.hold)
-      this.hold = null
-    }
   }
 
   private maybeClosed(): void {

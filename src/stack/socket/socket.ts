@@ -10,6 +10,7 @@ import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
 import { setCongestionControl } from '../tcp/loss-recovery.js'
 import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user.js'
+import { LoopRef, type LoopHold } from './loop-hold.js'
 import { checkCongestionControl, codedError, connectionError, validateTimeout, writeError } from './errors.js'
 
 export interface SocketOptions {
@@ -53,7 +54,11 @@ export class Socket extends Duplex implements TcbUser {
   private readonly wheel: TimerWheel
   private readonly closeOnDestroy: boolean
 
-  constructor(tcb: Tcb, options: SocketOptions = {}) {
+  /** Holds Node's event loop while this socket is open, unless unref()'d (loop-hold.ts). */
+  private readonly loopRef: LoopRef
+
+  /** `loopHold`: the stack's, when it runs on real time (Stack passes it; null on virtual time). */
+  constructor(tcb: Tcb, options: SocketOptions = {}, loopHold: LoopHold | null = null) {
     // 'close' is ours to emit, with net's hadError argument (see _destroy).
     super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: false })
     this.closeOnDestroy = options.closeOnDestroy ?? false
@@ -66,6 +71,8 @@ export class Socket extends Duplex implements TcbUser {
     this.wheel = tcb.host.wheel
     tcb.user = this
     if (tcb.state === 'ESTABLISHED') this.connecting = false
+    this.loopRef = new LoopRef(loopHold)
+    this.loopRef.setActive(true)
   }
 
   /** The RFC 9293 state of the connection, followed to CLOSED even after the socket has closed. */
@@ -102,17 +109,15 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
-  /**
-   * Like net.Socket#ref, but the stack's sockets hold no Node handle of their own, so this
-   * does nothing: what keeps a process alive is the link (a TunDevice's poll handle), or a
-   * Server after its ref().
-   */
+  /** As net.Socket#ref (the default): until it closes, this socket keeps the process alive (loop-hold.ts). */
   ref(): this {
+    this.loopRef.ref()
     return this
   }
 
-  /** Like net.Socket#unref (node:http's Agent calls it on idle keep-alive sockets). */
+  /** As net.Socket#unref: the process may exit though this socket is open (node:http's Agent does it to idle keep-alive sockets). */
   unref(): this {
+    this.loopRef.unref()
     return this
   }
 
@@ -224,6 +229,8 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   onStateChange(from: State, to: State, cause: string): void {
+    // In TIME-WAIT nothing more can arrive for the application (RFC 9293 3.10.7.4): let the loop go.
+    if (to === 'TIME-WAIT' || to === 'CLOSED') this.loopRef.setActive(false)
     this.emit('state', from, to, cause)
   }
 
@@ -294,6 +301,7 @@ export class Socket extends Duplex implements TcbUser {
       else orphan(tcb)
     }
     callback(error)
+    this.loopRef.setActive(false)
     process.nextTick(() => this.emit('close', error !== null)) // after 'error', as net's
   }
 

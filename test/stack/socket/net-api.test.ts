@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
 import { TcpError } from '../../../src/stack/tcp/tcb'
-import { B, collect, errorsOf, segmentsOut, twoStacks } from '../../helpers/two-stacks'
+import { Stack } from '../../../src/stack/stack'
+import { linkPair } from '../../../src/tun/memory-link'
+import { A, B, collect, errorsOf, segmentsOut, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
 
 type NetError = Error & { code?: string; errno?: number; syscall?: string; address?: string; port?: number }
@@ -200,23 +202,53 @@ describe('Server members', () => {
     expect(counts).toEqual([1, 0])
   })
 
-  it("ref() holds Node's event loop with one timer while listening; unref() and close() let it go", async () => {
+  it("on real time a listening server holds Node's event loop, as net's; unref() and close() let it go", () => {
     const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
     const before = timers()
-    const net = twoStacks()
-    const server = net.b.createServer()
-    expect(server.ref()).toBe(server)
+    const [linkA] = linkPair()
+    const stack = new Stack({ address: A, link: linkA })   // no clock given: real time
+    const server = stack.createServer()
     expect(timers()).toBe(before) // not listening yet: nothing to hold
     server.listen(7)
     expect(timers()).toBe(before + 1)
+    const other = stack.createServer().listen(9)
+    expect(timers()).toBe(before + 1) // one timer for the whole stack
     expect(server.unref()).toBe(server)
+    other.close()
     expect(timers()).toBe(before)
-    server.ref()
+    expect(server.ref()).toBe(server)
     expect(timers()).toBe(before + 1)
     server.close()
     expect(timers()).toBe(before)
-    // Unlike net, a server holds nothing until ref(): the link decides (a TUN device's poll handle).
-    net.b.createServer().listen(9)
+  })
+
+  it('on real time an open socket holds the loop until it closes; unref() lets go, ref() takes hold again', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const [linkA, linkB] = linkPair()
+    const a = new Stack({ address: A, link: linkA })
+    const b = new Stack({ address: B, link: linkB })
+    const server = b.createServer(s => s.pipe(s)).listen(7).unref()
+    const before = timers()
+    const sock = a.connect(7, B)
+    await new Promise(r => sock.once('connect', r))
+    expect(timers()).toBe(before + 2) // each stack's hold: our socket, and the accepted one
+    sock.unref()
+    expect(timers()).toBe(before + 1)
+    sock.ref()
+    expect(timers()).toBe(before + 2)
+    sock.resume().end()
+    await new Promise(r => sock.once('close', r))
+    await new Promise(r => setImmediate(r))
+    expect(timers()).toBe(before)
+    server.close()
+  })
+
+  it('on virtual time nothing holds the loop: time moves only when the program moves it', () => {
+    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const before = timers()
+    const net = twoStacks()
+    net.b.createServer().listen(7)
+    net.a.connect(7, B)
     expect(timers()).toBe(before)
   })
 })
