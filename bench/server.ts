@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
   if (mode === 'tuntcp' && Number(rest[4] ?? 1) > 1) {
     const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500', workers = '2'] = rest
     const args: DeviceArgs = {
-      dev, addr, kernelAddr: kernelCidr, mtu: Number(mtu), mslMs: 30_000, trace: false, pcap: undefined, offload: true, help: false,
+      dev, addr, kernelAddr: kernelCidr, mtu: Number(mtu), mslMs: 30_000, trace: false, traceJson: undefined, pcap: undefined, offload: true, help: false,
     }
     const { device } = openDevice(args, line => process.stderr.write(`${line}\n`), true)
     const pool = await WorkerPool.start(Number(workers), args, false)

@@ -19,6 +19,7 @@ export const DEVICE_OPTIONS = {
   mtu: { type: 'string', default: '1500' },
   msl: { type: 'string', default: '30' },
   trace: { type: 'boolean', default: false },
+  'trace-json': { type: 'string' },
   pcap: { type: 'string' },
   'no-offload': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -43,6 +44,8 @@ export interface DeviceArgs {
   mtu: number
   mslMs: number
   trace: boolean
+  /** --trace-json FILE: the trace as JSON lines (docs/trace-json.md). */
+  traceJson: string | undefined
   pcap: string | undefined
   /** Checksum and segmentation offload on the TUN device (off with --no-offload). */
   offload: boolean
@@ -116,6 +119,7 @@ export function deviceArgs(values: Record<string, string | boolean | undefined>)
     mtu,
     mslMs: Math.round(msl * 1000),
     trace: values.trace === true,
+    traceJson: values['trace-json'] as string | undefined,
     pcap: values.pcap as string | undefined,
     offload: values['no-offload'] !== true,
     help: values.help === true,

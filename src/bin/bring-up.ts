@@ -1,6 +1,6 @@
 // Bring the stack up on a TUN device for serve and connect: open (or create)
 // the device, give the kernel side its address when asked or when we created the
-// device, and attach --trace and --pcap. takeDown() undoes all of it. The two halves,
+// device, and attach --trace, --trace-json and --pcap. takeDown() undoes all of it. The two halves,
 // openDevice() and startStack(), are used apart by `serve --workers`: the main thread
 // opens the device, each worker thread starts a stack on a queue of its own.
 
@@ -12,13 +12,14 @@ import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from '
 import { useColour } from './colour.js'
 import { PcapWriter } from './pcap.js'
 import { Tracer } from './trace.js'
+import { traceJsonToFile } from './trace-json.js'
 
 export interface Running {
   device: TunDevice
   stack: Stack
   /** The kernel side's address (A.B.C.D/P), when we set it. */
   kernelAddr: string | undefined
-  /** Close the pcap file and the device (a device we created disappears). */
+  /** Close the pcap and trace files and the device (a device we created disappears). */
   takeDown(): void
 }
 
@@ -66,8 +67,8 @@ export function openDevice(args: DeviceArgs, log: (line: string) => void, forWor
 }
 
 /**
- * A Stack at --addr on `device`, with --trace and --pcap attached, internal errors and
- * device errors logged. `close()` closes the pcap file (the device is the caller's).
+ * A Stack at --addr on `device`, with --trace, --trace-json and --pcap attached, internal
+ * errors and device errors logged. `close()` closes the files (the device is the caller's).
  */
 export function startStack(device: TunDevice, args: DeviceArgs, log: (line: string) => void,
   colour = useColour(process.stderr)): { stack: Stack; close(): void } {
@@ -85,9 +86,24 @@ export function startStack(device: TunDevice, args: DeviceArgs, log: (line: stri
     // With offload a TCP checksum may be left for the kernel to finish: the file gets it whole.
     stack.on('packet', (_dir: string, packet: Uint8Array, partial: boolean) => writer.write(partial ? withFullTcpChecksum(packet) : packet))
   }
+  let stopJson: (() => void) | null = null
+  if (args.traceJson !== undefined) {
+    try {
+      stopJson = traceJsonToFile(stack, args.traceJson)
+    } catch (error) {
+      pcap?.close()
+      throw error
+    }
+  }
   stack.on('internal-error', (error: Error) => log(`tuntcp: internal error (packet dropped): ${error.stack ?? error.message}`))
   device.onError(error => log(error.message))
-  return { stack, close: () => pcap?.close() }
+  return {
+    stack,
+    close: () => {
+      pcap?.close()
+      stopJson?.()
+    },
+  }
 }
 
 export function bringUp(args: DeviceArgs, log: (line: string) => void): Running {

@@ -9,7 +9,7 @@ import type { Stack } from '../stack/stack.js'
 import { parseAddress } from '../stack/wire/ipv4.js'
 import { SYN, type TcpSegment } from '../stack/wire/tcp.js'
 
-export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload]
+export const CONNECT_USAGE = `usage: tuntcp connect HOST PORT [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--trace-json FILE] [--pcap FILE] [--no-offload]
 
   HOST is an IPv4 address the kernel routes over the device, usually the kernel
   side's own address (10.77.0.1 by default). Options as for serve. On stderr: the

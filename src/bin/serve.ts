@@ -10,7 +10,7 @@ import { bringUp } from './bring-up.js'
 import { stackSnapshot, startControl } from './control.js'
 import { serveWorkers } from './serve-workers.js'
 
-export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--pcap FILE] [--no-offload] [--workers N]
+export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--trace-json FILE] [--pcap FILE] [--no-offload] [--workers N]
 
   --dev NAME            TUN device to attach to, or create (default tuntcp0)
   --addr A.B.C.D        the stack's own address (default 10.77.0.2)
@@ -19,12 +19,15 @@ export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [-
   --mtu N               device MTU (default 1500)
   --msl SECONDS         maximum segment lifetime; TIME-WAIT lasts twice this (default 30)
   --trace               print every segment and state change
+  --trace-json FILE     write every segment, state change and the sender's cwnd, RTT and
+                        bytes in flight after each ACK to FILE, one JSON object a line
+                        (docs/trace-json.md; draw it with tuntcp plot)
   --pcap FILE           write every packet in and out to FILE (pcap, LINKTYPE_RAW)
   --no-offload          no checksum and TCP segmentation offload on the device (on where the
                         kernel supports it: segments up to 64 KB, cut at the MSS by the kernel)
   --workers N           serve with N threads (1 to ${MAX_WORKERS}, default 1): the device is made
                         multi-queue, each thread runs its own stack on one queue and owns the
-                        connections the kernel hashes there; not with --pcap`
+                        connections the kernel hashes there; not with --pcap or --trace-json`
 
 /** How long a shutdown waits for connections to close before resetting them. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -41,6 +44,9 @@ export async function serve(argv: string[]): Promise<number> {
   const log = (line: string) => console.error(line)
   if (threads > 1 && args.pcap !== undefined) {
     throw new UsageError('--pcap works with one worker only: the threads would have to share one capture file (drop --workers or --pcap)')
+  }
+  if (threads > 1 && args.traceJson !== undefined) {
+    throw new UsageError('--trace-json works with one worker only: the threads would have to share one trace file (drop --workers or --trace-json)')
   }
   if (threads > 1) return serveWorkers(args, threads, log, SHUTDOWN_GRACE_MS)
   const running = bringUp(args, log)

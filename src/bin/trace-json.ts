@@ -7,6 +7,7 @@ import type { SenderInfo } from '../stack/sender-info.js'
 import type { Stack, StateChange } from '../stack/stack.js'
 import { formatAddress } from '../stack/wire/ipv4.js'
 import { ACK, SYN, type TcpSegment } from '../stack/wire/tcp.js'
+import { CommandError } from './args.js'
 import { TRACE_SCHEMA, TRACE_VERSION, type HeaderRecord, type SegmentRecord, type SenderRecord, type StateRecord, type TraceRecord } from '../viz/trace.js'
 
 const FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const
@@ -109,10 +110,16 @@ function round(ms: number): number {
 
 /**
  * --trace-json FILE on a stack: every record written at once (a crash loses nothing).
- * Returns the function that stops tracing and closes the file.
+ * Returns the function that stops tracing and closes the file; a file that cannot be
+ * opened is a CommandError (one line, status 1).
  */
 export function traceJsonToFile(stack: Stack, file: string): () => void {
-  const fd = openSync(file, 'w')
+  let fd: number
+  try {
+    fd = openSync(file, 'w')
+  } catch (error) {
+    throw new CommandError(`cannot write the trace file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
   const tracer = new JsonTracer(stack, line => writeSync(fd, line + '\n'))
   return () => {
     tracer.detach()

@@ -9,13 +9,13 @@ describe('device options', () => {
   it('has the defaults of PRODUCT.md', () => {
     expect(device([])).toEqual({
       dev: 'tuntcp0', addr: '10.77.0.2', kernelAddr: undefined, mtu: 1500, mslMs: 30_000,
-      trace: false, pcap: undefined, offload: true, help: false,
+      trace: false, traceJson: undefined, pcap: undefined, offload: true, help: false,
     })
   })
 
   it('takes every flag', () => {
-    expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--pcap', 'x.pcap', '--no-offload'])).toEqual({
-      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, pcap: 'x.pcap', offload: false, help: false,
+    expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--trace-json', 't.jsonl', '--pcap', 'x.pcap', '--no-offload'])).toEqual({
+      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, traceJson: 't.jsonl', pcap: 'x.pcap', offload: false, help: false,
     })
   })
 
@@ -103,6 +103,8 @@ describe('main', () => {
     expect(noWorkers).toMatchObject({ code: 2, err: 'tuntcp: --workers must be a whole number from 1 to 64, not "0"' })
     const pcapWorkers = await run(['serve', '--workers', '2', '--pcap', 'x.pcap'])
     expect(pcapWorkers).toMatchObject({ code: 2, err: expect.stringContaining('--pcap works with one worker only') })
+    const jsonWorkers = await run(['serve', '--workers', '2', '--trace-json', 'x.jsonl'])
+    expect(jsonWorkers).toMatchObject({ code: 2, err: expect.stringContaining('--trace-json works with one worker only') })
     const sameAddr = await run(['serve', '--addr', '10.77.0.1'])
     expect(sameAddr).toMatchObject({ code: 2, err: expect.stringContaining("is the kernel side's address") })
   })
@@ -110,7 +112,7 @@ describe('main', () => {
   it('exits 2 with one line for help about a command that does not exist', async () => {
     for (const name of ['frob', 'constructor']) {
       expect(await run(['help', name])).toEqual({
-        code: 2, out: '', err: `tuntcp: no command "${name}" to help with; the commands: serve, connect, ss, demo, script`,
+        code: 2, out: '', err: `tuntcp: no command "${name}" to help with; the commands: serve, connect, ss, demo, script, plot`,
       })
     }
   })
