@@ -3,16 +3,20 @@
 // script is shown with its line, the expected segment and the one the stack sent.
 
 import { access } from 'node:fs/promises'
+import type { Stack } from '../stack/stack.js'
 import { formatFailure, runScriptFile } from '../testkit/script/index.js'
 import { parse, UsageError } from './args.js'
+import { traceJsonToFile } from './trace-json.js'
 
-export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] FILE...
+export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] [--trace-json OUT] FILE...
 
 Runs each packetdrill-style script FILE against a fresh stack in virtual time
 (the stack is 192.168.0.1, the script plays 192.0.2.1) and prints "ok  FILE" or
 the first mismatch, then a count. Exit status 1 if any script fails.
 
-  -v, --verbose   print every event and every segment the stack sends
+  -v, --verbose        print every event and every segment the stack sends
+  --trace-json OUT     write the stack's trace as JSON lines to OUT (docs/trace-json.md;
+                       draw it with tuntcp plot); one script FILE only, in virtual time
 
 The language is the non-Linux-specific subset of packetdrill: see docs/scripts.md.
 A script may start with packetdrill's options (--tolerance_usecs=N, ...) and with
@@ -20,6 +24,7 @@ the stack's tunables as --tcp_NAME=VALUE (--tcp_msl_ms=1000, --tcp_rcv_buf_size=
 
 const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
+  'trace-json': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -30,6 +35,9 @@ export async function script(argv: string[]): Promise<number> {
     return 0
   }
   if (positionals.length === 0) throw new UsageError('script needs at least one FILE (try: tuntcp help script)')
+  const traceJson = values['trace-json']
+  // Each script runs a fresh stack on a clock from 0: one trace file holds one of them.
+  if (traceJson !== undefined && positionals.length > 1) throw new UsageError('--trace-json traces one script at a time: give one FILE')
   for (const file of positionals) {
     try {
       await access(file)
@@ -42,7 +50,9 @@ export async function script(argv: string[]): Promise<number> {
   for (const file of positionals) {
     const trace = values.verbose ? (line: string) => console.log(`  ${line}`) : undefined
     if (values.verbose) console.log(file)
-    const result = await runScriptFile(file, { trace })
+    let stopJson: (() => void) | undefined
+    const onStack = traceJson === undefined ? undefined : (stack: Stack) => { stopJson = traceJsonToFile(stack, traceJson) }
+    const result = await runScriptFile(file, { trace, onStack }).finally(() => stopJson?.())
     if (result.ok) {
       passed++
       console.log(`ok  ${file}`)

@@ -1,10 +1,11 @@
 // tuntcp script: "ok  FILE" or the first mismatch per script, a count, and
 // exit status 1 when any script fails. main() runs in-process, as in args.test.ts.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { main } from '../../src/bin/main'
+import { parseTrace } from '../../src/viz/trace'
 
 async function run(argv: string[]) {
   const out: string[] = []
@@ -72,6 +73,19 @@ describe('tuntcp script', () => {
     const result = await run(['script', typo])
     expect(result.code).toBe(1)
     expect(result.out).toContain(`FAIL ${typo}\n  line 2: +0 lisen(3, 1) = 0\n    unsupported: system call lisen()`)
+  })
+
+  it('--trace-json writes the stack\'s trace of the script in virtual time', async () => {
+    const out = join(dir, 'good.jsonl')
+    expect(await run(['script', '--trace-json', out, good])).toMatchObject({ code: 0, out: `ok  ${good}\n1 passed, 0 failed` })
+    const { header, records } = parseTrace(readFileSync(out, 'utf8'))
+    expect(header).toMatchObject({ version: 1, stack: '192.168.0.1' })
+    expect(records.map(r => r.type === 'state' ? `${r.from}>${r.to}` : `${r.type} ${r.type === 'segment' ? `${r.dir} ${r.flags}` : ''}`)).toEqual([
+      'segment in SYN', 'LISTEN>SYN-RECEIVED', 'segment out SYN,ACK',
+    ])
+    expect(records[0]).toMatchObject({ t: 0, src: '192.0.2.1', dst: '192.168.0.1', seq: 0, win: 65535, options: { mss: 1460 } })
+    expect(await run(['script', '--trace-json', out, good, bad])).toMatchObject({ code: 2, err: 'tuntcp: --trace-json traces one script at a time: give one FILE' })
+    expect(await run(['script', '--trace-json', join(dir, 'no/such/dir.jsonl'), good])).toMatchObject({ code: 1, err: `tuntcp: cannot write the trace file ${join(dir, 'no/such/dir.jsonl')}: ENOENT` })
   })
 
   it('is a usage error (exit 2) without a file or with a missing one', async () => {

@@ -29,6 +29,8 @@ export interface RunOptions {
   stack?: Partial<StackOptions>
   /** Called with one line per event and per segment sent, for `tuntcp script --verbose`. */
   trace?: (line: string) => void
+  /** Called with the stack before the script runs, to watch it (`tuntcp script --trace-json`). */
+  onStack?: (stack: Stack) => void
 }
 
 /** The first thing that went wrong, on the script line that shows it. */
@@ -171,6 +173,7 @@ class Runner {
       this.failure ??= { line: ev?.line ?? 0, source: ev?.source ?? '', message: `the stack threw: ${error.stack ?? error.message}` }
     })
     this.conn = this.newConnection('none')
+    options.onStack?.(this.stack)
   }
 
   async run(): Promise<RunResult> {
