@@ -1,11 +1,12 @@
-// The tuntcp command: serve, connect, help. Exit status 0 on success, 1 on a
-// failure at run time (one line saying what), 2 on a bad command line.
+// The tuntcp command: serve, connect, ss, demo, script, plot, help. Exit status 0 on
+// success, 1 on a failure at run time (one line saying what), 2 on a bad command line.
 
 import { readFileSync } from 'node:fs'
 import { TunError } from '../tun/errors.js'
 import { CommandError, UsageError } from './args.js'
 import { connect, CONNECT_USAGE } from './connect.js'
 import { demo, DEMO_USAGE } from './demo.js'
+import { plot, PLOT_USAGE } from './plot.js'
 import { script, SCRIPT_USAGE } from './script.js'
 import { serve, SERVE_USAGE } from './serve.js'
 import { ss, SS_USAGE } from './ss.js'
@@ -18,6 +19,7 @@ commands:
   ss [--dev NAME]       list the connections of a running serve, like ss -tan -o
   demo                  show the ways a connection closes, both ends' states side by side (root)
   script FILE...        run packetdrill-style scripts against the stack in virtual time
+  plot TRACE -o OUT     draw a --trace-json file: time-sequence and cwnd graphs (.svg or .html)
   help [COMMAND]        this text, or a command's options (also -h, --help)
   -V, --version         print the version
 
@@ -29,7 +31,7 @@ function version(): string {
 }
 
 const COMMAND_USAGE: Record<string, string> = {
-  serve: SERVE_USAGE, connect: CONNECT_USAGE, ss: SS_USAGE, demo: DEMO_USAGE, script: SCRIPT_USAGE,
+  serve: SERVE_USAGE, connect: CONNECT_USAGE, ss: SS_USAGE, demo: DEMO_USAGE, script: SCRIPT_USAGE, plot: PLOT_USAGE,
 }
 
 /** `tuntcp help [COMMAND]`: asked for, so on stdout with status 0; an unknown COMMAND is a usage error. */
@@ -59,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         return await ss(rest)
       case 'script':
         return await script(rest)
+      case 'plot':
+        return await plot(rest)
       case 'help':
       case '--help':
       case '-h':

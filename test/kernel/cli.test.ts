@@ -3,11 +3,12 @@
 // the peers. Each test uses its own device name and /24.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { parseTrace, type SenderRecord } from '../../src/viz/trace'
 import { CLI, exitWithin, run as runWithInput, runText as run, sleep, stopLeftovers, tuntcp, waitFor } from './helpers'
 import { interfaceExists, requireFreshNetns } from './netns'
 
@@ -105,6 +106,39 @@ describe('tuntcp serve --pcap', () => {
       expect(bad.stdout.trim()).toBe('')
       cli.child.kill('SIGINT')
       expect(await exitWithin(cli, 5000)).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('tuntcp serve --trace-json and tuntcp plot', () => {
+  it('writes every segment, state change and sender snapshot of a download, which plot draws', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuntcp-json-'))
+    const file = join(dir, 'serve.jsonl')
+    try {
+      const cli = tuntcp(['serve', '--dev', 'tkjson0', '--addr', '10.89.0.2', '--kernel-addr', '10.89.0.1/24', '--trace-json', file])
+      await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', START_MS)
+      const got = await run('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{size_download}', 'http://10.89.0.2/bytes/300000'])
+      expect(got.stdout).toBe('300000')
+      cli.child.kill('SIGINT')
+      expect(await exitWithin(cli, 5000)).toBe(0)
+      const { header, records } = parseTrace(readFileSync(file, 'utf8'))
+      expect(header).toMatchObject({ schema: 'tuntcp-trace', version: 1, stack: '10.89.0.2' })
+      const segs = records.filter(r => r.type === 'segment')
+      expect(segs[0]).toMatchObject({ dir: 'in', src: '10.89.0.1', dst: '10.89.0.2', dport: 80, flags: ['SYN'], conn: 1 })
+      expect(segs.filter(s => s.dir === 'out').reduce((n, s) => n + s.len, 0)).toBeGreaterThan(300_000) // the body and the headers
+      const states = records.filter(r => r.type === 'state').map(r => `${r.from}>${r.to}`)
+      expect(states.slice(0, 2)).toEqual(['LISTEN>SYN-RECEIVED', 'SYN-RECEIVED>ESTABLISHED'])
+      const senders = records.filter((r): r is SenderRecord => r.type === 'sender')
+      expect(senders.length).toBeGreaterThan(10)
+      expect(Math.max(...senders.map(s => s.cwnd))).toBeGreaterThan(14_600) // slow start grew it
+      expect(senders.at(-1)!.srtt).toBeTypeOf('number')
+      for (const out of ['serve.html', 'serve.svg']) {
+        const drawn = await run(process.execPath, [CLI, 'plot', file, '-o', join(dir, out)])
+        expect(drawn, out).toMatchObject({ code: 0, stderr: '' })
+        expect(readFileSync(join(dir, out), 'utf8')).toContain('connection 1: 10.89.0.2:80 → 10.89.0.1:')
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -227,6 +261,24 @@ describe('tuntcp connect', () => {
     expect(lines.some(l => /^tuntcp: connected 10\.87\.0\.2:\d+ -> 10\.87\.0\.1:9000$/.test(l))).toBe(true)
     expect(interfaceExists('tkconn3')).toBe(false)
   })
+
+  it('--trace-json writes the open, the data both ways and the close as JSON lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuntcp-json-'))
+    const file = join(dir, 'connect.jsonl')
+    try {
+      const cli = tuntcp(['connect', '10.92.0.1', '9000', '--dev', 'tkconn7', '--addr', '10.92.0.2', '--kernel-addr', '10.92.0.1/24', '--trace-json', file], 'json me\n')
+      expect(await exitWithin(cli, START_MS)).toBe(0)
+      expect(cli.stdout()).toBe('JSON ME\n')
+      const { records } = parseTrace(readFileSync(file, 'utf8'))
+      expect(records[0]).toMatchObject({ type: 'state', conn: 1, local: '10.92.0.2', remote: '10.92.0.1', rport: 9000, from: 'CLOSED', to: 'SYN-SENT', cause: 'active OPEN' })
+      expect(records[1]).toMatchObject({ type: 'segment', dir: 'out', flags: ['SYN'], ack: null, dport: 9000 })
+      expect(records.some(r => r.type === 'segment' && r.dir === 'in' && r.len === 8)).toBe(true)
+      expect(records.filter(r => r.type === 'segment' && r.flags.includes('FIN'))).toHaveLength(2)
+      expect(records.filter(r => r.type === 'state').at(-1)).toMatchObject({ to: 'TIME-WAIT' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('tuntcp command-line habits', () => {
@@ -245,7 +297,7 @@ describe('tuntcp command-line habits', () => {
     const unknown = tuntcp(['help', 'frob'])
     expect(await exitWithin(unknown, START_MS)).toBe(2)
     expect(unknown.stdout()).toBe('')
-    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, ss, demo, script\n')
+    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, ss, demo, script, plot\n')
     for (const flag of ['-V', '--version']) {
       const version = tuntcp([flag])
       expect(await exitWithin(version, START_MS)).toBe(0)
