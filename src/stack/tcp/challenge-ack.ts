@@ -16,7 +16,7 @@
 import type { Clock } from '../time/clock.js'
 import type { Counters } from '../counters.js'
 import type { Random } from '../random.js'
-import { sendAck } from './output.js'
+import { sendAck } from './emit.js'
 import type { Tcb } from './tcb.js'
 
 /** One per stack: how many challenge ACKs may still go out in the current second. */

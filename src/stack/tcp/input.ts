@@ -3,7 +3,8 @@
 // handled by the demultiplexer in tcp-layer.ts (3.10.7.1, 3.10.7.2).
 
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
-import { ackSoon, output, sendAck, sendReset, sendSyn } from './output.js'
+import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
+import { ackSoon, output } from './output.js'
 import { challengeAck } from './challenge-ack.js'
 import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -52,7 +53,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   const hasAck = (seg.flags & ACK) !== 0
   // First, the ACK bit: it must acknowledge our SYN and nothing more.
   if (hasAck && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndNxt))) {
-    if (!(seg.flags & RST)) replyReset(tcb, seg.ack)
+    if (!(seg.flags & RST)) sendResetAt(tcb, seg.ack) // <SEQ=SEG.ACK><CTL=RST>
     return counters.drop('tcp-syn-sent-bad-ack')
   }
   // Second, the RST bit: with an acceptable ACK it refuses the connection.
@@ -207,7 +208,7 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   const { ack, seq, window } = a
   if (tcb.state === 'SYN-RECEIVED') {
     if (!(seqGt(ack, tcb.sndUna) && seqLe(ack, tcb.sndNxt))) {
-      replyReset(tcb, ack) // <SEQ=SEG.ACK><CTL=RST>
+      sendResetAt(tcb, ack) // <SEQ=SEG.ACK><CTL=RST>
       tcb.host.counters.drop('tcp-syn-received-bad-ack')
       return false
     }
@@ -445,12 +446,6 @@ export function ackIfOwedNow(tcb: Tcb): void {
 /** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */
 function takeMss(tcb: Tcb, mss: number | undefined): void {
   tcb.sndMss = Math.max(1, Math.min(mss ?? 536, tcb.rcvMss))
-}
-
-/** A RST for a bad ACK on a TCB: <SEQ=SEG.ACK><CTL=RST>. */
-function replyReset(tcb: Tcb, ack: number): void {
-  tcb.host.counters.resetsSent++
-  tcb.host.transmit(tcb, { seq: ack, ack: 0, flags: RST, window: 0 })
 }
 
 export { takeMss }

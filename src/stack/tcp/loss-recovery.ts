@@ -21,7 +21,7 @@
 
 import type { CongestionContext } from './congestion/types.js'
 import { createCongestionControl, initialWindow, type CongestionControlName } from './congestion/index.js'
-import { sendSegmentAt } from './output.js'
+import { sendSegmentAt } from './emit.js'
 import { tsVal } from './options.js'
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from './seq.js'
 import type { SackBlock } from './sack.js'

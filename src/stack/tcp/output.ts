@@ -1,79 +1,10 @@
 // Deciding what to send (RFC 9293 3.8: data, window, acknowledgments; 3.10.4
-// for the FIN). Every segment we send carries ACK once synchronized, so any
-// segment sent also settles a pending delayed ACK.
+// for the FIN). The segments themselves are built and sent by emit.ts.
 
-import { ACK, FIN, PSH, RST, SYN } from '../wire/tcp.js'
-import type { OutSegment, Tcb } from './tcb.js'
+import type { Tcb } from './tcb.js'
+import { sendAck, sendSegmentAt } from './emit.js'
 import { armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery.js'
-import { segmentOptions, synOptions } from './options.js'
 import { seqAdd, seqDiff } from './seq.js'
-
-/** Hand one segment to the host, carrying our current ACK and window. */
-function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {
-  const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(syn), payload }
-  if (flags & ACK) {
-    seg.ack = tcb.rcvNxt
-    tcb.lastAckSent = tcb.rcvNxt // Last.ACK.sent (RFC 7323 4.3)
-    tcb.unackedSegments = 0
-    tcb.host.wheel.disarm(tcb.delayedAckTimer)
-  }
-  // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
-  const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
-  if (options !== undefined) seg.options = options
-  tcb.host.transmit(tcb, seg)
-}
-
-/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and options (RFC 7323, RFC 2018). */
-export function sendSyn(tcb: Tcb): void {
-  const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
-  transmit(tcb, tcb.iss, flags, undefined, true)
-}
-
-/** An immediate ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Also the challenge ACK of RFC 5961. */
-export function sendAck(tcb: Tcb): void {
-  transmit(tcb, tcb.sndNxt, ACK)
-}
-
-/** A probe the peer must answer with an ACK: an old sequence number, no data (zero window, keepalive). */
-export function sendProbe(tcb: Tcb): void {
-  transmit(tcb, seqAdd(tcb.sndUna, -1), ACK)
-}
-
-/** Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5). */
-export function sendReset(tcb: Tcb): void {
-  tcb.host.counters.resetsSent++
-  transmit(tcb, tcb.sndNxt, RST)
-}
-
-/**
- * Send the segment that starts at `seq` (at most `maxLen` bytes): the SYN if
- * `seq` is ISS, else data from the send buffer, with our FIN if it ends there.
- * Used for new data and for retransmissions alike. Returns the sequence space it covers.
- */
-export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
-  // Our SYN is not acknowledged yet (SYN-SENT, SYN-RECEIVED, or a FIN-WAIT-1 reached
-  // by a CLOSE in SYN-RECEIVED): from ISS, what goes again is the SYN.
-  if (seq === tcb.iss && tcb.sndUna === tcb.iss) {
-    sendSyn(tcb)
-    return 1
-  }
-  const offset = seqDiff(seq, tcb.bufSeq)
-  const len = Math.max(0, Math.min(maxLen, tcb.sendSize, tcb.sendBuffer.length - offset))
-  const payload = len > 0 ? tcb.sendBuffer.read(offset, len) : undefined
-  let flags = ACK
-  const end = seqAdd(seq, len)
-  // Our FIN goes after the last byte: the first time only as new data at SND.NXT (output()
-  // then moves SND.NXT past it, 3.10.4), and again only where it was sent. A retransmission
-  // that reaches the end of the buffer before the FIN was ever sent must not carry it.
-  const finFits = tcb.finSeq === null ? seq === tcb.sndNxt : tcb.finSeq === end
-  if (tcb.finQueued && offset + len === tcb.sendBuffer.length && finFits) {
-    flags |= FIN
-  }
-  if (len > 0 && offset + len === tcb.sendBuffer.length) flags |= PSH
-  if (len === 0 && !(flags & FIN)) return 0
-  transmit(tcb, seq, flags, payload)
-  return len + (flags & FIN ? 1 : 0)
-}
 
 /**
  * Send what the peer's window allows: new data, then our FIN once all data is

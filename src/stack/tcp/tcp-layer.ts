@@ -6,7 +6,7 @@ import type { Clock } from '../time/clock.js'
 import type { TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
 import type { Random } from '../random.js'
-import { ACK, FIN, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
+import { ACK, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
 import type { TcpConfig } from './config.js'
 import { segmentArrives, takeMss } from './input.js'
 import { IsnGenerator } from './isn.js'
@@ -14,7 +14,7 @@ import { ChallengeAckLimiter } from './challenge-ack.js'
 import { SynCookies } from './syn-cookies.js'
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { icmpErrorArrives } from './icmp-errors.js'
-import { sendAck, sendSyn } from './output.js'
+import { sendAck, sendCookieSynAck, sendResetAt, sendResetFor, sendSyn, type SegmentOut } from './emit.js'
 import { acceptSynOptions } from './options.js'
 import { seqAdd } from './seq.js'
 import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
@@ -67,7 +67,7 @@ export type SegmentTrace = (dir: 'in' | 'out', src: number, dst: number, seg: Tc
 const EPHEMERAL_LOW = 32768 // Linux's ip_local_port_range
 const EPHEMERAL_HIGH = 60999
 
-export class TcpLayer implements TcpHost, TimeWaitHost {
+export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   readonly clock: Clock
   readonly wheel: TimerWheel
   readonly config: TcpConfig
@@ -238,16 +238,11 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     icmpErrorArrives(tcb, err)
   }
 
-  /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST. */
+  /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST (emit.ts forms it from the segment). */
   private closedInput(src: number, seg: TcpSegment): void {
     this.counters.drop('tcp-no-connection')
     if (seg.flags & RST) return
-    if (seg.flags & ACK) {
-      this.reply(src, seg, seg.ack, 0, RST) // <SEQ=SEG.ACK><CTL=RST>
-    } else {
-      const segLen = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0)
-      this.reply(src, seg, 0, seqAdd(seg.seq, segLen), RST | ACK) // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
-    }
+    sendResetFor(this, src, seg)
   }
 
   /** RFC 9293 3.10.7.2: LISTEN. */
@@ -257,7 +252,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
       // The third segment of a handshake we answered with a SYN cookie (RFC 4987 3.6)?
       if (!(seg.flags & SYN) && this.cookieRecent(listener)) return this.cookieAck(listener, src, seg)
       this.counters.drop('tcp-listen-ack')
-      return this.reply(src, seg, seg.ack, 0, RST)
+      return sendResetFor(this, src, seg) // <SEQ=SEG.ACK><CTL=RST>
     }
     if (!(seg.flags & SYN)) return this.counters.drop('tcp-listen-no-syn')
     // Bounded resources: the stack's connections in all, this listener's, then its SYN queue.
@@ -302,11 +297,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     const tuple = { localAddr: this.address, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
     const iss = this.cookies.make(tuple, seg.seq, seg.options.mss, now)
     this.counters.synCookiesSent++
-    this.sendSegment(src, seg.dstPort, seg.srcPort, {
-      seq: iss, ack: seqAdd(seg.seq, 1), flags: SYN | ACK,
-      window: Math.min(this.config.rcvBufSize, 65_535), // a SYN's window is never scaled (RFC 7323 2.2)
-      options: { mss: this.mtu - 40 }, // the MSS only: see the limitation in syn-cookies.ts
-    })
+    // The MSS only: see the limitation in syn-cookies.ts.
+    sendCookieSynAck(this, src, seg, iss, Math.min(this.config.rcvBufSize, 65_535), this.mtu - 40)
   }
 
   /** Cookies are checked only within their lifetime after the listener last sent one (Linux: tcp_synq_no_recent_overflow). */
@@ -327,7 +319,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     const mss = this.cookies.check(tuple, iss, irs, this.clock.now())
     if (mss === null) {
       this.counters.drop('tcp-syn-cookie-bad')
-      return this.reply(src, seg, seg.ack, 0, RST)
+      return sendResetFor(this, src, seg) // <SEQ=SEG.ACK><CTL=RST>
     }
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
@@ -380,8 +372,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     const listener = this.listeners.get(tcb.localPort)
     if (listener === undefined) {
       // The server closed while this connection was opening.
-      tcb.host.counters.resetsSent++
-      this.transmit(tcb, { seq: tcb.sndNxt, ack: 0, flags: RST, window: 0 })
+      sendResetAt(tcb, tcb.sndNxt)
       return enterClosed(tcb, null, 'listener closed')
     }
     listener.onAccept(tcb)
@@ -428,14 +419,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost {
     throw Object.assign(new Error('no free local port'), { code: 'EADDRNOTAVAIL' })
   }
 
-  /** A RST answering a segment that has no TCB. */
-  private reply(src: number, seg: TcpSegment, seq: number, ack: number, flags: number): void {
-    this.counters.resetsSent++
-    this.sendSegment(src, seg.dstPort, seg.srcPort, { seq, ack, flags, window: 0 })
-  }
-
-  /** Build and send one segment; one larger than `mss` goes whole to a link that cuts it (TSO). */
-  private sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
+  /** Build one segment into an IP packet and send it; one larger than `mss` goes whole to a link that cuts it (TSO). */
+  sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
     this.counters.segmentsOut++
     const cut = mss !== undefined && (seg.payload?.length ?? 0) > mss
     const fields: TcpPacketFields = {

@@ -2,7 +2,8 @@
 // helpers that enter TIME-WAIT and CLOSED, which the timers and input share.
 
 import { retransmissionTimeout, tailLossProbe } from './loss-recovery.js'
-import { output, persistDelay, sendAck, sendProbe, sendReset, sendSegmentAt } from './output.js'
+import { sendAck, sendProbe, sendReset } from './emit.js'
+import { output, persistDelay } from './output.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
 import type { State } from './state.js'

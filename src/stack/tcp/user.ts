@@ -1,7 +1,8 @@
 // The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
 // the receive side's "the application read some data" (RECEIVE).
 
-import { output, sendAck, sendReset, sendSyn } from './output.js'
+import { sendAck, sendReset, sendSyn } from './emit.js'
+import { output } from './output.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
 import { armFinWait2Timeout, enterClosed } from './timers.js'
