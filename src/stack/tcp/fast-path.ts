@@ -18,9 +18,9 @@
 // test/stack/tcp/fast-path.test.ts runs random segments both ways and compares.
 
 import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, newAck, wakeWriter, windowUpdate } from './input.js'
 import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
-import { output } from './output.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
+import { newAck, output, wakeWriter, windowUpdate } from './send.js'
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
 

@@ -4,13 +4,14 @@
 
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
-import { ackSoon, output } from './output.js'
+import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
-import { TIMESTAMPS_LENGTH, acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, rttFromEcho, updateTsRecent } from './options.js'
+import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
-import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMin } from './seq.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
-import { ackAdvanced, armRetransmitTimer, duplicateAck, startCongestionControl, takeSack } from './loss-recovery.js'
+import { duplicateAck, startCongestionControl, takeSack } from './loss-recovery.js'
 import { headerPrediction } from './fast-path.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
@@ -266,78 +267,6 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   }
 }
 
-/**
- * SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged; `echo`
- * is the ACK's TSecr, if any. Returns the data bytes freed.
- */
-export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number {
-  sampleEcho(tcb, echo)
-  tcb.ackTsEcr = tcb.tsOk ? echo : undefined
-  // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
-  const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
-  const acked = seqDiff(dataEnd, tcb.bufSeq)
-  if (acked > 0) {
-    tcb.sendBuffer.consume(acked)
-    tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
-    tcb.bytesAcked += acked
-  }
-  const prevUna = tcb.sndUna
-  tcb.sndUna = ack
-  tcb.softError = null // progress: an earlier ICMP soft error explains nothing now (as Linux)
-  sampleRtt(tcb)
-  tcb.retries = 0
-  // Congestion control: grow cwnd, or go on repairing a loss (RFC 5681, RFC 6582, RFC 6675).
-  ackAdvanced(tcb, prevUna)
-  // RFC 6298 5.2, 5.3: stop the timer when all is acknowledged, else restart it.
-  if (tcb.sndUna === tcb.sndNxt) tcb.host.wheel.disarm(tcb.retransmitTimer)
-  else armRetransmitTimer(tcb) // or a tail loss probe before it (loss-recovery.ts)
-  return Math.max(0, acked)
-}
-
-/**
- * RFC 6298: a sample when the timed segment is acknowledged (never a retransmitted one).
- * With timestamps on, sampleEcho measures instead and nothing is timed here.
- */
-function sampleRtt(tcb: Tcb): void {
-  if (tcb.tsOk) {
-    tcb.rttSeq = null
-    return
-  }
-  if (tcb.rttSeq !== null && seqLe(tcb.rttSeq, tcb.sndUna)) {
-    tcb.rtt.sample(tcb.host.clock.now() - tcb.rttStart)
-    tcb.rttSeq = null
-  }
-}
-
-/** RFC 7323 4 (RTTM): with timestamps, an ACK of new data gives a sample from its TSecr. */
-function sampleEcho(tcb: Tcb, echo: number | undefined): void {
-  if (!tcb.tsOk) return
-  const rtt = rttFromEcho(tcb, echo)
-  if (rtt !== null) tcb.rtt.sample(rtt)
-}
-
-/** Fifth step, the window update: only from a segment newer than the last one used (SND.WL1, SND.WL2). */
-export function windowUpdate(tcb: Tcb, seq: number, ack: number, window: number): void {
-  if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) updateWindow(tcb, seq, ack, window, false)
-}
-
-/** Only now, with SND.UNA and SND.WND both current, may the application write more. */
-export function wakeWriter(tcb: Tcb, acked: number): void {
-  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
-}
-
-function updateWindow(tcb: Tcb, seq: number, ack: number, window: number, initial: boolean): void {
-  const opened = window > 0 && tcb.sndWnd === 0
-  tcb.sndWnd = window
-  tcb.sndWl1 = seq
-  tcb.sndWl2 = ack
-  if (window > tcb.maxSndWnd) tcb.maxSndWnd = window
-  if (opened && !initial) {
-    tcb.host.wheel.disarm(tcb.persistTimer)
-    tcb.persistBackoff = 0
-  }
-}
-
 /** Seventh and eighth steps: deliver in-order text, keep out-of-order text, then the FIN. */
 function processTextAndFin(tcb: Tcb, a: Arrival): void {
   const s = tcb.state
@@ -394,29 +323,6 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
   }
 }
 
-/**
- * In-order text received: count it toward the next ACK in full-sized segments, rounded up.
- * One large (offloaded) segment may be many, and one larger than a full segment is ACKed at
- * once, as Linux does. A full segment carries our MSS less the peer's TSopt when timestamps
- * are on (RFC 7323).
- */
-export function countReceived(tcb: Tcb, length: number): void {
-  const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
-  tcb.unackedSegments += Math.ceil(length / fullSize)
-}
-
-/** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs. */
-export function delayedAck(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2) ackSoon(tcb)
-  else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
-}
-
-/** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */
-export function deliver(tcb: Tcb, data: Uint8Array): void {
-  tcb.bytesReceived += data.length
-  tcb.user?.onData(Uint8Array.prototype.slice.call(data))
-}
-
 /** Eighth step: the FIN, in order. */
 function finArrives(tcb: Tcb): void {
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1)
@@ -437,15 +343,3 @@ function finArrives(tcb: Tcb): void {
   }
   tcb.user?.onFin()
 }
-
-/** An ACK owed by the text step goes out now (or at the end of the batch) if output() sent nothing to carry it. */
-export function ackIfOwedNow(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2 && tcb.state !== 'CLOSED') ackSoon(tcb)
-}
-
-/** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */
-function takeMss(tcb: Tcb, mss: number | undefined): void {
-  tcb.sndMss = Math.max(1, Math.min(mss ?? 536, tcb.rcvMss))
-}
-
-export { takeMss }

@@ -252,7 +252,7 @@ function enterRecovery(tcb: Tcb): void {
 }
 
 /**
- * SND.UNA moved forward from `prevUna` (input.ts, just before the retransmission
+ * SND.UNA moved forward from `prevUna` (send.ts newAck, just before the retransmission
  * timer is restarted): grow cwnd, or go on with the recovery.
  */
 export function ackAdvanced(tcb: Tcb, prevUna: number): void {

@@ -191,3 +191,8 @@ export function rttFromEcho(tcb: Tcb, echo: number | undefined): number | null {
   const rtt = seqDiff(tsVal(tcb), echo)
   return rtt >= 0 && rtt <= MAX_ECHO_RTT_MS ? rtt : null
 }
+
+/** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */
+export function takeMss(tcb: Tcb, mss: number | undefined): void {
+  tcb.sndMss = Math.max(1, Math.min(mss ?? 536, tcb.rcvMss))
+}

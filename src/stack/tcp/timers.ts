@@ -3,7 +3,7 @@
 
 import { retransmissionTimeout, tailLossProbe } from './loss-recovery.js'
 import { sendAck, sendProbe, sendReset } from './emit.js'
-import { output, persistDelay } from './output.js'
+import { output, persistDelay } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
 import type { State } from './state.js'

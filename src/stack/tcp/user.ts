@@ -2,7 +2,7 @@
 // the receive side's "the application read some data" (RECEIVE).
 
 import { sendAck, sendReset, sendSyn } from './emit.js'
-import { output } from './output.js'
+import { output } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
 import { armFinWait2Timeout, enterClosed } from './timers.js'

@@ -1,0 +1,160 @@
+// The send side, as gVisor's snd.go: what the peer's ACKs do to the sender, and the
+// writer. An ACK of new data moves SND.UNA, frees the send buffer, gives an RTT sample
+// (RFC 6298, RFC 7323 RTTM) and restarts the retransmission timer; the window update
+// follows the SND.WL1/SND.WL2 rule (RFC 9293 3.10.7.4, fifth step, which input.ts runs).
+// output() sends what the windows allow (3.8; 3.10.4 for the FIN). What counts as lost and
+// goes again is recovery/'s; the segments themselves are built by emit.ts.
+
+import type { Tcb } from './tcb.js'
+import { sendSegmentAt } from './emit.js'
+import { ackAdvanced, armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery.js'
+import { rttFromEcho } from './options.js'
+import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
+
+/**
+ * Send what the peer's window allows: new data, then our FIN once all data is
+ * out (3.10.4). Starts the retransmission timer for anything in flight and the
+ * persist timer when a zero window blocks us (3.8.6.1). `force`: the override
+ * timeout of sender SWS avoidance (3.8.6.2.1) fired, send even a small segment.
+ */
+export function output(tcb: Tcb, force = false): void {
+  const s = tcb.state
+  if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING') return
+  const host = tcb.host
+  restartAfterIdle(tcb)
+  resendLost(tcb) // loss recovery first (loss-recovery.ts)
+  const sndNxtBefore = tcb.sndNxt
+  while (tcb.finSeq === null) {
+    const unsent = tcb.unsentBytes
+    if (unsent === 0 && !tcb.finQueued) break
+    // At most min(cwnd, SND.WND) beyond SND.UNA (RFC 5681 3.1); a FIN alone is not held
+    // by cwnd (as Linux's tcp_cwnd_test: the final FIN adds no data to the network).
+    const usable = unsent === 0 ? peerRoom(tcb) : Math.min(peerRoom(tcb), sendAllowance(tcb))
+    // A FIN takes one sequence number of window, as data does.
+    if (usable <= 0 || (unsent === 0 && usable < 1)) break
+    if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
+    const start = tcb.sndNxt
+    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable))
+    if (sent === 0) break
+    if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) {
+      tcb.finSeq = seqAdd(start, sent - 1)
+    }
+    tcb.sndNxt = seqAdd(start, sent)
+    tcb.lastDataSent = host.clock.now()
+    if (tcb.rttSeq === null && tcb.lossState === 'open') {
+      tcb.rttSeq = tcb.sndNxt // time this segment (RFC 6298 3, one at a time)
+      tcb.rttStart = host.clock.now()
+    }
+    if (!tcb.retransmitTimer.armed) armRetransmitTimer(tcb) // RFC 6298 5.1
+  }
+  // A tail loss probe is due two RTTs after the last new segment (RFC 8985 7.2).
+  if (seqDiff(tcb.sndNxt, sndNxtBefore) > 0) scheduleProbe(tcb)
+  noteCwndLimited(tcb, tcb.unsentBytes, peerRoom(tcb))
+  const blocked = tcb.finSeq === null && (tcb.unsentBytes > 0 || tcb.finQueued)
+  if (blocked && tcb.sndUna === tcb.sndNxt && !tcb.persistTimer.armed) {
+    host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
+  }
+}
+
+/**
+ * Sender silly window syndrome avoidance with Nagle's algorithm (RFC 9293
+ * 3.8.6.2.1 and 3.7.4, RFC 1122 4.2.3.4): may a segment of `len` bytes of the
+ * `unsent` queued go now? Yes for a full-sized segment; a smaller one only when
+ * nothing sent is unacknowledged (Nagle; or with setNoDelay) and either it
+ * carries all the queued data (every write is pushed) or it fills at least half
+ * the largest window the peer has offered. A FIN queued behind the data
+ * releases the last small segment at once, as Linux does on close.
+ */
+export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
+  if (len >= tcb.sndMss || unsent === 0) return true
+  // No data sent and unacknowledged (SND.NXT = SND.UNA, counting from the first data byte:
+  // a passive open's first write may come while the ACK of our SYN is still being processed).
+  const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
+  if (len === unsent) return nagleAllows || tcb.finQueued
+  return nagleAllows && len >= tcb.maxSndWnd / 2
+}
+
+/** What the peer's window still allows beyond SND.NXT. */
+function peerRoom(tcb: Tcb): number {
+  return seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+}
+
+/** The persist interval: the RTO, doubled per unanswered probe, at most 60 s (RFC 1122 4.2.2.17). */
+export function persistDelay(tcb: Tcb): number {
+  return Math.min(tcb.rtt.rto * 2 ** tcb.persistBackoff, 60_000)
+}
+
+// ---- ACKs arriving ----
+
+/**
+ * SND.UNA < SEG.ACK =< SND.NXT: data (and maybe our SYN or FIN) acknowledged; `echo`
+ * is the ACK's TSecr, if any. Returns the data bytes freed.
+ */
+export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number {
+  sampleEcho(tcb, echo)
+  tcb.ackTsEcr = tcb.tsOk ? echo : undefined
+  // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
+  const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
+  const acked = seqDiff(dataEnd, tcb.bufSeq)
+  if (acked > 0) {
+    tcb.sendBuffer.consume(acked)
+    tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
+    tcb.bytesAcked += acked
+  }
+  const prevUna = tcb.sndUna
+  tcb.sndUna = ack
+  tcb.softError = null // progress: an earlier ICMP soft error explains nothing now (as Linux)
+  sampleRtt(tcb)
+  tcb.retries = 0
+  // Congestion control: grow cwnd, or go on repairing a loss (RFC 5681, RFC 6582, RFC 6675).
+  ackAdvanced(tcb, prevUna)
+  // RFC 6298 5.2, 5.3: stop the timer when all is acknowledged, else restart it.
+  if (tcb.sndUna === tcb.sndNxt) tcb.host.wheel.disarm(tcb.retransmitTimer)
+  else armRetransmitTimer(tcb) // or a tail loss probe before it (loss-recovery.ts)
+  return Math.max(0, acked)
+}
+
+/**
+ * RFC 6298: a sample when the timed segment is acknowledged (never a retransmitted one).
+ * With timestamps on, sampleEcho measures instead and nothing is timed here.
+ */
+export function sampleRtt(tcb: Tcb): void {
+  if (tcb.tsOk) {
+    tcb.rttSeq = null
+    return
+  }
+  if (tcb.rttSeq !== null && seqLe(tcb.rttSeq, tcb.sndUna)) {
+    tcb.rtt.sample(tcb.host.clock.now() - tcb.rttStart)
+    tcb.rttSeq = null
+  }
+}
+
+/** RFC 7323 4 (RTTM): with timestamps, an ACK of new data gives a sample from its TSecr. */
+export function sampleEcho(tcb: Tcb, echo: number | undefined): void {
+  if (!tcb.tsOk) return
+  const rtt = rttFromEcho(tcb, echo)
+  if (rtt !== null) tcb.rtt.sample(rtt)
+}
+
+/** Fifth step, the window update: only from a segment newer than the last one used (SND.WL1, SND.WL2). */
+export function windowUpdate(tcb: Tcb, seq: number, ack: number, window: number): void {
+  if (seqLt(tcb.sndWl1, seq) || (tcb.sndWl1 === seq && seqLe(tcb.sndWl2, ack))) updateWindow(tcb, seq, ack, window, false)
+}
+
+/** Only now, with SND.UNA and SND.WND both current, may the application write more. */
+export function wakeWriter(tcb: Tcb, acked: number): void {
+  if (acked > 0 && tcb.user !== null && tcb.sendSpace > 0) tcb.user.onSendSpace()
+}
+
+/** Take this segment's window: SND.WND, SND.WL1, SND.WL2 (3.10.7.3, 3.10.7.4); a window that opens stops the persist timer. */
+export function updateWindow(tcb: Tcb, seq: number, ack: number, window: number, initial: boolean): void {
+  const opened = window > 0 && tcb.sndWnd === 0
+  tcb.sndWnd = window
+  tcb.sndWl1 = seq
+  tcb.sndWl2 = ack
+  if (window > tcb.maxSndWnd) tcb.maxSndWnd = window
+  if (opened && !initial) {
+    tcb.host.wheel.disarm(tcb.persistTimer)
+    tcb.persistBackoff = 0
+  }
+}
