@@ -20,6 +20,10 @@ export const DROP_REASONS = [
   'tcp-data-offset', // data offset below 5 or past the end of the segment
   'tcp-checksum', // checksum with the pseudo header does not verify
   'tcp-options', // malformed option list (RFC 9293 3.1, 7323, 2018)
+  // UDP, RFC 768
+  'udp-truncated', // shorter than the 8-byte header, or than its length field claims
+  'udp-length', // length field below 8 (the header alone)
+  'udp-checksum', // a non-zero checksum with the pseudo header does not verify
 ] as const
 
 /** A wire-level drop reason; counted under this name. */

@@ -209,6 +209,7 @@ describe('parseTcp drops', () => {
     expect(DROP_REASONS).toEqual([
       'ip-truncated', 'ip-version', 'ip-header-length', 'ip-total-length', 'ip-options', 'ip-checksum', 'ip-fragment',
       'icmp-truncated', 'icmp-checksum', 'icmp-quote', 'tcp-truncated', 'tcp-data-offset', 'tcp-checksum', 'tcp-options',
+      'udp-truncated', 'udp-length', 'udp-checksum',
     ])
   })
 })
