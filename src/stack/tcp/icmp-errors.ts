@@ -12,7 +12,7 @@
 //   warns that a forged tiny MTU would make us send 28-byte segments), so SND.MSS
 //   never goes below 512, or 500 when every segment carries the 12 bytes of the
 //   timestamps option. What is in flight is resent at the new size, as Linux's
-//   tcp_simple_retransmit does: the go-back-N of loss-recovery.ts (pathMtuReduced),
+//   tcp_simple_retransmit does: the go-back-N of recovery/ (pathMtuReduced),
 //   paced by cwnd and stepping over SACKed data, with no congestion response: the
 //   router dropped the segments, not congestion. A larger MTU is never taken (the
 //   path MTU only grows again by probing, RFC 1191 6.3, which we do not do).
@@ -31,7 +31,7 @@
 
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { TIMESTAMPS_LENGTH } from './options.js'
-import { pathMtuReduced } from './loss-recovery.js'
+import { pathMtuReduced } from './recovery/recovery-and-undo.js'
 import { seqInWindow } from './seq.js'
 import { TcpError, type Tcb, type TcpErrorCode } from './tcb.js'
 import { enterClosed } from './timers.js'

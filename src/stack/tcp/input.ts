@@ -11,7 +11,8 @@ import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updat
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
-import { duplicateAck, startCongestionControl, takeSack } from './loss-recovery.js'
+import { takeSack } from './recovery/detection.js'
+import { duplicateAck, startCongestionControl } from './recovery/recovery-and-undo.js'
 import { headerPrediction } from './fast-path.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
@@ -237,7 +238,7 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)
   } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
-    // bytes, whatever else it carries): enough of them mean a segment was lost (loss-recovery.ts).
+    // bytes, whatever else it carries): enough of them mean a segment was lost (recovery/).
     const plain = a.data.length === 0 && !a.fin && window === tcb.sndWnd
     if (plain || tcb.scoreboard.sackedBytes > sackedBefore) duplicateAck(tcb)
   }

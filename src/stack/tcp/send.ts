@@ -7,7 +7,8 @@
 
 import type { Tcb } from './tcb.js'
 import { sendSegmentAt } from './emit.js'
-import { ackAdvanced, armRetransmitTimer, noteCwndLimited, scheduleProbe, resendLost, restartAfterIdle, sendAllowance } from './loss-recovery.js'
+import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowance } from './recovery/recovery-and-undo.js'
+import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
@@ -22,7 +23,7 @@ export function output(tcb: Tcb, force = false): void {
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING') return
   const host = tcb.host
   restartAfterIdle(tcb)
-  resendLost(tcb) // loss recovery first (loss-recovery.ts)
+  resendLost(tcb) // loss recovery first (recovery/)
   const sndNxtBefore = tcb.sndNxt
   while (tcb.finSeq === null) {
     const unsent = tcb.unsentBytes
@@ -110,7 +111,7 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   ackAdvanced(tcb, prevUna)
   // RFC 6298 5.2, 5.3: stop the timer when all is acknowledged, else restart it.
   if (tcb.sndUna === tcb.sndNxt) tcb.host.wheel.disarm(tcb.retransmitTimer)
-  else armRetransmitTimer(tcb) // or a tail loss probe before it (loss-recovery.ts)
+  else armRetransmitTimer(tcb) // or a tail loss probe before it (recovery/timers.ts)
   return Math.max(0, acked)
 }
 

@@ -2,7 +2,8 @@
 // one connection, its buffers and timers, and the one function every state
 // change goes through. What happens to a TCB lives beside it, one file per
 // kind of event (RFC 9293 3.10): user.ts (the user calls), input.ts (segment
-// arrives), output.ts (what to send), timers.ts (timeouts).
+// arrives), timers.ts (timeouts); below them send.ts, receive.ts, recovery/, and
+// emit.ts, which builds every segment sent.
 
 import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
@@ -11,7 +12,6 @@ import type { TcpPacketFields } from '../wire/tcp.js'
 import type { ChallengeAckLimiter } from './challenge-ack.js'
 import { createCongestionControl, type CongestionControl } from './congestion/index.js'
 import type { TcpConfig } from './config.js'
-import type { LossState } from './loss-recovery.js'
 import { Reassembly } from './reassembly.js'
 import { SackScoreboard } from './sack.js'
 import { RtoEstimator } from './rto.js'
@@ -71,6 +71,9 @@ export interface TcpHost {
   /** Hold this TCB's immediate ACK to the end of the link's batch (ACK coalescing); false: send it now. */
   holdAck?(tcb: Tcb): boolean
 }
+
+/** Where loss recovery is (recovery/recovery-and-undo.ts): no loss suspected, fast recovery, or after an RTO. */
+export type LossState = 'open' | 'recovery' | 'loss'
 
 const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
 
@@ -181,7 +184,7 @@ export class Tcb {
   /** Data bytes received in order: RCV.NXT - IRS less the peer's SYN and FIN, counted likewise. */
   bytesReceived = 0
 
-  // Congestion control and loss recovery (congestion/, loss-recovery.ts)
+  // Congestion control and loss recovery (congestion/, recovery/)
   /** The algorithm that owns cwnd and ssthresh (RFC 5681, RFC 9438). */
   cc: CongestionControl
   /** Where we are: 'open' (no loss), 'recovery' (fast recovery, RFC 5681 3.2, RFC 6582, RFC 6675), 'loss' (after an RTO). */

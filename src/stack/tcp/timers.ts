@@ -1,11 +1,10 @@
 // What happens when a timer fires (RFC 9293 3.10.8, "timeouts"), plus the
 // helpers that enter TIME-WAIT and CLOSED, which the timers and input share.
 
-import { retransmissionTimeout, tailLossProbe } from './loss-recovery.js'
+import { retransmissionTimeout, tailLossProbe } from './recovery/timeouts.js'
 import { sendAck, sendProbe, sendReset } from './emit.js'
 import { output, persistDelay } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
-import { seqAdd } from './seq.js'
 import type { State } from './state.js'
 
 /** RFC 6298 5.4-5.7: resend the oldest unacknowledged segment, back off, give up after too many tries. */
@@ -29,7 +28,7 @@ export function onRetransmitTimeout(tcb: Tcb): void {
   tcb.retries++
   tcb.rtt.backOff()
   // Everything in flight may be lost: cwnd falls to one segment and SND.UNA goes
-  // again now; the rest follows as ACKs reopen the window (loss-recovery.ts).
+  // again now; the rest follows as ACKs reopen the window (recovery/timeouts.ts).
   retransmissionTimeout(tcb)
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }

@@ -1,5 +1,5 @@
 // NewReno's window (RFC 5681 3.1 and 3.2; the recovery itself, RFC 6582's
-// partial ACKs and `recover`, is in ../loss-recovery.ts): slow start doubles
+// partial ACKs and `recover`, is in ../recovery/): slow start doubles
 // cwnd each round trip up to ssthresh, congestion avoidance adds one SMSS per
 // round trip, a loss halves the flight, a timeout falls back to one segment.
 

@@ -1,7 +1,7 @@
 // The congestion control interface: what an algorithm (NewReno, CUBIC) decides,
 // and the parts every algorithm shares. An algorithm owns two numbers, cwnd and
 // ssthresh (RFC 5681 2), and answers five events. It never sends anything and
-// never sees a segment: loss-recovery.ts detects losses and resends, output.ts
+// never sees a segment: recovery/ detects losses and resends, send.ts
 // sends at most min(cwnd, SND.WND) beyond SND.UNA. The shape follows smoltcp's
 // congestion controller and Linux's tcp_congestion_ops (ssthresh, cong_avoid).
 
@@ -45,7 +45,7 @@ export interface CongestionControl {
   onIdleRestart(ctx: CongestionContext): void
   /**
    * The last reduction was spurious (Eifel, RFC 3522 and RFC 4015): take this cwnd and
-   * ssthresh (loss-recovery.ts chooses them) and forget what else the reduction changed.
+   * ssthresh (recovery/recovery-and-undo.ts chooses them) and forget what else the reduction changed.
    */
   onUndo(cwnd: number, ssthresh: number): void
 }

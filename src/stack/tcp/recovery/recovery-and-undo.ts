@@ -1,0 +1,328 @@
+// Repairing losses, and how much the congestion window lets the sender put in flight.
+// The algorithm in congestion/ (NewReno or CUBIC) decides how cwnd grows and how far it
+// falls; this file decides when, and what to resend. detection.ts says what is lost,
+// timers.ts when the retransmission timer goes off, timeouts.ts what it does then.
+//
+//   open      no loss suspected. ACKs grow cwnd; the first two duplicate ACKs
+//             each let one new segment go (limited transmit, RFC 3042).
+//   recovery  three duplicate ACKs (or SACK saying a segment is lost): fast
+//             retransmit and fast recovery until everything sent before the
+//             loss is acknowledged. Without SACK, NewReno's (RFC 5681 3.2,
+//             RFC 6582: partial ACKs, `recover`); with SACK, RFC 6675's
+//             conservative recovery (pipe, NextSeg, HighRxt). A recovery the
+//             timestamps show needless is undone (Eifel, RFC 3522, RFC 4015).
+//   loss      the retransmission timer expired: cwnd is one segment, and
+//             everything from SND.UNA to `recover` is resent as slow start
+//             reopens the window (go-back-N). Also after the path MTU fell,
+//             with cwnd as it was (pathMtuReduced).
+
+import type { CongestionContext } from '../congestion/types.js'
+import { createCongestionControl, initialWindow, type CongestionControlName } from '../congestion/index.js'
+import { sendSegmentAt } from '../emit.js'
+import { tsVal } from '../options.js'
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from '../seq.js'
+import type { Tcb } from '../tcb.js'
+import { DUP_THRESH, flightSize, isLost, lostHoleRemains, pipe, reorderingSeen, spurious } from './detection.js'
+import { watchHole } from './timers.js'
+
+export function context(tcb: Tcb): CongestionContext {
+  return { now: tcb.host.clock.now(), mss: tcb.sndMss, srtt: tcb.rtt.srtt }
+}
+
+/** cwnd in whole segments, as Linux counts it: a window of 2.7 segments sends 2 (and never less than 1). */
+export function cwndBytes(tcb: Tcb): number {
+  const mss = tcb.sndMss
+  return Math.max(1, Math.floor(tcb.cc.cwnd / mss)) * mss
+}
+
+/** The connection is established and SMSS known: start congestion control from the initial window (RFC 6928). */
+export function startCongestionControl(tcb: Tcb): void {
+  tcb.cc.init(tcb.sndMss, tcb.synRetransmitted)
+  tcb.recover = tcb.iss // RFC 6582 3.2 step 1: "recover" starts at the ISS
+  tcb.lossState = 'open'
+  tcb.tlp = null
+  tcb.dupAcks = 0
+  tcb.lastDataSent = tcb.host.clock.now()
+}
+
+/** Change the algorithm of one connection (Socket#setCongestionControl); cwnd and ssthresh carry over, as on Linux. */
+export function setCongestionControl(tcb: Tcb, name: CongestionControlName): void {
+  if (tcb.cc.name === name) return
+  const next = createCongestionControl(name, tcb.sndMss)
+  next.cwnd = tcb.cc.cwnd
+  next.ssthresh = tcb.cc.ssthresh
+  tcb.cc = next
+}
+
+/**
+ * How many more bytes of new data cwnd lets us send now; output() also keeps to
+ * the peer's window. In SACK recovery it is cwnd - pipe (RFC 6675 5 step C);
+ * otherwise cwnd - FlightSize, where NewReno's fast recovery has inflated cwnd.
+ */
+export function sendAllowance(tcb: Tcb): number {
+  switch (tcb.lossState) {
+    case 'loss':
+      // Resend what was in flight first; new data once that is done.
+      if (seqLe(tcb.rtxNext, tcb.recover)) return 0
+      return cwndBytes(tcb) - flightSize(tcb)
+    case 'recovery':
+      if (tcb.sackOk) return cwndBytes(tcb) - pipe(tcb)
+      return cwndBytes(tcb) - flightSize(tcb)
+    case 'open':
+      // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one more segment go.
+      return cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+  }
+}
+
+/** After an output() pass: was the sender held back by cwnd rather than by the application or the peer's window? */
+export function noteCwndLimited(tcb: Tcb, unsent: number, peerRoom: number): void {
+  const allowance = sendAllowance(tcb)
+  tcb.cwndLimited = unsent > 0 && allowance < Math.min(unsent, tcb.sndMss) && peerRoom > allowance
+}
+
+/** RFC 5681 4.1: nothing sent for longer than the RTO: the ACK clock is gone, restart from at most IW. */
+export function restartAfterIdle(tcb: Tcb): void {
+  if (tcb.sndUna !== tcb.sndNxt || tcb.lossState !== 'open') return
+  if (tcb.host.clock.now() - tcb.lastDataSent > tcb.rtt.rto) tcb.cc.onIdleRestart(context(tcb))
+}
+
+/**
+ * A duplicate ACK: SND.UNA unchanged while data is outstanding, and either no data
+ * and no window change (RFC 5681 2) or new bytes SACKed (RFC 6675 2). Called from
+ * the ACK step of input.ts after the SACK scoreboard has taken the ACK's blocks.
+ */
+export function duplicateAck(tcb: Tcb): void {
+  tcb.dupAcks++
+  watchHole(tcb)
+  if (tcb.lossState !== 'open') {
+    // RFC 5681 3.2 step 4: each further duplicate ACK means a segment has left the
+    // network: inflate cwnd so a new one may take its place. SACK recovery counts pipe
+    // instead, and after an RTO cwnd grows only with new ACKs.
+    if (tcb.lossState === 'recovery' && !tcb.sackOk) tcb.cc.cwnd += tcb.sndMss
+    // RFC 6582 4: no new recovery (no second reduction) for this window; but a resent
+    // segment can be lost too, and only another RTO would notice.
+    resendIfRetransmissionLost(tcb)
+    return
+  }
+  // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
+  const lost = tcb.dupAcks >= tcb.reordering || (tcb.sackOk && isLost(tcb, tcb.sndUna))
+  if (!lost) return
+  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
+  // so one window's losses never halve cwnd twice. In the open state `recover` trails
+  // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
+  if (!seqGt(tcb.sndUna, tcb.recover)) return
+  enterRecovery(tcb)
+}
+
+/**
+ * A lost retransmission (Linux's RACK notices these too, RFC 8985): the segment at
+ * SND.UNA was resent more than a round trip ago (plus a quarter for reordering) and
+ * the peer still sends duplicate ACKs for it. Resend it once more, without a second
+ * reduction of cwnd; otherwise only the retransmission timer would, after 200 ms or more.
+ */
+function resendIfRetransmissionLost(tcb: Tcb): void {
+  const at = tcb.unaRtxAt
+  if (at === null || tcb.dupAcks < DUP_THRESH) return
+  const srtt = tcb.rtt.srtt ?? 0
+  if (tcb.host.clock.now() - at <= srtt + srtt / 4 + 1) return
+  resend(tcb, tcb.sndUna, tcb.sndMss)
+  tcb.dupAcks = 0
+}
+
+/** Fast retransmit (RFC 5681 3.2 steps 2 and 3; RFC 6675 5 step 4). */
+export function enterRecovery(tcb: Tcb): void {
+  const mss = tcb.sndMss
+  tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
+  tcb.lossState = 'recovery'
+  tcb.host.counters.fastRetransmits++
+  tcb.rttSeq = null // Karn: time no segment while retransmitting
+  tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
+  // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
+  tcb.undo = tcb.tsOk ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tsVal(tcb) } : null
+  // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
+  tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
+  tcb.highRxt = tcb.sndUna
+  resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
+  tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
+  tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
+  // NewReno: cwnd = ssthresh + 3*SMSS, the three segments that left the network (step 3).
+  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * mss
+}
+
+/**
+ * SND.UNA moved forward from `prevUna` (send.ts newAck, just before the retransmission
+ * timer is restarted): grow cwnd, or go on with the recovery.
+ */
+export function ackAdvanced(tcb: Tcb, prevUna: number): void {
+  const acked = seqDiff(tcb.sndUna, prevUna)
+  tcb.dupAcks = 0
+  tcb.probeSent = false
+  // The hole at the old SND.UNA is filled. Was that the original, arriving late (reordering)?
+  const holeTop = tcb.holeTop
+  const holeSince = tcb.holeSince
+  const resent = tcb.unaRtxAt !== null
+  tcb.holeTop = tcb.scoreboard.highestSacked
+  tcb.holeSince = tcb.scoreboard.isEmpty ? null : tcb.host.clock.now() // a hole further on: its clock starts now
+  // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
+  tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
+  switch (tcb.lossState) {
+    case 'open':
+      if (!resent) reorderingSeen(tcb, prevUna, holeTop, holeSince)
+      if (tcb.tlp !== null && !seqLt(tcb.sndUna, tcb.tlp.end)) probeAcked(tcb)
+      else if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
+      // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
+      // loss, and fast retransmit would stop for good; kept close, the comparison holds.
+      if (!seqInWindow(tcb.recover, tcb.sndUna, tcb.sndNxt)) tcb.recover = seqAdd(tcb.sndUna, -1)
+      return
+    case 'loss':
+      // Slow start again from one segment, up to the ssthresh the timeout set.
+      tcb.cc.onAck(acked, context(tcb))
+      if (seqGt(tcb.sndUna, tcb.recover)) tcb.lossState = 'open'
+      return
+    case 'recovery': {
+      const undo = spurious(tcb)
+      // The first retransmission was needless, but a hole the scoreboard already deems
+      // lost is a real loss in the same window: no undo, the recovery goes on to repair it.
+      if (undo !== null && !lostHoleRemains(tcb)) {
+        reorderingSeen(tcb, prevUna, holeTop, holeSince)
+        return undoRecovery(tcb, undo, acked)
+      }
+      if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
+      return partialAck(tcb, acked)
+    }
+  }
+}
+
+/**
+ * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
+ * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
+ * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
+ * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
+ * Out of recovery, with `recover` at SND.UNA - 1: should a hole of this window turn out
+ * really lost, its duplicate ACKs start a new recovery rather than wait for the RTO.
+ */
+function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): void {
+  const mss = tcb.sndMss
+  const cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(acked, initialWindow(mss)))
+  tcb.cc.onUndo(Math.max(cwnd, mss), Math.max(undo.ssthresh, undo.cwnd))
+  tcb.lossState = 'open'
+  tcb.recover = seqAdd(tcb.sndUna, -1)
+  tcb.host.counters.spuriousRecoveries++
+}
+
+/** A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3). */
+function exitRecovery(tcb: Tcb): void {
+  tcb.lossState = 'open'
+  const mss = tcb.sndMss
+  // Deflate: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS), so no burst follows.
+  // SACK recovery never inflated cwnd; it stays at ssthresh (RFC 6675 5).
+  tcb.cc.cwnd = Math.min(tcb.cc.ssthresh, Math.max(flightSize(tcb), mss) + mss)
+}
+
+/** A partial ACK: more was lost in the same window. */
+function partialAck(tcb: Tcb, acked: number): void {
+  if (tcb.sackOk) {
+    tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna)
+    return // output() resends the next hole as pipe allows (RFC 6675 5 step C)
+  }
+  // RFC 6582 3.2 step 4: resend the first unacknowledged segment, deflate cwnd by
+  // what was acknowledged, and add one SMSS back if at least that much was.
+  const mss = tcb.sndMss
+  resend(tcb, tcb.sndUna, mss)
+  let cwnd = tcb.cc.cwnd - acked
+  if (acked >= mss) cwnd += mss
+  tcb.cc.cwnd = Math.max(cwnd, mss)
+}
+
+/**
+ * RFC 8985 7.4: the ACK covers a tail loss probe that resent data. If the probe repaired
+ * a loss, the sender MUST respond to it as fast recovery would: ssthresh and cwnd fall
+ * once, from the flight when the probe went. Linux tells by D-SACK (a D-SACK for the probe
+ * means the original arrived too: no loss). We parse no D-SACK, and timestamps cannot
+ * tell either (a delayed ACK echoes the earliest segment it covers, RFC 7323 4.3), so we
+ * decide conservatively: every such probe repaired a loss. A needless reduction costs a
+ * little throughput; a missed one would ignore congestion.
+ */
+function probeAcked(tcb: Tcb): void {
+  const tlp = tcb.tlp!
+  tcb.tlp = null
+  tcb.cc.onCongestion(tlp.flight, context(tcb))
+  tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
+}
+
+/**
+ * The path MTU fell (RFC 1191, icmp-errors.ts): what is in flight in segments larger than
+ * the new SND.MSS was dropped by a router, not by congestion. As Linux's
+ * tcp_simple_retransmit: the `loss` state without an RTO's congestion response (cwnd and
+ * ssthresh stay), so the go-back-N resends SND.UNA to SND.NXT at the new size as cwnd
+ * allows, stepping over what the peer has SACKed, and ACKs pace the rest.
+ */
+export function pathMtuReduced(tcb: Tcb): void {
+  tcb.lossState = 'loss'
+  tcb.dupAcks = 0
+  tcb.rttSeq = null // Karn: never time a retransmitted segment
+  tcb.undo = null
+  tcb.tlp = null
+  tcb.recover = seqAdd(tcb.sndNxt, -1)
+  tcb.rtxNext = tcb.sndUna
+  resendLost(tcb)
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+}
+
+/**
+ * Called by output() before new data: what the recovery wants resent now, as far
+ * as cwnd allows. After an RTO, the next segments below `recover`; in SACK
+ * recovery, the next lost hole above HighRxt (NextSeg rule 1, RFC 6675 4).
+ */
+export function resendLost(tcb: Tcb): void {
+  const mss = tcb.sndMss
+  if (tcb.lossState === 'loss') {
+    if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
+    const end = seqAdd(tcb.recover, 1)
+    for (;;) {
+      tcb.rtxNext = skipSacked(tcb, tcb.rtxNext)
+      if (!seqLt(tcb.rtxNext, end)) break
+      const room = cwndBytes(tcb) - seqDiff(tcb.rtxNext, tcb.sndUna)
+      let left = seqDiff(end, tcb.rtxNext)
+      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1).
+      const hole = tcb.sackOk ? tcb.scoreboard.nextHole(tcb.rtxNext) : null
+      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(hole.right, tcb.rtxNext))
+      if (room < Math.min(mss, left)) break
+      const sent = resend(tcb, tcb.rtxNext, Math.min(room, left))
+      if (sent === 0) break
+      tcb.rtxNext = seqAdd(tcb.rtxNext, sent)
+    }
+    return
+  }
+  if (tcb.lossState !== 'recovery' || !tcb.sackOk) return
+  while (cwndBytes(tcb) - pipe(tcb) >= mss) {
+    const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
+    if (hole === null || !isLost(tcb, hole.left)) return
+    const sent = resend(tcb, hole.left, Math.min(seqDiff(hole.right, hole.left), mss))
+    if (sent === 0) return
+    tcb.highRxt = seqAdd(hole.left, sent)
+  }
+}
+
+/**
+ * RFC 6675 5.1: after an RTO the SACK information that arrives since SHOULD still be
+ * used: go-back-N steps over what the peer says it holds.
+ */
+function skipSacked(tcb: Tcb, seq: number): number {
+  return tcb.sackOk ? tcb.scoreboard.firstUnsacked(seq) : seq
+}
+
+/** Resend up to `maxLen` bytes at `seq`; counted. Returns the sequence space sent. */
+export function resend(tcb: Tcb, seq: number, maxLen: number): number {
+  // Only what was sent: bytes past SND.NXT may lie beyond the peer's window, and
+  // their ACK would be refused as acknowledging data never sent (RFC 6298 5.4).
+  const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
+  if (sent > 0) {
+    tcb.host.counters.retransmissions++
+    tcb.totalRetransmits++
+    tcb.lastDataSent = tcb.host.clock.now()
+    if (seq === tcb.sndUna) tcb.unaRtxAt = tcb.lastDataSent
+  }
+  return sent
+}

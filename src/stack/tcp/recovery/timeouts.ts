@@ -1,0 +1,85 @@
+// The retransmission timer fired (timers.ts armed it; ../timers.ts onRetransmitTimeout
+// calls here, and backs the timer off after an RTO). Before the RTO it is a probe timer:
+// the reorder deadline of the hole at SND.UNA passed (RFC 8985 6.3), or nothing was
+// acknowledged for two RTTs and a tail loss probe goes (RFC 8985 7.3). At the RTO, the
+// congestion response of RFC 5681 3.1 and the go-back-N of the `loss` state.
+
+import { sendSegmentAt } from '../emit.js'
+import { seqAdd, seqDiff, seqGt } from '../seq.js'
+import type { Tcb } from '../tcb.js'
+import { flightSize, isLost } from './detection.js'
+import { context, cwndBytes, enterRecovery, resend } from './recovery-and-undo.js'
+import { armRetransmitTimer } from './timers.js'
+
+/**
+ * The timer fired as a probe timer: nothing was acknowledged for two RTTs, so the
+ * tail of the flight, or all the ACKs for it, may be lost. Send one segment that
+ * makes the peer answer (RFC 8985 7.3): new data if there is some and the peer's
+ * window takes it, else the last segment again. Its ACK tells what arrived: if the
+ * resent last segment was the one lost, the probe repaired it, and probeAcked makes
+ * the congestion response (7.4); its SACK blocks go to the scoreboard and start fast
+ * recovery once they show a loss (RFC 6675 IsLost: DupThresh segments SACKed above a
+ * hole, so a tail of two lost segments is still left to the RTO; Linux's RACK would
+ * act sooner). Returns false when the timer was the RTO itself.
+ */
+export function tailLossProbe(tcb: Tcb): boolean {
+  if (!tcb.probeArmed) return false
+  tcb.probeArmed = false
+  // RFC 8985 6.3: the reordering window of the hole at SND.UNA passed without its segment.
+  if (tcb.lossState === 'open' && tcb.sackOk && isLost(tcb, tcb.sndUna) && seqGt(tcb.sndUna, tcb.recover)) {
+    enterRecovery(tcb)
+    armRetransmitTimer(tcb)
+    return true
+  }
+  if (tcb.probeSent || !tcb.sackOk || tcb.lossState !== 'open') {
+    armRetransmitTimer(tcb) // no moment for a probe (one per flight, only in the open state, RFC 8985 7): on to the RTO
+    return true
+  }
+  tcb.probeSent = true
+  const peerRoom = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt)
+  const sent = tcb.unsentBytes > 0 && peerRoom >= Math.min(tcb.sndMss, tcb.unsentBytes)
+    ? sendSegmentAt(tcb, tcb.sndNxt, Math.min(tcb.sndMss, peerRoom))
+    : 0
+  if (sent > 0) {
+    tcb.tlp = null // new data: its loss, if any, is found as any other (RFC 8985 7.4 asks nothing)
+    const start = tcb.sndNxt
+    if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) tcb.finSeq = seqAdd(start, sent - 1)
+    tcb.sndNxt = seqAdd(start, sent)
+    tcb.lastDataSent = tcb.host.clock.now()
+  } else {
+    const last = Math.min(tcb.sndMss, flightSize(tcb))
+    const flight = Math.min(flightSize(tcb), cwndBytes(tcb))
+    tcb.tlp = { end: tcb.sndNxt, flight } // RFC 8985 7.4: answered in probeAcked
+    resend(tcb, seqAdd(tcb.sndNxt, -last), last)
+  }
+  tcb.host.counters.tailLossProbes++
+  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  return true
+}
+
+/**
+ * The retransmission timer expired (RFC 6298 5.4-5.7; the caller backs off the
+ * timer). cwnd falls to one segment (RFC 5681 3.1), `recover` is set to the
+ * highest sequence number sent (RFC 6582 4), and the segment at SND.UNA goes again.
+ */
+export function retransmissionTimeout(tcb: Tcb): void {
+  tcb.probeArmed = false
+  const synchronized = tcb.state !== 'SYN-SENT' && tcb.state !== 'SYN-RECEIVED'
+  if (synchronized) tcb.host.counters.retransmitTimeouts++
+  if (!synchronized) tcb.synRetransmitted = true
+  else tcb.cc.onRto(flightSize(tcb), tcb.retries === 1, context(tcb))
+  tcb.lossState = 'loss'
+  tcb.dupAcks = 0
+  tcb.rttSeq = null // Karn: a retransmitted segment is never timed
+  tcb.tlp = null
+  tcb.recover = seqAdd(tcb.sndNxt, -1)
+  tcb.rtxNext = tcb.sndUna
+  tcb.holeSince = null
+  tcb.holeTop = null
+  // RFC 2018 8: the peer may have dropped what it SACKed (reneging). Like Linux, trust the
+  // scoreboard on the first timeout, so go-back-N resends only the holes; a second timeout
+  // in a row without progress forgets it and resends everything from SND.UNA.
+  if (tcb.retries > 1) tcb.scoreboard.clear()
+  const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
+  tcb.rtxNext = seqAdd(tcb.sndUna, sent)
+}
