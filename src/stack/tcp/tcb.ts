@@ -9,7 +9,6 @@ import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
 import type { TcpPacketFields } from '../wire/tcp.js'
-import type { ChallengeAckLimiter } from './challenge-ack.js'
 import { createCongestionControl, type CongestionControl } from './congestion/index.js'
 import type { TcpConfig } from './config.js'
 import { Reassembly } from './reassembly.js'
@@ -66,8 +65,8 @@ export interface TcpHost {
   accept(tcb: Tcb): void
   /** The TCB entered TIME-WAIT: put a compact entry in its place (time-wait.ts). */
   timeWait(tcb: Tcb): void
-  /** The stack's RFC 5961 challenge ACK budget (challenge-ack.ts); absent: never limited. */
-  readonly challengeAcks?: ChallengeAckLimiter
+  /** The stack's RFC 5961 challenge ACK budget (ChallengeAckLimiter, challenge-ack.ts): may one more go now? Absent: never limited. */
+  readonly challengeAcks?: { take(): boolean }
   /** Hold this TCB's immediate ACK to the end of the link's batch (ACK coalescing); false: send it now. */
   holdAck?(tcb: Tcb): boolean
 }
