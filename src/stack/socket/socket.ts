@@ -10,6 +10,7 @@ import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
 import { setCongestionControl } from '../tcp/recovery/recovery-and-undo.js'
 import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user.js'
+import { tcpInfo, type TcpInfo } from '../tcp-info.js'
 import { LoopRef, type LoopHold } from './loop-hold.js'
 import { checkCongestionControl, codedError, connectionError, validateTimeout, writeError } from './errors.js'
 
@@ -54,6 +55,8 @@ export class Socket extends Duplex implements TcbUser {
   private readonly wheel: TimerWheel
   private readonly closeOnDestroy: boolean
 
+  /** When in-order data last arrived, or the connection opened (ms): TCP_INFO's last_data_recv. */
+  private lastDataIn: number
   /** Holds Node's event loop while this socket is open, unless unref()'d (loop-hold.ts). */
   private readonly loopRef: LoopRef
 
@@ -69,6 +72,7 @@ export class Socket extends Duplex implements TcbUser {
     this.localAddress = formatAddress(tcb.localAddr)
     this.localPort = tcb.localPort
     this.wheel = tcb.host.wheel
+    this.lastDataIn = tcb.host.clock.now()
     tcb.user = this
     if (tcb.state === 'ESTABLISHED') this.connecting = false
     this.loopRef = new LoopRef(loopHold)
@@ -137,6 +141,11 @@ export class Socket extends Duplex implements TcbUser {
     return { algorithm: cc.name, cwnd: Math.floor(cc.cwnd), ssthresh: cc.ssthresh }
   }
 
+  /** The connection as Linux's getsockopt(TCP_INFO) shows it, in Linux's names and units (tcp-info.ts). */
+  info(): TcpInfo {
+    return tcpInfo(this.connection, { state: this.state, lastDataRecv: this.lastDataIn })
+  }
+
   setKeepAlive(enable = false, initialDelayMs = 0): this {
     if (this.tcb !== null) setKeepAlive(this.tcb, enable, initialDelayMs > 0 ? initialDelayMs : undefined)
     return this
@@ -184,12 +193,14 @@ export class Socket extends Duplex implements TcbUser {
   // ---- TcbUser: what the TCB tells us ----
 
   onEstablished(): void {
+    this.lastDataIn = this.connection.host.clock.now()
     this.connecting = false
     this.emit('connect')
     this.emit('ready')
   }
 
   onData(data: Uint8Array): void {
+    this.lastDataIn = this.connection.host.clock.now()
     this.touch()
     this.bytesRead += data.byteLength
     this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
