@@ -6,7 +6,7 @@ import type { Clock } from '../time/clock.js'
 import type { TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
 import type { Random } from '../random.js'
-import { ACK, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
+import { ACK, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpOptions, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
 import type { TcpConfig } from './config.js'
 import { segmentArrives } from './input.js'
 import { IsnGenerator } from './isn.js'
@@ -264,24 +264,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       if (!this.config.synCookies) return this.counters.drop('tcp-syn-queue-full')
       return this.sendSynCookie(listener, src, seg)
     }
-    const tcb = this.newTcb(seg.dstPort, src, seg.srcPort)
-    tcb.passive = true
-    tcb.state = 'LISTEN' // this TCB starts as a copy of the listening one
-    tcb.irs = seg.seq
-    tcb.rcvNxt = seqAdd(seg.seq, 1)
-    tcb.rcvAdv = tcb.rcvNxt
-    tcb.rcvMss = this.mtu - 40
-    takeMss(tcb, seg.options.mss)
-    acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: answered only if offered (RFC 7323, RFC 2018)
-    tcb.iss = iss ?? this.isn.next(this.address, tcb.localPort, src, seg.srcPort)
-    tcb.sndUna = tcb.iss
-    tcb.sndNxt = seqAdd(tcb.iss, 1)
-    tcb.bufSeq = tcb.sndNxt
-    tcb.sndWnd = seg.window
-    this.connections.add(tcb)
-    listener.synReceived++
-    this.counters.passiveOpens++
-    tcb.setState('SYN-RECEIVED', 'SYN received')
+    iss ??= this.isn.next(this.address, seg.dstPort, src, seg.srcPort)
+    const tcb = this.passiveOpen(listener, src, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
     sendSyn(tcb)
     tcb.rttSeq = tcb.sndNxt
     tcb.rttStart = this.clock.now()
@@ -323,26 +307,41 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     }
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
+    this.counters.synCookiesAccepted++
+    const tcb = this.passiveOpen(listener, src, seg, irs, iss, mss, null, 'ACK with a valid SYN cookie')
+    segmentArrives(tcb, seg)
+  }
+
+  /**
+   * The TCB of a passive open, in SYN-RECEIVED: made "as a copy of the listening one"
+   * (RFC 9293 3.10.7.2) for the peer's SYN with IRS `irs` and MSS option `mss`, with our ISS
+   * `iss`. The one place for a SYN queued in LISTEN, a SYN reopening TIME-WAIT (its ISS above
+   * the old incarnation's) and the ACK returning a SYN cookie (its SYN is gone: `synOptions`
+   * is null, and the connection runs without options, syn-cookies.ts).
+   */
+  private passiveOpen(listener: Listener, src: number, seg: TcpSegment, irs: number, iss: number, mss: number | undefined,
+    synOptions: TcpOptions | null, cause: string): Tcb {
     const tcb = this.newTcb(seg.dstPort, src, seg.srcPort)
     tcb.passive = true
-    tcb.state = 'LISTEN'
+    tcb.state = 'LISTEN' // this TCB starts as a copy of the listening one
     tcb.irs = irs
-    tcb.rcvNxt = seg.seq
+    tcb.rcvNxt = seqAdd(irs, 1)
     tcb.rcvAdv = tcb.rcvNxt
     tcb.rcvMss = this.mtu - 40
-    tcb.windowToAdvertise() // the right edge our SYN,ACK advertised
     takeMss(tcb, mss)
+    // Window scale, timestamps, SACK: answered only if offered (RFC 7323, RFC 2018).
+    if (synOptions !== null) acceptSynOptions(tcb, synOptions)
+    else tcb.windowToAdvertise() // a cookie: the right edge our SYN,ACK advertised
     tcb.iss = iss
     tcb.sndUna = iss
-    tcb.sndNxt = seg.ack
-    tcb.bufSeq = seg.ack
+    tcb.sndNxt = seqAdd(iss, 1)
+    tcb.bufSeq = tcb.sndNxt
     tcb.sndWnd = seg.window
     this.connections.add(tcb)
     listener.synReceived++
     this.counters.passiveOpens++
-    this.counters.synCookiesAccepted++
-    tcb.setState('SYN-RECEIVED', 'ACK with a valid SYN cookie')
-    segmentArrives(tcb, seg)
+    tcb.setState('SYN-RECEIVED', cause)
+    return tcb
   }
 
   // ---- TcpHost ----
