@@ -191,6 +191,15 @@ export class Stack extends EventEmitter {
     return socket
   }
 
+  /**
+   * The TCP tunables in force (tcp/config.ts). Changing one acts as writing a sysctl does
+   * on Linux: new connections take it, open ones only where they read it afresh (buffer
+   * sizes, RTO bounds). The script runner's timed sysctl lines change it.
+   */
+  get tcpConfig(): TcpConfig {
+    return this.tcp.config
+  }
+
   /** How many connections are in each state now. */
   connectionsByState(): Partial<Record<State, number>> {
     const counts: Partial<Record<State, number>> = {}

@@ -3,6 +3,8 @@
 // packetdrill; relative times are resolved only when the script runs.
 
 import type { TcpConfig } from '../../stack/tcp/config.js'
+import type { PyStmt } from './python.js'
+import type { ShellEffect } from './shell.js'
 
 export type EventTime =
   /** `0.100`: that many microseconds after the script started. */
@@ -71,13 +73,26 @@ export interface SyscallSpec {
   errno?: string
 }
 
+/** A backquoted shell line after the script started: its settings apply at its time (shell.ts). */
+export interface ShellSpec {
+  type: 'shell'
+  command: string
+  effects: ShellEffect[]
+}
+
+/** A `%{ ... }%` block: its statements run at its time against the socket under test (code.ts). */
+export interface CodeSpec {
+  type: 'code'
+  statements: PyStmt[]
+}
+
 export interface ScriptEvent {
   /** Line of the event's time, 1-based. */
   line: number
   /** The source line, trimmed, for messages. */
   source: string
   time: EventTime
-  action: PacketSpec | SyscallSpec
+  action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
 }
 
 export interface ScriptOptions {
@@ -112,5 +127,7 @@ export const DEFAULT_OPTIONS: ScriptOptions = {
 
 export interface Script {
   options: ScriptOptions
+  /** What the shell lines before the first event set (defaults.sh, sysctls): the stack starts with it. */
+  setup: ShellEffect[]
   events: ScriptEvent[]
 }

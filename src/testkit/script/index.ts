@@ -2,20 +2,21 @@
 // and report the first mismatch. See docs/scripts.md.
 
 import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { ScriptError } from './errors.js'
-import { parseScript } from './parse.js'
+import { parseScript, type ParseOptions } from './parse.js'
 import { runScript, type Failure, type RunOptions, type RunResult } from './runner.js'
 
-export { parseScript } from './parse.js'
+export { parseScript, type ParseOptions } from './parse.js'
 export { runScript, secs, REMOTE_PORT, type Failure, type RunOptions, type RunResult } from './runner.js'
 export { ScriptError } from './errors.js'
 export type { Script, ScriptEvent, PacketSpec, SyscallSpec, EventTime, TcpOptionSpec, Expr, ScriptOptions } from './ast.js'
 
-/** Parse and run a script's text; a script the parser refuses fails at its line. */
-export async function runScriptSource(source: string, options: RunOptions = {}): Promise<RunResult> {
+/** Parse and run a script's text; a script the parser refuses fails at its line. `parse.scriptDir`: where its shell lines' relative paths start. */
+export async function runScriptSource(source: string, options: RunOptions = {}, parse: ParseOptions = {}): Promise<RunResult> {
   let script
   try {
-    script = parseScript(source)
+    script = parseScript(source, parse)
   } catch (error) {
     if (!(error instanceof ScriptError)) throw error
     const line = source.split('\n')[error.line - 1]?.trim() ?? ''
@@ -25,7 +26,7 @@ export async function runScriptSource(source: string, options: RunOptions = {}):
 }
 
 export async function runScriptFile(path: string, options: RunOptions = {}): Promise<RunResult> {
-  return runScriptSource(await readFile(path, 'utf8'), options)
+  return runScriptSource(await readFile(path, 'utf8'), options, { scriptDir: dirname(resolve(path)) })
 }
 
 /** A failure as the command prints it: the line, what went wrong, then expected and actual segments. */

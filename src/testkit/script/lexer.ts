@@ -20,7 +20,7 @@ export type TokenKind =
 
 export interface Token {
   kind: TokenKind
-  /** The text as written (for strings and commands: without the quotes). */
+  /** The text as written (for strings and commands: without the quotes; a command keeps its backslashes). */
   text: string
   /** int and float tokens: the value. */
   value: number
@@ -59,11 +59,22 @@ export function tokenize(source: string): Token[] {
       if (end < 0) throw new ScriptError(start, 'unterminated %{ code }% block')
       const text = source.slice(i + 2, end)
       for (const ch of text) if (ch === '\n') line++
-      push('code', text.trim(), 0, start)
+      push('code', text, 0, start) // untrimmed: python.ts counts its lines from the %{
       i = end + 2
       continue
     }
-    if (c === '"' || c === '`') {
+    if (c === '`') {
+      // A shell line is kept as written, backslashes and all: shell.ts reads it as sh would.
+      const start = line
+      const end = source.indexOf('`', i + 1)
+      if (end < 0) throw new ScriptError(start, 'unterminated `command`')
+      const text = source.slice(i + 1, end)
+      for (const ch of text) if (ch === '\n') line++
+      push('command', text, 0, start)
+      i = end + 1
+      continue
+    }
+    if (c === '"') {
       const start = line
       let j = i + 1
       let text = ''
@@ -73,8 +84,8 @@ export function tokenize(source: string): Token[] {
         text += source[j]
         j++
       }
-      if (j >= n) throw new ScriptError(start, c === '"' ? 'unterminated string' : 'unterminated `command`')
-      push(c === '"' ? 'string' : 'command', text, 0, start)
+      if (j >= n) throw new ScriptError(start, 'unterminated string')
+      push('string', text, 0, start)
       i = j + 1
       continue
     }

@@ -8,14 +8,24 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
-import { DEFAULT_OPTIONS, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
 import { tokenize, type Token } from './lexer.js'
+import { parsePython } from './python.js'
+import { interpretShell, type ShellContext, type ShellEffect } from './shell.js'
 import { ERRNO, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
 
+export interface ParseOptions {
+  /** The script's directory: relative paths in its shell lines (defaults.sh) are read from there. */
+  scriptDir?: string
+  /** Reads a file for a shell line, or null; default: the file system (shell.ts). */
+  readFile?: (path: string) => string | null
+}
+
 /** Parse a whole script; throws ScriptError at the first line it cannot accept. */
-export function parseScript(source: string): Script {
-  return new Parser(source).script()
+export function parseScript(source: string, opts: ParseOptions = {}): Script {
+  return new Parser(source, opts).script()
 }
 
 const MAX_U32 = 0xffffffff
@@ -24,21 +34,34 @@ class Parser {
   private readonly tokens: Token[]
   private readonly lines: string[]
   private pos = 0
+  /** What the shell lines need: the settings so far (for checks that compare), what to restore. */
+  private readonly shell: Omit<ShellContext, 'line'>
+  /** Variables the %{ }% blocks so far assigned (one Python namespace per script, as in packetdrill). */
+  private readonly pyNames = new Set<string>()
 
-  constructor(source: string) {
+  constructor(source: string, opts: ParseOptions) {
     this.tokens = tokenize(source)
     this.lines = source.split('\n')
+    this.shell = { config: { ...DEFAULT_TCP_CONFIG }, restore: { patch: null }, ...opts }
   }
 
   script(): Script {
     const options: ScriptOptions = { ...DEFAULT_OPTIONS, tcp: {} }
     while (this.peek().kind === 'option') this.option(options)
+    const setup: ShellEffect[] = []
     const events: ScriptEvent[] = []
     while (this.peek().kind !== 'eof') {
       const t = this.peek()
       if (t.kind === 'option') throw new ScriptError(t.line, `--${t.text} must come before the first event`)
-      if (t.kind === 'command') throw unsupported(t.line, `shell command \`${t.text}\``)
-      if (t.kind === 'code') throw unsupported(t.line, '%{ }% code blocks')
+      // Shell lines before the first event set the stack up; after it, an untimed one happens with the event before.
+      if (t.kind === 'command' && events.length === 0) {
+        setup.push(...this.shellLine(this.next()).effects)
+        continue
+      }
+      if (t.kind === 'command' || t.kind === 'code') {
+        events.push({ line: t.line, source: (this.lines[t.line - 1] ?? '').trim(), time: { kind: 'relative', us: 0 }, action: this.blockAction(this.next()) })
+        continue
+      }
       events.push(this.event())
     }
     if (events.length === 0) throw new ScriptError(this.peek().line, 'the script has no events')
@@ -53,7 +76,22 @@ class Parser {
       }
       last = e
     }
-    return { options, events }
+    return { options, setup, events }
+  }
+
+  /** A backquoted shell line, interpreted now (shell.ts); its settings carry on to the lines after it. */
+  private shellLine(t: Token): ShellSpec {
+    const effects = interpretShell(t.text, { ...this.shell, line: t.line })
+    for (const e of effects) this.shell.config = { ...this.shell.config, ...e.patch }
+    return { type: 'shell', command: t.text, effects }
+  }
+
+  /** A shell line or a %{ }% block as an event's action. */
+  private blockAction(t: Token): ShellSpec | CodeSpec {
+    if (t.kind === 'command') return this.shellLine(t)
+    const statements = parsePython(t.text, t.line)
+    checkCodeNames(statements, this.pyNames)
+    return { type: 'code', statements }
   }
 
   // ---- options: --name=value, before the first event ----
@@ -87,6 +125,12 @@ class Parser {
       case 'remote_ip': options.remoteIp = ip(); break
       case 'bind_port': options.bindPort = int(1, 65535); break
       case 'connect_port': options.connectPort = int(1, 65535); break
+      // packetdrill's TSval clock rate, for checking TS vals: tuntcp's TSval ticks once per millisecond.
+      case 'tcp_ts_tick_usecs':
+        if (int(1, 1_000_000) !== 1000) throw unsupported(t.line, `--tcp_ts_tick_usecs=${value!.text}: tuntcp's TSval clock ticks every 1000 us`)
+        break
+      case 'tcp_ts_ecr_scaled': throw unsupported(t.line, 'option --tcp_ts_ecr_scaled (inbound TS ecr values scaled by the tick)')
+      case 'mss': throw unsupported(t.line, `option --mss (packetdrill's segment size for GSO packets it injects)`)
       default:
         if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())
         throw unsupported(t.line, `option --${t.text}`)
@@ -120,11 +164,10 @@ class Parser {
     const line = this.peek().line
     const time = this.time()
     const t = this.peek()
-    let action: PacketSpec | SyscallSpec
+    let action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
     if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
     else if (t.kind === 'word' || t.kind === 'ellipsis') action = this.syscall()
-    else if (t.kind === 'command') throw unsupported(t.line, `shell command \`${t.text}\``)
-    else if (t.kind === 'code') throw unsupported(t.line, '%{ }% code blocks')
+    else if (t.kind === 'command' || t.kind === 'code') action = this.blockAction(this.next())
     else throw new ScriptError(t.line, `expected a segment (< or >) or a system call after the time, found ${describe(t)}`)
     const outbound = action.type === 'packet' && action.direction === 'out'
     if (time.kind === 'any' && !outbound) throw new ScriptError(line, 'the time * can only be used with outbound segments (>)')

@@ -17,7 +17,11 @@ import { VirtualClock } from '../../stack/time/virtual-clock.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
-import type { EventTime, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast.js'
+import { emptyTcpInfo } from '../../stack/tcp-info.js'
+import type { CodeSpec, EventTime, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
+import { runCode } from './code.js'
+import type { PyValue } from './python.js'
+import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText } from './parse.js'
 import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
 import { ERRNO, STRERROR } from './symbols.js'
@@ -157,6 +161,10 @@ class Runner {
   /** The stack's last SYN seq and the peer's: where each byte stream starts, for the data pattern. */
   private outIss: number | null = null
   private inIrs = 0
+  /** packetdrill's socket under test, whose TCP_INFO a %{ }% block reads: the last fd socket() or accept() made. */
+  private underTest: number | null = null
+  /** The variables of the %{ }% blocks, one namespace for the whole script. */
+  private readonly pyVars = new Map<string, PyValue>()
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
@@ -165,7 +173,8 @@ class Runner {
     this.link = new ScriptLink(packet => this.onSend(packet))
     this.stack = new Stack({
       ...options.stack,
-      tcp: { ...options.stack?.tcp, ...o.tcp },
+      // The script's own --tcp_ options win over what its shell lines set up.
+      tcp: { ...options.stack?.tcp, ...mergeEffects(script.setup), ...o.tcp },
       address: o.localIp, link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
     })
     this.stack.on('internal-error', (error: Error) => {
@@ -177,6 +186,7 @@ class Runner {
   }
 
   async run(): Promise<RunResult> {
+    this.traceShell(this.script.setup)
     for (const ev of this.script.events) {
       await this.runEvent(ev)
       if (this.failure !== null) break
@@ -275,11 +285,40 @@ class Runner {
     } else if (a.type === 'packet') {
       if (await this.waitFor(ev, when.us, 'inbound segment')) this.inbound(ev, a)
       await this.step()
+    } else if (a.type === 'shell') {
+      if (await this.waitFor(ev, when.us, 'shell line')) this.shell(a)
+      await this.step()
+    } else if (a.type === 'code') {
+      if (await this.waitFor(ev, when.us, '%{ }% block')) this.code(ev, a)
+      await this.step()
     } else {
       if (await this.waitFor(ev, when.us, 'system call')) await this.syscall(ev, a, when)
       await this.step()
     }
     this.last = { ev, us: when.us }
+  }
+
+  /** A shell line during the script: its settings change the stack's tunables from now on (shell.ts). */
+  private shell(a: ShellSpec): void {
+    Object.assign(this.stack.tcpConfig, mergeEffects(a.effects))
+    this.traceShell(a.effects)
+  }
+
+  private traceShell(effects: readonly ShellEffect[]): void {
+    for (const e of effects) {
+      const patch = Object.entries(e.patch).map(([k, v]) => `${k}=${v}`).join(' ')
+      this.trace(`${''.padStart(12)}  ${e.what}${patch === '' ? '' : `: ${patch}`}${e.note === undefined ? '' : ` (${e.note})`}`)
+    }
+  }
+
+  /** A %{ }% block: its asserts against the socket under test's TCP_INFO now (code.ts). */
+  private code(ev: ScriptEvent, a: CodeSpec): void {
+    const fd = this.underTest === null ? undefined : this.fds.get(this.underTest)
+    if (fd === undefined) return this.fail(ev, `the %{ }% block needs a socket under test (fd ${this.underTest ?? 'none'}), and there is none open`)
+    const info = fd.conn !== undefined ? fd.conn.socket.info() : emptyTcpInfo(fd.kind === 'listener' ? 'LISTEN' : 'CLOSED')
+    const failure = runCode(a.statements, info, this.pyVars, text => this.trace(`${''.padStart(12)}  print: ${text}`))
+    if (failure === null) return
+    this.failure ??= { line: failure.line, source: failure.line === ev.line ? ev.source : failure.source ?? ev.source, message: failure.message }
   }
 
   /** Wait until `us`; false if the script failed meanwhile or the event comes too late to be on time. */
@@ -585,6 +624,7 @@ class Runner {
       if (fd >= 0) {
         this.conn = this.newConnection('new')
         this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn })
+        this.underTest = fd
       }
       return done(fd >= 0 ? fd : 3)
     }
@@ -681,6 +721,7 @@ class Runner {
         return { ret: num }
       }
       this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, noDelay: fd.noDelay, connection: this.conn, conn })
+      this.underTest = num
       return { ret: num }
     }
   }

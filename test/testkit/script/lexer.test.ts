@@ -25,6 +25,11 @@ describe('tokenize', () => {
     ])
   })
 
+  it('keeps a shell line and a %{ }% block as written, and counts their lines', () => {
+    const t = tokenize('`a \\\n b`\n%{\nassert 1\n}%\n0')
+    expect(t.map(x => [x.kind, x.text, x.line])).toEqual([['command', 'a \\\n b', 1], ['code', '\nassert 1\n', 3], ['int', '0', 6], ['eof', '', 6]])
+  })
+
   it('reads a time range as two times and a tilde', () => {
     expect(kinds('+0~+.2')).toEqual(['punct:+', 'int:0', 'punct:~', 'punct:+', 'float:.2', 'eof:'])
     expect(kinds('0.1~0.3')).toEqual(['float:0.1', 'punct:~', 'float:0.3', 'eof:'])

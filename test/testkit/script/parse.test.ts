@@ -147,8 +147,9 @@ describe('system calls', () => {
     ['0 bind(3, {sin_family=AF_INET}, 16) = 0', 'line 1: unsupported: bind() with an explicit address ({sin_family=AF_INET}): write ... as packetdrill does'],
     ['0 shutdown(4, SHUT_RD) = 0', 'line 1: unsupported: shutdown(SHUT_RD) (only SHUT_WR and SHUT_RDWR)'],
     ['0 listen(3, FROB) = 0', 'line 1: the backlog of listen(): unknown symbol FROB'],
-    ['0 `sysctl -q net.ipv4.tcp_sack=0`', 'line 1: unsupported: shell command `sysctl -q net.ipv4.tcp_sack=0`'],
-    ['0 close(3) = 0\n+0 %{ print(1) }%', 'line 2: unsupported: %{ }% code blocks'],
+    ['0 `sysctl -q net.ipv4.tcp_frob=0`', "line 1: unsupported: sysctl net.ipv4.tcp_frob is not in tuntcp's table (docs/scripts.md, \"Shell lines\")"],
+    ['0 close(3) = 0\n+0 `rm -rf /`', 'line 2: unsupported: shell command rm (`rm -rf /`): the runner never runs commands; it understands defaults.sh, set_sysctls.py, sysctl and the no-ops of docs/scripts.md'],
+    ['0 close(3) = 0\n+0 %{ import os }%', 'line 2: unsupported Python: the statement or keyword import (the runner evaluates assert, assignments, print() and expressions of tcpi_ fields (docs/scripts.md))'],
   ])('refuses %j', (source, message) => {
     expect(error(source)).toBe(message)
   })

@@ -187,3 +187,39 @@ describe('options and numbering as in packetdrill', () => {
     expect(result.failure?.message).toMatch(/^cannot map TS ecr 7 to the stack's clock/)
   })
 })
+
+describe('shell lines and %{ }% blocks', () => {
+  it('fails a %{ }% assert at its line, naming the tcpi_ values it read', async () => {
+    const r = await run('+0  %{\nassert tcpi_state == TCP_ESTABLISHED\nassert tcpi_snd_cwnd == 11, tcpi_snd_cwnd\n}%\n')
+    expect(r.failure).toEqual({
+      line: NEXT + 2, source: 'assert tcpi_snd_cwnd == 11, tcpi_snd_cwnd',
+      message: 'assertion failed: assert tcpi_snd_cwnd == 11, tcpi_snd_cwnd (tcpi_snd_cwnd = 10)',
+    })
+  })
+
+  it('reads TCP_INFO of the socket under test: the listener until accept() gives the connection', async () => {
+    const body = OPEN.replace('+0  accept(3, ..., ...) = 4', '+0  %{ assert tcpi_state == TCP_LISTEN }%\n+0  accept(3, ..., ...) = 4\n+0  %{ assert tcpi_state == TCP_ESTABLISHED }%')
+    expect(await runScriptSource(body)).toEqual({ ok: true })
+  })
+
+  it('applies a timed sysctl line at its time: the next connection takes it', async () => {
+    const body = `0 \`sysctl -q net.ipv4.tcp_timestamps=0\`
++0  socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0  connect(3, ..., ...) = -1 EINPROGRESS
++0  > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 6>
+`
+    expect(await runScriptSource(body)).toEqual({ ok: true })
+  })
+
+  it('lets the script\'s own --tcp_ options win over its shell lines', async () => {
+    const body = `--tcp_sack=true
+\`sysctl -q net.ipv4.tcp_sack=0\`
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0  connect(3, ..., ...) = -1 EINPROGRESS
++0  > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 6>
+`
+    expect(await runScriptSource(body)).toEqual({ ok: true })
+  })
+})
