@@ -1,6 +1,7 @@
 // tuntcp: a userspace TCP/IPv4 stack. The public API.
 export { Stack, type StackOptions, type ConnectOptions, type StateChange } from './stack/stack.js'
 export type { ConnectionInfo } from './stack/connection-info.js'
+export type { TcpInfo } from './stack/tcp-info.js'
 export { Socket, type SocketOptions } from './stack/socket/socket.js'
 export { Server, type ServerOptions } from './stack/socket/server.js'
 export { Counters } from './stack/counters.js'

@@ -1,6 +1,8 @@
 // Shell lines read as data: the sysctl table (sysctl.ts), the shell words and
 // operators (shell.ts), defaults.sh from the file or the built-in values, and a
 // refusal naming the command for anything else. Nothing here runs on the host.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
 import { ScriptError } from '../../../src/testkit/script/errors'
@@ -66,6 +68,11 @@ describe('the sysctl table', () => {
     const r = applySysctl(name, value)
     expect(r.ok).toBe(false)
     expect(!r.ok && r.reason).toContain(reason)
+  })
+
+  it('is documented row by row in docs/scripts.md', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/scripts.md'), 'utf8')
+    for (const [name, entry] of Object.entries(SYSCTLS)) expect(doc, name).toContain(`| \`${name}\` | ${entry.doc.replace(/\|/g, '\\|')} |`)
   })
 
   it('knows every value of its own copy of defaults.sh', () => {
