@@ -55,6 +55,17 @@ export class Counters {
   fastPathData = 0
   /** ACKs not sent because a later ACK (or data) of the same batch of packets covered them (ACK coalescing). */
   acksCoalesced = 0
+  /** UDP datagrams taken for processing and sent (RFC 768; Linux's InDatagrams, OutDatagrams). */
+  udpDatagramsIn = 0
+  udpDatagramsOut = 0
+  /** Hard ICMP errors reported to a connected UDP socket as an 'error' (udp/icmp.ts). */
+  udpIcmpErrors = 0
+  /** Any-destination flows the 'udp-flow' hook accepted, and those closed for idleness. */
+  udpFlowsAccepted = 0
+  udpFlowsExpired = 0
+  /** ICMP errors we sent (port unreachable), and those the rate limit held back (ip/icmp-out.ts). */
+  icmpErrorsSent = 0
+  icmpErrorsLimited = 0
   /** Packets and segments dropped, by reason (a DropReason or a TCP rule). */
   readonly drops: Record<string, number> = {}
   /** How many times connections entered each state (RFC 9293 names). */
@@ -96,7 +107,10 @@ export class Counters {
       challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
       pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
-      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced, drops: { ...this.drops }, entered: { ...this.entered }, ignored: { ...this.ignored },
+      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced,
+      udpDatagramsIn: this.udpDatagramsIn, udpDatagramsOut: this.udpDatagramsOut, udpIcmpErrors: this.udpIcmpErrors,
+      udpFlowsAccepted: this.udpFlowsAccepted, udpFlowsExpired: this.udpFlowsExpired,
+      icmpErrorsSent: this.icmpErrorsSent, icmpErrorsLimited: this.icmpErrorsLimited, drops: { ...this.drops }, entered: { ...this.entered }, ignored: { ...this.ignored },
     }
   }
 
@@ -112,6 +126,11 @@ export class Counters {
       `fast path: header prediction took ${this.fastPathAcks} pure ACKs and ${this.fastPathData} in-order data segments; ` +
         `ACKs coalesced ${this.acksCoalesced}`,
     ]
+    if (this.udpDatagramsIn + this.udpDatagramsOut + this.icmpErrorsSent + this.icmpErrorsLimited > 0) {
+      lines.push(`udp: datagrams in ${this.udpDatagramsIn}, out ${this.udpDatagramsOut}; ICMP errors reported ${this.udpIcmpErrors}; ` +
+        `flows accepted ${this.udpFlowsAccepted}, expired ${this.udpFlowsExpired}; ` +
+        `ICMP errors sent ${this.icmpErrorsSent} (rate-limited ${this.icmpErrorsLimited})`)
+    }
     const states = Object.keys(this.entered)
     if (states.length > 0) lines.push('states entered: ' + states.map(s => `${s} ${this.entered[s]}`).join(', '))
     const reasons = Object.keys(this.drops).sort()

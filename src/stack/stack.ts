@@ -8,6 +8,7 @@ import type { Link } from '../tun/link.js'
 import { connectionInfo as info, type ConnectionInfo } from './connection-info.js'
 import { Counters } from './counters.js'
 import { senderInfo } from './sender-info.js'
+import { DEFAULT_ICMP_RATE, IcmpErrorSender, type IcmpRate } from './ip/icmp-out.js'
 import { IpLayer } from './ip/ip-layer.js'
 import { CryptoRandom, SeededRandom, type Random } from './random.js'
 import { LoopHold } from './socket/loop-hold.js'
@@ -23,6 +24,10 @@ import { abort } from './tcp/user.js'
 import type { Clock } from './time/clock.js'
 import { RealClock } from './time/real-clock.js'
 import { Timer, TimerWheel } from './time/timer-wheel.js'
+import { badType } from './udp/errors.js'
+import { UdpFlow } from './udp/flow.js'
+import { UdpSocket, type RemoteInfo, type UdpSocketOptions } from './udp/socket.js'
+import { DEFAULT_UDP_CONFIG, UdpLayer, type FlowTuple, type FlowVerdict, type UdpConfig } from './udp/udp-layer.js'
 import { parseAddress } from './wire/ipv4.js'
 
 export interface StackOptions {
@@ -50,6 +55,19 @@ export interface StackOptions {
    * given, else the stack's random source. Default: none, and no cost.
    */
   faults?: FaultProfile & { seed?: number }
+  /**
+   * Any-destination mode, as a forwarder (tun2socks, slirp4netns) needs: take packets
+   * addressed to any IPv4 address, not only `address`, and answer from the address they
+   * were sent to. Today for UDP: a datagram for another host's address that no socket
+   * takes goes to the 'udp-flow' event (UdpFlow), whose listener may accept, refuse or
+   * drop it; without a listener it is refused (ICMP port unreachable). TCP and ping to
+   * other addresses are dropped (ip-not-for-us) until their half is built. Default false.
+   */
+  promiscuous?: boolean
+  /** UDP tunables: flow idle timeout, most flows, the default receive queue (udp/udp-layer.ts). */
+  udp?: Partial<UdpConfig>
+  /** The rate limit on ICMP errors we send; default 1000 a second, bursts of 50 (Linux's icmp_msgs_per_sec, icmp_msgs_burst). */
+  icmpRate?: IcmpRate
 }
 
 export interface ConnectOptions {
@@ -90,6 +108,7 @@ export class Stack extends EventEmitter {
   readonly link: Link
   private readonly tcp: TcpLayer
   private readonly ip: IpLayer
+  private readonly udp: UdpLayer
   private readonly servers = new Set<Server>()
   private stopped = false
   /** Outbound fault injection (StackOptions.faults), or null. */
@@ -131,8 +150,16 @@ export class Stack extends EventEmitter {
       tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
     })
-    this.ip = new IpLayer({ address: addr, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
+    const promiscuous = opts.promiscuous === true
+    this.udp = new UdpLayer({
+      address: addr, promiscuous, mtu: opts.link.mtu, config: { ...DEFAULT_UDP_CONFIG, ...opts.udp },
+      counters: this.counters, random, wheel: this.wheel, clock: this.clock, output,
+      onNewFlow: (tuple, size) => this.onNewFlow(tuple, size),
+    })
+    this.ip = new IpLayer({ address: addr, promiscuous, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
       tcpIcmpError: err => this.tcp.icmpError(err),
+      udpInput: (ip, dgram) => this.udp.input(ip, dgram), udpIcmpError: err => this.udp.icmpError(err),
+      icmpErrors: new IcmpErrorSender(this.clock, this.counters, output, opts.icmpRate ?? DEFAULT_ICMP_RATE),
     })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
     // A link that delivers packets in batches says when each ends: the ACKs owed go then (ACK coalescing).
@@ -200,6 +227,31 @@ export class Stack extends EventEmitter {
     return this.tcp.config
   }
 
+  /**
+   * A UDP socket, as dgram.createSocket: createSocket('udp4', [onMessage]) or
+   * createSocket({ type: 'udp4', recvBufferSize, signal }, [onMessage]).
+   */
+  createSocket(type: 'udp4' | UdpSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): UdpSocket {
+    const options: UdpSocketOptions = typeof type === 'string' ? { type } : type
+    if (options?.type !== 'udp4') throw badType(typeof type === 'string' ? type : options?.type)
+    const socket = new UdpSocket(this.udp, options, this.loopHold)
+    if (onMessage) socket.on('message', onMessage)
+    return socket
+  }
+
+  /** A new flow for another host's address (promiscuous): the 'udp-flow' listeners decide; none refuses it. */
+  private onNewFlow(tuple: FlowTuple, size: number): FlowVerdict {
+    if (this.listenerCount('udp-flow') === 0) return 'refuse'
+    const flow = new UdpFlow(this.udp, tuple, size, this.loopHold)
+    let verdict: FlowVerdict
+    try {
+      this.emit('udp-flow', flow)
+    } finally {
+      verdict = flow.close() // decided now or never: the datagram cannot wait
+    }
+    return verdict
+  }
+
   /** How many connections are in each state now. */
   connectionsByState(): Partial<Record<State, number>> {
     const counts: Partial<Record<State, number>> = {}
@@ -213,12 +265,13 @@ export class Stack extends EventEmitter {
   }
 
   /**
-   * Close everything gracefully: stop listening, end every socket (FIN), and
+   * Close everything gracefully: stop listening, close every UDP socket, end every socket (FIN), and
    * wait until each connection is CLOSED or in TIME-WAIT; after `graceMs`,
    * reset what is left. Then stop all timers. The link is the caller's to close.
    */
   shutdown(graceMs = 2000): Promise<void> {
     for (const server of this.servers) server.close()
+    for (const socket of [...this.udp.sockets]) socket.close()
     for (const tcb of this.tcp.connections) {
       const user = tcb.user
       if (user instanceof Socket && !user.writableEnded) user.end()

@@ -1,17 +1,17 @@
 // ICMP error messages (RFC 792) about datagrams we sent: destination
-// unreachable, time exceeded, parameter problem, source quench. The IP layer
-// checks that the quoted datagram is one of ours and is TCP, then hands a
-// plain IcmpError to the TCP layer, which finds the connection and judges it
-// (src/stack/tcp/icmp-errors.ts: the RFC 5927 sequence check, RFC 1191, RFC 1122 4.2.3.9).
+// unreachable, time exceeded, parameter problem, source quench. decodeIcmpError
+// reads the quoted datagram into a plain IcmpError; the IP layer checks it is one
+// of ours and hands it by protocol to TCP, which finds the connection and judges it
+// (src/stack/tcp/icmp-errors.ts: the RFC 5927 sequence check, RFC 1191, RFC 1122 4.2.3.9),
+// or to UDP, which reports it on a connected socket (src/stack/udp/icmp.ts).
 
 import type { Counters } from '../counters.js'
 import {
   ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
   parseIcmpQuote, type IcmpMessage,
 } from '../wire/icmp.js'
-import { IPPROTO_TCP } from '../wire/ipv4.js'
 
-/** What an ICMP error means for TCP, with the segment it quotes. */
+/** What an ICMP error means for TCP or UDP, with the datagram it quotes. */
 export interface IcmpError {
   /**
    * 'frag-needed': a router could not forward our DF segment (RFC 1191), `mtu` says how big it may be;
@@ -26,11 +26,15 @@ export interface IcmpError {
    * RFC 1191), the RFC 1191 section 5 plateau below the quoted datagram's length.
    */
   mtu: number
-  /** The connection the quoted segment belongs to. */
+  /** The quoted datagram's protocol: IPPROTO_TCP or IPPROTO_UDP. */
+  protocol: number
+  /** Its source: the address we sent from (the stack's, or any in promiscuous mode). */
+  localAddr: number
+  /** The connection or flow the quoted datagram belongs to. */
   remoteAddr: number
   localPort: number
   remotePort: number
-  /** The quoted segment's sequence number (RFC 5927 checks it is in flight). */
+  /** The quoted segment's sequence number (RFC 5927 checks it is in flight); for UDP, its length and checksum. */
   seq: number
 }
 
@@ -41,25 +45,20 @@ export function isIcmpError(type: number): boolean {
 }
 
 /**
- * Decode an ICMP error into an IcmpError for TCP, or null when it is dropped
- * (counted): the quote is malformed, not TCP, or not a datagram we sent.
+ * Decode an ICMP error into an IcmpError, or null when its quote is malformed
+ * (counted). Whether the quoted datagram is ours is the caller's to judge.
  */
-export function decodeIcmpError(icmp: IcmpMessage, localAddress: number, counters: Counters): IcmpError | null {
+export function decodeIcmpError(icmp: IcmpMessage, counters: Counters): IcmpError | null {
   const q = parseIcmpQuote(icmp.body)
   if (!q.ok) {
     counters.drop(q.reason)
     return null
   }
   const quote = q.value
-  if (quote.protocol !== IPPROTO_TCP) {
-    counters.drop('icmp-error-not-tcp')
-    return null
+  const base = {
+    code: icmp.code, mtu: 0, protocol: quote.protocol, localAddr: quote.src, remoteAddr: quote.dst,
+    localPort: quote.srcPort, remotePort: quote.dstPort, seq: quote.seq,
   }
-  if (quote.src !== localAddress) {
-    counters.drop('icmp-error-not-ours')
-    return null
-  }
-  const base = { code: icmp.code, mtu: 0, remoteAddr: quote.dst, localPort: quote.srcPort, remotePort: quote.dstPort, seq: quote.seq }
   switch (icmp.type) {
     case ICMP_DEST_UNREACHABLE:
       if (icmp.code === ICMP_CODE_FRAG_NEEDED) {

@@ -1,16 +1,28 @@
 // IPv4 input (RFC 791, RFC 1122 3.3): validate, check the destination, and
-// hand the payload to TCP or ICMP. ICMP echo requests are answered here (RFC 792).
+// hand the payload to TCP, UDP or ICMP. ICMP echo requests are answered here (RFC 792),
+// and a UDP datagram no socket takes gets a port unreachable (RFC 1122 4.1.3.1, icmp-out.ts).
 // The kernel's own IPv6 on the link is counted by kind and ignored (ipv6-chatter.ts).
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
+import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender } from './icmp-out.js'
 import { ipv6Kind, isIpv6 } from './ipv6-chatter.js'
-import { ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
-import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4.js'
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Header } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
+import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
+
+/** What the UDP layer did with a datagram: a socket or flow took it, nobody listens there, or it was dropped (counted). */
+export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
 
 export interface IpLayerOptions {
   address: number
+  /**
+   * Any-destination mode (StackOptions.promiscuous): take UDP datagrams, and ICMP errors
+   * about what we sent, addressed to any address; the UDP layer answers from that address.
+   * TCP and echo requests still need our own address (their half is not built yet).
+   */
+  promiscuous?: boolean
   counters: Counters
   /** Send one IP packet. */
   output(packet: Uint8Array): void
@@ -18,6 +30,12 @@ export interface IpLayerOptions {
   tcpInput(src: number, dst: number, seg: TcpSegment): void
   /** An ICMP error about a TCP segment we sent (icmp-errors.ts). */
   tcpIcmpError?(err: IcmpError): void
+  /** A valid UDP datagram. */
+  udpInput?(ip: IPv4Header, dgram: UdpDatagram): UdpVerdict
+  /** An ICMP error about a UDP datagram we sent. */
+  udpIcmpError?(err: IcmpError): void
+  /** Sends (and rate-limits) the ICMP errors we originate. */
+  icmpErrors?: IcmpErrorSender
 }
 
 export class IpLayer {
@@ -25,7 +43,7 @@ export class IpLayer {
 
   /**
    * One packet from the link. Anything malformed is dropped and counted, never thrown.
-   * `checksumTrusted`: the link checked the TCP checksum already (offload).
+   * `checksumTrusted`: the link checked the TCP or UDP checksum already (offload).
    */
   input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
@@ -34,21 +52,28 @@ export class IpLayer {
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
     const { header, payload } = ip.value
-    if (header.dst !== address) return counters.drop('ip-not-for-us')
+    const ours = header.dst === address
+    if (!ours && this.opts.promiscuous !== true) return counters.drop('ip-not-for-us')
     switch (header.protocol) {
       case IPPROTO_TCP: {
+        if (!ours) return counters.drop('ip-not-for-us') // any-destination TCP: not built yet
         const seg = parseTcp(payload, header.src, header.dst, !checksumTrusted)
         if (!seg.ok) return counters.drop(seg.reason)
         return this.opts.tcpInput(header.src, header.dst, seg.value)
       }
+      case IPPROTO_UDP: {
+        const dgram = parseUdp(payload, header.src, header.dst, !checksumTrusted)
+        if (!dgram.ok) return counters.drop(dgram.reason)
+        if (this.opts.udpInput?.(header, dgram.value) !== 'port-unreachable') return
+        // From the address it was sent to: in promiscuous mode, the host the sender meant.
+        this.opts.icmpErrors?.send(header, packet, ICMP_DEST_UNREACHABLE, ICMP_CODE_PORT_UNREACHABLE, header.dst)
+        return
+      }
       case IPPROTO_ICMP: {
         const icmp = parseIcmp(payload)
         if (!icmp.ok) return counters.drop(icmp.reason)
-        if (isIcmpError(icmp.value.type)) {
-          const err = decodeIcmpError(icmp.value, address, counters)
-          if (err !== null) this.opts.tcpIcmpError?.(err)
-          return
-        }
+        if (isIcmpError(icmp.value.type)) return this.icmpError(decodeIcmpError(icmp.value, counters))
+        if (!ours) return counters.drop('ip-not-for-us') // echo for any address: not built yet
         if (icmp.value.type !== ICMP_ECHO_REQUEST) return counters.drop('icmp-unhandled-type')
         counters.pingsAnswered++
         return this.opts.output(buildEchoReply(ip.value, icmp.value, address))
@@ -56,5 +81,17 @@ export class IpLayer {
       default:
         return counters.drop('ip-protocol')
     }
+  }
+
+  /** An ICMP error to the layer that sent the datagram it quotes, if we sent it. */
+  private icmpError(err: IcmpError | null): void {
+    if (err === null) return
+    const { counters, address } = this.opts
+    // We send TCP from our address only; UDP, in promiscuous mode, from any (the UDP layer finds the socket).
+    const fromUs = err.localAddr === address || (err.protocol === IPPROTO_UDP && this.opts.promiscuous === true)
+    if (err.protocol !== IPPROTO_TCP && err.protocol !== IPPROTO_UDP) return counters.drop('icmp-error-protocol')
+    if (!fromUs) return counters.drop('icmp-error-not-ours')
+    if (err.protocol === IPPROTO_TCP) this.opts.tcpIcmpError?.(err)
+    else this.opts.udpIcmpError?.(err)
   }
 }

@@ -178,10 +178,26 @@ describe('drops (RFC 791 3.1, RFC 1122 3.3)', () => {
       packet: () => echoRequest({ dst: 0xffff_ffff }),
     },
     {
-      name: 'UDP (protocol 17)', reason: 'ip-protocol',
+      name: 'SCTP (protocol 132)', reason: 'ip-protocol',
+      packet: () => {
+        const p = new Uint8Array(IPV4_HEADER_LENGTH + 12)
+        writeIPv4Header(p, 0, { src: PEER_ADDR, dst: LOCAL_ADDR, protocol: 132, payloadLength: 12 })
+        return p
+      },
+    },
+    {
+      name: 'a UDP datagram whose length field is below 8', reason: 'udp-length',
       packet: () => {
         const p = new Uint8Array(IPV4_HEADER_LENGTH + 8)
         writeIPv4Header(p, 0, { src: PEER_ADDR, dst: LOCAL_ADDR, protocol: 17, payloadLength: 8 })
+        return p
+      },
+    },
+    {
+      name: 'a UDP datagram shorter than its header', reason: 'udp-truncated',
+      packet: () => {
+        const p = new Uint8Array(IPV4_HEADER_LENGTH + 5)
+        writeIPv4Header(p, 0, { src: PEER_ADDR, dst: LOCAL_ADDR, protocol: 17, payloadLength: 5 })
         return p
       },
     },
