@@ -33,8 +33,9 @@ interface Tok {
   text: string
   value: number
   line: number
-  /** Offset of the token in the block, for the source text of an assert. */
+  /** Where the token starts and ends in the block, for the source text of an assert. */
   at: number
+  end: number
 }
 
 const OPS = ['**', '//', '==', '!=', '<=', '>=', '<<', '>>', '+=', '-=', '*=', '/=', '+', '-', '*', '/', '%', '<', '>', '(', ')', ',', '=', '&', '|', '^', '~', ';', '[', ']', '{', '}', '.', ':', '@', '!']
@@ -47,7 +48,7 @@ function tokenize(code: string, line: number): Tok[] {
   const toks: Tok[] = []
   let i = 0
   let depth = 0 // inside brackets a newline does not end a statement
-  const push = (kind: Tok['kind'], text: string, at: number, value = 0) => toks.push({ kind, text, value, line, at })
+  const push = (kind: Tok['kind'], text: string, at: number, value = 0, end = at + text.length) => toks.push({ kind, text, value, line, at, end })
   while (i < code.length) {
     const c = code[i]!
     if (c === '\n') {
@@ -87,7 +88,7 @@ function tokenize(code: string, line: number): Tok[] {
         s += code[j++]
       }
       if (code[j] !== c) throw new ScriptError(line, 'unterminated string in a %{ }% block')
-      push('str', s, i)
+      push('str', s, i, 0, j + 1)
       i = j + 1
       continue
     }
@@ -132,8 +133,8 @@ class PyParser {
         this.next()
         message = this.expr()
       }
-      const end = this.peek().at
-      return { kind: 'assert', line: t.line, source: this.code.slice(t.at, end).trim(), test, message }
+      const end = this.toks[this.pos - 1]!.end // the last token of the assert: no comment after it
+      return { kind: 'assert', line: t.line, source: this.code.slice(t.at, end), test, message }
     }
     if (t.kind === 'name' && t.text === 'print' && this.isOp('(', 1)) {
       this.next()

@@ -195,8 +195,9 @@ export function splitCommands(text: string, line = 1): Command[] {
   }
   const endCommand = (next: Command['join']) => {
     endWord()
+    if (argv.length === 0 && next === ';') return // an empty line; after && or || the command goes on
     if (argv.length > 0) commands.push({ argv, offset: start, join })
-    else if (next !== ';') fail(`${next} with no command before it`)
+    else fail(`${next} with no command before it`)
     argv = []
     join = next
   }

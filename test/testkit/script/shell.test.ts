@@ -136,6 +136,7 @@ describe('shell lines', () => {
 
   it('does not run the alternative of || when the first command is accepted', () => {
     expect(settings('sysctl -q net.ipv4.tcp_sack=0 || rm -rf /')).toEqual({ sack: false })
+    expect(settings('sysctl -q net.ipv4.tcp_sack=0 &> /dev/null ||\n   rm -rf /\nsysctl -q net.ipv4.tcp_sack=1')).toEqual({ sack: true })
   })
 
   it.each([
