@@ -12,6 +12,8 @@ import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
+// ---- the writer ----
+
 /**
  * Send what the peer's window allows: new data, then our FIN once all data is
  * out (3.10.4). Starts the retransmission timer for anything in flight and the

@@ -86,6 +86,8 @@ export function restartAfterIdle(tcb: Tcb): void {
   if (tcb.host.clock.now() - tcb.lastDataSent > tcb.rtt.rto) tcb.cc.onIdleRestart(context(tcb))
 }
 
+// ---- ACKs arriving ----
+
 /**
  * A duplicate ACK: SND.UNA unchanged while data is outstanding, and either no data
  * and no window change (RFC 5681 2) or new bytes SACKed (RFC 6675 2). Called from
@@ -250,6 +252,8 @@ function probeAcked(tcb: Tcb): void {
   tcb.cc.onCongestion(tlp.flight, context(tcb))
   tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
 }
+
+// ---- resending ----
 
 /**
  * The path MTU fell (RFC 1191, icmp-errors.ts): what is in flight in segments larger than
