@@ -1,12 +1,12 @@
 // The members a node:net user reaches for, on our Socket and Server, with net's
 // arguments and net's semantics (Node 20's lib/net.js and its documentation),
 // between two stacks in virtual time.
+import { spawnSync } from 'node:child_process'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
 import { TcpError } from '../../../src/stack/tcp/tcb'
-import { Stack } from '../../../src/stack/stack'
-import { linkPair } from '../../../src/tun/memory-link'
-import { A, B, collect, errorsOf, segmentsOut, twoStacks } from '../../helpers/two-stacks'
+import { B, collect, errorsOf, segmentsOut, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
 
 type NetError = Error & { code?: string; errno?: number; syscall?: string; address?: string; port?: number }
@@ -202,54 +202,46 @@ describe('Server members', () => {
     expect(counts).toEqual([1, 0])
   })
 
-  it("on real time a listening server holds Node's event loop, as net's; unref() and close() let it go", () => {
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-    const before = timers()
-    const [linkA] = linkPair()
-    const stack = new Stack({ address: A, link: linkA })   // no clock given: real time
-    const server = stack.createServer()
-    expect(timers()).toBe(before) // not listening yet: nothing to hold
-    server.listen(7)
-    expect(timers()).toBe(before + 1)
-    const other = stack.createServer().listen(9)
-    expect(timers()).toBe(before + 1) // one timer for the whole stack
-    expect(server.unref()).toBe(server)
-    other.close()
-    expect(timers()).toBe(before)
-    expect(server.ref()).toBe(server)
-    expect(timers()).toBe(before + 1)
-    server.close()
-    expect(timers()).toBe(before)
+  // What keeps a process alive is seen only from outside it: each case runs as its own node
+  // process, whose unref'd timer prints 'alive' only if something else holds the loop.
+  const program = (body: string) => `
+    import { Stack } from './src/stack/stack.ts'
+    import { linkPair } from './src/tun/memory-link.ts'
+    import { ClockGroup } from './src/stack/time/clock-group.ts'
+    const [la, lb] = linkPair()
+    const realTime = !process.argv.includes('virtual')
+    const time = new ClockGroup()
+    const a = new Stack({ address: '10.0.0.1', link: la, clock: realTime ? undefined : time.clock() })
+    const b = new Stack({ address: '10.0.0.2', link: lb, clock: realTime ? undefined : time.clock() })
+    const later = (fn) => setTimeout(fn, 300).unref()
+    ${body}`
+  const run = (body: string, ...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program(body), '--', ...args],
+      { cwd: resolve(import.meta.dirname, '../../..'), encoding: 'utf8', timeout: 20_000 })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    return { out: r.stdout.trim() }
+  }
+
+  it('on real time a listening server keeps the process alive, as net\'s, until close()', () => {
+    expect(run(`const server = b.createServer().listen(7); later(() => { console.log('alive'); server.close() })`).out).toBe('alive')
   })
 
-  it('on real time an open socket holds the loop until it closes; unref() lets go, ref() takes hold again', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-    const [linkA, linkB] = linkPair()
-    const a = new Stack({ address: A, link: linkA })
-    const b = new Stack({ address: B, link: linkB })
-    const server = b.createServer(s => s.pipe(s)).listen(7).unref()
-    const before = timers()
-    const sock = a.connect(7, B)
-    await new Promise(r => sock.once('connect', r))
-    expect(timers()).toBe(before + 2) // each stack's hold: our socket, and the accepted one
-    sock.unref()
-    expect(timers()).toBe(before + 1)
-    sock.ref()
-    expect(timers()).toBe(before + 2)
-    sock.resume().end()
-    await new Promise(r => sock.once('close', r))
-    await new Promise(r => setImmediate(r))
-    expect(timers()).toBe(before)
-    server.close()
+  it('an unref()d server does not', () => {
+    expect(run(`b.createServer().listen(7).unref(); later(() => console.log('alive'))`).out).toBe('')
+  })
+
+  it('on real time an open socket keeps the process alive until it closes; unref() lets go', () => {
+    const open = run(`b.createServer(s => s.pipe(s)).listen(7).unref()
+      const sock = a.connect(7, '10.0.0.2', () => later(() => { console.log('alive'); sock.resume().end() }))`)
+    expect(open.out).toBe('alive')
+    const unrefd = run(`b.createServer(s => { s.unref(); s.pipe(s) }).listen(7).unref()
+      const sock = a.connect(7, '10.0.0.2', () => { sock.unref(); later(() => console.log('alive')) })`)
+    expect(unrefd.out).toBe('')
   })
 
   it('on virtual time nothing holds the loop: time moves only when the program moves it', () => {
-    const timers = () => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
-    const before = timers()
-    const net = twoStacks()
-    net.b.createServer().listen(7)
-    net.a.connect(7, B)
-    expect(timers()).toBe(before)
+    expect(run(`b.createServer().listen(7); a.connect(7, '10.0.0.2'); later(() => console.log('alive'))`, 'virtual').out).toBe('')
   })
 })
 
