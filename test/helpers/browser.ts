@@ -99,9 +99,13 @@ export async function loadInChromium(file: string, width = 1000, height = 800): 
     return { errors, requests, png: Buffer.from(shot.data as string, 'base64') }
   } finally {
     ws.close()
-    child.kill()
-    await new Promise(resolve => child.once('exit', resolve))
-    rmSync(profile, { recursive: true, force: true })
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill()
+      await exited
+    }
+    // Chromium's helper processes may still be writing the profile as they go: retry the removal.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
 }
 
