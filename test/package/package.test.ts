@@ -145,6 +145,8 @@ describe('installed into a fresh project', () => {
     'virtual-time': /^after our FIN: \[ 'TIME-WAIT' \]\nafter 2 MSL: \[\]$/,
     'faulty-link': /^the server got 1048576 bytes; lost on the way: true$/,
     'simulation': /^echoed 200000 bytes by \d+(\.\d+)? ms of virtual time; retransmissions: true$/,
+    'udp-echo': /^echoed by 10\.0\.0\.2:7: hello over udp\nport 9: recvmsg ECONNREFUSED$/,
+    'udp-any-destination': /^new flow 10\.0\.0\.1:40000 -> 192\.0\.2\.53:53\nfrom 192\.0\.2\.53:53: no answers here for example\.com\?$/,
   }
   for (const example of docExamples().filter(e => !e.root)) {
     it(`runs the ${example.name} example of ${example.doc} as written`, () => {

@@ -2,7 +2,13 @@
 // address, and its 'udp-flow' hook decides each new flow: accept (a socket that answers
 // from the original destination), refuse (ICMP port unreachable from that address) or
 // drop. Flows end after an idle time on the timer wheel and are bounded in number.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { Stack } from '../../../src/stack/stack'
+import { VirtualClock } from '../../../src/stack/time/virtual-clock'
+import { IPV4_HEADER_LENGTH, writeIPv4Header } from '../../../src/stack/wire/ipv4'
+import { buildUdpPacket } from '../../../src/stack/wire/udp'
+import { MemoryLink } from '../../../src/tun/memory-link'
 import type { UdpFlow } from '../../../src/stack/udp/flow'
 import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
 import { A, B, twoStacks } from '../../helpers/two-stacks'
@@ -166,5 +172,36 @@ describe('any-destination UDP flows', () => {
     await settle()
     sock.destroy()
     expect(b.counters.drops['ip-not-for-us']).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('hostile UDP input', () => {
+  it('never throws, nor holds more flows than maxFlows, whatever the datagrams (property)', async () => {
+    const link = new MemoryLink()
+    const stack = new Stack({ address: B, link, clock: new VirtualClock(), promiscuous: true, udp: { maxFlows: 8 } })
+    const internal: unknown[] = []
+    stack.on('internal-error', e => internal.push(e))
+    let n = 0
+    stack.on('udp-flow', (flow: UdpFlow) => { if (n++ % 3 === 0) flow.accept().on('error', () => {}); else if (n % 3 === 1) flow.refuse() })
+    stack.createSocket('udp4').bind(53).on('error', () => {})
+    const packet = fc.oneof(
+      // Well-formed datagrams to a few addresses and ports.
+      fc.record({ src: fc.integer({ min: 0x0a000001, max: 0x0a000010 }), dst: fc.constantFrom(0x0a000002, 0x08080808, 0xe00000fb, 0xffffffff),
+        srcPort: fc.nat(65535), dstPort: fc.constantFrom(0, 53, 9999), payload: fc.uint8Array({ maxLength: 64 }), noChecksum: fc.boolean() })
+        .map(f => buildUdpPacket(f)),
+      // An IPv4 header claiming UDP over random bytes.
+      fc.uint8Array({ maxLength: 40 }).map(body => {
+        const p = new Uint8Array(IPV4_HEADER_LENGTH + body.length)
+        writeIPv4Header(p, 0, { src: 0x0a000001, dst: 0x08080808, protocol: 17, payloadLength: body.length })
+        p.set(body, IPV4_HEADER_LENGTH)
+        return p
+      }),
+    )
+    fc.assert(fc.property(fc.array(packet, { maxLength: 30 }), packets => {
+      for (const p of packets) link.inject(p)
+    }), { numRuns: 200 })
+    await settle()
+    expect(internal).toEqual([])
+    expect(stack.counters.udpFlowsAccepted - stack.counters.udpFlowsExpired).toBeLessThanOrEqual(8)
   })
 })

@@ -3,6 +3,7 @@
 // port (RFC 1122 4.1.3.1) and what a connected socket makes of it, the bounded receive queue.
 import { describe, expect, it } from 'vitest'
 import { Stack } from '../../../src/stack/stack'
+import { VirtualClock } from '../../../src/stack/time/virtual-clock'
 import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
 import { ICMP_DEST_UNREACHABLE, parseIcmp } from '../../../src/stack/wire/icmp'
 import { IPPROTO_ICMP, parseIPv4 } from '../../../src/stack/wire/ipv4'
@@ -242,7 +243,7 @@ describe('UDP sockets (dgram-shaped)', () => {
 
   it('takes a datagram with checksum 0 ("none", RFC 768) and drops a bad one as udp-checksum', async () => {
     const link = new MemoryLink()
-    const stack = new Stack({ address: B, link, clock: new (await import('../../../src/stack/time/virtual-clock')).VirtualClock() })
+    const stack = new Stack({ address: B, link, clock: new VirtualClock() })
     const got = messages(stack.createSocket('udp4').bind(9))
     link.inject(buildUdpPacket({ src: A_ADDR, dst: B_ADDR, srcPort: 1234, dstPort: 9, payload: Buffer.from('no sum'), noChecksum: true }))
     const bad = buildUdpPacket({ src: A_ADDR, dst: B_ADDR, srcPort: 1234, dstPort: 9, payload: Buffer.from('bad sum') })
@@ -256,7 +257,7 @@ describe('UDP sockets (dgram-shaped)', () => {
 
   it('sends no ICMP error about a datagram from no one host or to a multicast group (RFC 1122 3.2.2)', async () => {
     const link = new MemoryLink()
-    const stack = new Stack({ address: B, link, promiscuous: true, clock: new (await import('../../../src/stack/time/virtual-clock')).VirtualClock() })
+    const stack = new Stack({ address: B, link, promiscuous: true, clock: new VirtualClock() })
     link.inject(buildUdpPacket({ src: 0, dst: B_ADDR, srcPort: 68, dstPort: 67, payload: Buffer.from('from 0.0.0.0') }))
     link.inject(buildUdpPacket({ src: A_ADDR, dst: 0xe00000fb, srcPort: 5353, dstPort: 5353, payload: Buffer.from('mDNS') }))
     link.inject(buildUdpPacket({ src: A_ADDR, dst: B_ADDR, srcPort: 5353, dstPort: 5353, payload: Buffer.from('to us') }))
