@@ -48,8 +48,15 @@ async function launch(binary: string, profile: string): Promise<{ child: ChildPr
     })
     child.on('exit', code => reject(new Error(`chromium exited with ${code}:\n${err}`)))
   })
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as Array<{ type: string; webSocketDebuggerUrl: string }>
-  return { child, ws: targets.find(t => t.type === 'page')!.webSocketDebuggerUrl }
+  // The about:blank page may not be listed the moment DevTools listens: ask again for a while.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as Array<{ type: string; webSocketDebuggerUrl: string }>
+    const page = targets.find(t => t.type === 'page')
+    if (page) return { child, ws: page.webSocketDebuggerUrl }
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  child.kill()
+  throw new Error('chromium started but shows no page target')
 }
 
 /** Load `file` in a `width` x `height` window, wait for the load event, take a full-page screenshot. */
