@@ -110,7 +110,7 @@ describe(`bulk transfers through the bad wire`, () => {
     expect(r.stdout.length).toBe(SIZE)
     expect(sha(r.stdout)).toBe(sha(chargenBytes(0, SIZE)))
     // The profile reorders 10% of packets: the stack must see it in the kernel's SACK blocks
-    // (loss-recovery.ts), and so not take reordered segments for lost ones. About 5.5% are
+    // (tcp/recovery/detection.ts), and so not take reordered segments for lost ones. About 5.5% are
     // lost each way; runs here resend 6-15% (more when a long recovery ends in an RTO's
     // go-back-N); a quarter would mean reordering is being resent again.
     expect(stack.counters.reorderingSeen).toBeGreaterThan(0)

@@ -1,4 +1,4 @@
-// Loss recovery at its edges, in packets (src/stack/tcp/loss-recovery.ts): our FIN
+// Loss recovery at its edges, in packets (src/stack/tcp/recovery/): our FIN
 // under cwnd and retransmission, the Eifel undo (RFC 3522, RFC 4015) when the same
 // window also has a real loss, `recover` after 2^31 bytes (RFC 6582), and the
 // congestion response to a loss the tail loss probe repaired (RFC 8985 7.4). The test
