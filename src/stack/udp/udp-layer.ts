@@ -101,24 +101,12 @@ export class UdpLayer {
 
   constructor(private readonly opts: UdpLayerOptions) {}
 
-  get address(): number {
-    return this.opts.address
-  }
-
-  get promiscuous(): boolean {
-    return this.opts.promiscuous
-  }
-
   get mtu(): number {
     return this.opts.mtu
   }
 
   get config(): UdpConfig {
     return this.opts.config
-  }
-
-  get flowCount(): number {
-    return this.flowOf.size
   }
 
   // ---- binding ----

@@ -144,6 +144,24 @@ describe('UDP sockets (dgram-shaped)', () => {
     expect(client.remoteAddress()).toEqual({ address: B, family: 'IPv4', port: 9 })
   })
 
+  it('closes when its AbortSignal aborts, and disconnect() undoes connect(), as dgram\'s', async () => {
+    const { a } = twoStacks()
+    const controller = new AbortController()
+    const s = a.createSocket({ type: 'udp4', signal: controller.signal }).bind(5000)
+    s.connect(7, B)
+    expect(s.remoteAddress().port).toBe(7)
+    s.disconnect()
+    expect(() => s.remoteAddress()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_CONNECTED' }))
+    expect(() => s.disconnect()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_CONNECTED' }))
+    const closed: string[] = []
+    s.on('close', () => closed.push('close'))
+    controller.abort()
+    await settle()
+    expect(closed).toEqual(['close'])
+    expect(() => s.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }))
+    a.createSocket('udp4').bind(5000) // the port is free again
+  })
+
   it('refuses a datagram larger than the link MTU with EMSGSIZE: no fragmentation, as no reassembly', async () => {
     const { a } = twoStacks() // MTU 1500: at most 1472 bytes of data
     const s = a.createSocket('udp4')
