@@ -7,7 +7,7 @@
 //   2. a socket bound to the datagram's destination address and port, or, for our own
 //      address, to the port on every address (0.0.0.0), that is not connected to
 //      another peer (a connected socket takes only its peer's datagrams, as Linux's);
-//   3. in any-destination mode, for another host's address, the hook, which may open a flow;
+//   3. in any-destination mode, for another host's unicast address, the hook, which may open a flow;
 //   4. nobody: ICMP port unreachable (RFC 1122 4.1.3.1), sent by the IP layer.
 // Flows are bounded in number and end after an idle time on the timer wheel.
 
@@ -224,6 +224,12 @@ export class UdpLayer {
   /** Step 3: a datagram for another host; the hook decides, within the bound on flows. */
   private newFlow(ip: IPv4Header, d: UdpDatagram): UdpVerdict {
     const { counters } = this.opts
+    // A flow's socket answers from the destination, and no host may send from a multicast or
+    // broadcast address (RFC 1122 3.2.1.3): such datagrams start no flow.
+    if (ip.dst >>> 28 >= 0xe) {
+      counters.drop('udp-not-unicast')
+      return 'dropped'
+    }
     if (this.flowOf.size >= this.opts.config.maxFlows) {
       counters.drop('udp-flow-limit')
       return 'dropped'
