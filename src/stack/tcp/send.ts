@@ -9,6 +9,7 @@ import type { Tcb } from './tcb.js'
 import { sendSegmentAt } from './emit.js'
 import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowance } from './recovery/recovery-and-undo.js'
 import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
+import { prrSent } from './recovery/prr.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
@@ -39,6 +40,7 @@ export function output(tcb: Tcb, force = false): void {
     const start = tcb.sndNxt
     const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable))
     if (sent === 0) break
+    prrSent(tcb, sent) // RFC 6937: new data sent in recovery counts in prr_out
     if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) {
       tcb.finSeq = seqAdd(start, sent - 1)
     }

@@ -74,6 +74,20 @@ export interface TcpHost {
 /** Where loss recovery is (recovery/recovery-and-undo.ts): no loss suspected, fast recovery, or after an RTO. */
 export type LossState = 'open' | 'recovery' | 'loss'
 
+/** Proportional Rate Reduction (RFC 6937 3, RFC 9937): how much one fast recovery may send (recovery/prr.ts). */
+export interface Prr {
+  /** prr_delivered: bytes the peer received since the recovery began, cumulatively ACKed or SACKed. */
+  delivered: number
+  /** prr_out: bytes sent since the recovery began, retransmissions and new data. */
+  out: number
+  /** RecoverFS: what was in flight when it began that the peer had not yet reported received. */
+  recoverFs: number
+  /** sndcnt of the last ACK: the bytes PRR let it send (RFC 6937 3). */
+  sndcnt: number
+  /** One past the highest byte deemed lost after the last ACK (null: none): a later ACK that raises it shows a further loss. */
+  lostTop: number | null
+}
+
 const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
 
 export class Tcb {
@@ -190,6 +204,12 @@ export class Tcb {
   lossState: LossState = 'open'
   /** Duplicate ACKs in a row (3 trigger a fast retransmit, RFC 5681 3.2). */
   dupAcks = 0
+  /** Without SACK: bytes the duplicate ACKs since SND.UNA last moved say arrived, one SMSS each (RFC 6937 3; Linux's sacked_out for Reno). */
+  dupDelivered = 0
+  /** With SACK: the change the ACK being processed made to the bytes SACKed (RFC 6937 DeliveredData's change_in(SACKd)). */
+  sackedChange = 0
+  /** The rate reduction of the current fast recovery (RFC 6937). */
+  prr: Prr = { delivered: 0, out: 0, recoverFs: 0, sndcnt: 0, lostTop: null }
   /**
    * The reordering seen on this path, in segments (Linux's tp->reordering): the DupThresh
    * in use. 3 (RFC 5681) until a segment is seen to arrive after later ones; then how far.

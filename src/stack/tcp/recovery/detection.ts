@@ -3,8 +3,9 @@
 // reordering seen on the path, as Linux's tp->reordering; RACK's time rule once the path is
 // seen to reorder (RFC 8985 6.2); the SACK blocks of each ACK taken into the scoreboard;
 // Eifel detection of a needless retransmission (RFC 3522); and what is in the network
-// (FlightSize, RFC 5681 2; pipe, RFC 6675 4). Nothing here sends or arms a timer: what to
-// do about a loss is recovery-and-undo.ts's, when to look again is timers.ts's.
+// (FlightSize, RFC 5681 2; pipe, RFC 6675 4, and its estimate without SACK). Nothing here
+// sends or arms a timer: what to do about a loss is recovery-and-undo.ts's, when to look
+// again is timers.ts's, how much to send in recovery prr.ts's.
 
 import { seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../seq.js'
 import type { SackBlock } from '../sack.js'
@@ -31,6 +32,7 @@ export function flightSize(tcb: Tcb): number {
 export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): void {
   const sb = tcb.scoreboard
   const top = sb.highestSacked
+  const sackedBefore = sb.sackedBytes
   const first = blocks[0]
   // The first byte this block SACKs anew, if it lies below `top`.
   let fresh: number | null = null
@@ -39,6 +41,7 @@ export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): v
     if (seqLt(at, seqMin(first.right, top))) fresh = at
   }
   sb.update(blocks, ack, tcb.sndNxt)
+  tcb.sackedChange = sb.sackedBytes - sackedBefore // negative where the ACK covers what was SACKed (recovery/prr.ts)
   // After an RTO what is still in flight from before it arrives in any order: no measure there.
   if (fresh !== null && tcb.lossState !== 'loss' && !maybeRetransmitted(tcb, fresh)) reorderingSeen(tcb, fresh, top, null)
 }
@@ -97,6 +100,19 @@ export function lostHoleRemains(tcb: Tcb): boolean {
 }
 
 /**
+ * One past the highest byte deemed lost, or null (none, or no SACK). Every hole below it is
+ * lost too, since IsLost only weakens going up (fewer SACKed bytes above) and RACK's time
+ * rule takes only the first hole: the lost holes are the lowest ones.
+ */
+export function lostTop(tcb: Tcb): number | null {
+  if (!tcb.sackOk) return null
+  const sb = tcb.scoreboard
+  let top: number | null = null
+  for (let hole = sb.nextHole(tcb.sndUna); hole !== null && isLost(tcb, hole.left); hole = sb.nextHole(hole.right)) top = hole.right
+  return top
+}
+
+/**
  * Eifel detection (RFC 3522): the first ACK to cover the retransmitted segment
  * echoes a timestamp older than the retransmission's, so the original made it: the
  * "loss" was reordering (10% of the packets of a netem profile are held back).
@@ -114,6 +130,7 @@ export function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
  * hole share IsLost, since the same SACKed blocks lie above each of them.
  */
 export function pipe(tcb: Tcb): number {
+  if (!tcb.sackOk) return pipeWithoutSack(tcb)
   const sb = tcb.scoreboard
   const mss = tcb.sndMss
   const retransmitted = (left: number, right: number) =>
@@ -131,4 +148,16 @@ export function pipe(tcb: Tcb): number {
   const tail = seqMax(sb.highestSacked ?? tcb.sndUna, tcb.sndUna)
   if (seqLt(tail, tcb.sndNxt)) n += seqDiff(tcb.sndNxt, tail) + retransmitted(tail, tcb.sndNxt)
   return n
+}
+
+/**
+ * Without SACK the holes are unknown, so pipe is estimated: FlightSize, less one SMSS per
+ * duplicate ACK (a segment that arrived, RFC 6937 3), less the segment at SND.UNA while
+ * in recovery it is presumed lost and not yet resent (below HighRxt), as RFC 6582 presumes
+ * (Linux's packets_out - sacked_out - lost_out + retrans_out for Reno).
+ */
+function pipeWithoutSack(tcb: Tcb): number {
+  const flight = flightSize(tcb)
+  const headLost = tcb.lossState === 'recovery' && !seqLt(tcb.sndUna, tcb.highRxt) ? Math.min(tcb.sndMss, flight) : 0
+  return Math.max(0, flight - tcb.dupDelivered - headLost)
 }

@@ -9,7 +9,8 @@
 //             retransmit and fast recovery until everything sent before the
 //             loss is acknowledged. Without SACK, NewReno's (RFC 5681 3.2,
 //             RFC 6582: partial ACKs, `recover`); with SACK, RFC 6675's
-//             conservative recovery (pipe, NextSeg, HighRxt). A recovery the
+//             conservative recovery (pipe, NextSeg, HighRxt). Either way PRR
+//             (prr.ts, RFC 6937) sets how much each ACK lets go. A recovery the
 //             timestamps show needless is undone (Eifel, RFC 3522, RFC 4015).
 //   loss      the retransmission timer expired: cwnd is one segment, and
 //             everything from SND.UNA to `recover` is resent as slow start
@@ -23,6 +24,7 @@ import { tsVal } from '../options.js'
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from '../seq.js'
 import type { Tcb } from '../tcb.js'
 import { DUP_THRESH, flightSize, isLost, lostHoleRemains, pipe, reorderingSeen, spurious } from './detection.js'
+import { deliveredByAck, deliveredByDupAck, prrAck, prrSent, startPrr } from './prr.js'
 import { watchHole } from './timers.js'
 
 export function context(tcb: Tcb): CongestionContext {
@@ -42,6 +44,7 @@ export function startCongestionControl(tcb: Tcb): void {
   tcb.lossState = 'open'
   tcb.tlp = null
   tcb.dupAcks = 0
+  tcb.dupDelivered = 0
   tcb.lastDataSent = tcb.host.clock.now()
 }
 
@@ -55,9 +58,9 @@ export function setCongestionControl(tcb: Tcb, name: CongestionControlName): voi
 }
 
 /**
- * How many more bytes of new data cwnd lets us send now; output() also keeps to
- * the peer's window. In SACK recovery it is cwnd - pipe (RFC 6675 5 step C);
- * otherwise cwnd - FlightSize, where NewReno's fast recovery has inflated cwnd.
+ * How many more bytes cwnd lets us send now; output() also keeps to the peer's
+ * window. In recovery it is cwnd - pipe (RFC 6675 5 step C), with the cwnd PRR set
+ * on the last ACK (prr.ts), to the byte; otherwise cwnd - FlightSize.
  */
 export function sendAllowance(tcb: Tcb): number {
   switch (tcb.lossState) {
@@ -66,8 +69,7 @@ export function sendAllowance(tcb: Tcb): number {
       if (seqLe(tcb.rtxNext, tcb.recover)) return 0
       return cwndBytes(tcb) - flightSize(tcb)
     case 'recovery':
-      if (tcb.sackOk) return cwndBytes(tcb) - pipe(tcb)
-      return cwndBytes(tcb) - flightSize(tcb)
+      return tcb.cc.cwnd - pipe(tcb)
     case 'open':
       // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one more segment go.
       return cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
@@ -95,15 +97,16 @@ export function restartAfterIdle(tcb: Tcb): void {
  */
 export function duplicateAck(tcb: Tcb): void {
   tcb.dupAcks++
+  const delivered = deliveredByDupAck(tcb)
   watchHole(tcb)
   if (tcb.lossState !== 'open') {
-    // RFC 5681 3.2 step 4: each further duplicate ACK means a segment has left the
-    // network: inflate cwnd so a new one may take its place. SACK recovery counts pipe
-    // instead, and after an RTO cwnd grows only with new ACKs.
-    if (tcb.lossState === 'recovery' && !tcb.sackOk) tcb.cc.cwnd += tcb.sndMss
     // RFC 6582 4: no new recovery (no second reduction) for this window; but a resent
     // segment can be lost too, and only another RTO would notice.
     resendIfRetransmissionLost(tcb)
+    // Each duplicate ACK is data that left the network: PRR lets part of it be replaced
+    // (RFC 6937 3; it replaces RFC 5681 3.2 step 4's inflation). After an RTO cwnd grows
+    // only with new ACKs.
+    if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
     return
   }
   // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
@@ -113,7 +116,7 @@ export function duplicateAck(tcb: Tcb): void {
   // so one window's losses never halve cwnd twice. In the open state `recover` trails
   // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
   if (!seqGt(tcb.sndUna, tcb.recover)) return
-  enterRecovery(tcb)
+  enterRecovery(tcb, delivered)
 }
 
 /**
@@ -131,8 +134,11 @@ function resendIfRetransmissionLost(tcb: Tcb): void {
   tcb.dupAcks = 0
 }
 
-/** Fast retransmit (RFC 5681 3.2 steps 2 and 3; RFC 6675 5 step 4). */
-export function enterRecovery(tcb: Tcb): void {
+/**
+ * Fast retransmit (RFC 5681 3.2 step 2; RFC 6675 5 step 4) and the start of PRR;
+ * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer).
+ */
+export function enterRecovery(tcb: Tcb, delivered: number): void {
   const mss = tcb.sndMss
   tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
   tcb.lossState = 'recovery'
@@ -144,11 +150,11 @@ export function enterRecovery(tcb: Tcb): void {
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
   tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
+  startPrr(tcb, delivered)
+  prrAck(tcb, delivered, false) // cwnd = pipe + sndcnt, at least one segment: this one
   resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
   tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
-  // NewReno: cwnd = ssthresh + 3*SMSS, the three segments that left the network (step 3).
-  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * mss
 }
 
 /**
@@ -157,6 +163,7 @@ export function enterRecovery(tcb: Tcb): void {
  */
 export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const acked = seqDiff(tcb.sndUna, prevUna)
+  const delivered = deliveredByAck(tcb, acked)
   tcb.dupAcks = 0
   tcb.probeSent = false
   // The hole at the old SND.UNA is filled. Was that the original, arriving late (reordering)?
@@ -191,7 +198,8 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
         return undoRecovery(tcb, undo, acked)
       }
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
-      return partialAck(tcb, acked)
+      partialAck(tcb)
+      return prrAck(tcb, delivered, true)
     }
   }
 }
@@ -213,28 +221,23 @@ function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): 
   tcb.host.counters.spuriousRecoveries++
 }
 
-/** A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3). */
+/**
+ * A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3).
+ * cwnd = ssthresh, RFC 6582's second choice and PRR's end (RFC 6937 3, Linux's
+ * tcp_end_cwnd_reduction): PRR has brought pipe close to it already, so no burst follows.
+ */
 function exitRecovery(tcb: Tcb): void {
   tcb.lossState = 'open'
-  const mss = tcb.sndMss
-  // Deflate: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS), so no burst follows.
-  // SACK recovery never inflated cwnd; it stays at ssthresh (RFC 6675 5).
-  tcb.cc.cwnd = Math.min(tcb.cc.ssthresh, Math.max(flightSize(tcb), mss) + mss)
+  tcb.cc.cwnd = tcb.cc.ssthresh
 }
 
-/** A partial ACK: more was lost in the same window. */
-function partialAck(tcb: Tcb, acked: number): void {
-  if (tcb.sackOk) {
-    tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna)
-    return // output() resends the next hole as pipe allows (RFC 6675 5 step C)
-  }
-  // RFC 6582 3.2 step 4: resend the first unacknowledged segment, deflate cwnd by
-  // what was acknowledged, and add one SMSS back if at least that much was.
-  const mss = tcb.sndMss
-  resend(tcb, tcb.sndUna, mss)
-  let cwnd = tcb.cc.cwnd - acked
-  if (acked >= mss) cwnd += mss
-  tcb.cc.cwnd = Math.max(cwnd, mss)
+/**
+ * A partial ACK: more was lost in the same window. The next hole goes again as PRR allows:
+ * with SACK whichever hole NextSeg finds, without SACK the segment at the new SND.UNA
+ * (RFC 6582 3.2 step 4, `resendLost`).
+ */
+function partialAck(tcb: Tcb): void {
+  if (tcb.sackOk) tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna)
 }
 
 /**
@@ -276,8 +279,8 @@ export function pathMtuReduced(tcb: Tcb): void {
 
 /**
  * Called by output() before new data: what the recovery wants resent now, as far
- * as cwnd allows. After an RTO, the next segments below `recover`; in SACK
- * recovery, the next lost hole above HighRxt (NextSeg rule 1, RFC 6675 4).
+ * as cwnd allows. After an RTO, the next segments below `recover`; in fast
+ * recovery, what nextToResend names, while PRR's cwnd - pipe allows.
  */
 export function resendLost(tcb: Tcb): void {
   const mss = tcb.sndMss
@@ -299,14 +302,29 @@ export function resendLost(tcb: Tcb): void {
     }
     return
   }
-  if (tcb.lossState !== 'recovery' || !tcb.sackOk) return
-  while (cwndBytes(tcb) - pipe(tcb) >= mss) {
-    const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
-    if (hole === null || !isLost(tcb, hole.left)) return
-    const sent = resend(tcb, hole.left, Math.min(seqDiff(hole.right, hole.left), mss))
+  if (tcb.lossState !== 'recovery') return
+  for (;;) {
+    const next = nextToResend(tcb)
+    if (next === null || sendAllowance(tcb) < next.len) return
+    const sent = resend(tcb, next.seq, next.len)
     if (sent === 0) return
-    tcb.highRxt = seqAdd(hole.left, sent)
+    tcb.highRxt = seqAdd(next.seq, sent)
   }
+}
+
+/**
+ * What recovery resends next, above HighRxt: with SACK, the next hole deemed lost (NextSeg
+ * rule 1, RFC 6675 4); without, the segment at SND.UNA if not resent yet (RFC 6582).
+ */
+function nextToResend(tcb: Tcb): { seq: number; len: number } | null {
+  const mss = tcb.sndMss
+  if (!tcb.sackOk) {
+    const len = Math.min(mss, flightSize(tcb))
+    return seqLt(tcb.sndUna, tcb.highRxt) || len === 0 ? null : { seq: tcb.sndUna, len }
+  }
+  const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
+  if (hole === null || !isLost(tcb, hole.left)) return null
+  return { seq: hole.left, len: Math.min(seqDiff(hole.right, hole.left), mss) }
 }
 
 /**
@@ -323,6 +341,7 @@ export function resend(tcb: Tcb, seq: number, maxLen: number): number {
   // their ACK would be refused as acknowledging data never sent (RFC 6298 5.4).
   const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
   if (sent > 0) {
+    prrSent(tcb, sent)
     tcb.host.counters.retransmissions++
     tcb.totalRetransmits++
     tcb.lastDataSent = tcb.host.clock.now()

@@ -27,7 +27,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
   tcb.probeArmed = false
   // RFC 8985 6.3: the reordering window of the hole at SND.UNA passed without its segment.
   if (tcb.lossState === 'open' && tcb.sackOk && isLost(tcb, tcb.sndUna) && seqGt(tcb.sndUna, tcb.recover)) {
-    enterRecovery(tcb)
+    enterRecovery(tcb, 0) // no ACK: nothing delivered
     armRetransmitTimer(tcb)
     return true
   }
@@ -70,6 +70,7 @@ export function retransmissionTimeout(tcb: Tcb): void {
   else tcb.cc.onRto(flightSize(tcb), tcb.retries === 1, context(tcb))
   tcb.lossState = 'loss'
   tcb.dupAcks = 0
+  tcb.dupDelivered = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed
   tcb.tlp = null
   tcb.recover = seqAdd(tcb.sndNxt, -1)

@@ -82,25 +82,25 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     await ackTo(p, 1)
     const rtx = drain(p)
     expect(rtx.map(s => [rel(p, s.seq), s.payload.length])).toEqual([[1, MSS]])
-    // ssthresh = FlightSize / 2 without the limited-transmit segments; cwnd = ssthresh + 3 SMSS.
+    // ssthresh = FlightSize / 2 without the limited-transmit segments. PRR (RFC 6937 3): cwnd =
+    // pipe + sndcnt, pipe = 12 in flight - 3 arrived - the lost one; sndcnt one segment, the retransmission.
     expect(socket.congestion.ssthresh).toBe(5 * MSS)
-    expect(socket.congestion.cwnd).toBe(8 * MSS)
+    expect(socket.congestion.cwnd).toBe(9 * MSS)
     expect(p.stack.counters.retransmissions).toBe(1)
-    // Nine more duplicate ACKs (segments 5..12 and the inflation they bring): 12 in flight, so
-    // new data goes once cwnd passes 12 segments.
+    // Nine more duplicate ACKs: while pipe > ssthresh one new segment per two ACKs (ssthresh /
+    // RecoverFS = 5/10), then, pipe at ssthresh, one per ACK delivered (PRR's reduction bound).
     const sent: number[] = []
     for (let i = 0; i < 9; i++) {
       await ackTo(p, 1)
       sent.push(drain(p).length)
     }
-    expect(socket.congestion.cwnd).toBe(17 * MSS)
-    expect(sent.reduce((a, b) => a + b, 0)).toBe(5) // cwnd 13..17 beyond 12 in flight
+    expect(sent).toEqual([0, 1, 0, 1, 0, 0, 1, 1, 1])
     // The retransmission arrives: a full ACK of everything sent before the loss.
     await ackTo(p, 1 + 12 * MSS)
-    expect(socket.congestion.cwnd).toBe(5 * MSS) // deflated to ssthresh (RFC 6582 3.2 step 3)
+    expect(socket.congestion.cwnd).toBe(5 * MSS) // cwnd = ssthresh (RFC 6582 3.2 step 3, RFC 6937 3)
   })
 
-  it('resends the next hole at once on a partial ACK (RFC 6582 3.2 step 4)', async () => {
+  it('resends the next hole after a partial ACK as PRR allows (RFC 6582 3.2 step 4, RFC 6937 3)', async () => {
     const { p, socket } = await established()
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
@@ -108,10 +108,14 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     // Segments 1 and 5 are lost.
     for (let i = 0; i < 3; i++) await ackTo(p, 1)
     expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 10 * MSS, 1 + 11 * MSS, 1])
-    // The retransmitted segment 1 fills the first hole: the ACK stops at segment 5.
+    // The retransmitted segment 1 fills the first hole: the ACK stops at segment 5. It
+    // delivered one segment (the other three were counted by the duplicate ACKs): two of the
+    // ten of RecoverFS, one segment's worth at ssthresh/RecoverFS, and that one went already.
     await ackTo(p, 1 + 4 * MSS)
-    const out = drain(p)
-    expect(out[0]!.seq).toBe((p.iss! + 1 + 4 * MSS) >>> 0) // segment 5, without waiting for three more duplicates
+    expect(drain(p)).toEqual([])
+    // Segment 6 arrives: three delivered, two may go; segment 5 first, the next hole.
+    await ackTo(p, 1 + 4 * MSS)
+    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 4 * MSS])
     expect(p.stack.counters.retransmissions).toBe(2)
     expect(socket.congestion.ssthresh).toBe(5 * MSS) // one window, one reduction
   })
