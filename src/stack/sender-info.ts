@@ -32,6 +32,8 @@ export interface SenderInfo {
   sndWnd: number
   /** 'open' (no loss), 'recovery' (fast recovery), 'loss' (after an RTO). */
   recovery: Tcb['lossState']
+  /** In fast recovery, Proportional Rate Reduction's accounting in bytes (RFC 6937 3): prr_delivered, prr_out, RecoverFS and the last ACK's sndcnt. */
+  prr?: { delivered: number; out: number; recoverFs: number; sndcnt: number }
 }
 
 export function senderInfo(tcb: Tcb): SenderInfo {
@@ -53,5 +55,6 @@ export function senderInfo(tcb: Tcb): SenderInfo {
     sndNxt: tcb.sndNxt,
     sndWnd: tcb.sndWnd,
     recovery: tcb.lossState,
+    ...(tcb.lossState === 'recovery' ? { prr: { delivered: tcb.prr.delivered, out: tcb.prr.out, recoverFs: tcb.prr.recoverFs, sndcnt: tcb.prr.sndcnt } } : {}),
   }
 }

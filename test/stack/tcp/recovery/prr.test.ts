@@ -119,6 +119,20 @@ describe('RFC 6937 appendix: several losses in a window of 20 segments', () => {
   }
 })
 
+describe("PRR in the 'sender' event", () => {
+  it('carries prr_delivered, prr_out, RecoverFS and sndcnt during a recovery, and nothing outside one', async () => {
+    const { p, tcb } = await established('newreno', true)
+    drain(p)
+    const seen: unknown[] = []
+    p.stack.on('sender', info => seen.push(info.prr))
+    await ackTo(p, 1, [[seg(2), seg(3)]])
+    for (let n = 4; n <= 5; n++) await ackTo(p, 1, [[seg(2), seg(n)]])
+    expect(tcb.lossState).toBe('recovery')
+    expect(seen[0]).toBeUndefined()
+    expect(seen.at(-1)).toEqual({ delivered: MSS, out: MSS, recoverFs: 20 * MSS, sndcnt: MSS })
+  })
+})
+
 describe('PRR bounds every ACK of a recovery (property)', () => {
   it('never sends more than PRR allows, counts every byte sent in prr_out, and ends with cwnd = ssthresh', async () => {
     const scenario = fc.record({
