@@ -9,6 +9,12 @@ export interface TcpConfig {
   finWait2TimeoutMs: number
   /** Receive buffer per connection (bytes): the most we ever advertise. */
   rcvBufSize: number
+  /**
+   * The largest the receive buffer may grow to (Linux tcp_rmem[2], or net.core.rmem_max when
+   * larger): our window scale is chosen to cover it, not only rcvBufSize, as Linux's
+   * tcp_select_initial_window (net/ipv4/tcp_output.c) does. 0: rcvBufSize alone.
+   */
+  rcvBufMax: number
   /** Send buffer per connection (bytes): write() returns false beyond it. */
   sndBufSize: number
   /** RFC 6298 timer bounds (ms). */
@@ -21,6 +27,23 @@ export interface TcpConfig {
   dataRetries: number
   /** Longest an ACK is delayed (ms); RFC 9293 3.8.6.3 says under 0.5 s. */
   delayedAckMs: number
+  /**
+   * Quick-ACK mode, as Linux's tcp_incr_quickack (net/ipv4/tcp_input.c): from the first data
+   * of a connection (and again after an idle gap longer than the RTO, or when the peer resends
+   * data we had, a sign our ACK was lost) ACK every data segment at once, for up to
+   * rcvWnd / (2 * MSS) segments, at most 16 (TCP_MAX_QUICKACKS), so the peer's slow start
+   * is not held back by delayed ACKs. Not while the connection is interactive (we answered
+   * within delayedAckMs: Linux's pingpong mode), where the reply carries the ACK.
+   */
+  quickAck: boolean
+  /**
+   * PSH placement. Always: on the segment that carries the last byte written so far (RFC
+   * 9293 3.9.1's push at the end of each SEND, as Linux's tcp_push marks the tail of each
+   * write, net/ipv4/tcp.c). With pushBursts also on the last segment of every burst of new
+   * data of more than one segment that one transmission sends, as Linux's TSO packets carry
+   * it (net/ipv4/tcp_output.c, tcp_write_xmit), even while more data waits for cwnd.
+   */
+  pushBursts: boolean
   /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
   keepaliveIdleMs: number
   keepaliveIntervalMs: number
@@ -64,6 +87,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   mslMs: 30_000,
   finWait2TimeoutMs: 60_000,
   rcvBufSize: 2 * 1024 * 1024, // with window scaling (RFC 7323) a window this large can be advertised
+  rcvBufMax: 0,
   sndBufSize: 2 * 1024 * 1024,
   initialRtoMs: 1_000,
   minRtoMs: 200,
@@ -71,6 +95,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   synRetries: 6,
   dataRetries: 10,
   delayedAckMs: 40,
+  quickAck: false,
+  pushBursts: false,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,
@@ -86,3 +112,37 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   headerPrediction: true,
   ackCoalescing: true,
 }
+
+/** The names of the profiles below, for `--profile NAME` and `StackOptions.tcp`. */
+export type TcpProfileName = 'linux'
+
+/**
+ * Linux's TCP as packetdrill scripts observe it: `new Stack({ ..., tcp: TCP_PROFILES.linux })`,
+ * `tuntcp script --profile linux`, and every script that runs Linux's defaults.sh. Each
+ * value is Linux's, from the file named; the rest of TcpConfig is the same either way
+ * (docs/scripts.md, "The Linux profile", has the table).
+ */
+export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
+  // tcp_rmem "4096 131072 6291456", Linux's built-in default (net/ipv4/tcp.c tcp_init): the
+  // window scale covers the max, 7 (tcp_select_initial_window, net/ipv4/tcp_output.c).
+  rcvBufSize: 131_072,
+  rcvBufMax: 6_291_456,
+  // TCP_TIMEOUT_INIT 1 s, TCP_RTO_MIN 200 ms, TCP_RTO_MAX 120 s (include/net/tcp.h).
+  initialRtoMs: 1_000,
+  minRtoMs: 200,
+  maxRtoMs: 120_000,
+  // TCP_DELACK_MIN 40 ms (include/net/tcp.h) and quick-ACK mode (tcp_input.c).
+  delayedAckMs: 40,
+  quickAck: true,
+  // PSH at the end of each write and of each burst (tcp.c tcp_push, tcp_output.c).
+  pushBursts: true,
+  // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).
+  synRetries: 6,
+  dataRetries: 15,
+  congestionControl: 'cubic',
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+}
+
+export const TCP_PROFILES: Readonly<Record<TcpProfileName, Readonly<Partial<TcpConfig>>>> = { linux: LINUX_PROFILE }

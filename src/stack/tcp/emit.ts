@@ -19,6 +19,8 @@ import type { OutSegment, Tcb } from './tcb.js'
 function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {
   const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(syn), payload }
   if (flags & ACK) {
+    // An ACK for data received uses one quick ACK (receive.ts; Linux's tcp_dec_quickack_mode).
+    if (tcb.quickAcks > 0 && tcb.unackedSegments > 0) tcb.quickAcks--
     seg.ack = tcb.rcvNxt
     tcb.lastAckSent = tcb.rcvNxt // Last.ACK.sent (RFC 7323 4.3)
     tcb.unackedSegments = 0
@@ -65,9 +67,11 @@ export function sendResetAt(tcb: Tcb, seq: number): void {
 /**
  * Send the segment that starts at `seq` (at most `maxLen` bytes): the SYN if
  * `seq` is ISS, else data from the send buffer, with our FIN if it ends there.
- * Used for new data and for retransmissions alike. Returns the sequence space it covers.
+ * Used for new data and for retransmissions alike. PSH goes on the segment that
+ * carries the last byte written, and where the writer asks (`push`: the end of a
+ * burst, send.ts). Returns the sequence space it covers.
  */
-export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
+export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number, push = false): number {
   // Our SYN is not acknowledged yet (SYN-SENT, SYN-RECEIVED, or a FIN-WAIT-1 reached
   // by a CLOSE in SYN-RECEIVED): from ISS, what goes again is the SYN.
   if (seq === tcb.iss && tcb.sndUna === tcb.iss) {
@@ -86,7 +90,7 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number): number {
   if (tcb.finQueued && offset + len === tcb.sendBuffer.length && finFits) {
     flags |= FIN
   }
-  if (len > 0 && offset + len === tcb.sendBuffer.length) flags |= PSH
+  if (len > 0 && (push || offset + len === tcb.sendBuffer.length)) flags |= PSH
   if (len === 0 && !(flags & FIN)) return 0
   transmit(tcb, seq, flags, payload)
   return len + (flags & FIN ? 1 : 0)

@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -127,7 +127,10 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   if (a === null) {
     // A SYN out of the window gets the same rate-limited challenge ACK as one inside it (RFC 5961 4.2, as Linux).
     if (flags & SYN && !(flags & RST)) return challengeAck(tcb, 'tcp-syn-out-of-window')
-    if (!(flags & RST)) sendAck(tcb)
+    if (!(flags & RST)) {
+      if (seg.payload.length > 0) enterQuickAck(tcb) // data again or beyond the window: as Linux's tcp_send_dupack
+      sendAck(tcb)
+    }
     return counters.drop('tcp-unacceptable')
   }
   // An acceptable segment's TSval may become TS.Recent, the value we echo (RFC 7323 4.3).

@@ -8,6 +8,7 @@ import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpO
 import type { SackBlock } from './sack.js'
 import { seqAdd, seqDiff, seqGe, seqInWindow, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
+import type { TcpConfig } from './config.js'
 
 /** The largest value of the 16-bit window field. */
 export const MAX_WINDOW_FIELD = 0xffff
@@ -19,10 +20,20 @@ export const TS_RECENT_MAX_AGE_MS = 24 * 24 * 3600 * 1000
 const MAX_ECHO_RTT_MS = 60_000
 
 /** Our shift: the smallest that lets the 16-bit field cover the whole receive buffer, at most 14 (RFC 7323 2.3). */
-export function ourWindowShift(rcvBufSize: number): number {
+export function windowShiftFor(space: number): number {
   let shift = 0
-  while (shift < MAX_WINDOW_SCALE && MAX_WINDOW_FIELD * 2 ** shift < rcvBufSize) shift++
+  while (shift < MAX_WINDOW_SCALE && MAX_WINDOW_FIELD * 2 ** shift < space) shift++
   return shift
+}
+
+/**
+ * The shift our SYN offers: one that covers the largest the receive buffer may become
+ * (rcvBufMax, Linux's tcp_rmem[2]), not only its size now, as Linux's
+ * tcp_select_initial_window (net/ipv4/tcp_output.c) picks it. With defaults.sh's
+ * tcp_rmem max of 15 MiB that is 8, with tuntcp's 2 MiB buffer 6.
+ */
+export function ourWindowShift(config: Pick<TcpConfig, 'rcvBufSize' | 'rcvBufMax'>): number {
+  return windowShiftFor(Math.max(config.rcvBufSize, config.rcvBufMax))
 }
 
 /** Our TSval: the stack's clock in milliseconds plus this connection's random offset (RFC 7323 5.4, 7.1). */
@@ -39,7 +50,7 @@ export function synOptions(tcb: Tcb): TcpOptions {
   const config = tcb.host.config
   const options: TcpOptions = { mss: tcb.rcvMss }
   const offering = tcb.state === 'SYN-SENT'
-  if (offering ? config.windowScaling : tcb.wsOk) options.windowScale = ourWindowShift(config.rcvBufSize)
+  if (offering ? config.windowScaling : tcb.wsOk) options.windowScale = ourWindowShift(config)
   if (offering ? config.sack : tcb.sackOk) options.sackPermitted = true
   if (offering ? config.timestamps : tcb.tsOk) {
     // TSecr is meaningful only with ACK: zero in a SYN (RFC 7323 3.2).
@@ -60,7 +71,7 @@ export function acceptSynOptions(tcb: Tcb, options: TcpOptions): void {
   tcb.wsOk = config.windowScaling && options.windowScale !== undefined
   // A shift above 14 MUST be taken as 14 (RFC 7323 2.3).
   tcb.sndWndScale = tcb.wsOk ? Math.min(options.windowScale!, MAX_WINDOW_SCALE) : 0
-  tcb.rcvWndScale = tcb.wsOk ? ourWindowShift(config.rcvBufSize) : 0
+  tcb.rcvWndScale = tcb.wsOk ? ourWindowShift(config) : 0
   // SACK (RFC 2018 2).
   tcb.sackOk = config.sack && options.sackPermitted === true
   // Timestamps (RFC 7323 3.2): TS.Recent starts at the SYN's TSval.

@@ -17,12 +17,64 @@ import type { Tcb } from './tcb.js'
 export function countReceived(tcb: Tcb, length: number): void {
   const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
   tcb.unackedSegments += Math.ceil(length / fullSize)
+  if (tcb.host.config.quickAck) dataReceived(tcb, Math.min(length, fullSize), tcb.rcvWnd + length)
 }
 
-/** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs. */
+/** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs; at once in quick-ACK mode. */
 export function delayedAck(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2) ackSoon(tcb)
+  if (tcb.unackedSegments >= 2 || (tcb.unackedSegments > 0 && inQuickAck(tcb))) ackSoon(tcb)
   else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+}
+
+// ---- quick-ACK mode (Linux, net/ipv4/tcp_input.c) ----
+
+/** Linux's TCP_MAX_QUICKACKS (tcp_input.c): the most segments one quick-ACK period covers. */
+export const MAX_QUICK_ACKS = 16
+/** Linux's TCP_MSS_DEFAULT: the MSS guessed for the peer before a full segment is seen. */
+const MSS_GUESS = 536
+
+/**
+ * In-order data arrived (Linux's tcp_event_data_recv): the first data of the connection, or
+ * data after a silence longer than the RTO (the sender's window must restart), starts a
+ * quick-ACK period, so the sender's slow start gets an ACK per segment.
+ */
+function dataReceived(tcb: Tcb, length: number, window: number): void {
+  const now = tcb.host.clock.now()
+  tcb.rcvMssSeen = Math.max(tcb.rcvMssSeen, length)
+  // Interactive (Linux's pingpong mode): we sent data within the delayed-ACK time of the last
+  // data received, so our replies carry the ACKs; no quick ACKs then.
+  const last = tcb.lastDataReceived
+  const replied = last !== null && tcb.sndNxt !== tcb.sndNxtAtLastData // new data went out since
+  tcb.pingpong = replied && tcb.lastDataSent - last! < tcb.host.config.delayedAckMs
+  if (last === null || now - last > tcb.rtt.rto) addQuickAcks(tcb, window)
+  tcb.lastDataReceived = now
+  tcb.sndNxtAtLastData = tcb.sndNxt
+}
+
+/**
+ * Linux's tcp_incr_quickack: ACK at once for the next window / (2 * MSS) data segments (the
+ * ACKs a sender needs to open the window we advertised, in slow start), at least 2, at most 16.
+ */
+function addQuickAcks(tcb: Tcb, window = tcb.rcvWnd): void {
+  const mss = Math.min(Math.max(tcb.rcvMssSeen, MSS_GUESS), tcb.rcvMss)
+  const n = Math.min(Math.floor(window / (2 * mss)) || 2, MAX_QUICK_ACKS)
+  tcb.quickAcks = Math.max(tcb.quickAcks, n)
+}
+
+/**
+ * Linux's tcp_enter_quickack_mode: the peer sent again data we had, or data beyond the
+ * window: our ACK was lost or the sender is stuck, so ACK at once for a while, and the
+ * connection is no longer taken as interactive.
+ */
+export function enterQuickAck(tcb: Tcb): void {
+  if (!tcb.host.config.quickAck) return
+  tcb.pingpong = false
+  addQuickAcks(tcb)
+}
+
+/** Linux's tcp_in_quickack_mode: quick ACKs left, and the connection not interactive. */
+function inQuickAck(tcb: Tcb): boolean {
+  return tcb.quickAcks > 0 && !tcb.pingpong
 }
 
 /** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */

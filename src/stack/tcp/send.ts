@@ -28,6 +28,7 @@ export function output(tcb: Tcb, force = false): void {
   restartAfterIdle(tcb)
   resendLost(tcb) // loss recovery first (recovery/)
   const sndNxtBefore = tcb.sndNxt
+  let burst = 0 // new-data segments sent by this call
   while (tcb.finSeq === null) {
     const unsent = tcb.unsentBytes
     if (unsent === 0 && !tcb.finQueued) break
@@ -38,7 +39,11 @@ export function output(tcb: Tcb, force = false): void {
     if (usable <= 0 || (unsent === 0 && usable < 1)) break
     if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
     const start = tcb.sndNxt
-    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable))
+    const len = Math.min(unsent, usable, tcb.sendSize)
+    // Linux's profile (config.pushBursts): PSH also ends a burst of more than one segment.
+    const push = host.config.pushBursts && (burst > 0 || len > tcb.sndMss) && burstEndsWith(tcb, len, unsent, usable)
+    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable), push)
+    burst++
     if (sent === 0) break
     prrSent(tcb, sent) // RFC 6937: new data sent in recovery counts in prr_out
     if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) {
@@ -77,6 +82,21 @@ export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
   const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
   if (len === unsent) return nagleAllows || tcb.finQueued
   return nagleAllows && len >= tcb.maxSndWnd / 2
+}
+
+/**
+ * Is a segment of `len` bytes the last this output() sends? Yes when it takes all the data
+ * or all the room; else when what would follow is small and Nagle (mayTransmit, with data
+ * now in flight) holds it. Linux sends such a burst as one TSO packet, whose last segment
+ * carries PSH (tcp_write_xmit, net/ipv4/tcp_output.c): scripts see it as the burst's PSH.
+ */
+function burstEndsWith(tcb: Tcb, len: number, unsent: number, usable: number): boolean {
+  const moreData = unsent - len
+  const room = usable - len
+  if (moreData <= 0 || room <= 0) return true
+  const next = Math.min(moreData, room, tcb.sendSize)
+  if (next >= tcb.sndMss) return false
+  return next === moreData ? !(tcb.noDelay || tcb.finQueued) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
 }
 
 /** What the peer's window still allows beyond SND.NXT. */

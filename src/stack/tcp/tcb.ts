@@ -148,6 +148,16 @@ export class Tcb {
   finReceived = false
   /** In-order data received since we last sent an ACK, in full-sized segments (RFC 9293 3.8.6.3: ACK every second). */
   unackedSegments = 0
+  /** Quick-ACK mode (config.quickAck, Linux's icsk_ack.quick): this many more data segments are ACKed at once, not delayed. */
+  quickAcks = 0
+  /** When in-order data last arrived (ms), or null before the first: quick ACKs start there (Linux's icsk_ack.lrcvtime). */
+  lastDataReceived: number | null = null
+  /** The largest in-order segment seen, at most our MSS (Linux's icsk_ack.rcv_mss): sizes the quick-ACK count. */
+  rcvMssSeen = 0
+  /** Interactive: we sent data soon after the last data received (Linux's pingpong mode); no quick ACKs. */
+  pingpong = false
+  /** SND.NXT when that data arrived: whether we have replied since. */
+  sndNxtAtLastData = 0
 
   // Options negotiated on the SYNs (RFC 7323, RFC 2018); each is on only when both SYNs carried it.
   /** Both SYNs carried the window scale option (RFC 7323 2.2). */
