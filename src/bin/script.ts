@@ -4,17 +4,21 @@
 
 import { access } from 'node:fs/promises'
 import type { Stack } from '../stack/stack.js'
+import { TCP_PROFILES, type TcpProfileName } from '../stack/tcp/config.js'
 import { formatFailure, runScriptFile } from '../testkit/script/index.js'
 import { parse, UsageError } from './args.js'
 import { traceJsonToFile } from './trace-json.js'
 
-export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] [--trace-json OUT] FILE...
+export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] [--profile linux] [--trace-json OUT] FILE...
 
 Runs each packetdrill-style script FILE against a fresh stack in virtual time
 (the stack is 192.168.0.1, the script plays 192.0.2.1) and prints "ok  FILE" or
 the first mismatch, then a count. Exit status 1 if any script fails.
 
   -v, --verbose        print every event and every segment the stack sends
+  --profile linux      start the stack as Linux's TCP behaves (quick ACKs, PSH per burst,
+                       Linux's timers and buffers; docs/scripts.md); scripts that run
+                       Linux's defaults.sh get it anyway
   --trace-json OUT     write the stack's trace as JSON lines to OUT (docs/trace-json.md;
                        draw it with tuntcp plot); one script FILE only, in virtual time
 
@@ -25,6 +29,7 @@ the stack's tunables as --tcp_NAME=VALUE (--tcp_msl_ms=1000, --tcp_rcv_buf_size=
 const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   'trace-json': { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -35,6 +40,8 @@ export async function script(argv: string[]): Promise<number> {
     return 0
   }
   if (positionals.length === 0) throw new UsageError('script needs at least one FILE (try: tuntcp help script)')
+  const profile = values.profile
+  if (profile !== undefined && !(profile in TCP_PROFILES)) throw new UsageError(`--profile ${profile}: the profiles are ${Object.keys(TCP_PROFILES).join(', ')}`)
   const traceJson = values['trace-json']
   // Each script runs a fresh stack on a clock from 0: one trace file holds one of them.
   if (traceJson !== undefined && positionals.length > 1) throw new UsageError('--trace-json traces one script at a time: give one FILE')
@@ -52,7 +59,7 @@ export async function script(argv: string[]): Promise<number> {
     if (values.verbose) console.log(file)
     let stopJson: (() => void) | undefined
     const onStack = traceJson === undefined ? undefined : (stack: Stack) => { stopJson = traceJsonToFile(stack, traceJson) }
-    const result = await runScriptFile(file, { trace, onStack }).finally(() => stopJson?.())
+    const result = await runScriptFile(file, { trace, onStack, profile: profile as TcpProfileName | undefined }).finally(() => stopJson?.())
     if (result.ok) {
       passed++
       console.log(`ok  ${file}`)

@@ -13,6 +13,7 @@ import type { Socket } from '../../stack/socket/socket.js'
 import { SeededRandom } from '../../stack/random.js'
 import { Stack, type StackOptions } from '../../stack/stack.js'
 import type { State } from '../../stack/tcp/state.js'
+import { TCP_PROFILES, type TcpProfileName } from '../../stack/tcp/config.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
@@ -31,6 +32,8 @@ export interface RunOptions {
   seed?: number
   /** More options for the stack (e.g. `{ tcp: { ... } }`); address, link, clock and random are the runner's. */
   stack?: Partial<StackOptions>
+  /** A named configuration the stack starts from (`tuntcp script --profile linux`); a script running defaults.sh gets Linux's anyway. */
+  profile?: TcpProfileName
   /** Called with one line per event and per segment sent, for `tuntcp script --verbose`. */
   trace?: (line: string) => void
   /** Called with the stack before the script runs, to watch it (`tuntcp script --trace-json`). */
@@ -174,7 +177,7 @@ class Runner {
     this.stack = new Stack({
       ...options.stack,
       // The script's own --tcp_ options win over what its shell lines set up.
-      tcp: { ...options.stack?.tcp, ...mergeEffects(script.setup), ...o.tcp },
+      tcp: { ...(options.profile === undefined ? {} : TCP_PROFILES[options.profile]), ...options.stack?.tcp, ...mergeEffects(script.setup), ...o.tcp },
       address: o.localIp, link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
     })
     this.stack.on('internal-error', (error: Error) => {

@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
-import type { TcpConfig } from '../../stack/tcp/config.js'
+import { LINUX_PROFILE, type TcpConfig } from '../../stack/tcp/config.js'
 import { ScriptError } from './errors.js'
 import { applySysctl, LINUX_DEFAULTS } from './sysctl.js'
 
@@ -98,21 +98,28 @@ function interpretCommand(argv: string[], ctx: ShellContext): ShellEffect[] {
   throw new ScriptError(ctx.line, `unsupported: shell command ${name} (\`${text}\`): the runner never runs commands; it understands defaults.sh, set_sysctls.py, sysctl and the no-ops of docs/scripts.md`)
 }
 
-/** defaults.sh: read the file the script names as data; if it is not there, the values built in (sysctl.ts). */
+/**
+ * defaults.sh: the script was written for Linux, so the Linux profile first (config.ts,
+ * LINUX_PROFILE: quick ACKs, PSH per burst, Linux's timers), then the file the script names,
+ * read as data; if it is not there, the values built in (sysctl.ts).
+ */
 function defaults(name: string, ctx: ShellContext): ShellEffect[] {
+  const profile: ShellEffect = { line: ctx.line, what: `${name}: the Linux profile (as --profile linux)`, patch: { ...LINUX_PROFILE } }
+  ctx = { ...ctx, config: { ...ctx.config, ...profile.patch } }
   const read = ctx.readFile ?? readOrNull
   const source = ctx.scriptDir === undefined ? null : read(resolve(ctx.scriptDir, name))
   if (source === null) {
     let config = ctx.config
-    return LINUX_DEFAULTS.map(([n, v]) => {
+    return [profile, ...LINUX_DEFAULTS.map(([n, v]) => {
       const e = setting(`${name} (built-in values): sysctl ${n}=${v}`, n, v, { ...ctx, config })
       config = { ...config, ...e.patch }
       return e
-    })
+    })]
   }
   try {
     // Lines of the file count from 1; refusals name the file's line, under the script's.
-    return interpretShell(source, { ...ctx, line: 1, scriptDir: undefined }).map(e => ({ ...e, line: ctx.line, what: `${name}: ${e.what}` }))
+    const effects = interpretShell(source, { ...ctx, line: 1, scriptDir: undefined })
+    return [profile, ...effects.map(e => ({ ...e, line: ctx.line, what: `${name}: ${e.what}` }))]
   } catch (error) {
     if (error instanceof ScriptError) throw new ScriptError(ctx.line, `${name} line ${error.line}: ${error.detail}`)
     throw error

@@ -60,14 +60,17 @@ function flag(key: keyof TcpConfig, doc: string, alsoOn: number[] = []): SysctlE
   }
 }
 
-/** Linux's buffer triple "min default max": a socket starts with the default. */
-function buffer(key: 'rcvBufSize' | 'sndBufSize', doc: string): SysctlEntry {
+/**
+ * Linux's buffer triple "min default max": a socket starts with the default; the maximum,
+ * when `maxKey` is given, goes there (tcp_rmem's max sets the window scale).
+ */
+function buffer(key: 'rcvBufSize' | 'sndBufSize', doc: string, maxKey?: 'rcvBufMax'): SysctlEntry {
   return {
     doc,
     apply(value) {
       const parts = value.trim().split(/\s+/).map(sysctlInt)
       if (parts.length !== 3 || parts.some(p => p === null || p <= 0)) return refuse('must be three byte counts "min default max"')
-      return ok({ [key]: parts[1]! })
+      return ok(maxKey === undefined ? { [key]: parts[1]! } : { [key]: parts[1]!, [maxKey]: parts[2]! })
     },
   }
 }
@@ -107,7 +110,7 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   tcp_timestamps: flag('timestamps', 'timestamps offered in our SYNs (RFC 7323 3); 2 (no random offset) counts as 1: scripts see TS vals relative to the first', [2]),
   tcp_sack: flag('sack', 'SACK-permitted offered in our SYNs (RFC 2018)'),
   tcp_window_scaling: flag('windowScaling', 'window scaling offered in our SYNs (RFC 7323 2)'),
-  tcp_rmem: buffer('rcvBufSize', 'rcvBufSize: the middle value, the receive buffer a socket starts with (Linux grows it towards max by autotuning; tuntcp does not)'),
+  tcp_rmem: buffer('rcvBufSize', 'rcvBufSize: the middle value, the receive buffer a socket starts with (Linux grows it towards max by autotuning; tuntcp does not); rcvBufMax: the max, which our window scale covers, as Linux\'s tcp_select_initial_window (15 MiB: a shift of 8)', 'rcvBufMax'),
   tcp_wmem: buffer('sndBufSize', 'sndBufSize: the middle value, the send buffer a socket starts with'),
   tcp_syn_retries: int('synRetries', 'synRetries: SYN retransmissions before ETIMEDOUT', { min: 1, max: 127 }),
   tcp_synack_retries: {

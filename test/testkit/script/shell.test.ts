@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
+import { DEFAULT_TCP_CONFIG, LINUX_PROFILE } from '../../../src/stack/tcp/config'
 import { ScriptError } from '../../../src/testkit/script/errors'
 import { interpretShell, mergeEffects, splitCommands, type ShellContext } from '../../../src/testkit/script/shell'
 import { applySysctl, LINUX_DEFAULTS, SYSCTLS, sysctlInt } from '../../../src/testkit/script/sysctl'
@@ -26,7 +26,7 @@ describe('the sysctl table', () => {
     expect(applySysctl('net.ipv4.tcp_timestamps', '0')).toEqual({ ok: true, patch: { timestamps: false } })
     expect(applySysctl('net.ipv4.tcp_sack', '1')).toEqual({ ok: true, patch: { sack: true } })
     expect(applySysctl('net.ipv4.tcp_window_scaling', '0')).toEqual({ ok: true, patch: { windowScaling: false } })
-    expect(applySysctl('net.ipv4.tcp_rmem', '4096 540000 15728640')).toEqual({ ok: true, patch: { rcvBufSize: 540000 } })
+    expect(applySysctl('net.ipv4.tcp_rmem', '4096 540000 15728640')).toEqual({ ok: true, patch: { rcvBufSize: 540000, rcvBufMax: 15728640 } })
     expect(applySysctl('net.ipv4.tcp_wmem', ' 4096\t50000 4194304 ')).toEqual({ ok: true, patch: { sndBufSize: 50000 } })
     expect(applySysctl('net.ipv4.tcp_fin_timeout', '30')).toEqual({ ok: true, patch: { finWait2TimeoutMs: 30_000 } })
     expect(applySysctl('net.ipv4.tcp_keepalive_time', '600')).toEqual({ ok: true, patch: { keepaliveIdleMs: 600_000 } })
@@ -125,13 +125,14 @@ describe('shell lines', () => {
       '/s/common/defaults.sh': '#!/bin/bash\n# comment\nip tcp_metrics flush all > /dev/null 2>&1\nsysctl -q net.ipv4.tcp_rmem="4096 87380 $((6*1024*1024))"\ntc qdisc add dev tun0 root pfifo\n',
     }
     const readFile = (p: string) => files[p] ?? null
-    expect(settings('../common/defaults.sh', { scriptDir: '/s/tcp', readFile })).toEqual({ rcvBufSize: 87_380 })
+    // The Linux profile first (defaults.sh says the script was written for Linux), then the file's settings.
+    expect(settings('../common/defaults.sh', { scriptDir: '/s/tcp', readFile })).toEqual({ ...LINUX_PROFILE, rcvBufSize: 87_380, rcvBufMax: 6 * 1024 * 1024 })
     files['/s/common/defaults.sh'] += 'sysctl -q net.ipv4.tcp_frob=1\n'
     expect(refusal('../common/defaults.sh', { scriptDir: '/s/tcp', readFile })).toBe("line 3: ../common/defaults.sh line 6: unsupported: sysctl net.ipv4.tcp_frob is not in tuntcp's table (docs/scripts.md, \"Shell lines\")")
   })
 
   it('uses its built-in copy of the values when defaults.sh is not there', () => {
-    expect(settings('../../common/defaults.sh', { scriptDir: '/nowhere', readFile: () => null })).toMatchObject({ rcvBufSize: 540_000, synRetries: 5 })
+    expect(settings('../../common/defaults.sh', { scriptDir: '/nowhere', readFile: () => null })).toMatchObject({ rcvBufSize: 540_000, rcvBufMax: 15_728_640, synRetries: 5, quickAck: true, pushBursts: true })
   })
 
   it('does not run the alternative of || when the first command is accepted', () => {
