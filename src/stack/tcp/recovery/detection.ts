@@ -100,19 +100,6 @@ export function lostHoleRemains(tcb: Tcb): boolean {
 }
 
 /**
- * One past the highest byte deemed lost, or null (none, or no SACK). Every hole below it is
- * lost too, since IsLost only weakens going up (fewer SACKed bytes above) and RACK's time
- * rule takes only the first hole: the lost holes are the lowest ones.
- */
-export function lostTop(tcb: Tcb): number | null {
-  if (!tcb.sackOk) return null
-  const sb = tcb.scoreboard
-  let top: number | null = null
-  for (let hole = sb.nextHole(tcb.sndUna); hole !== null && isLost(tcb, hole.left); hole = sb.nextHole(hole.right)) top = hole.right
-  return top
-}
-
-/**
  * Eifel detection (RFC 3522): the first ACK to cover the retransmitted segment
  * echoes a timestamp older than the retransmission's, so the original made it: the
  * "loss" was reordering (10% of the packets of a netem profile are held back).

@@ -18,13 +18,13 @@
 // (one segment per two ACKs for NewReno's 1/2, seven per ten for CUBIC's 0.7). Once more
 // was lost than the reduction asked for, pipe falls below ssthresh and the second rule, the
 // slow-start reduction bound (PRR-SSRB), catches up: at most one segment more than was
-// delivered per ACK. RFC 9937 adds that SMSS only on a "safe" ACK, one that moves SND.UNA
-// and shows no further loss (else the conservative bound, PRR-CRB), and forces the fast
-// retransmit on the first ACK. The sending itself is RFC 6675's: cwnd - pipe.
+// delivered per ACK. From RFC 9937 come RecoverFS, the fast retransmit forced on the first
+// ACK, and nothing sent on an ACK that delivers nothing; not its "safe ACK" rule (the SMSS
+// only when SND.UNA moves and no further loss shows), which measured worse here (docs/
+// congestion-control.md). The sending itself is RFC 6675's: cwnd - pipe.
 
-import { seqGt } from '../seq.js'
 import type { Tcb } from '../tcb.js'
-import { flightSize, lostTop, pipe } from './detection.js'
+import { flightSize, pipe } from './detection.js'
 
 /** On entering recovery (RFC 6937 3), after the ACK that starts it has been taken: `delivered` is its DeliveredData. */
 export function startPrr(tcb: Tcb, delivered: number): void {
@@ -32,7 +32,7 @@ export function startPrr(tcb: Tcb, delivered: number): void {
   // received before this ACK, which no later ACK can report again (its DeliveredData counts).
   const reported = tcb.sackOk ? tcb.scoreboard.sackedBytes : tcb.dupDelivered
   const recoverFs = Math.max(flightSize(tcb) - (reported - delivered), tcb.sndMss)
-  tcb.prr = { delivered: 0, out: 0, recoverFs, sndcnt: 0, lostTop: null }
+  tcb.prr = { delivered: 0, out: 0, recoverFs, sndcnt: 0 }
 }
 
 /**
@@ -71,15 +71,10 @@ export function deliveredByDupAck(tcb: Tcb): number {
 
 /**
  * Every ACK in recovery (RFC 6937 3), the first included: set cwnd so that RFC 6675's
- * cwnd - pipe lets this ACK send sndcnt bytes. `advanced`: the ACK moved SND.UNA.
+ * cwnd - pipe lets this ACK send sndcnt bytes.
  */
-export function prrAck(tcb: Tcb, delivered: number, advanced: boolean): void {
+export function prrAck(tcb: Tcb, delivered: number): void {
   const prr = tcb.prr
-  // RFC 9937: a further loss is a hole deemed lost now that was not after the last ACK.
-  // Without SACK every partial ACK shows one: the segment at the new SND.UNA (RFC 6582).
-  const top = lostTop(tcb)
-  const furtherLoss = tcb.sackOk ? top !== null && (prr.lostTop === null || seqGt(top, prr.lostTop)) : advanced
-  prr.lostTop = top
   if (delivered <= 0 && prr.out > 0) return // RFC 9937: nothing delivered, nothing more may go
   prr.delivered += delivered
   const mss = tcb.sndMss
@@ -91,9 +86,8 @@ export function prrAck(tcb: Tcb, delivered: number, advanced: boolean): void {
     // round may send rather than the second.
     sndcnt = Math.ceil((prr.delivered * ssthresh) / prr.recoverFs / mss) * mss - prr.out
   } else {
-    // Reduction bound: no more than was delivered (CRB), one SMSS more on a safe ACK (SSRB).
-    sndcnt = Math.max(prr.delivered - prr.out, delivered) + (advanced && !furtherLoss ? mss : 0)
-    sndcnt = Math.min(ssthresh - inFlight, sndcnt)
+    // Slow-start reduction bound (PRR-SSRB): what was delivered and not yet replaced, one SMSS more.
+    sndcnt = Math.min(ssthresh - inFlight, Math.max(prr.delivered - prr.out, delivered) + mss)
   }
   if (prr.out === 0) sndcnt = Math.max(sndcnt, mss) // RFC 9937: the fast retransmit goes on the first ACK
   prr.sndcnt = Math.max(0, sndcnt)

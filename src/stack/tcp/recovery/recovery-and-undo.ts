@@ -106,7 +106,7 @@ export function duplicateAck(tcb: Tcb): void {
     // Each duplicate ACK is data that left the network: PRR lets part of it be replaced
     // (RFC 6937 3; it replaces RFC 5681 3.2 step 4's inflation). After an RTO cwnd grows
     // only with new ACKs.
-    if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
+    if (tcb.lossState === 'recovery') prrAck(tcb, delivered)
     return
   }
   // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
@@ -151,7 +151,7 @@ export function enterRecovery(tcb: Tcb, delivered: number): void {
   tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
-  prrAck(tcb, delivered, false) // cwnd = pipe + sndcnt, at least one segment: this one
+  prrAck(tcb, delivered) // cwnd = pipe + sndcnt, at least one segment: this one
   resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
   tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
@@ -199,7 +199,7 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       }
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       partialAck(tcb)
-      return prrAck(tcb, delivered, true)
+      return prrAck(tcb, delivered)
     }
   }
 }
