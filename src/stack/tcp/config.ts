@@ -62,6 +62,12 @@ export interface TcpConfig {
   sack: boolean
   /** RFC 5961 section 7: challenge ACKs per second for the whole stack (Linux tcp_challenge_ack_limit); randomized per second. */
   challengeAckLimit: number
+  /**
+   * An ACK of data never sent (SEG.ACK > SND.NXT) in a synchronized state: answer it with a
+   * (rate-limited) challenge ACK, as RFC 9293 3.10.7.4 and RFC 5961 5.2 say, or drop it
+   * silently, as Linux's tcp_ack does (net/ipv4/tcp_input.c; the Linux profile).
+   */
+  ackUnsentChallenge: boolean
   /** RFC 4987 3.6: answer SYNs with a SYN cookie once a listener's SYN queue is full (Linux tcp_syncookies=1). */
   synCookies: boolean
   /**
@@ -108,6 +114,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sack: true,
   challengeAckLimit: 1000,
   synCookies: true,
+  ackUnsentChallenge: true,
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
   ackCoalescing: true,
@@ -136,6 +143,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   quickAck: true,
   // PSH at the end of each write and of each burst (tcp.c tcp_push, tcp_output.c).
   pushBursts: true,
+  // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
+  ackUnsentChallenge: false,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).
   synRetries: 6,
   dataRetries: 15,

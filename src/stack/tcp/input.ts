@@ -226,7 +226,8 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; outside it the
   // segment (and any data on it) is dropped and a challenge ACK sent (blind data injection).
   if (seqGt(ack, tcb.sndNxt)) {
-    challengeAck(tcb, 'tcp-ack-unsent')
+    if (tcb.host.config.ackUnsentChallenge) challengeAck(tcb, 'tcp-ack-unsent')
+    else tcb.host.counters.drop('tcp-ack-unsent') // Linux's tcp_ack: dropped, not answered
     return false
   }
   if (seqLt(ack, seqAdd(tcb.sndUna, -tcb.maxSndWnd))) {

@@ -6,7 +6,7 @@
 
 import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import type { SackBlock } from './sack.js'
-import { seqAdd, seqDiff, seqGe, seqInWindow, seqLe, seqLt } from './seq.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
 import type { TcpConfig } from './config.js'
 
@@ -186,6 +186,10 @@ function isDisorderedAck(tcb: Tcb, seg: TcpSegment): boolean {
 export function updateTsRecent(tcb: Tcb, seg: TcpSegment): void {
   const ts = seg.options.timestamp
   if (ts === undefined) return
+  // Not from an ACK of data never sent, which the fifth step drops: a forged segment with a
+  // high TSval would otherwise make PAWS drop the peer's real ones (Linux updates ts_recent
+  // only once tcp_ack has accepted the ACK, net/ipv4/tcp_input.c).
+  if (seg.flags & ACK && seqGt(seg.ack, tcb.sndNxt)) return
   if (seqGe(ts.value, tcb.tsRecent) && seqLe(seg.seq, tcb.lastAckSent)) {
     tcb.tsRecent = ts.value
     tcb.tsRecentAge = tcb.host.clock.now()

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_TCP_CONFIG, LINUX_PROFILE, TCP_PROFILES } from '../../../src/stack/tcp/config'
 import { ourWindowShift, windowShiftFor } from '../../../src/stack/tcp/options'
+import { runScriptSource } from '../../../src/testkit/script/index'
 import { twoStacks } from '../../helpers/two-stacks'
 import { runUntil } from '../../helpers/virtual-time'
 
@@ -44,5 +45,26 @@ describe('the Linux profile', () => {
     expect(info.rcv_wscale).toBe(7)
     expect(info.snd_cwnd).toBe(10)
     expect(info.rto).toBe(200_000) // µs: the handshake's RTT (about 0 here) gives the floor, TCP_RTO_MIN
+  })
+})
+
+describe('an ACK of data never sent (RFC 9293 3.10.7.4 fifth, RFC 5961 5.2; Linux tcp_ack)', () => {
+  // Were TS.Recent 200000, PAWS would drop the next data segment (TSval 201), and the ACK would say 1.
+  it('is answered by a challenge ACK by default, dropped silently in the profile, and never sets TS.Recent', async () => {
+    for (const ackUnsentChallenge of [true, false]) {
+      const r = await runScriptSource(`--tcp_ack_unsent_challenge=${ackUnsentChallenge}
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460,nop,nop,TS val 100 ecr 0>
++0  > S. 0:0(0) ack 1 <mss 1460,nop,nop,TS val 700 ecr 100>
++.1 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 200 ecr 700>
++0  accept(3, ..., ...) = 4
++0  < . 1:1(0) ack 9999 win 65535 <nop,nop,TS val 200000 ecr 700>
+${ackUnsentChallenge ? '+0  > . 1:1(0) ack 1 <nop,nop,TS val 800 ecr 200>\n' : ''}+.1 < . 1:1001(1000) ack 1 win 65535 <nop,nop,TS val 201 ecr 700>
++0~+.04  > . 1:1(0) ack 1001 <nop,nop,TS val 900 ecr 201>
+`)
+      expect(r.failure?.message, `ackUnsentChallenge ${ackUnsentChallenge}`).toBeUndefined()
+    }
   })
 })
