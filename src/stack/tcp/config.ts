@@ -39,9 +39,10 @@ export interface TcpConfig {
   /**
    * PSH placement. Always: on the segment that carries the last byte written so far (RFC
    * 9293 3.9.1's push at the end of each SEND, as Linux's tcp_push marks the tail of each
-   * write, net/ipv4/tcp.c). With pushBursts also on the last segment of every burst of new
-   * data of more than one segment that one transmission sends, as Linux's TSO packets carry
-   * it (net/ipv4/tcp_output.c, tcp_write_xmit), even while more data waits for cwnd.
+   * write, net/ipv4/tcp.c). With pushBursts also on the last segment of every packet of
+   * more than one segment that a burst of new data is cut into, as Linux's TSO packets carry
+   * it (tcp_write_xmit, tcp_tso_autosize in net/ipv4/tcp_output.c; send.ts), even while more
+   * data waits for cwnd.
    */
   pushBursts: boolean
   /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
@@ -141,7 +142,7 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   // TCP_DELACK_MIN 40 ms (include/net/tcp.h) and quick-ACK mode (tcp_input.c).
   delayedAckMs: 40,
   quickAck: true,
-  // PSH at the end of each write and of each burst (tcp.c tcp_push, tcp_output.c).
+  // PSH at the end of each write and of each TSO packet of a burst (tcp.c tcp_push, tcp_output.c).
   pushBursts: true,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,

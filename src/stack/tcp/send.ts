@@ -29,6 +29,7 @@ export function output(tcb: Tcb, force = false): void {
   resendLost(tcb) // loss recovery first (recovery/)
   const sndNxtBefore = tcb.sndNxt
   let burst = 0 // new-data segments sent by this call
+  const perPacket = host.config.pushBursts ? segmentsPerPacket(tcb) : Infinity
   while (tcb.finSeq === null) {
     const unsent = tcb.unsentBytes
     if (unsent === 0 && !tcb.finQueued) break
@@ -40,8 +41,10 @@ export function output(tcb: Tcb, force = false): void {
     if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
     const start = tcb.sndNxt
     const len = Math.min(unsent, usable, tcb.sendSize)
-    // Linux's profile (config.pushBursts): PSH also ends a burst of more than one segment.
-    const push = host.config.pushBursts && (burst > 0 || len > tcb.sndMss) && burstEndsWith(tcb, len, unsent, usable)
+    // Linux's profile (config.pushBursts): PSH also ends each packet of more than one segment.
+    const inPacket = burst % perPacket
+    const packetEnds = inPacket + 1 === perPacket || burstEndsWith(tcb, len, unsent, usable)
+    const push = host.config.pushBursts && (inPacket > 0 || len > tcb.sndMss) && packetEnds
     const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable), push)
     burst++
     if (sent === 0) break
@@ -97,6 +100,25 @@ function burstEndsWith(tcb: Tcb, len: number, unsent: number, usable: number): b
   const next = Math.min(moreData, room, tcb.sendSize)
   if (next >= tcb.sndMss) return false
   return next === moreData ? !(tcb.noDelay || tcb.finQueued) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
+}
+
+/**
+ * How many segments Linux puts in one TSO packet (tcp_tso_autosize, net/ipv4/tcp_output.c):
+ * about a millisecond of the pacing rate (tcp_update_pacing_rate, tcp_input.c: cwnd / SRTT,
+ * doubled in slow start below ssthresh / 2, else 1.2 times), at least 2, at most 64 KiB.
+ * Until the rate is known the packet is as large as cwnd allows: a passive open learns it at
+ * the first ACK after the handshake (the handshake's ACK is taken before its RTT sample), an
+ * active one from the SYN,ACK. tuntcp's SRTT stands in for Linux's windowed min RTT.
+ */
+function segmentsPerPacket(tcb: Tcb): number {
+  const srtt = tcb.rtt.srtt
+  const known = srtt !== undefined && (!tcb.passive || tcb.bytesAcked > 0 || tcb.dupAcks > 0 || tcb.lossState !== 'open')
+  if (!known || srtt! <= 0) return Infinity
+  const ratio = tcb.cc.cwnd < tcb.cc.ssthresh / 2 ? 2 : 1.2
+  let bytes = (ratio * tcb.cc.cwnd * 1000) / srtt! / 1024 // the rate per second, shifted right by 10
+  const r = Math.floor((srtt! * 1000) / 512) // min RTT in µs >> tcp_tso_rtt_log (9)
+  if (r < 32) bytes += 65_536 / 2 ** r
+  return Math.max(2, Math.floor(Math.min(bytes, 65_536) / tcb.sndMss))
 }
 
 /** What the peer's window still allows beyond SND.NXT. */
