@@ -34,7 +34,7 @@ export interface Loaded {
 /** Start chromium with DevTools on a free port; resolves with the page's WebSocket URL. */
 async function launch(binary: string, profile: string): Promise<{ child: ChildProcess; ws: string }> {
   const child = spawn(binary, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--remote-debugging-port=0',
-    `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
   const port = await new Promise<number>((resolve, reject) => {
     let err = ''
     const timer = setTimeout(() => reject(new Error(`chromium did not start:\n${err}`)), 30_000)
@@ -106,9 +106,11 @@ export async function loadInChromium(file: string, width = 1000, height = 800): 
     return { errors, requests, png: Buffer.from(shot.data as string, 'base64') }
   } finally {
     ws.close()
+    // detached: chromium leads a process group of its own, so its helpers (which go on
+    // writing the profile) stop with it.
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill()
+      process.kill(-child.pid!, 'SIGKILL')
       await exited
     }
     // Chromium's helper processes may still be writing the profile as they go: retry the removal.
