@@ -2,6 +2,7 @@
 // acknowledged. Byte 0 is the oldest unacknowledged data byte (SND.UNA, once
 // the SYN is acknowledged); bytes past SND.NXT are queued but not yet sent.
 // Chunks are kept as written, so appending never copies a large buffer.
+// Record ends (send with MSG_EOR) are kept as stream offsets: no segment crosses one.
 
 export class SendBuffer {
   private chunks: Uint8Array[] = []
@@ -9,6 +10,10 @@ export class SendBuffer {
   private head = 0
   /** Total bytes held. */
   length = 0
+  /** Bytes ever acknowledged and dropped: converts front offsets to stream offsets. */
+  private dropped = 0
+  /** Stream offsets where a record ends (MSG_EOR), ascending, all beyond `dropped`. */
+  private recordEnds: number[] = []
 
   append(data: Uint8Array): void {
     if (data.length === 0) return
@@ -16,10 +21,25 @@ export class SendBuffer {
     this.length += data.length
   }
 
+  /** MSG_EOR: what is queued so far ends a record; later data never shares a segment with it (Linux's tcp_skb_can_collapse_to). */
+  markRecordEnd(): void {
+    const end = this.dropped + this.length
+    if (this.length > 0 && this.recordEnds.at(-1) !== end) this.recordEnds.push(end)
+  }
+
+  /** Bytes from `offset` (from the front) to the end of its record, or Infinity when no record end follows. */
+  toRecordEnd(offset: number): number {
+    const at = this.dropped + offset
+    const end = this.recordEnds.find(e => e > at)
+    return end === undefined ? Infinity : end - at
+  }
+
   /** Drop `n` bytes from the front: they were acknowledged. */
   consume(n: number): void {
     n = Math.min(n, this.length)
     this.length -= n
+    this.dropped += n
+    while (this.recordEnds.length > 0 && this.recordEnds[0]! <= this.dropped) this.recordEnds.shift()
     while (n > 0) {
       const first = this.chunks[0]!
       const left = first.length - this.head
@@ -60,6 +80,8 @@ export class SendBuffer {
   clear(): void {
     this.chunks = []
     this.head = 0
+    this.dropped += this.length
     this.length = 0
+    this.recordEnds = []
   }
 }

@@ -182,6 +182,18 @@ export class Tcb {
   sackRecent: number[] = []
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
+  /** This connection's send buffer size (SO_SNDBUF), or null for the stack's sndBufSize. */
+  sndBufSize: number | null = null
+  /** This connection's receive buffer size (SO_RCVBUF), or null for the stack's rcvBufSize. */
+  rcvBufSize: number | null = null
+  /** TCP_CORK: hold partial segments until uncorked (Linux's TCP_NAGLE_CORK; user.ts setCork). */
+  corked = false
+  /** TCP_NOTSENT_LOWAT: the socket is writable only while fewer bytes than this wait unsent; null: no limit. */
+  notsentLowat: number | null = null
+  /** TCP_USER_TIMEOUT (RFC 5482) in ms: abort once data stays unacknowledged this long; 0: retries decide. */
+  userTimeoutMs = 0
+  /** When the oldest unacknowledged data was first sent, as Linux's retrans_stamp (ms), set at the first RTO. */
+  retransStamp = 0
   /** The window last advertised was smaller than the buffer because of data held: reads may call for a window update. */
   rcvWndHeldBack = false
 
@@ -332,7 +344,7 @@ export class Tcb {
 
   /** Room left in the send buffer. */
   get sendSpace(): number {
-    return this.host.config.sndBufSize - this.sendBuffer.length
+    return (this.sndBufSize ?? this.host.config.sndBufSize) - this.sendBuffer.length
   }
 
   /**
@@ -341,7 +353,7 @@ export class Tcb {
    */
   rcvSpace(syn = false): number {
     const limit = syn || !this.wsOk ? MAX_WINDOW : MAX_WINDOW * 2 ** this.rcvWndScale
-    return Math.min(this.host.config.rcvBufSize, limit)
+    return Math.min(this.rcvBufSize ?? this.host.config.rcvBufSize, limit)
   }
 
   /** Receive buffer free now: data delivered but unread, and out-of-order data, take their room. */
