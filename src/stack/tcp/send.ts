@@ -38,14 +38,18 @@ export function output(tcb: Tcb, force = false): void {
     const usable = unsent === 0 ? peerRoom(tcb) : Math.min(peerRoom(tcb), sendAllowance(tcb))
     // A FIN takes one sequence number of window, as data does.
     if (usable <= 0 || (unsent === 0 && usable < 1)) break
-    if (!force && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
+    // MSG_EOR: no segment runs past a record's end; one that ends a record is not the queue's
+    // last, so Nagle does not hold it (Linux's tcp_skb_can_collapse_to, TCP_NAGLE_PUSH in tcp_write_xmit).
+    const toRecordEnd = tcb.sendBuffer.toRecordEnd(seqDiff(tcb.sndNxt, tcb.bufSeq))
+    const endsRecord = toRecordEnd <= Math.min(unsent, usable, tcb.sendSize)
+    if (!force && !endsRecord && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
     const start = tcb.sndNxt
-    const len = Math.min(unsent, usable, tcb.sendSize)
+    const len = Math.min(unsent, usable, tcb.sendSize, toRecordEnd)
     // Linux's profile (config.pushBursts): PSH also ends each packet of more than one segment.
     const inPacket = burst % perPacket
     const packetEnds = inPacket + 1 === perPacket || burstEndsWith(tcb, len, unsent, usable)
     const push = host.config.pushBursts && (inPacket > 0 || len > tcb.sndMss) && packetEnds
-    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable), push)
+    const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable, toRecordEnd), push || endsRecord)
     burst++
     if (sent === 0) break
     prrSent(tcb, sent) // RFC 6937: new data sent in recovery counts in prr_out
@@ -80,6 +84,7 @@ export function output(tcb: Tcb, force = false): void {
  */
 export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
   if (len >= tcb.sndMss || unsent === 0) return true
+  if (tcb.corked && !tcb.finQueued) return false // TCP_CORK holds partial segments (user.ts setCork)
   // No data sent and unacknowledged (SND.NXT = SND.UNA, counting from the first data byte:
   // a passive open's first write may come while the ACK of our SYN is still being processed).
   const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
