@@ -9,7 +9,7 @@ import type { State } from '../tcp/state.js'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
 import { setCongestionControl } from '../tcp/recovery/recovery-and-undo.js'
-import { abort, close, orphan, received, send, setKeepAlive, setNoDelay } from '../tcp/user.js'
+import { abort, close, endRecord, orphan, received, send, setCork, setKeepAlive, setNoDelay, setUserTimeout } from '../tcp/user.js'
 import { tcpInfo, type TcpInfo } from '../tcp-info.js'
 import { LoopRef, type LoopHold } from './loop-hold.js'
 import { checkCongestionControl, codedError, connectionError, validateTimeout, writeError } from './errors.js'
@@ -113,6 +113,72 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
+  /**
+   * TCP_CORK: true holds partial segments (only full-sized ones go) until setCork(false),
+   * which sends what was held at once; with nothing in flight the persist timer ends the wait.
+   */
+  setCork(cork = true): this {
+    if (this.tcb !== null) setCork(this.tcb, cork)
+    return this
+  }
+
+  /** TCP_USER_TIMEOUT (RFC 5482): fail with ETIMEDOUT once sent data stays unacknowledged `ms` long; 0: the retry count decides. */
+  setUserTimeout(ms: number): this {
+    validateTimeout(ms)
+    if (this.tcb !== null) setUserTimeout(this.tcb, ms)
+    return this
+  }
+
+  /** SO_SNDBUF: this connection's send buffer, in bytes (write() waits for room beyond it). Linux's setsockopt doubles the number given; this does not. */
+  setSendBufferSize(bytes: number): this {
+    if (this.tcb !== null) this.tcb.sndBufSize = checkSize(bytes)
+    return this
+  }
+
+  /** SO_RCVBUF: this connection's receive buffer, in bytes: the window it advertises covers at most this (less what is unread). */
+  setReceiveBufferSize(bytes: number): this {
+    if (this.tcb !== null) this.tcb.rcvBufSize = checkSize(bytes)
+    return this
+  }
+
+  /** TCP_NOTSENT_LOWAT: write() waits while `bytes` or more are queued but not yet sent; null: no such limit. */
+  setNotSentLowat(bytes: number | null): this {
+    if (this.tcb !== null) this.tcb.notsentLowat = bytes === null ? null : checkSize(bytes, 0)
+    return this
+  }
+
+  /**
+   * MSG_EOR: what has been written so far ends a record: no segment carries its last
+   * byte and the next record's first (Linux's tcp_skb_can_collapse_to), and PSH marks its end.
+   */
+  endRecord(): this {
+    this.write(RECORD_END)
+    return this
+  }
+
+  /**
+   * The queues as Linux's ioctl()s count them: `unread` received and not read (SIOCINQ),
+   * `unacked` written and not yet acknowledged (SIOCOUTQ), `unsent` written and not yet sent (SIOCOUTQNSD).
+   */
+  queues(): { unread: number; unacked: number; unsent: number } {
+    const waiting = this.writableLength - this.pendingWriteBytes // still in the stream, not yet handed to the TCB
+    const tcb = this.tcb
+    return {
+      unread: this.readableLength,
+      unacked: (tcb?.sendBuffer.length ?? 0) + waiting,
+      unsent: (tcb?.unsentBytes ?? 0) + waiting,
+    }
+  }
+
+  /** Room to write now (Linux's sk_stream_is_writeable): free buffer at least half of what is queued, and under the not-sent low mark. */
+  get writeSpace(): number {
+    const tcb = this.tcb
+    if (tcb === null) return 0
+    const queued = tcb.sendBuffer.length
+    if (tcb.notsentLowat !== null && tcb.unsentBytes >= tcb.notsentLowat) return 0
+    return tcb.sendSpace >= queued / 2 ? tcb.sendSpace : 0
+  }
+
   /** As net.Socket#ref (the default): until it closes, this socket keeps the process alive (loop-hold.ts). */
   ref(): this {
     this.loopRef.ref()
@@ -212,7 +278,7 @@ export class Socket extends Duplex implements TcbUser {
 
   onSendSpace(): void {
     const tcb = this.tcb
-    if (this.pendingWrite !== null && tcb !== null && tcb.sendSpace > 0) {
+    if (this.pendingWrite !== null && tcb !== null && this.hasRoom(tcb)) {
       const callback = this.pendingWrite
       this.pendingWrite = null
       this.pendingWriteBytes = 0
@@ -269,9 +335,10 @@ export class Socket extends Duplex implements TcbUser {
       return
     }
     this.touch()
+    if (chunk === RECORD_END) endRecord(tcb)
     send(tcb, chunk)
     this.bytesSent += chunk.length
-    if (tcb.sendSpace > 0) return callback()
+    if (this.hasRoom(tcb)) return callback()
     this.pendingWrite = callback // backpressure: wait for ACKs to free the send buffer
     this.pendingWriteBytes = chunk.length
   }
@@ -316,6 +383,11 @@ export class Socket extends Duplex implements TcbUser {
     process.nextTick(() => this.emit('close', error !== null)) // after 'error', as net's
   }
 
+  /** May the next write go into the TCB: room in the send buffer, and under TCP_NOTSENT_LOWAT when set. */
+  private hasRoom(tcb: Tcb): boolean {
+    return tcb.sendSpace > 0 && (tcb.notsentLowat === null || tcb.unsentBytes < tcb.notsentLowat)
+  }
+
   private windowCheck(): void {
     if (this.windowCheckPending || this.tcb === null) return
     this.windowCheckPending = true
@@ -337,4 +409,13 @@ export class Socket extends Duplex implements TcbUser {
   private stopIdleTimer(): void {
     if (this.idleTimer !== null) this.wheel.disarm(this.idleTimer)
   }
+}
+
+/** The empty chunk endRecord() writes: it marks a record end in order with the data before it. */
+const RECORD_END = Buffer.alloc(0)
+
+/** A buffer size: a whole number of bytes, at least `min`. */
+function checkSize(bytes: number, min = 1): number {
+  if (!Number.isInteger(bytes) || bytes < min) throw new RangeError(`a buffer size is a whole number of bytes, at least ${min}; got ${bytes}`)
+  return bytes
 }

@@ -19,8 +19,14 @@ export function onRetransmitTimeout(tcb: Tcb): void {
   // connection must stay open (4.2.2.17). Give up only after a maximum RTO of silence,
   // as Linux does; an orphan is not kept alive this way.
   const probing = tcb.sndWnd === 0 && !opening && !tcb.orphaned
-  const heard = tcb.host.clock.now() - tcb.lastReceived <= config.maxRtoMs
-  if (tcb.retries >= limit && !(probing && heard)) {
+  const now = tcb.host.clock.now()
+  const heard = now - tcb.lastReceived <= config.maxRtoMs
+  // TCP_USER_TIMEOUT (RFC 5482), as Linux's retransmits_timed_out: the time since the oldest
+  // unacknowledged data was sent (about one RTO before the first timeout) decides, not the count.
+  if (tcb.retries === 0) tcb.retransStamp = now - tcb.rtt.rto
+  const userTimeout = tcb.userTimeoutMs > 0 && !opening
+  const expired = userTimeout ? now - tcb.retransStamp >= tcb.userTimeoutMs : tcb.retries >= limit && !(probing && heard)
+  if (expired) {
     if (tcb.state === 'SYN-RECEIVED' && tcb.passive) return enterClosed(tcb, null, 'SYN,ACK never acknowledged')
     // An ICMP soft error seen meanwhile says better why (RFC 1122 4.2.3.9, as Linux's sk_err_soft).
     return enterClosed(tcb, tcb.softError ?? new TcpError('ETIMEDOUT', `connection to ${tcb.label} timed out`), 'retransmission timeout')
@@ -30,7 +36,9 @@ export function onRetransmitTimeout(tcb: Tcb): void {
   // Everything in flight may be lost: cwnd falls to one segment and SND.UNA goes
   // again now; the rest follows as ACKs reopen the window (recovery/timeouts.ts).
   retransmissionTimeout(tcb)
-  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  // No later than the user timeout's end (Linux's tcp_clamp_rto_to_user_timeout).
+  const left = userTimeout ? Math.max(1, tcb.retransStamp + tcb.userTimeoutMs - now) : Infinity
+  tcb.host.wheel.arm(tcb.retransmitTimer, Math.min(tcb.rtt.rto, left))
 }
 
 /** The delayed ACK is due (RFC 9293 3.8.6.3). */

@@ -113,3 +113,23 @@ export function setKeepAlive(tcb: Tcb, enable: boolean, idleMs?: number): void {
 }
 
 export { TcpError }
+
+/**
+ * TCP_CORK: while corked only full-sized segments go; a partial one waits for the uncork,
+ * or for the persist timer when nothing is in flight (Linux's TCP_NAGLE_CORK and its
+ * probe timer). Uncorking pushes what was held at once, as Linux's tcp_push_pending_frames.
+ */
+export function setCork(tcb: Tcb, cork: boolean): void {
+  tcb.corked = cork
+  if (!cork) output(tcb, true)
+}
+
+/** TCP_USER_TIMEOUT (RFC 5482): abort once sent data stays unacknowledged `ms` long; 0 restores the retry count. */
+export function setUserTimeout(tcb: Tcb, ms: number): void {
+  tcb.userTimeoutMs = ms
+}
+
+/** MSG_EOR: the data queued so far ends a record; no segment carries bytes of the next one with it. */
+export function endRecord(tcb: Tcb): void {
+  tcb.sendBuffer.markRecordEnd()
+}
