@@ -15,6 +15,8 @@ import { LoopHold } from './socket/loop-hold.js'
 import { Server, type ServerOptions } from './socket/server.js'
 import { checkCongestionControl, validatePort, validateTimeout } from './socket/errors.js'
 import { Socket } from './socket/socket.js'
+import { SynRequest } from './socket/syn-request.js'
+import type { PendingSyn } from './tcp/pending-syn.js'
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './tcp/config.js'
 import type { CongestionControlName } from './tcp/congestion/index.js'
 import type { State } from './tcp/state.js'
@@ -58,10 +60,11 @@ export interface StackOptions {
   /**
    * Any-destination mode, as a forwarder (tun2socks, slirp4netns) needs: take packets
    * addressed to any IPv4 address, not only `address`, and answer from the address they
-   * were sent to. Today for UDP: a datagram for another host's address that no socket
-   * takes goes to the 'udp-flow' event (UdpFlow), whose listener may accept, refuse or
-   * drop it; without a listener it is refused (ICMP port unreachable). TCP and ping to
-   * other addresses are dropped (ip-not-for-us) until their half is built. Default false.
+   * were sent to. A TCP SYN for another host's address goes to the 'syn' event (SynRequest),
+   * whose listener accepts, refuses or drops it, now or later; a UDP datagram for another
+   * host's address that no socket takes goes to the 'udp-flow' event (UdpFlow). Without a
+   * listener they are refused (RST, ICMP port unreachable). Echo requests to any address
+   * are answered from that address. Our own address is served as ever. Default false.
    */
   promiscuous?: boolean
   /** UDP tunables: flow idle timeout, most flows, the default receive queue (udp/udp-layer.ts). */
@@ -149,6 +152,7 @@ export class Stack extends EventEmitter {
       random, config, counters: this.counters, output, outputCopies: opts.link.sendCopies === true,
       tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
+      onSyn: syn => this.onSyn(syn),
     })
     const promiscuous = opts.promiscuous === true
     this.udp = new UdpLayer({
@@ -252,6 +256,12 @@ export class Stack extends EventEmitter {
     return verdict
   }
 
+  /** A SYN for another host's address (promiscuous): the 'syn' listeners decide, now or later; none refuses it. */
+  private onSyn(pending: PendingSyn): void {
+    if (this.listenerCount('syn') === 0) return void this.tcp.refuseSyn(pending)
+    this.emit('syn', new SynRequest(this.tcp, pending, this.loopHold))
+  }
+
   /** How many connections are in each state now. */
   connectionsByState(): Partial<Record<State, number>> {
     const counts: Partial<Record<State, number>> = {}
@@ -271,6 +281,7 @@ export class Stack extends EventEmitter {
    */
   shutdown(graceMs = 2000): Promise<void> {
     for (const server of this.servers) server.close()
+    this.tcp.dropPendingSyns()
     for (const socket of [...this.udp.sockets]) socket.close()
     for (const tcb of this.tcp.connections) {
       const user = tcb.user

@@ -1,5 +1,6 @@
 // IPv4 input (RFC 791, RFC 1122 3.3): validate, check the destination, and
 // hand the payload to TCP, UDP or ICMP. ICMP echo requests are answered here (RFC 792),
+// in any-destination mode for every unicast address, from the address they were sent to;
 // and a UDP datagram no socket takes gets a port unreachable (RFC 1122 4.1.3.1, icmp-out.ts).
 // The kernel's own IPv6 on the link is counted by kind and ignored (ipv6-chatter.ts).
 
@@ -18,9 +19,9 @@ export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
 export interface IpLayerOptions {
   address: number
   /**
-   * Any-destination mode (StackOptions.promiscuous): take UDP datagrams, and ICMP errors
-   * about what we sent, addressed to any address; the UDP layer answers from that address.
-   * TCP and echo requests still need our own address (their half is not built yet).
+   * Any-destination mode (StackOptions.promiscuous): take TCP segments, UDP datagrams, echo
+   * requests and ICMP errors about what we sent, addressed to any address; each is answered
+   * from the address it was sent to.
    */
   promiscuous?: boolean
   counters: Counters
@@ -56,7 +57,6 @@ export class IpLayer {
     if (!ours && this.opts.promiscuous !== true) return counters.drop('ip-not-for-us')
     switch (header.protocol) {
       case IPPROTO_TCP: {
-        if (!ours) return counters.drop('ip-not-for-us') // any-destination TCP: not built yet
         const seg = parseTcp(payload, header.src, header.dst, !checksumTrusted)
         if (!seg.ok) return counters.drop(seg.reason)
         return this.opts.tcpInput(header.src, header.dst, seg.value)
@@ -73,10 +73,11 @@ export class IpLayer {
         const icmp = parseIcmp(payload)
         if (!icmp.ok) return counters.drop(icmp.reason)
         if (isIcmpError(icmp.value.type)) return this.icmpError(decodeIcmpError(icmp.value, counters))
-        if (!ours) return counters.drop('ip-not-for-us') // echo for any address: not built yet
         if (icmp.value.type !== ICMP_ECHO_REQUEST) return counters.drop('icmp-unhandled-type')
+        // From the address pinged; never from a multicast or broadcast one (RFC 1122 3.2.1.3).
+        if (!ours && header.dst >>> 28 >= 0xe) return counters.drop('icmp-echo-not-unicast')
         counters.pingsAnswered++
-        return this.opts.output(buildEchoReply(ip.value, icmp.value, address))
+        return this.opts.output(buildEchoReply(ip.value, icmp.value, header.dst))
       }
       default:
         return counters.drop('ip-protocol')
@@ -87,8 +88,8 @@ export class IpLayer {
   private icmpError(err: IcmpError | null): void {
     if (err === null) return
     const { counters, address } = this.opts
-    // We send TCP from our address only; UDP, in promiscuous mode, from any (the UDP layer finds the socket).
-    const fromUs = err.localAddr === address || (err.protocol === IPPROTO_UDP && this.opts.promiscuous === true)
+    // We send from our address, or in promiscuous mode from any: TCP and UDP find the connection or socket by its 4-tuple.
+    const fromUs = err.localAddr === address || this.opts.promiscuous === true
     if (err.protocol !== IPPROTO_TCP && err.protocol !== IPPROTO_UDP) return counters.drop('icmp-error-protocol')
     if (!fromUs) return counters.drop('icmp-error-not-ours')
     if (err.protocol === IPPROTO_TCP) this.opts.tcpIcmpError?.(err)

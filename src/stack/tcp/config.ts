@@ -53,6 +53,12 @@ export interface TcpConfig {
   synBacklog: number
   /** Largest number of connections the stack holds in all. */
   maxConnections: number
+  /**
+   * Any-destination mode: how long a SYN offered to the 'syn' hook may wait undecided (ms);
+   * then it is dropped (counted, tcp-syn-undecided) and the client's next SYN asks again.
+   * Undecided SYNs and the handshakes accepted from them count against synBacklog.
+   */
+  synDecisionTimeoutMs: number
   /** The congestion control algorithm of new connections (congestion/; Linux tcp_congestion_control). */
   congestionControl: CongestionControlName
   /** Offer window scaling in our SYNs (RFC 7323 2; Linux tcp_window_scaling). */
@@ -109,6 +115,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveProbes: 9,
   synBacklog: 256,
   maxConnections: 65_536,
+  synDecisionTimeoutMs: 30_000, // about what a Linux client's first five SYN retransmissions span (1+2+4+8+16 s)
   congestionControl: 'cubic',
   windowScaling: true,
   timestamps: true,

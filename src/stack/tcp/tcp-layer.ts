@@ -1,6 +1,8 @@
-// The TCP layer: finds the TCB for each arriving segment (demultiplexing),
-// runs LISTEN (RFC 9293 3.10.7.2) and CLOSED (3.10.7.1) for segments that have
-// no TCB, opens connections, and builds outgoing segments into IP packets.
+// The TCP layer: finds the TCB for each arriving segment (demultiplexing) by its whole
+// 4-tuple, runs LISTEN (RFC 9293 3.10.7.2) and CLOSED (3.10.7.1) for segments that have
+// no TCB, opens connections, and builds outgoing segments into IP packets. In
+// any-destination mode a SYN for another host's address waits for the 'syn' hook's
+// decision (pending-syn.ts), and the connection it opens answers from that address.
 
 import type { Clock } from '../time/clock.js'
 import type { TimerWheel } from '../time/timer-wheel.js'
@@ -21,6 +23,7 @@ import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
 import type { State } from './state.js'
 import { Tcb, type OutSegment, type TcpHost } from './tcb.js'
 import { ConnectionTable } from './connection-table.js'
+import { PendingSyn, type PendingSynUser } from './pending-syn.js'
 import { TimeWait, closeTimeWait, restart2Msl, synMayReopen, timeWaitArrives, type TimeWaitHost } from './time-wait.js'
 import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPersist, onRetransmitTimeout } from './timers.js'
 import { openActive } from './user.js'
@@ -57,6 +60,17 @@ export interface TcpLayerOptions {
   outputCopies?: boolean
   /** Every state change of every connection. */
   onStateChange(conn: Connection, from: State, to: State, cause: string): void
+  /**
+   * Any-destination mode: a new SYN for another host's address (promiscuous), to decide now or
+   * later with acceptSyn, refuseSyn or dropSyn. Absent: such SYNs are answered with RST.
+   */
+  onSyn?(syn: PendingSyn): void
+}
+
+/** What acceptSyn takes: this connection's buffer sizes (SO_RCVBUF, SO_SNDBUF), else the stack's. */
+export interface SynBuffers {
+  rcvBufSize?: number | undefined
+  sndBufSize?: number | undefined
 }
 
 /** What the connection table holds: a whole TCB, or the compact entry of a connection in TIME-WAIT. */
@@ -78,6 +92,13 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   /** Set to see each TCB after it processed a segment carrying ACK (the Stack's 'sender' event). */
   ackTrace: ((tcb: Tcb) => void) | null = null
   private readonly listeners = new Map<number, Listener>()
+  /** SYNs for other hosts' addresses waiting for the 'syn' hook's decision, by 4-tuple. */
+  private readonly pendingSyns = new ConnectionTable<PendingSyn>()
+  /** The accepted ones while their TCB is in SYN-RECEIVED: told when the handshake ends. */
+  private readonly hooked = new Map<Tcb, PendingSyn>()
+  /** In-flight handshakes of the hook, undecided or accepted: bounded by synBacklog. */
+  private synHandshakes = 0
+  private readonly onSyn: TcpLayerOptions['onSyn']
   private readonly isn: IsnGenerator
   /** RFC 4987 SYN cookies, used once a listener's SYN queue is full. */
   private readonly cookies: SynCookies
@@ -114,6 +135,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     this.sendPacket = opts.output
     this.tsoMaxPayload = opts.tsoMaxPayload ?? 0
     this.onStateChange = opts.onStateChange
+    this.onSyn = opts.onSyn
     this.isn = new IsnGenerator(opts.clock, opts.random)
     this.cookies = new SynCookies(opts.random)
     this.challengeAcks = new ChallengeAckLimiter(opts.clock, opts.random, opts.config.challengeAckLimit)
@@ -178,17 +200,17 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   /** A port for listen(0): ephemeral, neither listened on nor the local port of any connection (as Linux's inet_csk_get_port). */
   freeListenPort(): number {
     const inUse = new Set<number>()
-    for (const conn of this.connections) inUse.add(conn.localPort)
+    for (const conn of this.connections) if (conn.localAddr === this.address) inUse.add(conn.localPort)
     return this.freePort(port => this.listeners.has(port) || inUse.has(port))
   }
 
   /** A TCB for an active OPEN (CLOSED until open() runs), on an ephemeral port unless one is given. */
   createActive(remoteAddr: number, remotePort: number, localPort?: number): Tcb {
     const port = localPort ?? this.ephemeralPort(remoteAddr, remotePort)
-    if (this.connections.get(port, remoteAddr, remotePort) !== undefined) {
+    if (this.connections.get(this.address, port, remoteAddr, remotePort) !== undefined) {
       throw Object.assign(new Error(`address in use: port ${port} to that peer`), { code: 'EADDRINUSE' })
     }
-    const tcb = this.newTcb(port, remoteAddr, remotePort)
+    const tcb = this.newTcb(this.address, port, remoteAddr, remotePort)
     this.connections.add(tcb)
     return tcb
   }
@@ -204,10 +226,16 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   input(src: number, dst: number, seg: TcpSegment): void {
     this.counters.segmentsIn++
     this.trace?.('in', src, dst, seg)
-    const conn = this.connections.get(seg.dstPort, src, seg.srcPort)
+    const conn = this.connections.get(dst, seg.dstPort, src, seg.srcPort)
+    const ours = dst === this.address
     if (conn instanceof TimeWait) {
       // A new SYN may end a TIME-WAIT early and reopen the connection (RFC 9293 3.6.1, RFC 6191).
-      const listener = this.listeners.get(seg.dstPort)
+      if (!ours && synMayReopen(conn, seg)) {
+        const iss = seqAdd(conn.sndNxt, 65_535 + 2)
+        closeTimeWait(conn, 'new SYN in TIME-WAIT')
+        return this.foreignInput(src, dst, seg, iss)
+      }
+      const listener = ours ? this.listeners.get(seg.dstPort) : undefined
       if (listener !== undefined && synMayReopen(conn, seg)) {
         // The bounds first, while TIME-WAIT is still there: a SYN the listener cannot take
         // leaves it in place. The new connection takes the entry's slot in the table.
@@ -224,25 +252,121 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       if (this.ackTrace !== null && seg.flags & ACK) this.ackTrace(conn)
       return
     }
+    if (!ours) return this.foreignInput(src, dst, seg)
     const listener = this.listeners.get(seg.dstPort)
     if (listener !== undefined) return this.listenInput(listener, src, seg)
-    this.closedInput(src, seg)
+    this.closedInput(src, dst, seg)
   }
 
   /** An ICMP error about a segment we sent (RFC 5927, RFC 1191, RFC 1122 4.2.3.9): see icmp-errors.ts. */
   icmpError(err: IcmpError): void {
-    const tcb = this.connections.get(err.localPort, err.remoteAddr, err.remotePort)
+    const tcb = this.connections.get(err.localAddr, err.localPort, err.remoteAddr, err.remotePort)
     if (tcb === undefined) return this.counters.drop('icmp-no-connection')
     // In TIME-WAIT nothing of ours is in flight that the error could be about (RFC 5927 4.1).
     if (tcb instanceof TimeWait) return this.counters.drop(err.kind === 'source-quench' ? 'icmp-source-quench' : 'icmp-seq-not-in-flight')
     icmpErrorArrives(tcb, err)
   }
 
-  /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST (emit.ts forms it from the segment). */
-  private closedInput(src: number, seg: TcpSegment): void {
+  /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST (emit.ts forms it from the segment), from where it was sent. */
+  private closedInput(src: number, dst: number, seg: TcpSegment): void {
     this.counters.drop('tcp-no-connection')
     if (seg.flags & RST) return
-    sendResetFor(this, src, seg)
+    sendResetFor(this.from(dst), src, seg)
+  }
+
+  // ---- any destination: the SYN hook (pending-syn.ts) ----
+
+  /**
+   * A segment for another host's address with no TCB (promiscuous). A new SYN is offered to
+   * the hook, once: its retransmissions find the pending entry. Anything else is CLOSED's.
+   */
+  private foreignInput(src: number, dst: number, seg: TcpSegment, iss?: number): void {
+    const pending = this.pendingSyns.get(dst, seg.dstPort, src, seg.srcPort)
+    if (pending !== undefined) return this.counters.drop(seg.flags & SYN ? 'tcp-syn-pending' : 'tcp-syn-pending-other')
+    if ((seg.flags & (SYN | ACK | RST)) !== SYN || this.onSyn === undefined) return this.closedInput(src, dst, seg)
+    // RFC 1122 4.2.3.10: a SYN to a broadcast or multicast address is silently discarded.
+    if (dst >>> 28 >= 0xe) return this.counters.drop('tcp-not-unicast')
+    if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
+    if (this.synHandshakes >= this.config.synBacklog) return this.counters.drop('tcp-syn-backlog-full')
+    const syn = new PendingSyn(src, dst, seg, iss, p => this.expireSyn(p))
+    this.pendingSyns.add(syn)
+    this.synHandshakes++
+    this.wheel.arm(syn, this.config.synDecisionTimeoutMs)
+    this.onSyn(syn)
+  }
+
+  /**
+   * The hook accepts: the passive open the SYN asked for (3.10.7.2), answered with our SYN,ACK
+   * from the address the client meant. Returns the TCB in SYN-RECEIVED, or null when the SYN
+   * is no longer pending or the stack holds maxConnections already (then it is dropped).
+   */
+  acceptSyn(p: PendingSyn, user: PendingSynUser, opts: SynBuffers = {}): Tcb | null {
+    if (!this.settleSyn(p)) return null
+    if (this.connections.size >= this.config.maxConnections) {
+      this.synHandshakes--
+      this.counters.drop('tcp-too-many-connections')
+      return null
+    }
+    const seg = p.syn
+    const iss = p.iss ?? this.isn.next(p.localAddr, p.localPort, p.remoteAddr, p.remotePort)
+    const tcb = this.passiveOpen(null, p.remoteAddr, p.localAddr, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN accepted by the hook')
+    if (opts.rcvBufSize !== undefined) tcb.rcvBufSize = opts.rcvBufSize
+    if (opts.sndBufSize !== undefined) tcb.sndBufSize = opts.sndBufSize
+    p.phase = 'handshake'
+    p.user = user
+    this.hooked.set(tcb, p)
+    this.startSynAck(tcb)
+    return tcb
+  }
+
+  /** The hook refuses: <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> from the address the client meant, as a closed port answers (3.10.7.1). */
+  refuseSyn(p: PendingSyn): boolean {
+    if (!this.settleSyn(p)) return false
+    this.synHandshakes--
+    this.counters.drop('tcp-syn-refused')
+    sendResetFor(this.from(p.localAddr), p.remoteAddr, p.syn)
+    return true
+  }
+
+  /** The hook drops: nothing goes back; the client's next SYN is a new one, offered again. */
+  dropSyn(p: PendingSyn): boolean {
+    if (!this.settleSyn(p)) return false
+    this.synHandshakes--
+    this.counters.drop('tcp-syn-dropped')
+    return true
+  }
+
+  /** Forget every undecided SYN (Stack.shutdown). */
+  dropPendingSyns(): void {
+    for (const p of [...this.pendingSyns]) {
+      this.settleSyn(p)
+      this.synHandshakes--
+      p.user?.expired()
+    }
+  }
+
+  /** Undecided for synDecisionTimeoutMs: dropped, counted. */
+  private expireSyn(p: PendingSyn): void {
+    if (!this.settleSyn(p)) return
+    this.synHandshakes--
+    this.counters.drop('tcp-syn-undecided')
+    p.phase = 'done'
+    p.user?.expired()
+  }
+
+  /** An undecided SYN leaves the pending table (its timer too); false if it was decided already. */
+  private settleSyn(p: PendingSyn): boolean {
+    if (p.phase !== 'undecided') return false
+    p.phase = 'done'
+    this.wheel.disarm(p)
+    this.pendingSyns.delete(p)
+    return true
+  }
+
+  /** A SegmentOut that sends from `localAddr`: our address, or in any-destination mode the one a segment was sent to. */
+  private from(localAddr: number): SegmentOut {
+    if (localAddr === this.address) return this
+    return { counters: this.counters, sendSegment: (ra, lp, rp, seg) => this.sendFrom(localAddr, ra, lp, rp, seg) }
   }
 
   /** RFC 9293 3.10.7.2: LISTEN. */
@@ -265,7 +389,12 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       return this.sendSynCookie(listener, src, seg)
     }
     iss ??= this.isn.next(this.address, seg.dstPort, src, seg.srcPort)
-    const tcb = this.passiveOpen(listener, src, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
+    const tcb = this.passiveOpen(listener, src, this.address, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
+    this.startSynAck(tcb)
+  }
+
+  /** Send our SYN,ACK, timed for the first RTT sample, with the retransmission timer armed. */
+  private startSynAck(tcb: Tcb): void {
     sendSyn(tcb)
     tcb.rttSeq = tcb.sndNxt
     tcb.rttStart = this.clock.now()
@@ -308,7 +437,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
     this.counters.synCookiesAccepted++
-    const tcb = this.passiveOpen(listener, src, seg, irs, iss, mss, null, 'ACK with a valid SYN cookie')
+    const tcb = this.passiveOpen(listener, src, this.address, seg, irs, iss, mss, null, 'ACK with a valid SYN cookie')
     segmentArrives(tcb, seg)
   }
 
@@ -317,11 +446,12 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
    * (RFC 9293 3.10.7.2) for the peer's SYN with IRS `irs` and MSS option `mss`, with our ISS
    * `iss`. The one place for a SYN queued in LISTEN, a SYN reopening TIME-WAIT (its ISS above
    * the old incarnation's) and the ACK returning a SYN cookie (its SYN is gone: `synOptions`
-   * is null, and the connection runs without options, syn-cookies.ts).
+   * is null, and the connection runs without options, syn-cookies.ts). `listener` is null
+   * for a SYN the hook accepted (any destination): `dst` is then another host's address.
    */
-  private passiveOpen(listener: Listener, src: number, seg: TcpSegment, irs: number, iss: number, mss: number | undefined,
-    synOptions: TcpOptions | null, cause: string): Tcb {
-    const tcb = this.newTcb(seg.dstPort, src, seg.srcPort)
+  private passiveOpen(listener: Listener | null, src: number, dst: number, seg: TcpSegment, irs: number, iss: number,
+    mss: number | undefined, synOptions: TcpOptions | null, cause: string): Tcb {
+    const tcb = this.newTcb(dst, seg.dstPort, src, seg.srcPort)
     tcb.passive = true
     tcb.state = 'LISTEN' // this TCB starts as a copy of the listening one
     tcb.irs = irs
@@ -338,7 +468,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     tcb.bufSeq = tcb.sndNxt
     tcb.sndWnd = seg.window
     this.connections.add(tcb)
-    listener.synReceived++
+    if (listener !== null) listener.synReceived++
     this.counters.passiveOpens++
     tcb.setState('SYN-RECEIVED', cause)
     return tcb
@@ -347,11 +477,20 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   // ---- TcpHost ----
 
   transmit(tcb: Tcb, seg: OutSegment): void {
-    this.sendSegment(tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg, tcb.sndMss)
+    this.sendFrom(tcb.localAddr, tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg, tcb.sndMss)
   }
 
   stateChanged(tcb: Tcb, from: State, to: State, cause: string): void {
-    if (from === 'SYN-RECEIVED' && tcb.passive) {
+    const hooked = from === 'SYN-RECEIVED' ? this.hooked.get(tcb) : undefined
+    if (hooked !== undefined) {
+      // The hook's handshake is over; ESTABLISHED is handed over in accept().
+      this.synHandshakes--
+      if (to !== 'ESTABLISHED') {
+        this.hooked.delete(tcb)
+        hooked.phase = 'done'
+        hooked.user?.failed(cause)
+      }
+    } else if (from === 'SYN-RECEIVED' && tcb.passive && tcb.localAddr === this.address) {
       const listener = this.listeners.get(tcb.localPort)
       if (listener !== undefined) listener.synReceived--
     }
@@ -368,7 +507,13 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   }
 
   accept(tcb: Tcb): void {
-    const listener = this.listeners.get(tcb.localPort)
+    const hooked = this.hooked.get(tcb)
+    if (hooked !== undefined) {
+      this.hooked.delete(tcb)
+      hooked.phase = 'done'
+      return hooked.user?.established(tcb)
+    }
+    const listener = tcb.localAddr === this.address ? this.listeners.get(tcb.localPort) : undefined
     if (listener === undefined) {
       // The server closed while this connection was opening.
       sendResetAt(tcb, tcb.sndNxt)
@@ -380,7 +525,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   // ---- TimeWaitHost ----
 
   transmitTimeWait(tw: TimeWait, seg: OutSegment): void {
-    this.sendSegment(tw.remoteAddr, tw.localPort, tw.remotePort, seg)
+    this.sendFrom(tw.localAddr, tw.remoteAddr, tw.localPort, tw.remotePort, seg)
   }
 
   timeWaitClosed(tw: TimeWait, cause: string): void {
@@ -390,21 +535,21 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   // ---- helpers ----
 
-  private newTcb(localPort: number, remoteAddr: number, remotePort: number): Tcb {
-    const tcb: Tcb = new Tcb(this, this.address, localPort, remoteAddr, remotePort, {
+  private newTcb(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Tcb {
+    const tcb: Tcb = new Tcb(this, localAddr, localPort, remoteAddr, remotePort, {
       retransmit: () => onRetransmitTimeout(tcb),
       delayedAck: () => onDelayedAck(tcb),
       persist: () => onPersist(tcb),
       keepalive: () => onKeepalive(tcb),
       close: () => onCloseTimer(tcb),
     })
-    tcb.tsOffset = this.isn.timestampOffset(this.address, remoteAddr)
+    tcb.tsOffset = this.isn.timestampOffset(localAddr, remoteAddr)
     return tcb
   }
 
   /** A free local port for a connection to (remoteAddr, remotePort), from a random start (RFC 6056). */
   private ephemeralPort(remoteAddr: number, remotePort: number): number {
-    return this.freePort(port => this.listeners.has(port) || this.connections.get(port, remoteAddr, remotePort) !== undefined)
+    return this.freePort(port => this.listeners.has(port) || this.connections.get(this.address, port, remoteAddr, remotePort) !== undefined)
   }
 
   /** The first port of the ephemeral range not `taken`, searching from a random start. */
@@ -418,12 +563,17 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     throw Object.assign(new Error('no free local port'), { code: 'EADDRNOTAVAIL' })
   }
 
-  /** Build one segment into an IP packet and send it; one larger than `mss` goes whole to a link that cuts it (TSO). */
-  sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
+  /** SegmentOut: a segment from our address that no TCB owns. */
+  sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment): void {
+    this.sendFrom(this.address, remoteAddr, localPort, remotePort, seg)
+  }
+
+  /** Build one segment from `localAddr` into an IP packet and send it; one larger than `mss` goes whole to a link that cuts it (TSO). */
+  private sendFrom(localAddr: number, remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
     this.counters.segmentsOut++
     const cut = mss !== undefined && (seg.payload?.length ?? 0) > mss
     const fields: TcpPacketFields = {
-      src: this.address, dst: remoteAddr, srcPort: localPort, dstPort: remotePort,
+      src: localAddr, dst: remoteAddr, srcPort: localPort, dstPort: remotePort,
       seq: seg.seq, ack: seg.ack, flags: seg.flags, window: seg.window,
       options: seg.options, payload: seg.payload, partialChecksum: cut,
     }
@@ -433,7 +583,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     if (reuse) this.txBusy = true
     try {
       if (this.trace !== null) {
-        this.trace('out', this.address, remoteAddr, {
+        this.trace('out', localAddr, remoteAddr, {
           srcPort: localPort, dstPort: remotePort, seq: seg.seq, ack: seg.ack, headerLength: 20,
           flags: seg.flags, window: seg.window, urgentPointer: 0, options: seg.options ?? {},
           payload: seg.payload ?? new Uint8Array(0),

@@ -22,8 +22,6 @@ import type { OutSegment, Tcb, TcbUser } from './tcb.js'
 
 /** What an entry needs from the TCP layer around it. */
 export interface TimeWaitHost {
-  /** Our address: the local end of every connection. */
-  readonly address: number
   readonly clock: Clock
   readonly wheel: TimerWheel
   readonly config: TcpConfig
@@ -44,6 +42,8 @@ export class TimeWait extends Timer {
   state: 'TIME-WAIT' | 'CLOSED' = 'TIME-WAIT'
   /** The application's socket while it still holds it (it is told of TIME-WAIT -> CLOSED); null once it let go. */
   user: TcbUser | null
+  /** Our end: the stack's address, or in any-destination mode the one the peer meant. */
+  readonly localAddr: number
   readonly localPort: number
   readonly remoteAddr: number
   readonly remotePort: number
@@ -62,6 +62,7 @@ export class TimeWait extends Timer {
   constructor(readonly host: TimeWaitHost, tcb: Tcb) {
     super(expire)
     this.user = tcb.user
+    this.localAddr = tcb.localAddr
     this.localPort = tcb.localPort
     this.remoteAddr = tcb.remoteAddr
     this.remotePort = tcb.remotePort
@@ -70,11 +71,6 @@ export class TimeWait extends Timer {
     this.window = tcb.windowToAdvertise()
     this.tsRecent = tcb.tsOk ? tcb.tsRecent : null
     this.tsOffset = tcb.tsOffset
-  }
-
-  /** Our address (every connection's local end is the stack's). */
-  get localAddr(): number {
-    return this.host.address
   }
 
   /** Stop the 2MSL timer (Stack.shutdown); the entry stays until the stack goes. */

@@ -24,7 +24,7 @@ const IPPROTO_TCP = 6
 interface StackInside {
   address: string
   tcp: {
-    connections: { get(localPort: number, remoteAddr: number, remotePort: number): { state: State } | undefined }
+    connections: { get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): { state: State } | undefined }
     listeners: Map<number, unknown>
   }
 }
@@ -47,8 +47,8 @@ function wrap(proto: object, name: string, before: (self: unknown, args: unknown
 }
 
 /** The state a segment finds: its connection's, else LISTEN if its port has a listener, else CLOSED. */
-function stateFor(stack: StackInside, src: number, srcPort: number, dstPort: number): State {
-  const conn = stack.tcp.connections.get(dstPort, src, srcPort)
+function stateFor(stack: StackInside, src: number, dst: number, srcPort: number, dstPort: number): State {
+  const conn = stack.tcp.connections.get(dst, dstPort, src, srcPort)
   if (conn !== undefined) return conn.state
   return stack.tcp.listeners.has(dstPort) ? 'LISTEN' : 'CLOSED'
 }
@@ -63,7 +63,7 @@ export function instrument(coverage: StateCoverage): () => void {
     const tcp = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst, false)
     if (!tcp.ok) return
     const s = tcp.value
-    const state = stateFor(self as StackInside, ip.value.header.src, s.srcPort, s.dstPort)
+    const state = stateFor(self as StackInside, ip.value.header.src, ip.value.header.dst, s.srcPort, s.dstPort)
     coverage.event(state, eventOfSegment({ syn: (s.flags & SYN) !== 0, ack: (s.flags & ACK) !== 0, fin: (s.flags & FIN) !== 0, rst: (s.flags & RST) !== 0 }, s.payload.length))
   }))
   undo.push(wrap(Server.prototype, 'listen', self => {

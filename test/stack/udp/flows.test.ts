@@ -165,14 +165,6 @@ describe('any-destination UDP flows', () => {
     expect(b.counters.drops).toEqual({ 'ip-not-for-us': 1 })
   })
 
-  it('still drops TCP for another host\'s address in promiscuous mode (its half is not built yet)', async () => {
-    const { a, b } = twoStacks({ promiscuous: true })
-    const sock = a.connect(80, DNS)
-    sock.on('error', () => {})
-    await settle()
-    sock.destroy()
-    expect(b.counters.drops['ip-not-for-us']).toBeGreaterThanOrEqual(1)
-  })
 })
 
 describe('hostile UDP input', () => {
