@@ -147,6 +147,7 @@ describe('installed into a fresh project', () => {
     'simulation': /^echoed 200000 bytes by \d+(\.\d+)? ms of virtual time; retransmissions: true$/,
     'udp-echo': /^echoed by 10\.0\.0\.2:7: hello over udp\nport 9: recvmsg ECONNREFUSED$/,
     'udp-any-destination': /^new flow 10\.0\.0\.1:40000 -> 192\.0\.2\.53:53\nfrom 192\.0\.2\.53:53: no answers here for example\.com\?$/,
+    'tcp-any-destination': /^SYN from 10\.0\.0\.1 to 192\.0\.2\.80:25\nSYN from 10\.0\.0\.1 to 192\.0\.2\.80:80\nport 25: ECONNREFUSED\nhello from 192\.0\.2\.80:80$/,
   }
   for (const example of docExamples().filter(e => !e.root)) {
     it(`runs the ${example.name} example of ${example.doc} as written`, () => {
