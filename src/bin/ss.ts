@@ -78,7 +78,8 @@ function countersLine(c: Record<string, unknown>): string {
 export function formatSnapshot(s: Snapshot, info = false): string {
   const workers = s.workers !== undefined
   const rows = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', ...(workers ? ['Worker'] : []), 'Timer']]
-  const order = (c: ConnectionInfo) => `${c.localPort.toString().padStart(5)} ${c.remoteAddress} ${c.remotePort}`
+  // By local port, then address (forwarded connections' local end is the address the client meant).
+  const order = (c: ConnectionInfo) => `${c.localPort.toString().padStart(5)} ${c.localAddress} ${c.remoteAddress} ${c.remotePort}`
   for (const c of [...s.connections].sort((a, b) => order(a).localeCompare(order(b)))) {
     rows.push([c.state, String(c.recvQueue), String(c.sendQueue), `${c.localAddress}:${c.localPort}`, `${c.remoteAddress}:${c.remotePort}`,
       ...(workers ? [String(c.worker ?? '')] : []), timerColumn(c)])

@@ -3,6 +3,7 @@ import { expect, it } from 'vitest'
 import { formatSnapshot, infoLine, timerColumn } from '../../src/bin/ss'
 import { B, twoStacks } from '../helpers/two-stacks'
 import { PacketPeer } from '../helpers/packet-peer'
+import type { SynRequest } from '../../src/stack/socket/syn-request'
 import { runUntil, settle } from '../helpers/virtual-time'
 
 it('lists state, queues, addresses and the active timer like ss -tan -o', async () => {
@@ -20,6 +21,17 @@ it('lists state, queues, addresses and the active timer like ss -tan -o', async 
   expect(lines[0]).toMatch(/^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port +Timer$/)
   expect(lines[1]).toMatch(new RegExp(`^TIME-WAIT +0 +0 +10\\.0\\.0\\.2:13 +10\\.0\\.0\\.1:${sock.localPort} +timer:\\(timewait,59s,0\\)$`))
   expect(lines.at(-1)).toMatch(/^1 connection on tun9 \(10\.0\.0\.2\); packets in \d+, out \d+; segments in \d+, out \d+; retransmitted 0; dropped 0$/)
+})
+
+it('lists a forwarded connection (any-destination mode) with both ends as they are: the local end is the address the client meant', async () => {
+  const net = twoStacks({ promiscuous: true })
+  net.b.on('syn', (syn: SynRequest) => void syn.accept().then(s => s.on('error', () => {})))
+  const sock = net.a.connect({ host: '198.51.100.7', port: 443, localPort: 40000 })
+  await runUntil(net.clock, () => sock.state === 'ESTABLISHED')
+  const text = formatSnapshot({ address: B, device: 'tun9', connections: net.b.connections(), counters: net.b.counters.toJSON() })
+  expect(text.split('\n')[1]).toMatch(/^ESTABLISHED +0 +0 +198\.51\.100\.7:443 +10\.0\.0\.1:40000/)
+  sock.resetAndDestroy()
+  await settle()
 })
 
 it('shows the retransmission timer, the retransmissions now and in all, and ssthresh once a loss has set it', async () => {
