@@ -108,6 +108,8 @@ export interface ScriptOptions {
   bindPort: number
   /** --connect_port: the port connect() goes to. Default 8080. */
   connectPort: number
+  /** --mss: inbound segments longer than this are injected cut into segments of this size (packetdrill's gso_size), or 0. */
+  mss: number
   /**
    * tuntcp's own options, `--tcp_rcv_buf_size=4096`: a tunable of
    * src/stack/tcp/config.ts, in snake case after `tcp_`, for this script's stack.
@@ -122,6 +124,7 @@ export const DEFAULT_OPTIONS: ScriptOptions = {
   remoteIp: '192.0.2.1',
   bindPort: 8080,
   connectPort: 8080,
+  mss: 0,
   tcp: {},
 }
 

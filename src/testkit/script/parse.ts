@@ -14,7 +14,7 @@ import { ScriptError, unsupported } from './errors.js'
 import { tokenize, type Token } from './lexer.js'
 import { parsePython } from './python.js'
 import { interpretShell, type ShellContext, type ShellEffect } from './shell.js'
-import { ERRNO, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
+import { ERRNO, GET_SOCKET_OPTIONS, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
 
 export interface ParseOptions {
   /** The script's directory: relative paths in its shell lines (defaults.sh) are read from there. */
@@ -130,7 +130,7 @@ class Parser {
         if (int(1, 1_000_000) !== 1000) throw unsupported(t.line, `--tcp_ts_tick_usecs=${value!.text}: tuntcp's TSval clock ticks every 1000 us`)
         break
       case 'tcp_ts_ecr_scaled': throw unsupported(t.line, 'option --tcp_ts_ecr_scaled (inbound TS ecr values scaled by the tick)')
-      case 'mss': throw unsupported(t.line, `option --mss (packetdrill's segment size for GSO packets it injects)`)
+      case 'mss': options.mss = int(1, 65535); break
       default:
         if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())
         throw unsupported(t.line, `option --${t.text}`)
@@ -441,6 +441,11 @@ class Parser {
             }
           }
           this.expectPunct(')', `the end of ${t.text}(...)`)
+          // packetdrill's struct fields with a length: msg_iov(1)=[...], msg_name(...)=...
+          if (this.isPunct('=')) {
+            this.next()
+            return { kind: 'assign', name: t.text, value: this.expr() }
+          }
           return { kind: 'call', name: t.text, args }
         }
         if (this.isPunct('=')) {
@@ -582,14 +587,40 @@ function words(e: Expr): string[] {
   return []
 }
 
-const CALLS = ['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'write', 'recv', 'send', 'shutdown', 'close', 'fcntl', 'setsockopt', 'getsockopt']
+const CALLS = [
+  'socket', 'bind', 'listen', 'accept', 'connect', 'read', 'write', 'recv', 'send', 'sendto', 'sendmsg', 'recvmsg', 'shutdown', 'close',
+  'fcntl', 'ioctl', 'setsockopt', 'getsockopt', 'poll', 'epoll_create', 'epoll_ctl', 'epoll_wait',
+]
+
+/** The send() flags the runner carries out: MSG_EOR (a record boundary) and MSG_DONTWAIT. */
+const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT']
+
+/** The fields of a packetdrill struct, `{name=value, ...}` or `name(len)=value`, by name. */
+export function structFields(e: Expr): Map<string, Expr> {
+  const fields = new Map<string, Expr>()
+  if (e.kind === 'struct') for (const item of e.items) if (item.kind === 'assign') fields.set(item.name, item.value)
+  return fields
+}
+
+/** The byte count of a msghdr's msg_iov, `[{..., 2000}, ...]`: the sum of the lengths. */
+export function iovLength(e: Expr | undefined, line: number): number {
+  if (e === undefined || e.kind !== 'list') throw new ScriptError(line, 'msg_iov must be a list of {..., length}')
+  let sum = 0
+  for (const item of e.items) {
+    const len = item.kind === 'struct' ? item.items[1] : undefined
+    if (len === undefined) throw new ScriptError(line, `msg_iov entries are {..., length}, not ${exprText(item)}`)
+    sum += evaluate(len, line)
+  }
+  return sum
+}
 
 /** Refuse, before running anything, a call the runner cannot carry out as written. */
 function validateSyscall(s: SyscallSpec, line: number): void {
   if (!CALLS.includes(s.name)) throw unsupported(line, `system call ${s.name}() (supported: ${CALLS.join(', ')})`)
   const arity: Record<string, number[]> = {
-    socket: [3], bind: [3], listen: [2], accept: [3], connect: [3], read: [3], write: [3], recv: [4], send: [4],
-    shutdown: [2], close: [1], fcntl: [2, 3], setsockopt: [5], getsockopt: [5],
+    socket: [3], bind: [3], listen: [2], accept: [3], connect: [3], read: [3], write: [3], recv: [4], send: [4], sendto: [6],
+    sendmsg: [3], recvmsg: [3], shutdown: [2], close: [1], fcntl: [2, 3], ioctl: [3], setsockopt: [5], getsockopt: [5],
+    poll: [3], epoll_create: [1], epoll_ctl: [4], epoll_wait: [4],
   }
   if (!arity[s.name]!.includes(s.args.length)) {
     throw new ScriptError(line, `${s.name}() takes ${arity[s.name]!.join(' or ')} arguments, not ${s.args.length}`)
@@ -598,10 +629,16 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   const ellipsis = (i: number, what: string) => {
     if (arg(i).kind !== 'ellipsis') throw unsupported(line, `${s.name}() with an explicit ${what} (${exprText(arg(i))}): write ... as packetdrill does`)
   }
-  const fd = () => {
-    if (arg(0).kind !== 'int') throw new ScriptError(line, `the first argument of ${s.name}() is a file descriptor number, not ${exprText(arg(0))}`)
+  const fd = (i = 0) => {
+    if (arg(i).kind !== 'int') throw new ScriptError(line, `argument ${i + 1} of ${s.name}() is a file descriptor number, not ${exprText(arg(i))}`)
   }
   const num = (i: number, what: string) => evaluateOr(arg(i), line, `the ${what} of ${s.name}()`)
+  const sendFlags = (i: number) => {
+    const flags = words(arg(i))
+    if (flags.includes('MSG_FASTOPEN')) throw unsupported(line, `${s.name}() with MSG_FASTOPEN (TCP Fast Open, RFC 7413: issue 12 part 4)`)
+    const bad = flags.find(w => !SEND_FLAGS.includes(w))
+    if (bad !== undefined || (flags.length === 0 && num(i, 'flags') !== 0)) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
+  }
   evaluateOr(s.result, line, `the result of ${s.name}()`)
   switch (s.name) {
     case 'socket': {
@@ -631,19 +668,42 @@ function validateSyscall(s: SyscallSpec, line: number): void {
     case 'write':
     case 'recv':
     case 'send':
+    case 'sendto':
       fd()
       ellipsis(1, 'buffer')
       if (num(2, 'byte count') < 0) throw new ScriptError(line, `${s.name}() of a negative byte count`)
-      if (s.args.length === 4 && num(3, 'flags') !== 0) throw unsupported(line, `${s.name}() flags ${exprText(arg(3))} (only 0)`)
+      if (s.name === 'recv' && num(3, 'flags') !== 0) throw unsupported(line, `recv() flags ${exprText(arg(3))} (only 0)`)
+      if (s.name === 'send' || s.name === 'sendto') sendFlags(3)
+      // sendto() on a connected TCP socket ignores the address, as Linux does (tcp_sendmsg).
+      if (s.name === 'sendto') { ellipsis(4, 'address'); ellipsis(5, 'address length') }
       break
+    case 'sendmsg':
+    case 'recvmsg': {
+      fd()
+      const msg = structFields(arg(1))
+      if (arg(1).kind !== 'struct') throw new ScriptError(line, `${s.name}() takes a msghdr, {msg_name(...)=..., msg_iov(1)=[{..., N}], msg_flags=0}`)
+      iovLength(msg.get('msg_iov'), line)
+      const control = msg.get('msg_control')
+      if (s.name === 'recvmsg' && control !== undefined) {
+        if (control.kind !== 'list') throw new ScriptError(line, 'msg_control must be a list of {cmsg_level=..., cmsg_type=..., cmsg_data=...}')
+        for (const c of control.items) {
+          const type = structFields(c).get('cmsg_type')
+          if (type?.kind !== 'word' || type.name !== 'TCP_CM_INQ') throw unsupported(line, `recvmsg() control message ${type === undefined ? exprText(c) : exprText(type)} (only TCP_CM_INQ)`)
+        }
+      } else if (control !== undefined) {
+        throw unsupported(line, 'sendmsg() with control messages')
+      }
+      if (s.name === 'sendmsg') sendFlags(2)
+      else if (num(2, 'flags') !== 0) throw unsupported(line, `recvmsg() flags ${exprText(arg(2))} (only 0)`)
+      break
+    }
     case 'close':
       fd()
       break
     case 'shutdown': {
       fd()
       const how = num(1, 'how')
-      if (how === 0) throw unsupported(line, 'shutdown(SHUT_RD) (only SHUT_WR and SHUT_RDWR)')
-      if (how !== 1 && how !== 2) throw new ScriptError(line, `shutdown() how must be SHUT_WR or SHUT_RDWR, not ${exprText(arg(1))}`)
+      if (how !== 0 && how !== 1 && how !== 2) throw new ScriptError(line, `shutdown() how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${exprText(arg(1))}`)
       break
     }
     case 'fcntl': {
@@ -663,30 +723,62 @@ function validateSyscall(s: SyscallSpec, line: number): void {
       }
       break
     }
-    case 'setsockopt': {
+    case 'ioctl': {
+      fd()
+      const req = arg(1)
+      const name = req.kind === 'word' ? req.name : exprText(req)
+      if (!['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'SIOCOUTQNSD'].includes(name)) throw unsupported(line, `ioctl() request ${name} (only SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)`)
+      num(2, 'value')
+      break
+    }
+    case 'setsockopt':
+    case 'getsockopt': {
       fd()
       const level = arg(1)
       const name = arg(2)
       const levelName = level.kind === 'word' ? level.name : exprText(level)
       const optName = name.kind === 'word' ? name.name : exprText(name)
-      const allowed = SOCKET_OPTIONS[levelName]
+      const table = s.name === 'setsockopt' ? SOCKET_OPTIONS : GET_SOCKET_OPTIONS
+      const allowed = table[levelName]
       if (allowed === undefined || !allowed.includes(optName)) {
-        throw unsupported(line, `setsockopt option ${optName} (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)`)
+        const all = [...new Set(Object.values(table).flat())].join(', ')
+        throw unsupported(line, `${s.name} option ${optName} (supported: ${all})`)
       }
       num(3, 'option value')
       num(4, 'option length')
       break
     }
-    case 'getsockopt': {
-      fd()
-      const level = arg(1)
-      const name = arg(2)
-      const optName = name.kind === 'word' ? name.name : exprText(name)
-      if (!(level.kind === 'word' && level.name === 'SOL_SOCKET') || optName !== 'SO_ERROR') {
-        throw unsupported(line, `getsockopt option ${optName} (only SOL_SOCKET, SO_ERROR)`)
+    case 'poll': {
+      const list = arg(0)
+      if (list.kind !== 'list') throw new ScriptError(line, 'poll() takes a list of {fd=N, events=..., revents=...}')
+      for (const item of list.items) {
+        const f = structFields(item)
+        if (f.get('fd')?.kind !== 'int') throw new ScriptError(line, `poll() entries need fd=N, not ${exprText(item)}`)
+        evaluateOr(f.get('events'), line, 'the events of poll()')
+        evaluateOr(f.get('revents'), line, 'the revents of poll()')
       }
-      num(3, 'option value')
-      num(4, 'option length')
+      num(1, 'count')
+      num(2, 'timeout')
+      break
+    }
+    case 'epoll_create':
+      num(0, 'size')
+      break
+    case 'epoll_ctl': {
+      fd()
+      const op = arg(1)
+      if (op.kind !== 'word' || !['EPOLL_CTL_ADD', 'EPOLL_CTL_MOD', 'EPOLL_CTL_DEL'].includes(op.name)) throw new ScriptError(line, `epoll_ctl() op must be EPOLL_CTL_ADD, _MOD or _DEL, not ${exprText(op)}`)
+      fd(2)
+      const ev = structFields(arg(3))
+      if (op.name !== 'EPOLL_CTL_DEL') evaluateOr(ev.get('events'), line, 'the events of epoll_ctl()')
+      break
+    }
+    case 'epoll_wait': {
+      fd()
+      const ev = structFields(arg(1))
+      evaluateOr(ev.get('events'), line, 'the events of epoll_wait()')
+      num(2, 'maxevents')
+      num(3, 'timeout')
       break
     }
   }

@@ -19,13 +19,13 @@ import { parseAddress } from '../../stack/wire/ipv4.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
-import type { CodeSpec, EventTime, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
+import type { CodeSpec, EventTime, Expr, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
-import { evaluate, exprText } from './parse.js'
+import { evaluate, exprText, iovLength, structFields } from './parse.js'
 import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
-import { ERRNO, STRERROR } from './symbols.js'
+import { ERRNO, STRERROR, SYMBOLS } from './symbols.js'
 
 export interface RunOptions {
   /** Seed of the stack's random source (ISNs, ephemeral ports). Default 1. */
@@ -100,10 +100,30 @@ interface Conn {
   lastState: State | null
   readOffset: number
   writeOffset: number
+  /** shutdown(SHUT_RD): reads of an empty queue return 0 (Linux's RCV_SHUTDOWN; data still arrives and is ACKed). */
+  readShut: boolean
+}
+
+/** The options setsockopt() set on a socket, which accepted sockets inherit from their listener as on Linux. */
+interface SockOpts {
+  /** SO_SNDBUF and SO_RCVBUF as getsockopt() reads them: doubled, as Linux's sock_setsockopt. */
+  sndBuf?: number
+  rcvBuf?: number
+  cork?: boolean
+  notsentLowat?: number
+  userTimeout?: number
+  inq?: boolean
+}
+
+/** What an epoll instance watches on one fd. */
+interface Interest {
+  events: number
+  /** The readiness last seen (EPOLLET reports only bits that came up since). */
+  seen: number
 }
 
 interface Fd {
-  kind: 'socket' | 'listener' | 'conn'
+  kind: 'socket' | 'listener' | 'conn' | 'epoll'
   nonblocking: boolean
   keepalive: boolean
   /** TCP_NODELAY: Nagle's algorithm off (RFC 9293 3.7.4); accepted sockets inherit it, as on Linux. */
@@ -113,6 +133,9 @@ interface Fd {
   server?: Server
   queue?: Conn[]
   conn?: Conn
+  opts: SockOpts
+  /** An epoll instance's interest list, by fd. */
+  interest?: Map<number, Interest>
 }
 
 interface Pending {
@@ -378,12 +401,18 @@ class Runner {
       if (ecr === null) return this.fail(ev, `cannot map TS ecr ${ts.ecr} to the stack's clock: no outbound segment had a timestamp yet (write the TS option of the SYN,ACK or SYN, not <...>)`)
       options = withTsEcr(options, ecr)
     }
-    const packet = buildPacket({
-      src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
-      seq, ack, flags: p.flags, win: p.win!, options: encodeOptions(options),
-      payload: pattern((dataSeq - (this.inIrs + 1)) >>> 0, p.len),
-    })
-    this.link.inject(packet)
+    // --mss: a longer segment is packetdrill's GSO packet, arriving as segments of that size; FIN and PSH on the last.
+    const size = this.script.options.mss > 0 && !syn ? this.script.options.mss : Math.max(1, p.len)
+    for (let off = 0; off === 0 || off < p.len; off += size) {
+      const len = Math.min(size, p.len - off)
+      const last = off + len >= p.len
+      const packet = buildPacket({
+        src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
+        seq: (seq + off) >>> 0, ack, flags: last ? p.flags : p.flags & ~(FIN | PSH), win: p.win!, options: encodeOptions(options),
+        payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len),
+      })
+      this.link.inject(packet)
+    }
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
@@ -626,11 +655,22 @@ class Runner {
       }
       if (fd >= 0) {
         this.conn = this.newConnection('new')
-        this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn })
+        this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn, opts: {} })
         this.underTest = fd
       }
       return done(fd >= 0 ? fd : 3)
     }
+    if (s.name === 'epoll_create') {
+      const num = evaluate(s.result, ev.line)
+      if (num >= 0 && this.fds.has(num)) {
+        this.fail(ev, `epoll_create() = ${num}: file descriptor ${num} is already open in the script`)
+        return null
+      }
+      if (arg(0) <= 0) return err('EINVAL') // Linux: the size hint must be positive
+      if (num >= 0) this.fds.set(num, { kind: 'epoll', nonblocking: false, keepalive: false, connection: this.conn, opts: {}, interest: new Map() })
+      return done(num)
+    }
+    if (s.name === 'poll') return this.pollCall(ev, s)
     const fdNum = arg(0)
     const fd = this.fds.get(fdNum)
     if (fd === undefined) return err('EBADF')
@@ -642,11 +682,25 @@ class Runner {
       case 'listen': return this.listen(fd)
       case 'accept': return this.accept(ev, s, fd)
       case 'connect': return this.connect(fd)
-      case 'write': case 'send': return this.write(fd, arg(2))
+      case 'write': return this.write(fd, arg(2), 0)
+      case 'send': case 'sendto': return this.write(fd, arg(2), arg(3))
+      case 'sendmsg': return this.write(fd, iovLength(structFields(s.args[1]!).get('msg_iov'), ev.line), arg(2))
       case 'read': case 'recv': return this.read(ev, fd, arg(2))
+      case 'recvmsg': return this.recvmsg(ev, s, fd)
+      case 'ioctl': return this.ioctl(ev, s, fd)
+      case 'epoll_ctl': return this.epollCtl(ev, s, fd)
+      case 'epoll_wait': return this.epollWait(ev, s, fd)
       case 'shutdown': {
         if (fd.kind !== 'conn') return err('ENOTCONN')
         const socket = fd.conn!.socket
+        if (arg(1) === SYMBOLS.SHUT_RD) {
+          // Linux: later reads of an empty queue return 0, but data still arrives, is ACKed and can be read.
+          return async () => {
+            if (socket.destroyed) return { ret: -1, errno: 'ENOTCONN' }
+            fd.conn!.readShut = true
+            return { ret: 0 }
+          }
+        }
         return async () => {
           if (socket.destroyed) return { ret: -1, errno: 'ENOTCONN' } // Linux: shutdown() of a closed TCP socket
           if (!socket.writableEnded) socket.end()
@@ -661,29 +715,8 @@ class Runner {
         fd.nonblocking = (arg(2) & O_NONBLOCK) !== 0
         return done(0)
       }
-      case 'setsockopt': {
-        const name = (s.args[2] as { name?: string }).name
-        if (name === 'SO_KEEPALIVE') {
-          fd.keepalive = arg(3) !== 0
-          if (fd.conn !== undefined) fd.conn.socket.setKeepAlive(fd.keepalive)
-        }
-        if (name === 'TCP_NODELAY') {
-          fd.noDelay = arg(3) !== 0
-          if (fd.conn !== undefined) fd.conn.socket.setNoDelay(fd.noDelay)
-        }
-        return done(0)
-      }
-      case 'getsockopt': {
-        const error = fd.conn?.error ?? null
-        if (fd.conn !== undefined) fd.conn.error = null
-        const value = error === null ? 0 : ERRNO[error]!
-        const expected = arg(3)
-        if (value !== expected) {
-          this.fail(ev, `getsockopt(SO_ERROR) gave ${error ?? 0}, expected ${exprText(s.args[3]!)}`)
-          return null
-        }
-        return done(0)
-      }
+      case 'setsockopt': return this.setsockopt(ev, s, fd)
+      case 'getsockopt': return this.getsockopt(ev, s, fd)
     }
     this.fail(ev, `unsupported: system call ${s.name}()`)
     return null
@@ -701,6 +734,7 @@ class Runner {
       const conn = this.wrap(socket, true)
       if (fd.keepalive) socket.setKeepAlive(true)
       if (fd.noDelay === true) socket.setNoDelay(true)
+      applyOpts(socket, fd.opts)
       queue.push(conn)
     })
     server.listen(port)
@@ -723,7 +757,7 @@ class Runner {
         this.fail(ev, `accept() = ${num}: file descriptor ${num} is already open in the script`)
         return { ret: num }
       }
-      this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, noDelay: fd.noDelay, connection: this.conn, conn })
+      this.fds.set(num, { kind: 'conn', nonblocking: false, keepalive: fd.keepalive, noDelay: fd.noDelay, connection: this.conn, conn, opts: { ...fd.opts } })
       this.underTest = num
       return { ret: num }
     }
@@ -748,6 +782,7 @@ class Runner {
       fd.conn = this.wrap(socket, false)
       if (fd.keepalive) socket.setKeepAlive(true)
       if (fd.noDelay === true) socket.setNoDelay(true)
+      applyOpts(socket, fd.opts)
       if (fd.nonblocking) return async () => ({ ret: -1, errno: 'EINPROGRESS' })
     } else if (fd.nonblocking) {
       const c = fd.conn!
@@ -764,7 +799,8 @@ class Runner {
     }
   }
 
-  private write(fd: Fd, count: number): Attempt {
+  /** write(), send(), sendto() on a connected socket (its address ignored, as Linux's tcp_sendmsg) and sendmsg(). */
+  private write(fd: Fd, count: number, flags: number): Attempt {
     return async () => {
       if (fd.kind !== 'conn') return { ret: -1, errno: 'EPIPE' }
       const c = fd.conn!
@@ -774,6 +810,7 @@ class Runner {
       if (count > 0) {
         socket.write(pattern(c.writeOffset, count))
         c.writeOffset += count
+        if (flags & SYMBOLS.MSG_EOR!) socket.endRecord()
       }
       return { ret: count }
     }
@@ -804,7 +841,7 @@ class Runner {
         return { ret: data.length }
       }
       if (c.error !== null) return this.takeError(c)
-      if (c.eof || socket.destroyed) return { ret: 0 }
+      if (c.eof || socket.destroyed || c.readShut) return { ret: 0 }
       return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
     }
   }
@@ -830,6 +867,201 @@ class Runner {
     }
   }
 
+  /** recvmsg(): a read of msg_iov's length; with TCP_INQ, the TCP_CM_INQ control message says what is left (Linux's tcp_inq_hint). */
+  private recvmsg(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    const msg = structFields(s.args[1]!)
+    const read = this.read(ev, fd, iovLength(msg.get('msg_iov'), ev.line))
+    const control = msg.get('msg_control')
+    return async () => {
+      const out = await read()
+      if (out === 'block' || out.ret < 0 || control === undefined || control.kind !== 'list') return out
+      const want = control.items.map(item => evaluate(structFields(item).get('cmsg_data') ?? { kind: 'int', value: 0 }, ev.line))
+      if (fd.opts.inq !== true) {
+        this.fail(ev, 'recvmsg() expects a TCP_CM_INQ control message, but TCP_INQ is off on this socket')
+        return out
+      }
+      const c = fd.conn!
+      const left = c.socket.queues().unread
+      // All read and the peer's FIN in: 1, so the reader knows to read the end (tcp_inq_hint).
+      const inq = left === 0 && (c.eof || finReceived(c.socket.state)) ? 1 : left
+      if (want[0] !== inq) this.fail(ev, `recvmsg(): TCP_CM_INQ is ${inq}, expected ${want[0]}`)
+      return out
+    }
+  }
+
+  /** ioctl(SIOCINQ/FIONREAD, SIOCOUTQ, SIOCOUTQNSD): the queue sizes, as Linux's tcp_ioctl (EINVAL on a listener). */
+  private ioctl(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    const request = (s.args[1] as { name?: string }).name!
+    const expected = evaluate(s.args[2]!, ev.line)
+    return async () => {
+      if (fd.kind === 'listener' || fd.kind === 'epoll') return { ret: -1, errno: 'EINVAL' }
+      const q = fd.conn?.socket.queues() ?? { unread: 0, unacked: 0, unsent: 0 }
+      const value = request === 'SIOCOUTQ' ? q.unacked : request === 'SIOCOUTQNSD' ? q.unsent : q.unread
+      if (value !== expected) this.fail(ev, `ioctl(${request}) gave ${value}, expected ${expected}`)
+      return { ret: 0 }
+    }
+  }
+
+  private setsockopt(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    const name = (s.args[2] as { name?: string }).name!
+    const value = evaluate(s.args[3]!, ev.line)
+    const socket = fd.conn?.socket
+    const o = fd.opts
+    switch (name) {
+      case 'SO_KEEPALIVE':
+        fd.keepalive = value !== 0
+        socket?.setKeepAlive(fd.keepalive)
+        break
+      case 'TCP_NODELAY':
+        fd.noDelay = value !== 0
+        socket?.setNoDelay(fd.noDelay)
+        break
+      // Linux's sock_setsockopt: at most net.core.[wr]mem_max, doubled for the kernel's overhead, at least SOCK_MIN_[SND|RCV]BUF.
+      case 'SO_SNDBUF': o.sndBuf = Math.max(4608, Math.min(value, 212_992) * 2); break
+      case 'SO_RCVBUF': o.rcvBuf = Math.max(2304, Math.min(value, 212_992) * 2); break
+      case 'TCP_CORK': o.cork = value !== 0; break
+      // Linux takes the value as unsigned; 0 means the sysctl's default, 0xffffffff: no limit.
+      case 'TCP_NOTSENT_LOWAT': o.notsentLowat = value >>> 0; break
+      case 'TCP_USER_TIMEOUT':
+        if (value < 0) return async () => ({ ret: -1, errno: 'EINVAL' })
+        o.userTimeout = value
+        break
+      case 'TCP_INQ': o.inq = value !== 0; break
+    }
+    if (socket !== undefined) applyOpts(socket, o, name)
+    return async () => ({ ret: 0 })
+  }
+
+  private getsockopt(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt | null {
+    const name = (s.args[2] as { name?: string }).name!
+    const expected = evaluate(s.args[3]!, ev.line)
+    const c = fd.conn
+    const config = this.stack.tcpConfig
+    let value: number
+    let shown: string
+    switch (name) {
+      case 'SO_ERROR': {
+        const error = c?.error ?? null
+        if (c !== undefined) c.error = null
+        value = error === null ? 0 : ERRNO[error]!
+        shown = error ?? '0'
+        break
+      }
+      case 'SO_KEEPALIVE': value = fd.keepalive ? 1 : 0; break
+      case 'SO_SNDBUF': value = fd.opts.sndBuf ?? config.sndBufSize; break
+      case 'SO_RCVBUF': value = fd.opts.rcvBuf ?? config.rcvBufSize; break
+      case 'TCP_NODELAY': value = fd.noDelay === true ? 1 : 0; break
+      // The MSS in use once connected (Linux's mss_cache); before, Linux's TCP_MSS_DEFAULT.
+      case 'TCP_MAXSEG': value = c !== undefined && c.established ? c.socket.info().snd_mss : 536; break
+      case 'TCP_CORK': value = fd.opts.cork === true ? 1 : 0; break
+      case 'TCP_NOTSENT_LOWAT': value = fd.opts.notsentLowat ?? 0; break
+      case 'TCP_USER_TIMEOUT': value = fd.opts.userTimeout ?? 0; break
+      case 'TCP_INQ': value = fd.opts.inq === true ? 1 : 0; break
+      default: value = 0
+    }
+    shown ??= String(value)
+    if (value >>> 0 !== expected >>> 0) {
+      this.fail(ev, `getsockopt(${name}) gave ${shown}, expected ${exprText(s.args[3]!)}`)
+      return null
+    }
+    return async () => ({ ret: 0 })
+  }
+
+  /** The poll() bits an fd shows now, as Linux's tcp_poll. */
+  private readiness(fd: Fd | undefined): number {
+    const S = SYMBOLS as Record<string, number>
+    if (fd === undefined) return S.POLLNVAL!
+    if (fd.kind === 'listener') return fd.queue!.length > 0 ? S.POLLIN! | S.POLLRDNORM! : 0
+    if (fd.kind === 'epoll') return 0
+    // Not connected (CLOSE): Linux shows it hung up and writable.
+    if (fd.kind === 'socket') return S.POLLOUT! | S.POLLWRNORM! | S.POLLHUP!
+    const c = fd.conn!
+    const socket = c.socket
+    const state = socket.state
+    let mask = 0
+    if (c.error !== null) mask |= S.POLLERR!
+    if (state === 'SYN-SENT' || (state === 'SYN-RECEIVED' && !c.established)) return mask
+    const peerFin = c.eof || finReceived(state)
+    const closed = state === 'CLOSED' || socket.destroyed
+    const writeShut = socket.writableEnded
+    if (closed || (peerFin && writeShut)) mask |= S.POLLHUP!
+    if (peerFin || c.readShut || closed) mask |= S.POLLIN! | S.POLLRDNORM! | S.POLLRDHUP! // RCV_SHUTDOWN (a reset sets it too: tcp_done)
+    if (socket.readableLength > 0) mask |= S.POLLIN! | S.POLLRDNORM!
+    // Writable: room in the send buffer (sk_stream_is_writeable); after SHUT_WR Linux shows POLLOUT too.
+    if (writeShut || closed || socket.writeSpace > 0) mask |= S.POLLOUT! | S.POLLWRNORM!
+    return mask
+  }
+
+  /** poll([{fd, events, revents}], n, timeout): each revents must be what the fd shows; blocks while none is ready. */
+  private pollCall(ev: ScriptEvent, s: SyscallSpec): Attempt {
+    const entries = (s.args[0] as { items: Expr[] }).items.map(item => {
+      const f = structFields(item)
+      return { fd: evaluate(f.get('fd')!, ev.line), events: evaluate(f.get('events')!, ev.line), revents: evaluate(f.get('revents')!, ev.line) }
+    })
+    const timeout = evaluate(s.args[2]!, ev.line)
+    const deadline = this.nowUs() + timeout * 1000
+    const always = SYMBOLS.POLLERR! | SYMBOLS.POLLHUP! | SYMBOLS.POLLNVAL!
+    return async () => {
+      const got = entries.map(e => this.readiness(this.fds.get(e.fd)) & (e.events | always))
+      const ready = got.filter(r => r !== 0).length
+      if (ready === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return 'block'
+      entries.forEach((e, i) => {
+        if (got[i] !== e.revents) this.fail(ev, `poll(): fd ${e.fd} revents ${pollText(got[i]!, 'POLL')}, expected ${pollText(e.revents, 'POLL')}`)
+      })
+      return { ret: ready }
+    }
+  }
+
+  private epollCtl(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    const op = (s.args[1] as { name: string }).name
+    const target = evaluate(s.args[2]!, ev.line)
+    const events = op === 'EPOLL_CTL_DEL' ? 0 : evaluate(structFields(s.args[3]!).get('events')!, ev.line)
+    return async () => {
+      if (fd.kind !== 'epoll') return { ret: -1, errno: 'EINVAL' }
+      if (!this.fds.has(target)) return { ret: -1, errno: 'EBADF' }
+      const interest = fd.interest!
+      const has = interest.has(target)
+      if (op === 'EPOLL_CTL_ADD' && has) return { ret: -1, errno: 'EEXIST' }
+      if (op !== 'EPOLL_CTL_ADD' && !has) return { ret: -1, errno: 'ENOENT' }
+      if (op === 'EPOLL_CTL_DEL') interest.delete(target)
+      else interest.set(target, { events, seen: 0 })
+      return { ret: 0 }
+    }
+  }
+
+  /**
+   * epoll_wait(epfd, {events=..., fd=N}, max, timeout): the first ready fd's events must be those
+   * written. With EPOLLET an fd is reported only for bits that came up since it was last seen.
+   */
+  private epollWait(ev: ScriptEvent, s: SyscallSpec, fd: Fd): Attempt {
+    const want = structFields(s.args[1]!)
+    const wantEvents = evaluate(want.get('events')!, ev.line)
+    const wantFd = want.get('fd')
+    const max = evaluate(s.args[2]!, ev.line)
+    const timeout = evaluate(s.args[3]!, ev.line)
+    const deadline = this.nowUs() + timeout * 1000
+    const always = SYMBOLS.EPOLLERR! | SYMBOLS.EPOLLHUP!
+    return async () => {
+      if (fd.kind !== 'epoll') return { ret: -1, errno: 'EINVAL' }
+      if (max <= 0) return { ret: -1, errno: 'EINVAL' }
+      const reported: Array<{ fd: number; events: number }> = []
+      for (const [num, i] of fd.interest!) {
+        const now = this.readiness(this.fds.get(num)) & (i.events | always)
+        const edge = (i.events & SYMBOLS.EPOLLET!) !== 0
+        const events = edge ? now & ~i.seen : now
+        if (reported.length < max && events !== 0) reported.push({ fd: num, events })
+        i.seen = now
+      }
+      if (reported.length === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return 'block'
+      const first = reported[0]
+      const firstEvents = first?.events ?? 0
+      if (firstEvents !== wantEvents >>> 0 || (first !== undefined && wantFd !== undefined && evaluate(wantFd, ev.line) !== first.fd)) {
+        this.fail(ev, `epoll_wait(): ${first === undefined ? 'no events' : `fd ${first.fd} events ${pollText(firstEvents, 'EPOLL')}`}, expected ${exprText(s.args[1]!)}`)
+      }
+      return { ret: reported.length }
+    }
+  }
+
   /** Linux's sock_error(): the pending error, once. */
   private takeError(c: Conn): Outcome {
     const errno = c.error!
@@ -838,7 +1070,7 @@ class Runner {
   }
 
   private wrap(socket: Socket, established: boolean): Conn {
-    const c: Conn = { socket, established, eof: false, error: null, lastState: null, readOffset: 0, writeOffset: 0 }
+    const c: Conn = { socket, established, eof: false, error: null, lastState: null, readOffset: 0, writeOffset: 0, readShut: false }
     socket.on('connect', () => { c.established = true })
     socket.on('end', () => { c.eof = true })
     socket.on('state', (from: State, to: State) => { if (to === 'CLOSED') c.lastState = from })
@@ -850,6 +1082,31 @@ class Runner {
     })
     return c
   }
+}
+
+/** Hand the options a script set to the stack's socket (accepted sockets inherit them, as on Linux). */
+function applyOpts(socket: Socket, o: SockOpts, only?: string): void {
+  const set = (name: string) => only === undefined || only === name
+  if (set('SO_SNDBUF') && o.sndBuf !== undefined) socket.setSendBufferSize(o.sndBuf)
+  if (set('SO_RCVBUF') && o.rcvBuf !== undefined) socket.setReceiveBufferSize(o.rcvBuf)
+  if (set('TCP_CORK') && o.cork !== undefined) socket.setCork(o.cork)
+  if (set('TCP_NOTSENT_LOWAT') && o.notsentLowat !== undefined) socket.setNotSentLowat(o.notsentLowat === 0 || o.notsentLowat === 0xffff_ffff ? null : o.notsentLowat)
+  if (set('TCP_USER_TIMEOUT') && o.userTimeout !== undefined) socket.setUserTimeout(o.userTimeout)
+}
+
+/** Has the peer's FIN arrived (Linux's RCV_SHUTDOWN from the peer)? */
+function finReceived(state: State): boolean {
+  return state === 'CLOSE-WAIT' || state === 'LAST-ACK' || state === 'CLOSING' || state === 'TIME-WAIT'
+}
+
+/** poll or epoll bits by name, for messages: POLLIN|POLLOUT. */
+function pollText(mask: number, prefix: 'POLL' | 'EPOLL'): string {
+  if (mask === 0) return '0'
+  const names = ['IN', 'PRI', 'OUT', 'ERR', 'HUP', 'NVAL', 'RDNORM', 'WRNORM', 'RDHUP'].filter(n => {
+    const bit = SYMBOLS[`POLL${n}`]!
+    return (prefix === 'POLL' || !['NVAL', 'RDNORM', 'WRNORM'].includes(n)) && mask & bit
+  })
+  return names.map(n => prefix + n).join('|')
 }
 
 /** O_NONBLOCK and SOCK_NONBLOCK on Linux. */

@@ -3,9 +3,11 @@
 
 export const ERRNO: Readonly<Record<string, number>> = {
   EPERM: 1,
+  ENOENT: 2,
   EBADF: 9,
   EAGAIN: 11,
   EWOULDBLOCK: 11,
+  EEXIST: 17,
   EINVAL: 22,
   EPIPE: 32,
   ENOTSOCK: 88,
@@ -26,6 +28,8 @@ export const ERRNO: Readonly<Record<string, number>> = {
 /** strerror() text, for messages. */
 export const STRERROR: Readonly<Record<string, string>> = {
   EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  EEXIST: 'File exists',
   EBADF: 'Bad file descriptor',
   EAGAIN: 'Resource temporarily unavailable',
   EWOULDBLOCK: 'Resource temporarily unavailable',
@@ -59,7 +63,44 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   SO_REUSEADDR: 2,
   SO_ERROR: 4,
   SO_KEEPALIVE: 9,
+  SO_SNDBUF: 7,
+  SO_RCVBUF: 8,
   TCP_NODELAY: 1,
+  TCP_MAXSEG: 2,
+  TCP_CORK: 3,
+  TCP_USER_TIMEOUT: 18,
+  TCP_NOTSENT_LOWAT: 25,
+  TCP_INQ: 36,
+  TCP_CM_INQ: 36,
+  MSG_DONTWAIT: 0x40,
+  MSG_EOR: 0x80,
+  MSG_FASTOPEN: 0x20000000,
+  SIOCINQ: 0x541b,
+  FIONREAD: 0x541b,
+  SIOCOUTQ: 0x5411,
+  SIOCOUTQNSD: 0x894b,
+  POLLIN: 0x1,
+  POLLPRI: 0x2,
+  POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  POLLRDNORM: 0x40,
+  POLLWRNORM: 0x100,
+  POLLRDHUP: 0x2000,
+  EPOLLIN: 0x1,
+  EPOLLPRI: 0x2,
+  EPOLLOUT: 0x4,
+  EPOLLERR: 0x8,
+  EPOLLHUP: 0x10,
+  EPOLLRDNORM: 0x40,
+  EPOLLWRNORM: 0x100,
+  EPOLLRDHUP: 0x2000,
+  EPOLLET: 0x80000000,
+  EPOLLONESHOT: 0x40000000,
+  EPOLL_CTL_ADD: 1,
+  EPOLL_CTL_DEL: 2,
+  EPOLL_CTL_MOD: 3,
   SHUT_RD: 0,
   SHUT_WR: 1,
   SHUT_RDWR: 2,
@@ -71,9 +112,18 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   O_NONBLOCK: 0o4000,
 }
 
+const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ']
+
 /** The socket options setsockopt() accepts: level, then name. */
 export const SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  SOL_SOCKET: ['SO_REUSEADDR', 'SO_KEEPALIVE'],
-  IPPROTO_TCP: ['TCP_NODELAY'],
-  SOL_TCP: ['TCP_NODELAY'],
+  SOL_SOCKET: ['SO_REUSEADDR', 'SO_KEEPALIVE', 'SO_SNDBUF', 'SO_RCVBUF'],
+  IPPROTO_TCP: TCP_OPTIONS,
+  SOL_TCP: TCP_OPTIONS,
+}
+
+/** The socket options getsockopt() reads: level, then name. */
+export const GET_SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  SOL_SOCKET: ['SO_ERROR', 'SO_KEEPALIVE', 'SO_SNDBUF', 'SO_RCVBUF'],
+  IPPROTO_TCP: [...TCP_OPTIONS, 'TCP_MAXSEG'],
+  SOL_TCP: [...TCP_OPTIONS, 'TCP_MAXSEG'],
 }

@@ -137,15 +137,19 @@ describe('system calls', () => {
   })
 
   it.each([
-    ['0 frob(3) = 0', 'line 1: unsupported: system call frob() (supported: socket, bind, listen, accept, connect, read, write, recv, send, shutdown, close, fcntl, setsockopt, getsockopt)'],
+    ['0 frob(3) = 0', 'line 1: unsupported: system call frob() (supported: socket, bind, listen, accept, connect, read, write, recv, send, sendto, sendmsg, recvmsg, shutdown, close, fcntl, ioctl, setsockopt, getsockopt, poll, epoll_create, epoll_ctl, epoll_wait)'],
     ['0 close(3, 4) = 0', 'line 1: close() takes 1 arguments, not 2'],
     ['0 close(3)', "line 1: expected '=' in the expected result: close(...) = N, found the end of the script"],
     ['0 read(4, ..., 10) = -1 EFROB', 'line 1: unknown errno EFROB'],
-    ['0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0', 'line 1: unsupported: setsockopt option SO_RCVBUF (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)'],
-    ['0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0', 'line 1: unsupported: setsockopt option TCP_CONGESTION (supported: SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY)'],
+    ['0 setsockopt(3, SOL_SOCKET, SO_LINGER, [1], 4) = 0', 'line 1: unsupported: setsockopt option SO_LINGER (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ)'],
+    ['0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0', 'line 1: unsupported: setsockopt option TCP_CONGESTION (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ)'],
+    ['0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4) = 0', 'line 1: unsupported: setsockopt option TCP_MAXSEG (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ)'],
+    ['0 send(4, ..., 1, MSG_ZEROCOPY) = 1', 'line 1: unsupported: send() flag MSG_ZEROCOPY (only MSG_EOR, MSG_DONTWAIT)'],
+    ['0 ioctl(4, SIOCATMARK, [0]) = 0', 'line 1: unsupported: ioctl() request SIOCATMARK (only SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)'],
+    ['0 recvmsg(4, {msg_iov(1)=[{..., 1}], msg_control=[{cmsg_level=SOL_SOCKET, cmsg_type=SCM_TIMESTAMPING, cmsg_data=0}]}, 0) = 1', 'line 1: unsupported: recvmsg() control message SCM_TIMESTAMPING (only TCP_CM_INQ)'],
     ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', 'line 1: unsupported: socket type SOCK_DGRAM (only SOCK_STREAM)'],
     ['0 bind(3, {sin_family=AF_INET}, 16) = 0', 'line 1: unsupported: bind() with an explicit address ({sin_family=AF_INET}): write ... as packetdrill does'],
-    ['0 shutdown(4, SHUT_RD) = 0', 'line 1: unsupported: shutdown(SHUT_RD) (only SHUT_WR and SHUT_RDWR)'],
+    ['0 shutdown(4, 7) = 0', 'line 1: shutdown() how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not 7'],
     ['0 listen(3, FROB) = 0', 'line 1: the backlog of listen(): unknown symbol FROB'],
     ['0 `sysctl -q net.ipv4.tcp_frob=0`', "line 1: unsupported: sysctl net.ipv4.tcp_frob is not in tuntcp's table (docs/scripts.md, \"Shell lines\")"],
     ['0 close(3) = 0\n+0 `rm -rf /`', 'line 2: unsupported: shell command rm (`rm -rf /`): the runner never runs commands; it understands defaults.sh, set_sysctls.py, sysctl and the no-ops of docs/scripts.md'],

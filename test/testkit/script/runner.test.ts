@@ -17,7 +17,8 @@ const OPEN = `
 /** The line number of the first line after OPEN. */
 const NEXT = OPEN.split('\n').length
 
-const run = (body: string, options = {}) => runScriptSource(OPEN + body, options)
+const run = (body: string, options = {}, head = '') => runScriptSource(head + OPEN + body, options)
+const message = async (body: string) => (await run(body)).failure?.message
 
 describe('a script that matches', () => {
   it('passes, whatever ISN the seed gives the stack (numbers are relative)', async () => {
@@ -221,5 +222,165 @@ describe('shell lines and %{ }% blocks', () => {
 +0  > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 6>
 `
     expect(await runScriptSource(body)).toEqual({ ok: true })
+  })
+})
+
+// ---- the system calls and options of issue 12 part 5, as Linux means them ----
+
+describe('sending', () => {
+  it('sendto() on a connected socket is send(); sendmsg() sends its iovec', async () => {
+    expect(await run(`+0 sendto(4, ..., 10, 0, ..., ...) = 10
++0 > P. 1:11(10) ack 1
++0 < . 1:1(0) ack 11 win 65535
++0 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{..., 5}, {..., 7}], msg_flags=0}, 0) = 12
++0 > P. 11:23(12) ack 1
+`)).toEqual({ ok: true })
+  })
+
+  it('refuses MSG_FASTOPEN in one line (Fast Open is not built)', async () => {
+    expect(await message('+0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n')).toMatch(/^unsupported: sendto\(\) with MSG_FASTOPEN/)
+  })
+
+  it('MSG_EOR ends a segment: the next write does not join it', async () => {
+    expect(await run(`+0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0
++0 send(4, ..., 300, MSG_EOR) = 300
++0 write(4, ..., 300) = 300
++0 > P. 1:301(300) ack 1
++.1 setsockopt(4, SOL_TCP, TCP_CORK, [0], 4) = 0
++0 > P. 301:601(300) ack 1
+`)).toEqual({ ok: true })
+  })
+})
+
+describe('receiving', () => {
+  it('recvmsg() reads its iovec, and with TCP_INQ tells what is left (1 for a FIN)', async () => {
+    expect(await run(`+0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0
++0 < P. 1:1001(1000) ack 1 win 65535
++0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 400}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=600}]}, 0) = 400
++0 < F. 1001:1001(0) ack 1 win 65535
++0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 600}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=1}]}, 0) = 600
++0 read(4, ..., 10) = 0
+`)).toEqual({ ok: true })
+  })
+
+  it('a wrong TCP_CM_INQ fails naming both', async () => {
+    expect(await message(`+0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0
++0 < P. 1:1001(1000) ack 1 win 65535
++0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 400}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=9}]}, 0) = 400
+`)).toBe('recvmsg(): TCP_CM_INQ is 600, expected 9')
+  })
+
+  it('after shutdown(SHUT_RD) an empty queue reads 0, yet data still arrives, is ACKed and read (Linux)', async () => {
+    expect(await run(`+0 shutdown(4, SHUT_RD) = 0
++0 read(4, ..., 100) = 0
++0 < P. 1:101(100) ack 1 win 65535
+* > . 1:1(0) ack 101
++0 read(4, ..., 100) = 100
+`)).toEqual({ ok: true })
+  })
+
+  it('--mss cuts a long inbound segment into segments of that size (the second of them is ACKed at once)', async () => {
+    expect(await run(`+0 < . 1:3001(3000) ack 1 win 65535
++0 > . 1:1(0) ack 2001
++0 %{ assert tcpi_bytes_received == 3000 }%
+`, {}, '--mss=1000\n')).toEqual({ ok: true })
+  })
+})
+
+describe('ioctl', () => {
+  it('SIOCINQ counts unread bytes, SIOCOUTQ unacknowledged ones, SIOCOUTQNSD unsent ones', async () => {
+    expect(await run(`+0 < P. 1:101(100) ack 1 win 65535
++0 ioctl(4, SIOCINQ, [100]) = 0
++0 ioctl(4, FIONREAD, [100]) = 0
++0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0
++0 write(4, ..., 50) = 50
++0 ioctl(4, SIOCOUTQ, [50]) = 0
++0 ioctl(4, SIOCOUTQNSD, [50]) = 0
++0 ioctl(3, SIOCINQ, [0]) = -1 EINVAL (Invalid argument)
+`)).toEqual({ ok: true })
+  })
+
+  it('a wrong count fails naming both', async () => {
+    expect(await message('+0 ioctl(4, SIOCINQ, [5]) = 0\n')).toBe('ioctl(SIOCINQ) gave 0, expected 5')
+  })
+})
+
+describe('socket options', () => {
+  it('SO_SNDBUF and SO_RCVBUF read back doubled, as Linux stores them', async () => {
+    expect(await run(`+0 setsockopt(4, SOL_SOCKET, SO_SNDBUF, [100000], 4) = 0
++0 getsockopt(4, SOL_SOCKET, SO_SNDBUF, [200000], [4]) = 0
++0 setsockopt(4, SOL_SOCKET, SO_RCVBUF, [1000], 4) = 0
++0 getsockopt(4, SOL_SOCKET, SO_RCVBUF, [2304], [4]) = 0
+`)).toEqual({ ok: true })
+  })
+
+  it('TCP_MAXSEG reads the MSS in use; NOTSENT_LOWAT, USER_TIMEOUT, CORK, INQ read back', async () => {
+    expect(await run(`+0 getsockopt(4, SOL_TCP, TCP_MAXSEG, [1460], [4]) = 0
++0 setsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [32000], 4) = 0
++0 getsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [32000], [4]) = 0
++0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [3000], 4) = 0
++0 getsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [3000], [4]) = 0
++0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [-1], 4) = -1 EINVAL (Invalid argument)
++0 getsockopt(4, SOL_TCP, TCP_CORK, [0], [4]) = 0
++0 getsockopt(4, SOL_TCP, TCP_INQ, [0], [4]) = 0
+`)).toEqual({ ok: true })
+  })
+
+  it('TCP_USER_TIMEOUT aborts a connection whose data stays unacknowledged that long', async () => {
+    expect(await run(`+0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [1500], 4) = 0
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
++3 write(4, ..., 10) = -1 ETIMEDOUT (Connection timed out)
+`)).toEqual({ ok: true })
+  })
+
+  it('refuses an option it does not know, naming it and those it does', async () => {
+    expect(await message('+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n')).toMatch(/^unsupported: setsockopt option SO_ZEROCOPY \(supported: .*TCP_CORK/)
+  })
+})
+
+describe('poll and epoll', () => {
+  it('poll() shows POLLOUT when there is room, POLLIN when data or a FIN is in', async () => {
+    expect(await run(`+0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1
++0 < P. 1:11(10) ack 1 win 65535
++0 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 0) = 1
++0 read(4, ..., 10) = 10
++0 poll([{fd=4, events=POLLIN, revents=0}], 1, 0) = 0
++0 < F. 11:11(0) ack 1 win 65535
++0 poll([{fd=4, events=POLLIN|POLLRDHUP, revents=POLLIN|POLLRDHUP}], 1, 0) = 1
+`)).toEqual({ ok: true })
+  })
+
+  it('a blocking poll() returns when data arrives', async () => {
+    expect(await run(`+0 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 1000) = 1
++.2 < P. 1:11(10) ack 1 win 65535
+`)).toEqual({ ok: true })
+  })
+
+  it('poll() shows POLLERR|POLLHUP after a reset', async () => {
+    expect(await run(`+0 < R. 1:1(0) ack 1 win 0
++0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN|POLLOUT|POLLERR|POLLHUP}], 1, 0) = 1
+`)).toEqual({ ok: true })
+  })
+
+  it('epoll: level-triggered reports again, EPOLLET only once per change; ctl errnos as Linux', async () => {
+    expect(await run(`+0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = 0
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = -1 EEXIST (File exists)
++0 epoll_ctl(5, EPOLL_CTL_DEL, 3, {events=0, fd=3}) = -1 ENOENT (No such file or directory)
++0 < P. 1:11(10) ack 1 win 65535
++0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
++0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
++0 epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLIN|EPOLLOUT|EPOLLET, fd=4}) = 0
++0 epoll_wait(5, {events=EPOLLIN|EPOLLOUT, fd=4}, 1, 0) = 1
++0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
+`)).toEqual({ ok: true })
+  })
+
+  it('a wrong epoll_wait() event fails naming what came', async () => {
+    expect(await message(`+0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = 0
++0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
+`)).toBe('epoll_wait(): no events, expected {events=EPOLLIN, fd=4}')
   })
 })
