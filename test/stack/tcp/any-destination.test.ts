@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { Stack } from '../../../src/stack/stack'
 import type { Socket } from '../../../src/stack/socket/socket'
 import type { SynRequest } from '../../../src/stack/socket/syn-request'
-import { ICMP_ECHO_REQUEST, buildIcmpPacket } from '../../../src/stack/wire/icmp'
+import { ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildIcmpPacket } from '../../../src/stack/wire/icmp'
 import { SYN, ACK, type TcpSegment } from '../../../src/stack/wire/tcp'
 import { A, B, collect, errorsOf, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
@@ -216,6 +216,28 @@ describe('any-destination TCP: the syn hook', () => {
     const [g1, g2] = [collect(one), collect(two)]
     await runUntil(clock, () => g1.ended() && g2.ended())
     expect([g1.data().toString(), g2.data().toString()]).toEqual(['I am 198.51.100.1', 'I am 198.51.100.2'])
+  })
+
+  it('finds such a connection by its 4-tuple for an ICMP error quoting its segment (RFC 1191 fragmentation needed)', async () => {
+    const { a, b, clock, linkA } = twoStacks({ promiscuous: true })
+    let sock: Socket | undefined
+    b.on('syn', (syn: SynRequest) => void quiet(syn.accept()).then(s => { sock = s }))
+    const client = a.connect(8080, FAR)
+    await runUntil(clock, () => sock !== undefined)
+    const sent: Uint8Array[] = []
+    b.on('packet', (dir: string, p: Uint8Array) => { if (dir === 'out' && p.length > 1000) sent.push(p.slice()) })
+    linkA.onSend = p => p[9] === 1 // the client's ACKs are lost: B's data stays in flight; ICMP goes through
+    sock!.write(new Uint8Array(3000))
+    await settle()
+    expect(sent.length).toBeGreaterThan(0)
+    expect(`${sent[0]![12]}.${sent[0]![13]}.${sent[0]![14]}.${sent[0]![15]}`).toBe(FAR)
+    // A router on the way says the packet from 198.51.100.7 to the client was too big.
+    linkA.send(buildIcmpPacket({ src: 0x0a000063, dst: FAR_NUM, type: ICMP_DEST_UNREACHABLE, code: ICMP_CODE_FRAG_NEEDED, rest: 1280, body: sent[0]!.subarray(0, 28) }))
+    await settle()
+    expect(b.counters.pmtuReductions).toBe(1)
+    expect(b.connections()[0]!.mss).toBeLessThanOrEqual(1240)
+    linkA.onSend = null
+    client.destroy()
   })
 
   it('without promiscuous changes nothing: a SYN for another address is ip-not-for-us and the hook is never asked', async () => {
