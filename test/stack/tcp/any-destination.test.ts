@@ -91,7 +91,7 @@ describe('any-destination TCP: the syn hook', () => {
 
   it('refuses with a RST from the address the client meant: the client\'s connect fails with ECONNREFUSED', async () => {
     const { a, b, clock } = twoStacks({ promiscuous: true })
-    b.on('syn', (syn: SynRequest) => setTimeout(() => syn.refuse(), 0)) // later, as after a refused upstream connect
+    b.on('syn', (syn: SynRequest) => void Promise.resolve().then(() => syn.refuse())) // later, as after a refused upstream connect
     const from = sources(b)
     const client = a.connect(8080, FAR)
     const errors = errorsOf(client)
