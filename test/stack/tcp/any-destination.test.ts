@@ -240,6 +240,21 @@ describe('any-destination TCP: the syn hook', () => {
     client.destroy()
   })
 
+  it('a new SYN ends the TIME-WAIT of a forwarded connection (RFC 9293 3.6.1) and is offered to the hook again', async () => {
+    const { a, b, clock } = twoStacks({ promiscuous: true })
+    let asked = 0
+    b.on('syn', (syn: SynRequest) => { asked++; void syn.accept().then(sock => sock.end('bye')) }) // B closes first: B holds TIME-WAIT
+    const first = a.connect({ host: FAR, port: 13, localPort: 40000 })
+    first.resume()
+    await runUntil(clock, () => b.connections()[0]?.state === 'TIME-WAIT' && first.state === 'CLOSED')
+    expect(b.connections()[0]!.localAddress).toBe(FAR)
+    const again = a.connect({ host: FAR, port: 13, localPort: 40000 })
+    const got = collect(again)
+    await runUntil(clock, () => got.ended())
+    expect(got.data().toString()).toBe('bye')
+    expect(asked).toBe(2)
+  })
+
   it('without promiscuous changes nothing: a SYN for another address is ip-not-for-us and the hook is never asked', async () => {
     const { a, b } = twoStacks()
     b.on('syn', () => { throw new Error('not asked') })
