@@ -3,12 +3,15 @@
 // answering, and the connection the hook accepts answers from the address A meant. The
 // decision may come later: retransmitted SYNs wait on the pending entry, bounded by
 // synBacklog, and an undecided SYN is dropped after synDecisionTimeoutMs.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Stack } from '../../../src/stack/stack'
+import { Stack } from '../../../src/stack/stack'
+import { VirtualClock } from '../../../src/stack/time/virtual-clock'
+import { MemoryLink } from '../../../src/tun/memory-link'
 import type { Socket } from '../../../src/stack/socket/socket'
 import type { SynRequest } from '../../../src/stack/socket/syn-request'
 import { ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildIcmpPacket } from '../../../src/stack/wire/icmp'
-import { SYN, ACK, type TcpSegment } from '../../../src/stack/wire/tcp'
+import { ACK, FIN, RST, SYN, buildTcpPacket, type TcpSegment } from '../../../src/stack/wire/tcp'
 import { A, B, collect, errorsOf, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
 
@@ -286,5 +289,48 @@ describe('any-destination ping', () => {
     await settle()
     expect(b.counters.pingsAnswered).toBe(0)
     expect(b.counters.drops).toEqual({ 'ip-not-for-us': 1 })
+  })
+})
+
+describe('hostile TCP input in any-destination mode', () => {
+  it('never throws, never holds more handshakes than synBacklog, and leaks none once time passes (property)', async () => {
+    const link = new MemoryLink()
+    const clock = new VirtualClock()
+    const stack = new Stack({ address: B, link, clock, promiscuous: true, tcp: { synBacklog: 4, synDecisionTimeoutMs: 1_000 } })
+    const internal: unknown[] = []
+    stack.on('internal-error', e => internal.push(e))
+    const later: SynRequest[] = []
+    let n = 0
+    stack.on('syn', (syn: SynRequest) => {
+      const pick = n++ % 5
+      if (pick === 0) void syn.accept().then(sock => sock.on('error', () => {}), () => {})
+      else if (pick === 1) syn.refuse()
+      else if (pick === 2) syn.drop()
+      else if (pick === 3) later.push(syn) // decided after the next packets, or never
+    })
+    const inFlight = () => (stack as unknown as { tcp: { synHandshakes: number } }).tcp.synHandshakes
+    const segment = fc.record({
+      src: fc.constantFrom(0x0a000001, 0x0a000005), dst: fc.constantFrom(0x0a000002, FAR_NUM, 0x08080808, 0xe0000001),
+      srcPort: fc.constantFrom(40000, 40001, 40002), dstPort: fc.constantFrom(80, 443), seq: fc.nat(), ack: fc.nat(),
+      flags: fc.constantFrom(SYN, SYN, SYN | ACK, ACK, RST, FIN | ACK, RST | ACK), window: fc.nat(65535),
+      payload: fc.uint8Array({ maxLength: 8 }),
+    }).map(f => buildTcpPacket(f))
+    let most = 0
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(segment, fc.nat(1500)), { maxLength: 25 }), async steps => {
+      for (const [packet, wait] of steps) {
+        link.inject(packet)
+        await settle(1) // the link delivers on a later turn
+        most = Math.max(most, inFlight())
+        clock.advance(wait)
+        for (const syn of later.splice(0)) if (syn.pending) syn.accept().then(s => s.on('error', () => {}), () => {})
+      }
+    }), { numRuns: 100 })
+    await settle()
+    expect(internal).toEqual([])
+    expect(most).toBe(4) // reached, never passed
+    clock.advance(600_000) // every undecided SYN and unanswered SYN,ACK has given up by now
+    await settle()
+    expect(inFlight()).toBe(0)
+    expect(internal).toEqual([])
   })
 })
