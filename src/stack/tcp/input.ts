@@ -12,7 +12,7 @@ import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
-import { duplicateAck, startCongestionControl } from './recovery/recovery-and-undo.js'
+import { duplicateAck, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
 import { headerPrediction } from './fast-path.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
@@ -129,6 +129,7 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
     if (flags & SYN && !(flags & RST)) return challengeAck(tcb, 'tcp-syn-out-of-window')
     if (!(flags & RST)) {
       if (seg.payload.length > 0) enterQuickAck(tcb) // data again or beyond the window: as Linux's tcp_send_dupack
+      if (seqLe(seqAdd(seq, seg.payload.length), tcb.rcvNxt)) noteDuplicate(tcb, seq, seqAdd(seq, seg.payload.length))
       sendAck(tcb)
     }
     return counters.drop('tcp-unacceptable')
@@ -174,6 +175,7 @@ function acceptable(tcb: Tcb, seg: TcpSegment, seq: number, flags: number): Arri
   let data = seg.payload
   const old = seqDiff(rcvNxt, dataSeq)
   if (old > 0) {
+    noteDuplicate(tcb, dataSeq, seqAdd(dataSeq, Math.min(old, data.length)))
     if (old > data.length) fin = false // the FIN too is old
     data = data.subarray(Math.min(old, data.length))
     dataSeq = rcvNxt
@@ -186,6 +188,11 @@ function acceptable(tcb: Tcb, seg: TcpSegment, seq: number, flags: number): Arri
   }
   // The window field is scaled by the peer's shift, except in a SYN (RFC 7323 2.3).
   return { seq: dataSeq, ack: seg.ack, flags, window: peerWindow(tcb, seg), data, fin, mss: seg.options.mss, options: seg.options }
+}
+
+/** Data we hold already arrived again: our next ACK reports it first, as a D-SACK block (RFC 2883 4). */
+function noteDuplicate(tcb: Tcb, left: number, right: number): void {
+  if (tcb.sackOk && seqLt(left, right)) tcb.dsackToSend = { left, right }
 }
 
 /** Second step: a RST. */
@@ -236,7 +243,10 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   }
   // RFC 2018, RFC 6675: this ACK's SACK blocks go into the scoreboard before loss recovery looks at it.
   const sackedBefore = tcb.scoreboard.sackedBytes
-  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) takeSack(tcb, a.options.sackBlocks ?? [], ack)
+  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) {
+    takeSack(tcb, a.options.sackBlocks ?? [], ack)
+    if (ack === tcb.sndUna) tlpAck(tcb, ack, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
+  }
   let acked = 0
   if (seqGt(ack, tcb.sndUna)) {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)
@@ -292,6 +302,8 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
   if (a.data.length === 0 && !a.fin) return
   if (seqGt(a.seq, tcb.rcvNxt)) {
     // Out of order: keep it and send an immediate duplicate ACK (RFC 5681 4.2).
+    const end = seqAdd(a.seq, a.data.length)
+    if (tcb.reassembly.blocks().some(r => seqLe(r.left, a.seq) && seqLe(end, r.right))) noteDuplicate(tcb, a.seq, end)
     tcb.reassembly.insert(a.seq, a.data, a.fin)
     if (tcb.sackOk && a.data.length > 0) noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
     // Bounded memory per connection: too many pieces, the highest go (counted).

@@ -91,7 +91,7 @@ export function acceptSynOptions(tcb: Tcb, options: TcpOptions): void {
 export function segmentOptions(tcb: Tcb, ack: boolean, payloadLength: number): TcpOptions | undefined {
   let options: TcpOptions | undefined
   if (tcb.tsOk) options = { timestamp: { value: tsVal(tcb), echo: ack ? tcb.tsRecent : 0 } }
-  if (tcb.sackOk && ack && !tcb.reassembly.isEmpty) {
+  if (tcb.sackOk && ack && (!tcb.reassembly.isEmpty || tcb.dsackToSend !== null)) {
     // Options and data share the peer's MSS. SND.MSS already leaves room for the
     // timestamps, so what a segment's data leaves below SND.MSS may take blocks
     // (with TSO each cut segment carries at most SND.MSS of data), within 40 option bytes.
@@ -99,7 +99,10 @@ export function segmentOptions(tcb: Tcb, ack: boolean, payloadLength: number): T
     const room = Math.min(tcb.sndMss - Math.min(payloadLength, tcb.sndMss), TCP_MAX_OPTIONS_LENGTH - used)
     const fit = Math.floor((room - 4) / 8) // kind, length and two NOPs, then 8 bytes a block
     if (fit > 0) {
-      const blocks = sackBlocksToSend(tcb, Math.min(fit, 4))
+      // RFC 2883 4: a duplicate segment just received is reported once, in the first block.
+      const dsack = tcb.dsackToSend
+      tcb.dsackToSend = null
+      const blocks = dsack !== null ? [dsack, ...sackBlocksToSend(tcb, Math.min(fit, 4) - 1)] : sackBlocksToSend(tcb, Math.min(fit, 4))
       if (blocks.length > 0) (options ??= {}).sackBlocks = blocks
     }
   }

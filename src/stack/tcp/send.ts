@@ -7,9 +7,10 @@
 
 import type { Tcb } from './tcb.js'
 import { sendSegmentAt } from './emit.js'
-import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowance } from './recovery/recovery-and-undo.js'
+import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowance, tlpAck } from './recovery/recovery-and-undo.js'
 import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
 import { prrSent } from './recovery/prr.js'
+import { rackOnAck } from './recovery/rack.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
@@ -153,6 +154,11 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
     tcb.bytesAcked += acked
   }
+  if (tcb.sackOk) {
+    rackOnAck(tcb, ack, tcb.ackDsack) // RACK: what this ACK delivered, what it shows lost (RFC 8985 6.2)
+    tlpAck(tcb, ack, true) // did a tail loss probe repair a loss (RFC 8985 7.4)?
+  } else tcb.sent.trim(ack)
+  tcb.ackDsack = null
   const prevUna = tcb.sndUna
   tcb.sndUna = ack
   tcb.softError = null // progress: an earlier ICMP soft error explains nothing now (as Linux)

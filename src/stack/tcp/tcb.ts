@@ -12,7 +12,8 @@ import type { TcpPacketFields } from '../wire/tcp.js'
 import { createCongestionControl, type CongestionControl } from './congestion/index.js'
 import type { TcpConfig } from './config.js'
 import { Reassembly } from './reassembly.js'
-import { SackScoreboard } from './sack.js'
+import { SackScoreboard, type SackBlock } from './sack.js'
+import { SentSegments, newRack, type Rack } from './recovery/sent.js'
 import { RtoEstimator } from './rto.js'
 import { SendBuffer } from './send-buffer.js'
 import { seqAdd, seqDiff, seqGt, seqMax } from './seq.js'
@@ -235,12 +236,16 @@ export class Tcb {
    * in use. 3 (RFC 5681) until a segment is seen to arrive after later ones; then how far.
    */
   reordering = 3
-  /** How late (ms) a segment may arrive behind later ones before it counts as lost (RFC 8985 RACK.reo_wnd); used once reordering is seen. */
-  reoWnd = 0
-  /** When SACK blocks first showed a hole at SND.UNA (ms), or null: the reordering clock. */
-  holeSince: number | null = null
-  /** One past the highest SACKed byte on the last duplicate ACK: how far ahead of the hole the peer was. */
-  holeTop: number | null = null
+  /** Every segment in flight with the time it was last sent (RFC 8985 6.1; recovery/sent.ts), fed by emit.ts. */
+  readonly sent = new SentSegments()
+  /** RACK's state (RFC 8985 6.1): the most recent delivery, RACK.rtt, min_RTT, the reordering window. */
+  rack: Rack = newRack()
+  /** D-SACK blocks received (RFC 2883): segments the peer got twice. */
+  dsacksReceived = 0
+  /** A duplicate segment arrived: the range our next ACK reports first, as a D-SACK (RFC 2883 4), or null. */
+  dsackToSend: SackBlock | null = null
+  /** The D-SACK block of the ACK being processed, or null. */
+  ackDsack: SackBlock | null = null
   /** RFC 6582 "recover": the highest sequence number sent when the last recovery began. */
   recover = 0
   /** After an RTO: the next sequence number to resend (go-back-N, below `recover`). */
@@ -253,8 +258,12 @@ export class Tcb {
   probeArmed = false
   /** A tail loss probe went out and nothing new has been acknowledged since (one at a time). */
   probeSent = false
-  /** cwnd and ssthresh before this recovery, and the TSval its retransmission carried: to undo a spurious one (RFC 3522, RFC 4015). */
-  undo: { cwnd: number; ssthresh: number; tsVal: number } | null = null
+  /**
+   * cwnd and ssthresh before this recovery, to undo a spurious one: the TSval its first
+   * retransmission carried (Eifel, RFC 3522; null once checked or without timestamps), and
+   * where its retransmissions started, those not yet reported duplicate by a D-SACK (RFC 3708, Linux's undo_retrans).
+   */
+  undo: { cwnd: number; ssthresh: number; tsVal: number | null; retrans: Set<number>; dsacked: boolean } | null = null
   /**
    * A tail loss probe that resent data (RFC 8985 7.4, Linux's tlp_high_seq): SND.NXT when it
    * went, and the flight then; once the ACK reaches `end`, the loss it repaired is answered.

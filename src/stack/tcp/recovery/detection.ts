@@ -10,6 +10,7 @@
 import { seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../seq.js'
 import type { SackBlock } from '../sack.js'
 import type { Tcb } from '../tcb.js'
+import { rackLost, rackOnAck } from './rack.js'
 
 /** DupThresh (RFC 5681 3.2, RFC 6675 2): duplicate ACKs that signal a loss, until reordering is seen. */
 export const DUP_THRESH = 3
@@ -31,83 +32,68 @@ export function flightSize(tcb: Tcb): number {
  */
 export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): void {
   const sb = tcb.scoreboard
-  const top = sb.highestSacked
   const sackedBefore = sb.sackedBytes
-  const first = blocks[0]
-  // The first byte this block SACKs anew, if it lies below `top`.
-  let fresh: number | null = null
-  if (first !== undefined && top !== null && seqGt(first.left, ack)) {
-    const at = sb.firstUnsacked(first.left)
-    if (seqLt(at, seqMin(first.right, top))) fresh = at
+  const dsack = dsackOf(blocks, ack)
+  if (dsack !== null) {
+    tcb.dsacksReceived++
+    const undo = tcb.undo
+    // Only a D-SACK of a retransmission counts toward an undo: the path duplicates packets too.
+    if (undo !== null) {
+      for (const seq of undo.retrans) {
+        if (seqLe(dsack.left, seq) && seqLt(seq, dsack.right)) {
+          undo.retrans.delete(seq)
+          undo.dsacked = true
+        }
+      }
+    }
   }
   sb.update(blocks, ack, tcb.sndNxt)
   tcb.sackedChange = sb.sackedBytes - sackedBefore // negative where the ACK covers what was SACKed (recovery/prr.ts)
-  // After an RTO what is still in flight from before it arrives in any order: no measure there.
-  if (fresh !== null && tcb.lossState !== 'loss' && !maybeRetransmitted(tcb, fresh)) reorderingSeen(tcb, fresh, top, null)
-}
-
-/** Was `seq` (in flight) perhaps retransmitted: below HighRxt of a SACK recovery, or the go-back-N point of an RTO, or a probe's? */
-function maybeRetransmitted(tcb: Tcb, seq: number): boolean {
-  // A mark outside (SND.UNA, SND.NXT] is from an episode long done.
-  const resentBelow = (mark: number) => seqGt(mark, tcb.sndUna) && seqLe(mark, tcb.sndNxt) && seqLt(seq, mark)
-  return tcb.tlp !== null || resentBelow(tcb.highRxt) || resentBelow(tcb.rtxNext)
+  tcb.ackDsack = dsack
+  // RACK (RFC 8985 6.2) runs here for a duplicate ACK; an ACK that moves SND.UNA runs it in
+  // send.ts newAck, which the fast path (fast-path.ts) takes without coming here.
+  if (ack === tcb.sndUna) rackOnAck(tcb, ack, dsack)
 }
 
 /**
- * The hole at `holeAt` was filled by the original segment, not by a retransmission,
- * after the peer already held data up to `top` (RFC 8985 3.2; Linux's
- * tcp_check_sack_reordering): the path reorders. Raise DupThresh to the distance in
- * segments, so that as much reordering is not taken for a loss again, and widen the
- * reordering window: to how late the segment came when that is known (`since`, when the
- * hole showed), at least SRTT/4, at most SRTT.
+ * RFC 2883 4: the first SACK block reports a duplicate segment (a D-SACK) when it lies below
+ * the cumulative ACK, or inside the second block.
  */
-export function reorderingSeen(tcb: Tcb, holeAt: number, top: number | null, since: number | null): void {
-  if (top === null || !seqGt(top, holeAt)) return
-  // DupThresh must exceed the segments SACKed above the hole: one per segment from it to `top`.
-  const distance = Math.floor(seqDiff(top, holeAt) / tcb.sndMss)
-  tcb.reordering = Math.min(MAX_REORDERING, Math.max(tcb.reordering, distance))
-  const srtt = tcb.rtt.srtt ?? 0
-  const late = since !== null ? tcb.host.clock.now() - since + 1 : 0
-  tcb.reoWnd = Math.min(Math.max(tcb.reoWnd, late, srtt / 4), Math.max(srtt, 1))
-  tcb.host.counters.reorderingSeen++
+export function dsackOf(blocks: readonly SackBlock[], ack: number): SackBlock | null {
+  const first = blocks[0]
+  if (first === undefined || !seqLt(first.left, first.right)) return null
+  if (seqLe(first.right, ack)) return first
+  const second = blocks[1]
+  return second !== undefined && seqLe(second.left, first.left) && seqLe(first.right, second.right) ? first : null
 }
 
 /**
- * Is the byte at `seq`, in a hole, lost? RFC 6675 IsLost with the path's DupThresh;
- * and once reordering has been seen, also when it lies in the first hole (at SND.UNA)
- * and that hole showed longer ago than the reordering window: RACK's rule (RFC 8985
- * 6.2) that a segment is lost when one sent after it was delivered more than reo_wnd ago.
+ * Is the byte at `seq`, in a hole, lost? With SACK, RACK says (RFC 8985 6.2: its segment was
+ * sent a reordering window before one delivered); without, nothing is known per byte.
  */
 export function isLost(tcb: Tcb, seq: number): boolean {
-  const sb = tcb.scoreboard
-  if (sb.isLost(seq, tcb.sndMss, tcb.reordering)) return true
-  if (tcb.reordering <= DUP_THRESH || tcb.holeSince === null) return false
-  if (tcb.host.clock.now() - tcb.holeSince < tcb.reoWnd) return false
-  // Only the first hole: its clock is the one kept. Holes above it may hold segments sent
-  // after that clock started, which RACK would time from their own transmission.
-  const first = sb.blocks[0]
-  return first !== undefined && seqLt(seq, first.left)
+  return tcb.sackOk && !tcb.scoreboard.isSacked(seq) && rackLost(tcb, seq)
 }
 
-/** RFC 6675 IsLost of any hole in the scoreboard (never, without SACK). */
+/** A segment in flight is deemed lost and not yet resent (never, without SACK). */
 export function lostHoleRemains(tcb: Tcb): boolean {
-  if (!tcb.sackOk) return false
-  const sb = tcb.scoreboard
-  for (let hole = sb.nextHole(tcb.sndUna); hole !== null; hole = sb.nextHole(hole.right)) {
-    if (isLost(tcb, hole.left)) return true
-  }
-  return false
+  return tcb.sackOk && tcb.sent.segments.some(s => s.lost && !s.delivered)
 }
 
 /**
- * Eifel detection (RFC 3522): the first ACK to cover the retransmitted segment
- * echoes a timestamp older than the retransmission's, so the original made it: the
- * "loss" was reordering (10% of the packets of a netem profile are held back).
+ * Was this recovery needless? Eifel (RFC 3522): the first ACK to cover the retransmitted
+ * segment echoes a timestamp older than the retransmission's, so the original made it. Or
+ * RFC 3708 (as Linux's undo_retrans): a D-SACK came back for every retransmission it sent.
  */
 export function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
   const undo = tcb.undo
-  tcb.undo = null // only the first ACK after the retransmission can tell
-  return undo !== null && tcb.ackTsEcr !== undefined && seqLt(tcb.ackTsEcr, undo.tsVal) ? undo : null
+  if (undo === null) return null
+  if (undo.tsVal !== null && tcb.ackTsEcr !== undefined) {
+    const eifel = seqLt(tcb.ackTsEcr, undo.tsVal)
+    undo.tsVal = null // only the first ACK after the retransmission can tell
+    if (eifel) return undo
+  }
+  return undo.dsacked && undo.retrans.size === 0 ? undo : null
 }
 
 /**
@@ -118,22 +104,21 @@ export function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
  */
 export function pipe(tcb: Tcb): number {
   if (!tcb.sackOk) return pipeWithoutSack(tcb)
-  const sb = tcb.scoreboard
-  const mss = tcb.sndMss
-  const retransmitted = (left: number, right: number) =>
-    Math.max(0, seqDiff(seqMin(right, tcb.highRxt), left))
+  // Per segment (RFC 8985 6.1): not SACKed and not deemed lost since it last went, once.
+  // A retransmission clears `lost`, so a resent hole counts once, as RFC 6675's HighRxt rule
+  // counts it; with the scoreboard walked in step, the pass is linear.
+  const blocks = tcb.scoreboard.blocks
+  let b = 0
   let n = 0
-  let at = tcb.sndUna
-  for (;;) {
-    const hole = sb.nextHole(at)
-    if (hole === null) break
-    if (!isLost(tcb, hole.left)) n += seqDiff(hole.right, hole.left)
-    n += retransmitted(hole.left, hole.right)
-    at = hole.right
+  for (const s of tcb.sent.segments) {
+    if (s.delivered || s.lost) continue
+    let len = seqDiff(s.end, s.start)
+    while (b < blocks.length && seqLe(blocks[b]!.right, s.start)) b++
+    for (let i = b; i < blocks.length && seqLt(blocks[i]!.left, s.end); i++) {
+      len -= Math.max(0, seqDiff(seqMin(blocks[i]!.right, s.end), seqMax(blocks[i]!.left, s.start)))
+    }
+    n += len
   }
-  // Above the highest SACKed byte nothing is deemed lost yet.
-  const tail = seqMax(sb.highestSacked ?? tcb.sndUna, tcb.sndUna)
-  if (seqLt(tail, tcb.sndNxt)) n += seqDiff(tcb.sndNxt, tail) + retransmitted(tail, tcb.sndNxt)
   return n
 }
 

@@ -21,11 +21,12 @@ import type { CongestionContext } from '../congestion/types.js'
 import { createCongestionControl, initialWindow, type CongestionControlName } from '../congestion/index.js'
 import { sendSegmentAt } from '../emit.js'
 import { tsVal } from '../options.js'
-import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax } from '../seq.js'
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } from '../seq.js'
 import type { Tcb } from '../tcb.js'
-import { DUP_THRESH, flightSize, isLost, lostHoleRemains, pipe, reorderingSeen, spurious } from './detection.js'
+import { DUP_THRESH, flightSize, lostHoleRemains, pipe, spurious } from './detection.js'
 import { deliveredByAck, deliveredByDupAck, prrAck, prrSent, startPrr } from './prr.js'
-import { watchHole } from './timers.js'
+import { markLostOnRto, rackRecoveryEnded } from './rack.js'
+import { armRetransmitTimer } from './timers.js'
 
 export function context(tcb: Tcb): CongestionContext {
   return { now: tcb.host.clock.now(), mss: tcb.sndMss, srtt: tcb.rtt.srtt }
@@ -98,19 +99,23 @@ export function restartAfterIdle(tcb: Tcb): void {
 export function duplicateAck(tcb: Tcb): void {
   tcb.dupAcks++
   const delivered = deliveredByDupAck(tcb)
-  watchHole(tcb)
+  // RACK's reorder timer (RFC 8985 6.3): a segment not yet late enough to count as lost.
+  if (tcb.rack.timeoutAt !== null) armRetransmitTimer(tcb)
   if (tcb.lossState !== 'open') {
     // RFC 6582 4: no new recovery (no second reduction) for this window; but a resent
-    // segment can be lost too, and only another RTO would notice.
-    resendIfRetransmissionLost(tcb)
+    // segment can be lost too. With SACK, RACK marks it lost by time and resendLost sends
+    // it again (RFC 8985 6.2); without, the duplicate ACKs tell.
+    if (!tcb.sackOk) resendIfRetransmissionLost(tcb)
+    else if (tcb.lossState === 'recovery' && tryUndo(tcb, 0)) return
     // Each duplicate ACK is data that left the network: PRR lets part of it be replaced
     // (RFC 6937 3; it replaces RFC 5681 3.2 step 4's inflation). After an RTO cwnd grows
     // only with new ACKs.
     if (tcb.lossState === 'recovery') prrAck(tcb, delivered)
     return
   }
-  // RFC 6675 5: with SACK, the scoreboard may prove a loss before the third duplicate ACK.
-  const lost = tcb.dupAcks >= tcb.reordering || (tcb.sackOk && isLost(tcb, tcb.sndUna))
+  // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
+  // which also stays for a SACK peer whose duplicate ACKs carry no blocks.
+  const lost = lostHoleRemains(tcb) || (tcb.dupAcks >= tcb.reordering && tcb.scoreboard.isEmpty)
   if (!lost) return
   // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
   // so one window's losses never halve cwnd twice. In the open state `recover` trails
@@ -146,13 +151,19 @@ export function enterRecovery(tcb: Tcb, delivered: number): void {
   tcb.rttSeq = null // Karn: time no segment while retransmitting
   tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
-  tcb.undo = tcb.tsOk ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tsVal(tcb) } : null
+  // RFC 3708: or should a D-SACK come back for every retransmission it sends.
+  tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, retrans: new Set(), dsacked: false }
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
   tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
   prrAck(tcb, delivered) // cwnd = pipe + sndcnt, at least one segment: this one
-  resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
+  if (tcb.sackOk) {
+    // What RACK marked lost goes (RFC 8985 6.2), SND.UNA's segment when DupThresh alone spoke.
+    const head = tcb.sent.find(tcb.sndUna)
+    if (!lostHoleRemains(tcb) && head !== undefined) head.lost = true
+    resendLost(tcb)
+  } else resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
   tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
 }
@@ -166,19 +177,11 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const delivered = deliveredByAck(tcb, acked)
   tcb.dupAcks = 0
   tcb.probeSent = false
-  // The hole at the old SND.UNA is filled. Was that the original, arriving late (reordering)?
-  const holeTop = tcb.holeTop
-  const holeSince = tcb.holeSince
-  const resent = tcb.unaRtxAt !== null
-  tcb.holeTop = tcb.scoreboard.highestSacked
-  tcb.holeSince = tcb.scoreboard.isEmpty ? null : tcb.host.clock.now() // a hole further on: its clock starts now
   // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
   switch (tcb.lossState) {
     case 'open':
-      if (!resent) reorderingSeen(tcb, prevUna, holeTop, holeSince)
-      if (tcb.tlp !== null && !seqLt(tcb.sndUna, tcb.tlp.end)) probeAcked(tcb)
-      else if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
@@ -187,16 +190,13 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.
       tcb.cc.onAck(acked, context(tcb))
-      if (seqGt(tcb.sndUna, tcb.recover)) tcb.lossState = 'open'
+      if (seqGt(tcb.sndUna, tcb.recover)) {
+        tcb.lossState = 'open'
+        rackRecoveryEnded(tcb)
+      }
       return
     case 'recovery': {
-      const undo = spurious(tcb)
-      // The first retransmission was needless, but a hole the scoreboard already deems
-      // lost is a real loss in the same window: no undo, the recovery goes on to repair it.
-      if (undo !== null && !lostHoleRemains(tcb)) {
-        reorderingSeen(tcb, prevUna, holeTop, holeSince)
-        return undoRecovery(tcb, undo, acked)
-      }
+      if (tryUndo(tcb, acked)) return
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       partialAck(tcb)
       return prrAck(tcb, delivered)
@@ -212,13 +212,26 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
  * Out of recovery, with `recover` at SND.UNA - 1: should a hole of this window turn out
  * really lost, its duplicate ACKs start a new recovery rather than wait for the RTO.
  */
+/**
+ * Undo the recovery if it was needless (detection.ts spurious): but a hole RACK already
+ * deems lost is a real loss in the same window, and the recovery goes on to repair it.
+ */
+function tryUndo(tcb: Tcb, acked: number): boolean {
+  const undo = spurious(tcb)
+  if (undo === null || lostHoleRemains(tcb)) return false
+  undoRecovery(tcb, undo, acked)
+  return true
+}
+
 function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): void {
   const mss = tcb.sndMss
   const cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(acked, initialWindow(mss)))
   tcb.cc.onUndo(Math.max(cwnd, mss), Math.max(undo.ssthresh, undo.cwnd))
   tcb.lossState = 'open'
+  tcb.undo = null
   tcb.recover = seqAdd(tcb.sndUna, -1)
   tcb.host.counters.spuriousRecoveries++
+  rackRecoveryEnded(tcb)
 }
 
 /**
@@ -228,6 +241,8 @@ function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): 
  */
 function exitRecovery(tcb: Tcb): void {
   tcb.lossState = 'open'
+  tcb.undo = null
+  rackRecoveryEnded(tcb)
   tcb.cc.cwnd = tcb.cc.ssthresh
 }
 
@@ -241,19 +256,27 @@ function partialAck(tcb: Tcb): void {
 }
 
 /**
- * RFC 8985 7.4: the ACK covers a tail loss probe that resent data. If the probe repaired
- * a loss, the sender MUST respond to it as fast recovery would: ssthresh and cwnd fall
- * once, from the flight when the probe went. Linux tells by D-SACK (a D-SACK for the probe
- * means the original arrived too: no loss). We parse no D-SACK, and timestamps cannot
- * tell either (a delayed ACK echoes the earliest segment it covers, RFC 7323 4.3), so we
- * decide conservatively: every such probe repaired a loss. A needless reduction costs a
- * little throughput; a missed one would ignore congestion.
+ * RFC 8985 7.4, on every ACK with SACK (input.ts, after the scoreboard took it): did the tail
+ * loss probe that resent data repair a loss? Once the ACK reaches the probe's `end` (SND.NXT
+ * when it went): a D-SACK for it means the original arrived too, and so does a pure duplicate
+ * ACK: no loss. An ACK beyond `end` without that means the probe repaired one, and the sender
+ * MUST respond as fast recovery would: ssthresh and cwnd fall once, from the flight when the
+ * probe went (as Linux's tcp_process_tlp_ack).
  */
-function probeAcked(tcb: Tcb): void {
-  const tlp = tcb.tlp!
-  tcb.tlp = null
-  tcb.cc.onCongestion(tlp.flight, context(tcb))
-  tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
+export function tlpAck(tcb: Tcb, ack: number, advances: boolean): void {
+  const tlp = tcb.tlp
+  if (tlp === null || seqLt(ack, tlp.end)) return
+  const dsack = tcb.ackDsack
+  if (dsack !== null && seqLe(dsack.right, tlp.end) && seqGt(dsack.right, seqAdd(tlp.end, -tcb.sndMss - 1))) {
+    tcb.tlp = null // both copies arrived: the probe was needless, no reduction
+  } else if (seqGt(ack, tlp.end)) {
+    tcb.tlp = null
+    if (tcb.lossState !== 'open') return // a recovery or an RTO took over: its response counts
+    tcb.cc.onCongestion(tlp.flight, context(tcb))
+    tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
+  } else if (!advances && tcb.sackedChange === 0) {
+    tcb.tlp = null // a pure duplicate ACK: the probe's, after the original's
+  }
 }
 
 // ---- resending ----
@@ -286,6 +309,10 @@ export function resendLost(tcb: Tcb): void {
   const mss = tcb.sndMss
   if (tcb.lossState === 'loss') {
     if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
+    // A retransmission of the go-back-N that RACK found lost goes again, as cwnd - pipe allows (RFC 8985 6.2).
+    for (let next = lostBelow(tcb, tcb.rtxNext); next !== null && cwndBytes(tcb) - pipe(tcb) >= next.len; next = lostBelow(tcb, tcb.rtxNext)) {
+      if (resend(tcb, next.seq, next.len) === 0) break
+    }
     const end = seqAdd(tcb.recover, 1)
     for (;;) {
       tcb.rtxNext = skipSacked(tcb, tcb.rtxNext)
@@ -313,18 +340,32 @@ export function resendLost(tcb: Tcb): void {
 }
 
 /**
- * What recovery resends next, above HighRxt: with SACK, the next hole deemed lost (NextSeg
- * rule 1, RFC 6675 4); without, the segment at SND.UNA if not resent yet (RFC 6582).
+ * What recovery resends next: with SACK, the first segment RACK deems lost, its part not
+ * SACKed (RFC 8985 6.2, RFC 6675 NextSeg rule 1); without, the segment at SND.UNA if not
+ * resent yet (RFC 6582).
  */
 function nextToResend(tcb: Tcb): { seq: number; len: number } | null {
-  const mss = tcb.sndMss
   if (!tcb.sackOk) {
-    const len = Math.min(mss, flightSize(tcb))
+    const len = Math.min(tcb.sndMss, flightSize(tcb))
     return seqLt(tcb.sndUna, tcb.highRxt) || len === 0 ? null : { seq: tcb.sndUna, len }
   }
-  const hole = tcb.scoreboard.nextHole(seqMax(tcb.highRxt, tcb.sndUna))
-  if (hole === null || !isLost(tcb, hole.left)) return null
-  return { seq: hole.left, len: Math.min(seqDiff(hole.right, hole.left), mss) }
+  return lostBelow(tcb, tcb.sndNxt)
+}
+
+/** The first range below `limit` in a segment deemed lost and not SACKed, or null. */
+function lostBelow(tcb: Tcb, limit: number): { seq: number; len: number } | null {
+  if (!tcb.sackOk) return null
+  const sb = tcb.scoreboard
+  for (const s of tcb.sent.segments) {
+    if (!seqLt(s.start, limit)) return null
+    if (!s.lost || s.delivered) continue
+    const at = sb.firstUnsacked(seqMax(s.start, tcb.sndUna))
+    if (!seqLt(at, s.end)) continue
+    const hole = sb.nextHole(at)
+    const right = hole !== null && seqLt(hole.right, s.end) ? hole.right : s.end
+    return { seq: at, len: seqDiff(seqMin(right, limit), at) }
+  }
+  return null
 }
 
 /**
@@ -342,6 +383,7 @@ export function resend(tcb: Tcb, seq: number, maxLen: number): number {
   const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
   if (sent > 0) {
     prrSent(tcb, sent)
+    if (tcb.lossState === 'recovery' && tcb.undo !== null) tcb.undo.retrans.add(seq)
     tcb.host.counters.retransmissions++
     tcb.totalRetransmits++
     tcb.lastDataSent = tcb.host.clock.now()

@@ -7,8 +7,9 @@
 import { sendSegmentAt } from '../emit.js'
 import { seqAdd, seqDiff, seqGt } from '../seq.js'
 import type { Tcb } from '../tcb.js'
-import { flightSize, isLost } from './detection.js'
-import { context, cwndBytes, enterRecovery, resend } from './recovery-and-undo.js'
+import { flightSize } from './detection.js'
+import { detectLoss, markLostOnRto } from './rack.js'
+import { context, cwndBytes, enterRecovery, resend, resendLost } from './recovery-and-undo.js'
 import { armRetransmitTimer } from './timers.js'
 
 /**
@@ -25,9 +26,13 @@ import { armRetransmitTimer } from './timers.js'
 export function tailLossProbe(tcb: Tcb): boolean {
   if (!tcb.probeArmed) return false
   tcb.probeArmed = false
-  // RFC 8985 6.3: the reordering window of the hole at SND.UNA passed without its segment.
-  if (tcb.lossState === 'open' && tcb.sackOk && isLost(tcb, tcb.sndUna) && seqGt(tcb.sndUna, tcb.recover)) {
-    enterRecovery(tcb, 0) // no ACK: nothing delivered
+  // RFC 8985 6.3, the reorder timer: look again; what has now waited RACK.rtt + reo_wnd is lost.
+  const at = tcb.rack.timeoutAt
+  if (tcb.sackOk && at !== null && tcb.host.clock.now() >= at) {
+    if (detectLoss(tcb)) {
+      if (tcb.lossState === 'open') enterRecovery(tcb, 0) // no ACK: nothing delivered
+      else resendLost(tcb) // a lost retransmission, in recovery or after an RTO
+    }
     armRetransmitTimer(tcb)
     return true
   }
@@ -75,8 +80,7 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.tlp = null
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
-  tcb.holeSince = null
-  tcb.holeTop = null
+  markLostOnRto(tcb) // RFC 8985 6.3: SND.UNA's segment, and all that waited long enough
   // RFC 2018 8: the peer may have dropped what it SACKed (reneging). Like Linux, trust the
   // scoreboard on the first timeout, so go-back-N resends only the holes; a second timeout
   // in a row without progress forgets it and resends everything from SND.UNA.

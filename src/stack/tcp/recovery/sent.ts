@@ -1,0 +1,125 @@
+// The sender's record of every segment in flight, with the time it was last sent: what
+// RACK (RFC 8985 6.1) keeps per segment. One entry per segment of at most SMSS, sorted by
+// sequence number, from SND.UNA to SND.NXT; a retransmission updates the entries it covers
+// (cutting them where it starts or ends) rather than adding one. Cumulatively acknowledged
+// entries are dropped; the SACK scoreboard (sack.ts) says which of the rest the peer holds.
+//
+// API (kept on the TCB as `tcb.sent`; emit.ts records every send, rack.ts reads and marks):
+//   onSend(seq, len, now, mss, sndNxt)  a segment went: new (at SND.NXT) or again
+//   trim(sndUna)                        forget what the cumulative ACK covers
+//   segments                            the entries, in sequence order (read only)
+//   find(seq)                           the entry holding the byte at `seq`, or undefined
+//
+// RACK's per-connection state (the Rack record) is defined here too, so tcb.ts needs only
+// this file; rack.ts runs the algorithm on both.
+
+import { seqAdd, seqGe, seqGt, seqLe, seqLt } from '../seq.js'
+
+/** One segment in flight: RFC 8985 6.1's Segment.xmit_ts, .end_seq, .retransmitted and .lost. */
+export interface SentSegment {
+  /** First sequence number, and one past the last (end_seq). */
+  start: number
+  end: number
+  /** When it was last sent (ms): xmit_ts. */
+  xmitTs: number
+  /** The order of that send among all of the connection's: a tie-break finer than the clock's 1 ms. */
+  order: number
+  /** Sent more than once. */
+  retransmitted: boolean
+  /** Deemed lost (by RACK, or by an RTO) and not sent again since. */
+  lost: boolean
+  /** Delivered: cumulatively ACKed or wholly SACKed, already taken by RACK's update (6.2 step 2). */
+  delivered: boolean
+}
+
+/** Most entries kept; beyond that the oldest new sends are not recorded (the send buffer bounds it well before). */
+const MAX_SEGMENTS = 65_536
+
+export class SentSegments {
+  private list: SentSegment[] = []
+  /** Sends so far, for SentSegment.order. */
+  private sends = 0
+
+  get segments(): readonly SentSegment[] {
+    return this.list
+  }
+
+  /** `len` bytes (SYN or FIN included) sent at `seq`; a new send when `seq` is SND.NXT. */
+  onSend(seq: number, len: number, now: number, mss: number, sndNxt: number): void {
+    if (len <= 0) return
+    const end = seqAdd(seq, len)
+    const order = ++this.sends
+    if (seqGe(seq, sndNxt)) {
+      for (let at = seq; seqLt(at, end) && this.list.length < MAX_SEGMENTS; at = seqAdd(at, mss)) {
+        const right = seqLt(seqAdd(at, mss), end) ? seqAdd(at, mss) : end
+        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, delivered: false })
+      }
+      return
+    }
+    // Sent again: cut the entries at both edges, then mark those inside.
+    this.cut(seq)
+    this.cut(end)
+    for (const s of this.list) {
+      if (seqLe(end, s.start)) break
+      if (seqLt(s.start, seq)) continue
+      s.xmitTs = now
+      s.order = order
+      s.retransmitted = true
+      s.lost = false
+    }
+  }
+
+  trim(sndUna: number): void {
+    let n = 0
+    while (n < this.list.length && seqLe(this.list[n]!.end, sndUna)) n++
+    if (n > 0) this.list.splice(0, n)
+    const first = this.list[0]
+    if (first !== undefined && seqLt(first.start, sndUna)) first.start = sndUna
+  }
+
+  find(seq: number): SentSegment | undefined {
+    for (const s of this.list) {
+      if (seqLt(seq, s.start)) return undefined
+      if (seqLt(seq, s.end)) return s
+    }
+    return undefined
+  }
+
+  clear(): void {
+    this.list = []
+  }
+
+  /** Split the entry that holds `seq` strictly inside it into two. */
+  private cut(seq: number): void {
+    const i = this.list.findIndex(s => seqGt(seq, s.start) && seqLt(seq, s.end))
+    if (i < 0) return
+    const s = this.list[i]!
+    this.list.splice(i + 1, 0, { ...s, start: seq })
+    s.end = seq
+  }
+}
+
+/** RFC 8985 6.1's per-connection state. */
+export interface Rack {
+  /** RACK.xmit_ts and RACK.end_seq: the most recently sent segment known delivered; `order` its SentSegment.order. */
+  xmitTs: number
+  endSeq: number
+  order: number
+  /** RACK.rtt: the RTT of that segment (ms). */
+  rtt: number
+  /** RACK.min_RTT: the least RTT seen (ms), or Infinity. */
+  minRtt: number
+  /** RACK.fack: the highest end_seq delivered; RACK.reordering_seen: a segment delivered below it. */
+  fack: number
+  reorderingSeen: boolean
+  /** RACK.reo_wnd_mult, RACK.reo_wnd_persist, RACK.dsack_round (6.2 step 4). */
+  reoWndMult: number
+  reoWndPersist: number
+  dsackRound: number | null
+  /** When the reorder timer (6.3) goes off (ms), or null. */
+  timeoutAt: number | null
+}
+
+export function newRack(): Rack {
+  return { xmitTs: -Infinity, endSeq: 0, order: 0, rtt: 0, minRtt: Infinity, fack: 0, reorderingSeen: false, reoWndMult: 1, reoWndPersist: 0, dsackRound: null, timeoutAt: null }
+}
