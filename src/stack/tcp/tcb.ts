@@ -260,10 +260,11 @@ export class Tcb {
   probeSent = false
   /**
    * cwnd and ssthresh before this recovery, to undo a spurious one: the TSval its first
-   * retransmission carried (Eifel, RFC 3522; null once checked or without timestamps), and
+   * retransmission carried (Eifel, RFC 3522; null once checked or without timestamps) and where
+   * that retransmission ends (`firstEnd`, null until it goes), and
    * where its retransmissions started, those not yet reported duplicate by a D-SACK (RFC 3708, Linux's undo_retrans).
    */
-  undo: { cwnd: number; ssthresh: number; tsVal: number | null; retrans: Set<number>; dsacked: boolean } | null = null
+  undo: { cwnd: number; ssthresh: number; tsVal: number | null; firstEnd: number | null; retrans: Set<number>; dsacked: boolean } | null = null
   /**
    * A tail loss probe that resent data (RFC 8985 7.4, Linux's tlp_high_seq): SND.NXT when it
    * went, and the flight then; once the ACK reaches `end`, the loss it repaired is answered.

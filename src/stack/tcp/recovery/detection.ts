@@ -88,8 +88,10 @@ export function lostHoleRemains(tcb: Tcb): boolean {
 export function spurious(tcb: Tcb): NonNullable<Tcb['undo']> | null {
   const undo = tcb.undo
   if (undo === null) return null
-  if (undo.tsVal !== null && tcb.ackTsEcr !== undefined) {
-    const eifel = seqLt(tcb.ackTsEcr, undo.tsVal)
+  // Eifel's ACK is the first to cover the first retransmission (with RACK it need not be at SND.UNA).
+  if (undo.tsVal !== null && tcb.ackTsEcr !== undefined && undo.firstEnd !== null && !seqLt(tcb.sndUna, undo.firstEnd)) {
+    // It vouches for that one retransmission only: any other went for a hole of its own.
+    const eifel = seqLt(tcb.ackTsEcr, undo.tsVal) && undo.retrans.size <= 1
     undo.tsVal = null // only the first ACK after the retransmission can tell
     if (eifel) return undo
   }

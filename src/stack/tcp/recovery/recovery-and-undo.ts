@@ -152,7 +152,7 @@ export function enterRecovery(tcb: Tcb, delivered: number): void {
   tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   // RFC 3708: or should a D-SACK come back for every retransmission it sends.
-  tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, retrans: new Set(), dsacked: false }
+  tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false }
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
   tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
@@ -383,7 +383,11 @@ export function resend(tcb: Tcb, seq: number, maxLen: number): number {
   const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
   if (sent > 0) {
     prrSent(tcb, sent)
-    if (tcb.lossState === 'recovery' && tcb.undo !== null) tcb.undo.retrans.add(seq)
+    const undo = tcb.lossState === 'recovery' ? tcb.undo : null
+    if (undo !== null) {
+      undo.retrans.add(seq)
+      undo.firstEnd ??= seqAdd(seq, sent)
+    }
     tcb.host.counters.retransmissions++
     tcb.totalRetransmits++
     tcb.lastDataSent = tcb.host.clock.now()
