@@ -36,8 +36,8 @@ export function tailLossProbe(tcb: Tcb): boolean {
     armRetransmitTimer(tcb)
     return true
   }
-  if (tcb.probeSent || !tcb.sackOk || tcb.lossState !== 'open') {
-    armRetransmitTimer(tcb) // no moment for a probe (one per flight, only in the open state, RFC 8985 7): on to the RTO
+  if (tcb.probeSent || !tcb.sackOk || tcb.lossState === 'loss') {
+    armRetransmitTimer(tcb) // no moment for a probe (one per flight, not after an RTO, RFC 8985 7): on to the RTO
     return true
   }
   tcb.probeSent = true

@@ -14,13 +14,15 @@ const WORST_CASE_DELAYED_ACK_MS = 200
  * Arm the retransmission timer for in-flight data: at the RTO (RFC 6298 5.1), or
  * sooner at the probe timeout (PTO) of a tail loss probe (RFC 8985 7.2): two smoothed
  * RTTs, plus the peer's delayed ACK when only one segment is out, at most the RTO. With
- * SACK, in the open state, one probe per flight.
+ * SACK, one probe per flight, in fast recovery too (Linux only in its Open and CWR states):
+ * there a lost retransmission with nothing sent after it is invisible to RACK, and PRR may
+ * leave no room to send more, so without a probe only the RTO would find it.
  */
 export function armRetransmitTimer(tcb: Tcb): void {
   const rto = tcb.rtt.rto
   const srtt = tcb.rtt.srtt
   let pto = Infinity
-  if (tcb.sackOk && tcb.lossState === 'open' && !tcb.probeSent && srtt !== undefined) {
+  if (tcb.sackOk && tcb.lossState !== 'loss' && !tcb.probeSent && srtt !== undefined) {
     pto = Math.max(2 * srtt, 10)
     if (flightSize(tcb) <= tcb.sndMss) pto += WORST_CASE_DELAYED_ACK_MS
   }
@@ -30,9 +32,9 @@ export function armRetransmitTimer(tcb: Tcb): void {
   tcb.host.wheel.arm(tcb.retransmitTimer, Math.ceil(Math.min(first, rto)))
 }
 
-/** New data went out: move the probe timer to two RTTs from now, if a probe may be sent. */
+/** New data went out: move the probe timer to two RTTs from now, if a probe may be sent (not after an RTO). */
 export function scheduleProbe(tcb: Tcb): void {
-  if (tcb.sackOk && tcb.lossState === 'open' && !tcb.probeSent) armRetransmitTimer(tcb)
+  if (tcb.sackOk && tcb.lossState !== 'loss' && !tcb.probeSent) armRetransmitTimer(tcb)
 }
 
 /**
