@@ -45,6 +45,13 @@ export interface TcpConfig {
    * data waits for cwnd.
    */
   pushBursts: boolean
+  /**
+   * The tail loss probe (RFC 8985 7) also during fast recovery, not only in the open state
+   * as Linux (tcp_schedule_loss_probe, net/ipv4/tcp_output.c): there a lost retransmission
+   * with nothing sent after it is invisible to RACK, and only a probe or the RTO finds it
+   * (docs/congestion-control.md measures it: RTOs per 20 MiB 23-30 -> 10-11).
+   */
+  probeInRecovery: boolean
   /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
   keepaliveIdleMs: number
   keepaliveIntervalMs: number
@@ -110,6 +117,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   delayedAckMs: 40,
   quickAck: false,
   pushBursts: false,
+  probeInRecovery: true,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,
@@ -151,6 +159,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   quickAck: true,
   // PSH at the end of each write and of each TSO packet of a burst (tcp.c tcp_push, tcp_output.c).
   pushBursts: true,
+  // The tail loss probe only in the open state (tcp_schedule_loss_probe, tcp_output.c).
+  probeInRecovery: false,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).

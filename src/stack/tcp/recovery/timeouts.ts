@@ -10,7 +10,7 @@ import type { Tcb } from '../tcb.js'
 import { flightSize } from './detection.js'
 import { detectLoss, markLostOnRto } from './rack.js'
 import { context, cwndBytes, enterRecovery, resend, resendLost } from './recovery-and-undo.js'
-import { armRetransmitTimer } from './timers.js'
+import { armRetransmitTimer, probeAllowed } from './timers.js'
 
 /**
  * The timer fired as a probe timer: nothing was acknowledged for two RTTs, so the
@@ -36,7 +36,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
     armRetransmitTimer(tcb)
     return true
   }
-  if (tcb.probeSent || !tcb.sackOk || tcb.lossState === 'loss') {
+  if (!probeAllowed(tcb)) {
     armRetransmitTimer(tcb) // no moment for a probe (one per flight, not after an RTO, RFC 8985 7): on to the RTO
     return true
   }

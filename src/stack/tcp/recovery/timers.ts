@@ -22,7 +22,7 @@ export function armRetransmitTimer(tcb: Tcb): void {
   const rto = tcb.rtt.rto
   const srtt = tcb.rtt.srtt
   let pto = Infinity
-  if (tcb.sackOk && tcb.lossState !== 'loss' && !tcb.probeSent && srtt !== undefined) {
+  if (probeAllowed(tcb) && srtt !== undefined) {
     pto = Math.max(2 * srtt, 10)
     if (flightSize(tcb) <= tcb.sndMss) pto += WORST_CASE_DELAYED_ACK_MS
   }
@@ -34,7 +34,16 @@ export function armRetransmitTimer(tcb: Tcb): void {
 
 /** New data went out: move the probe timer to two RTTs from now, if a probe may be sent (not after an RTO). */
 export function scheduleProbe(tcb: Tcb): void {
-  if (tcb.sackOk && tcb.lossState !== 'loss' && !tcb.probeSent) armRetransmitTimer(tcb)
+  if (probeAllowed(tcb)) armRetransmitTimer(tcb)
+}
+
+/**
+ * May a tail loss probe go (RFC 8985 7)? With SACK, one per flight, never after an RTO; in
+ * fast recovery too unless the config says no (probeInRecovery off, as Linux).
+ */
+export function probeAllowed(tcb: Tcb): boolean {
+  if (!tcb.sackOk || tcb.probeSent) return false
+  return tcb.lossState === 'open' || (tcb.lossState !== 'loss' && tcb.host.config.probeInRecovery)
 }
 
 /**

@@ -14,12 +14,14 @@ import type { TcpSegment } from '../../../../src/stack/wire/tcp'
 import { INITIAL_SSTHRESH } from '../../../../src/stack/tcp/congestion'
 import { flightSize, isLost, pipe } from '../../../../src/stack/tcp/recovery/detection'
 import { seqDiff, seqLe, seqLt } from '../../../../src/stack/tcp/seq'
+import { probeAllowed } from '../../../../src/stack/tcp/recovery/timers'
+import { LINUX_PROFILE, type TcpConfig } from '../../../../src/stack/tcp/config'
 
 const MSS = 1460
 const PEER_ISN = 0x7000_0000
 
-async function established(window = 20, bytes = 4 * window * MSS) {
-  const p = new PacketPeer({ tcp: { congestionControl: 'newreno' } })
+async function established(window = 20, bytes = 4 * window * MSS, tcp: Partial<TcpConfig> = {}) {
+  const p = new PacketPeer({ tcp: { congestionControl: 'newreno', ...tcp } })
   let socket: Socket | undefined
   p.stack.createServer(s => { socket = s }).listen(80)
   await settle()
@@ -139,6 +141,17 @@ describe('TLP (RFC 8985 7) and D-SACK', () => {
     await ackTo(p, seg(12))
     expect(socket.congestion.ssthresh).toBe(INITIAL_SSTHRESH)
     expect(p.stack.counters.tailLossProbes).toBe(1)
+  })
+
+  it('a probe may go in fast recovery by default, only in the open state with the Linux profile, never after an RTO (7)', async () => {
+    for (const [tcp, inRecovery] of [[{}, true], [LINUX_PROFILE, false]] as const) {
+      const { tcb } = await established(20, 4 * 20 * MSS, { ...tcp, congestionControl: 'newreno' })
+      expect(probeAllowed(tcb)).toBe(true)
+      tcb.lossState = 'recovery'
+      expect(probeAllowed(tcb)).toBe(inRecovery)
+      tcb.lossState = 'loss'
+      expect(probeAllowed(tcb)).toBe(false)
+    }
   })
 
   it('sends a D-SACK for a duplicate segment: the first SACK block of its ACK (RFC 2883 4)', async () => {
