@@ -1,9 +1,9 @@
 // tuntcp plot: a --trace-json file in, an SVG or HTML file out; one clear line (and
 // the right exit status) for each mistake. main() runs in-process, as in script.test.ts.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, it, vi } from 'vitest'
+import { afterAll, expect, it, vi } from 'vitest'
 import { JsonTracer } from '../../src/bin/trace-json'
 import { main } from '../../src/bin/main'
 import { B, twoStacks } from '../helpers/two-stacks'
@@ -20,6 +20,7 @@ async function run(argv: string[]) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tuntcp-plot-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const path = (name: string) => join(dir, name)
 
 /** Two connections to chargen-like servers, traced at the server. */

@@ -1,9 +1,9 @@
 // tuntcp script: "ok  FILE" or the first mismatch per script, a count, and
 // exit status 1 when any script fails. main() runs in-process, as in args.test.ts.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { main } from '../../src/bin/main'
 import { parseTrace } from '../../src/viz/trace'
 
@@ -21,6 +21,7 @@ async function run(argv: string[]) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tuntcp-script-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const write = (name: string, text: string) => {
   const path = join(dir, name)
   writeFileSync(path, text)
