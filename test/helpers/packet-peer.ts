@@ -5,6 +5,8 @@
 
 import { expect } from 'vitest'
 import { Stack, type StackOptions } from '../../src/stack/stack'
+import type { Socket } from '../../src/stack/socket/socket'
+import type { Tcb } from '../../src/stack/tcp/tcb'
 import { SeededRandom } from '../../src/stack/random'
 import { VirtualClock } from '../../src/stack/time/virtual-clock'
 import type { Link, PacketHandler } from '../../src/tun/link'
@@ -92,6 +94,13 @@ export class PacketPeer {
     return seg.value
   }
 
+  /** Every segment the stack has sent since the last take. */
+  takeAll(): TcpSegment[] {
+    const out: TcpSegment[] = []
+    for (let s = this.take(); s !== undefined; s = this.take()) out.push(s)
+    return out
+  }
+
   /** Expect the next segment out to have these flags and (relative) fields. */
   expect(flags: string, e: Expected = {}): TcpSegment {
     const seg = this.take()
@@ -123,6 +132,30 @@ export class PacketPeer {
     this.expect('S.', { seq: 0, ack: 1 })
     await this.send('.', { seq: 1, ack: 1, win })
   }
+}
+
+export interface SenderSetup {
+  tcp?: StackOptions['tcp']
+  sack?: boolean
+  timestamps?: boolean
+}
+
+/**
+ * The stack as a sender under test: it accepts our connection on port 80, our SYN offering
+ * MSS 1460 and window scale 7 (so cwnd is the limit, never our window 65535 << 7), SACK and
+ * timestamps when asked. Returns the peer, the accepted socket and its TCB.
+ */
+export async function acceptedSender({ tcp, sack = false, timestamps = false }: SenderSetup = {}): Promise<{ p: PacketPeer; socket: Socket; tcb: Tcb }> {
+  const p = new PacketPeer({ tcp })
+  let socket: Socket | undefined
+  p.stack.createServer(s => { socket = s }).listen(80)
+  await settle()
+  const options = { mss: 1460, windowScale: 7, ...(sack ? { sackPermitted: true } : {}), ...(timestamps ? { timestamp: { value: 1, echo: 0 } } : {}) }
+  await p.send('S', { seq: 0, options })
+  const synAck = p.expect('S.', { seq: 0, ack: 1 })
+  const ourTs = synAck.options.timestamp?.value ?? 0
+  await p.send('.', { seq: 1, ack: 1, options: timestamps ? { timestamp: { value: 2, echo: ourTs } } : undefined })
+  return { p, socket: socket!, tcb: (socket as unknown as { connection: Tcb }).connection }
 }
 
 function rel(a: number, base: number): number {

@@ -1,30 +1,15 @@
 // The sender under congestion control, in packets: the test plays a receiver
 // with a large window (scale 7) and acknowledges, loses or duplicates at will.
 import { describe, expect, it } from 'vitest'
-import { PacketPeer } from '../../../helpers/packet-peer'
+import { PacketPeer, acceptedSender } from '../../../helpers/packet-peer'
 import { settle } from '../../../helpers/virtual-time'
-import type { Socket } from '../../../../src/stack/socket/socket'
 import type { TcpSegment } from '../../../../src/stack/wire/tcp'
 import type { CongestionControlName } from '../../../../src/stack/tcp/congestion'
 
 const MSS = 1460
 
-async function established(cc: CongestionControlName = 'newreno', sack = false) {
-  const p = new PacketPeer({ tcp: { congestionControl: cc } })
-  let socket: Socket | undefined
-  p.stack.createServer(s => { socket = s }).listen(80)
-  await settle()
-  await p.send('S', { seq: 0, options: { mss: MSS, windowScale: 7, ...(sack ? { sackPermitted: true } : {}) } })
-  p.expect('S.', { seq: 0, ack: 1 })
-  await p.send('.', { seq: 1, ack: 1 }) // window 65535 << 7: cwnd is the limit, never the peer
-  return { p, socket: socket! }
-}
-
-/** Every segment the stack has sent since the last call. */
-function drain(p: PacketPeer): TcpSegment[] {
-  const out: TcpSegment[] = []
-  for (let s = p.take(); s !== undefined; s = p.take()) out.push(s)
-  return out
+function established(cc: CongestionControlName = 'newreno', sack = false) {
+  return acceptedSender({ tcp: { congestionControl: cc }, sack })
 }
 
 /** Relative sequence number of a segment's first byte, and of the byte after it. */
@@ -42,7 +27,7 @@ describe('initial window and slow start', () => {
     const { p, socket } = await established()
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    const first = drain(p)
+    const first = p.takeAll()
     expect(first.map(s => s.payload.length)).toEqual(Array(10).fill(MSS))
     expect(socket.congestion.cwnd).toBe(10 * MSS)
   })
@@ -52,13 +37,13 @@ describe('initial window and slow start', () => {
       const { p, socket } = await established(cc)
       socket.write(Buffer.alloc(1 << 20, 7))
       await settle()
-      let round = drain(p)
+      let round = p.takeAll()
       const perRound = [round.length]
       for (let r = 0; r < 3; r++) {
         const next: TcpSegment[] = []
         for (const s of round) {
           await ackTo(p, end(p, s))
-          next.push(...drain(p))
+          next.push(...p.takeAll())
         }
         round = next
         perRound.push(round.length)
@@ -73,14 +58,14 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     const { p, socket } = await established()
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    expect(drain(p)).toHaveLength(10)
+    expect(p.takeAll()).toHaveLength(10)
     // Segment 1 is lost; segments 2, 3, 4 each bring a duplicate ACK.
     await ackTo(p, 1)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 10 * MSS]) // RFC 3042: one new segment
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1 + 10 * MSS]) // RFC 3042: one new segment
     await ackTo(p, 1)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 11 * MSS])
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1 + 11 * MSS])
     await ackTo(p, 1)
-    const rtx = drain(p)
+    const rtx = p.takeAll()
     expect(rtx.map(s => [rel(p, s.seq), s.payload.length])).toEqual([[1, MSS]])
     // ssthresh = FlightSize / 2 without the limited-transmit segments. PRR (RFC 6937 3): cwnd =
     // pipe + sndcnt, pipe = 12 in flight - 3 arrived - the lost one; sndcnt one segment, the retransmission.
@@ -92,7 +77,7 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     const sent: number[] = []
     for (let i = 0; i < 9; i++) {
       await ackTo(p, 1)
-      sent.push(drain(p).length)
+      sent.push(p.takeAll().length)
     }
     expect(sent).toEqual([0, 1, 0, 1, 0, 0, 1, 1, 1])
     // The retransmission arrives: a full ACK of everything sent before the loss.
@@ -104,18 +89,18 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     const { p, socket } = await established()
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     // Segments 1 and 5 are lost.
     for (let i = 0; i < 3; i++) await ackTo(p, 1)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 10 * MSS, 1 + 11 * MSS, 1])
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1 + 10 * MSS, 1 + 11 * MSS, 1])
     // The retransmitted segment 1 fills the first hole: the ACK stops at segment 5. It
     // delivered one segment (the other three were counted by the duplicate ACKs): two of the
     // ten of RecoverFS, one segment's worth at ssthresh/RecoverFS, and that one went already.
     await ackTo(p, 1 + 4 * MSS)
-    expect(drain(p)).toEqual([])
+    expect(p.takeAll()).toEqual([])
     // Segment 6 arrives: three delivered, two may go; segment 5 first, the next hole.
     await ackTo(p, 1 + 4 * MSS)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + 4 * MSS])
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1 + 4 * MSS])
     expect(p.stack.counters.retransmissions).toBe(2)
     expect(socket.congestion.ssthresh).toBe(5 * MSS) // one window, one reduction
   })
@@ -124,12 +109,12 @@ describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', 
     const { p, socket } = await established()
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     await p.run(200) // RTO: recover = the highest sequence number sent
-    expect(drain(p)).toHaveLength(1)
+    expect(p.takeAll()).toHaveLength(1)
     const ssthresh = socket.congestion.ssthresh
     for (let i = 0; i < 4; i++) await ackTo(p, 1) // late duplicates of the old window
-    expect(drain(p)).toEqual([])
+    expect(p.takeAll()).toEqual([])
     expect(socket.congestion.ssthresh).toBe(ssthresh) // not halved twice for one window
     expect(p.stack.counters.retransmissions).toBe(1)
   })
@@ -140,21 +125,21 @@ describe('SACK loss recovery (RFC 6675)', () => {
     const { p, socket } = await established('newreno', true)
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     // Segments 1 and 5 lost; 2..4 and 6..10 arrive and are SACKed.
     const seg = (n: number) => 1 + (n - 1) * MSS
     await ackTo(p, 1, [[seg(2), seg(3)]])
     await ackTo(p, 1, [[seg(2), seg(4)]])
-    drain(p) // limited transmit
+    p.takeAll() // limited transmit
     await ackTo(p, 1, [[seg(2), seg(5)]])
-    expect(drain(p).map(s => rel(p, s.seq))).toContain(seg(1))
+    expect(p.takeAll().map(s => rel(p, s.seq))).toContain(seg(1))
     expect(socket.congestion.ssthresh).toBe(5 * MSS)
     // Segments 6..12 arrive and are SACKed: more than 2 SMSS SACKed above segment 5 make it
     // lost (IsLost), and as they leave the pipe, cwnd - pipe lets it go again.
     const out: number[] = []
     for (let n = 7; n <= 13; n++) {
       await ackTo(p, 1, [[seg(6), seg(n)], [seg(2), seg(5)]])
-      out.push(...drain(p).map(s => rel(p, s.seq)))
+      out.push(...p.takeAll().map(s => rel(p, s.seq)))
     }
     expect(out).toContain(seg(5))
     expect(p.stack.counters.retransmissions).toBe(2)
@@ -167,15 +152,15 @@ describe('tail loss probe (RFC 8985 7)', () => {
     const { p, socket } = await established('cubic', true)
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    expect(drain(p)).toHaveLength(10)
+    expect(p.takeAll()).toHaveLength(10)
     await p.run(10) // PTO = max(2 SRTT, 10 ms); SRTT is 0 here, from the handshake
-    expect(drain(p).map(s => [rel(p, s.seq), s.payload.length])).toEqual([[1 + 10 * MSS, MSS]])
+    expect(p.takeAll().map(s => [rel(p, s.seq), s.payload.length])).toEqual([[1 + 10 * MSS, MSS]])
     expect(p.stack.counters.tailLossProbes).toBe(1)
     expect(socket.congestion.cwnd).toBe(10 * MSS) // a probe is not a loss
     await p.run(180)
-    expect(drain(p)).toEqual([]) // one probe per flight; the RTO comes 200 ms after it
+    expect(p.takeAll()).toEqual([]) // one probe per flight; the RTO comes 200 ms after it
     await p.run(20)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([1])
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1])
     expect(p.stack.counters.retransmitTimeouts).toBe(1)
   })
 
@@ -183,20 +168,20 @@ describe('tail loss probe (RFC 8985 7)', () => {
     const { p, socket } = await established('cubic', true)
     socket.write(Buffer.alloc(11 * MSS, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     const seg = (n: number) => 1 + (n - 1) * MSS
     // Segments 1..7 arrive and are acknowledged; 8, 9 and 10 are lost, and so are no ACKs.
     await ackTo(p, seg(8))
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([seg(11)]) // the window slides: segment 11, the last
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([seg(11)]) // the window slides: segment 11, the last
     await p.run(10)
-    const probe = drain(p) // nothing new is left: the last segment again
+    const probe = p.takeAll() // nothing new is left: the last segment again
     expect(probe.map(s => rel(p, s.seq))).toEqual([seg(11)])
     // The probe's ACK SACKs it and the duplicates that follow make three: fast retransmit
     // of segment 8, where without the probe only the RTO would have come.
     await ackTo(p, seg(8), [[seg(11), seg(12)]])
     await ackTo(p, seg(8), [[seg(11), seg(12)]])
     await ackTo(p, seg(8), [[seg(11), seg(12)]])
-    expect(drain(p).map(s => rel(p, s.seq))[0]).toBe(seg(8))
+    expect(p.takeAll().map(s => rel(p, s.seq))[0]).toBe(seg(8))
     expect(p.stack.counters.retransmitTimeouts).toBe(0)
   })
 })
@@ -206,12 +191,12 @@ describe('duplicate ACKs with SACK (RFC 6675 2)', () => {
     const { p, socket } = await established('cubic', true)
     socket.write(Buffer.alloc(1 << 20, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     const seg = (n: number) => 1 + (n - 1) * MSS
     for (let n = 3; n <= 5; n++) {
       await p.send('.', { seq: 1, ack: 1, win: 60000 + n, options: { sackBlocks: [{ left: (p.iss! + seg(2)) >>> 0, right: (p.iss! + seg(n)) >>> 0 }] } })
     }
-    expect(drain(p).map(s => rel(p, s.seq))).toContain(1)
+    expect(p.takeAll().map(s => rel(p, s.seq))).toContain(1)
     expect(p.stack.counters.fastRetransmits).toBe(1)
   })
 })
@@ -222,14 +207,14 @@ describe('retransmission timeout (RFC 5681 3.1, RFC 6298)', () => {
       const { p, socket } = await established(cc)
       socket.write(Buffer.alloc(1 << 20, 7))
       await settle()
-      expect(drain(p)).toHaveLength(10)
+      expect(p.takeAll()).toHaveLength(10)
       await p.run(200) // every segment lost: the RTO (200 ms, the floor) fires
-      const rtx = drain(p)
+      const rtx = p.takeAll()
       expect(rtx.map(s => [rel(p, s.seq), s.payload.length])).toEqual([[1, MSS]])
       expect(socket.congestion.cwnd).toBe(MSS)
       expect(socket.congestion.ssthresh).toBe(cc === 'newreno' ? 5 * MSS : 7 * MSS) // beta 0.5 or 0.7
       await ackTo(p, 1 + MSS)
-      expect(drain(p).map(s => rel(p, s.seq))).toEqual([1 + MSS, 1 + 2 * MSS]) // cwnd 2: go-back-N
+      expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([1 + MSS, 1 + 2 * MSS]) // cwnd 2: go-back-N
     })
   }
 })
@@ -239,17 +224,17 @@ describe('restart after idle (RFC 5681 4.1)', () => {
     const { p, socket } = await established()
     socket.write(Buffer.alloc(60 * MSS, 7))
     await settle()
-    let round = drain(p)
+    let round = p.takeAll()
     while (round.length > 0) {
       const next: TcpSegment[] = []
-      for (const s of round) { await ackTo(p, end(p, s)); next.push(...drain(p)) }
+      for (const s of round) { await ackTo(p, end(p, s)); next.push(...p.takeAll()) }
       round = next
     }
     expect(socket.congestion.cwnd).toBeGreaterThan(20 * MSS)
     await p.run(5_000)
     socket.write(Buffer.alloc(100 * MSS, 7))
     await settle()
-    expect(drain(p)).toHaveLength(10)
+    expect(p.takeAll()).toHaveLength(10)
   })
 })
 

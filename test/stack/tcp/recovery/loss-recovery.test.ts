@@ -4,10 +4,8 @@
 // congestion response to a loss the tail loss probe repaired (RFC 8985 7.4). The test
 // plays the receiver: window scale 7, so cwnd is the limit, never the peer's window.
 import { describe, expect, it } from 'vitest'
-import { PacketPeer } from '../../../helpers/packet-peer'
+import { PacketPeer, acceptedSender } from '../../../helpers/packet-peer'
 import { settle } from '../../../helpers/virtual-time'
-import type { Socket } from '../../../../src/stack/socket/socket'
-import type { Tcb } from '../../../../src/stack/tcp/tcb'
 import { FIN, type TcpSegment } from '../../../../src/stack/wire/tcp'
 import type { CongestionControlName } from '../../../../src/stack/tcp/congestion'
 import { INITIAL_SSTHRESH } from '../../../../src/stack/tcp/congestion'
@@ -19,23 +17,8 @@ const TS_MSS = MSS - 12
 
 interface Setup { cc?: CongestionControlName; sack?: boolean; timestamps?: boolean }
 
-async function established({ cc = 'newreno', sack = false, timestamps = false }: Setup = {}) {
-  const p = new PacketPeer({ tcp: { congestionControl: cc } })
-  let socket: Socket | undefined
-  p.stack.createServer(s => { socket = s }).listen(80)
-  await settle()
-  const options = { mss: MSS, windowScale: 7, ...(sack ? { sackPermitted: true } : {}), ...(timestamps ? { timestamp: { value: 1, echo: 0 } } : {}) }
-  await p.send('S', { seq: 0, options })
-  const synAck = p.expect('S.', { seq: 0, ack: 1 })
-  const ourTs = synAck.options.timestamp?.value ?? 0
-  await p.send('.', { seq: 1, ack: 1, options: timestamps ? { timestamp: { value: 2, echo: ourTs } } : undefined })
-  return { p, socket: socket!, tcb: (socket as unknown as { connection: Tcb }).connection }
-}
-
-function drain(p: PacketPeer): TcpSegment[] {
-  const out: TcpSegment[] = []
-  for (let s = p.take(); s !== undefined; s = p.take()) out.push(s)
-  return out
+function established({ cc = 'newreno', sack = false, timestamps = false }: Setup = {}) {
+  return acceptedSender({ tcp: { congestionControl: cc }, sack, timestamps })
 }
 
 const rel = (p: PacketPeer, seq: number) => (seq - p.iss!) >>> 0
@@ -54,10 +37,10 @@ describe('our FIN under cwnd and retransmission (RFC 9293 3.10.4, RFC 5681 3.1)'
       // The data fits the initial window; the FIN is queued behind it.
       socket.end(Buffer.alloc(10 * MSS, 7))
       await settle()
-      const sent = drain(p)
+      const sent = p.takeAll()
       // Every segment reaches the peer, but all its ACKs are lost: a probe (SACK) or the RTO resends.
       await p.run(sack ? 10 : 200)
-      const again = drain(p)
+      const again = p.takeAll()
       expect(again.length).toBeGreaterThan(0)
       const finAt = (s: TcpSegment) => rel(p, s.seq) + s.payload.length
       for (const s of [...sent, ...again]) {
@@ -72,7 +55,7 @@ describe('our FIN under cwnd and retransmission (RFC 9293 3.10.4, RFC 5681 3.1)'
       // Whatever is still unacknowledged (at most the FIN) is resent and acknowledged: SND.UNA reaches past the FIN.
       for (let i = 0; i < 5 && tcb.state === 'FIN-WAIT-1'; i++) {
         await p.run(1000)
-        const out = drain(p)
+        const out = p.takeAll()
         if (out.some(s => s.flags & FIN)) await ackTo(p, 1 + 10 * MSS + 1)
       }
       expect(p.stack.counters.drops['tcp-ack-unsent']).toBeUndefined()
@@ -90,7 +73,7 @@ async function twentyOut(cc: CongestionControlName) {
   const r = await established({ cc, sack: true, timestamps: true })
   r.socket.write(Buffer.alloc(20 * TS_MSS, 7))
   await settle()
-  const first = drain(r.p)
+  const first = r.p.takeAll()
   expect(first).toHaveLength(10)
   await r.p.run(5)
   const tOrig = first[0]!.options.timestamp!.value
@@ -100,7 +83,7 @@ async function twentyOut(cc: CongestionControlName) {
 }
 const seg = (n: number) => 1 + (n - 1) * TS_MSS
 /** Segment numbers of what the stack sent. */
-const segs = (p: PacketPeer) => drain(p).map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
+const segs = (p: PacketPeer) => p.takeAll().map(s => 1 + Math.round((rel(p, s.seq) - 1) / TS_MSS))
 
 describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', () => {
   it('RACK in recovery: a hole below a SACKed segment is lost at once (reo_wnd 0, RFC 8985 6.2), so no undo and no RTO', async () => {
@@ -108,7 +91,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
     // Segment 1 is only late; 2, 3, 4 arrive: fast retransmit of 1.
     for (const n of [3, 4, 5]) await ack(1, [[seg(2), seg(n)]])
     expect(tcb.lossState).toBe('recovery')
-    drain(p)
+    p.takeAll()
     // Segment 5 is lost; 6 arrives: sent after 5 and delivered, so 5 is lost by time (it goes as PRR allows).
     await ack(1, [[seg(6), seg(7)], [seg(2), seg(5)]])
     expect(isLost(tcb, (p.iss! + seg(5)) >>> 0)).toBe(true)
@@ -134,7 +117,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
       const { p, socket, tcb } = await established({ cc, timestamps: true })
       socket.write(Buffer.alloc(1 << 20, 7))
       await settle()
-      const first = drain(p)
+      const first = p.takeAll()
       expect(first).toHaveLength(10)
       const before = { cwnd: socket.congestion.cwnd, ssthresh: socket.congestion.ssthresh }
       const tOrig = first[0]!.options.timestamp!.value
@@ -143,7 +126,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
       let tsv = 3
       for (let i = 0; i < 9; i++) await ackTo(p, 1, [], { value: tsv++, echo: tOrig })
       expect(tcb.lossState).toBe('recovery')
-      drain(p)
+      p.takeAll()
       // The original 1 arrives: everything up to 10 acknowledged, echoing the original's TSval.
       await ackTo(p, 1 + 10 * TS_MSS, [], { value: tsv++, echo: tOrig })
       expect(p.stack.counters.spuriousRecoveries).toBe(1)
@@ -151,7 +134,7 @@ describe('Eifel undo (RFC 3522, RFC 4015) and a real loss in the same window', (
       expect(socket.congestion.cwnd).toBeLessThanOrEqual(before.cwnd)
       expect(socket.congestion.ssthresh).toBe(Math.max(before.ssthresh, before.cwnd))
       // No burst: what goes now keeps the flight within the restored cwnd.
-      drain(p)
+      p.takeAll()
       expect(tcb.sndNxt - tcb.sndUna >>> 0).toBeLessThanOrEqual(socket.congestion.cwnd)
     })
   }
@@ -163,13 +146,13 @@ describe('`recover` and sequence wrap-around (RFC 6582 3.2 step 1)', () => {
       const { p, socket, tcb } = await established({ sack })
       socket.write(Buffer.alloc(1 << 20, 7))
       await settle()
-      expect(drain(p)).toHaveLength(10)
+      expect(p.takeAll()).toHaveLength(10)
       // Stand-in for 2 GiB sent without a loss: a `recover` left where it was set is
       // now more than 2^31 behind SND.UNA, so modulo 2^32 it seems ahead of it.
       tcb.recover = (tcb.sndUna - 2 ** 31 - 1000) >>> 0
       const seg = (n: number) => 1 + (n - 1) * MSS
       await ackTo(p, seg(2)) // segment 1 acknowledged: the connection goes on
-      drain(p)
+      p.takeAll()
       // Segment 2 is lost; 3, 4, 5 arrive.
       for (let n = 4; n <= 6; n++) await ackTo(p, seg(2), sack ? [[seg(3), seg(n)]] : [])
       expect(tcb.lossState).toBe('recovery')
@@ -185,17 +168,17 @@ describe('a loss repaired by the tail loss probe (RFC 8985 7.4)', () => {
     const { p, socket } = await established({ sack: true })
     socket.write(Buffer.alloc(10 * MSS, 7))
     await settle()
-    expect(drain(p)).toHaveLength(10)
+    expect(p.takeAll()).toHaveLength(10)
     await ackTo(p, seg(9)) // 1..8 acknowledged; 9 arrived (its ACK is delayed), 10 is lost
     const cwnd = socket.congestion.cwnd
     await p.run(10)
-    expect(drain(p).map(s => rel(p, s.seq))).toEqual([seg(10)]) // the probe: the last segment again
+    expect(p.takeAll().map(s => rel(p, s.seq))).toEqual([seg(10)]) // the probe: the last segment again
     expect(p.stack.counters.tailLossProbes).toBe(1)
     await ackTo(p, seg(11)) // the probe's ACK: it repaired a loss, or the original made it and a D-SACK follows
     expect(socket.congestion.ssthresh).toBe(INITIAL_SSTHRESH) // not yet known (RFC 8985 7.4, Linux's tcp_process_tlp_ack)
     socket.write(Buffer.alloc(MSS, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     await ackTo(p, seg(12)) // beyond the probe, no D-SACK for it: the probe repaired a loss
     expect(p.stack.counters.retransmitTimeouts).toBe(0)
     expect(socket.congestion.ssthresh).toBeLessThan(INITIAL_SSTHRESH)
@@ -204,7 +187,7 @@ describe('a loss repaired by the tail loss probe (RFC 8985 7.4)', () => {
     const ssthresh = socket.congestion.ssthresh
     socket.write(Buffer.alloc(4 * MSS, 7))
     await settle()
-    for (const s of drain(p)) await ackTo(p, rel(p, s.seq) + s.payload.length)
+    for (const s of p.takeAll()) await ackTo(p, rel(p, s.seq) + s.payload.length)
     expect(socket.congestion.ssthresh).toBe(ssthresh)
   })
 })

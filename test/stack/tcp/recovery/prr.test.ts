@@ -5,10 +5,8 @@
 // PRR allows, and prr_out counts every byte sent in recovery.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { PacketPeer } from '../../../helpers/packet-peer'
+import { PacketPeer, acceptedSender } from '../../../helpers/packet-peer'
 import { settle } from '../../../helpers/virtual-time'
-import type { Socket } from '../../../../src/stack/socket/socket'
-import type { Tcb } from '../../../../src/stack/tcp/tcb'
 import type { TcpSegment } from '../../../../src/stack/wire/tcp'
 import type { CongestionControlName } from '../../../../src/stack/tcp/congestion'
 import { pipe } from '../../../../src/stack/tcp/recovery/detection'
@@ -17,24 +15,11 @@ const MSS = 1460
 
 /** Established, with `window` segments of cwnd and data for several windows queued, none sent yet. */
 async function established(cc: CongestionControlName, sack: boolean, window = 20) {
-  const p = new PacketPeer({ tcp: { congestionControl: cc } })
-  let socket: Socket | undefined
-  p.stack.createServer(s => { socket = s }).listen(80)
-  await settle()
-  await p.send('S', { seq: 0, options: { mss: MSS, windowScale: 7, ...(sack ? { sackPermitted: true } : {}) } })
-  p.expect('S.', { seq: 0, ack: 1 })
-  await p.send('.', { seq: 1, ack: 1 })
-  const tcb = (socket as unknown as { connection: Tcb }).connection
+  const { p, socket, tcb } = await acceptedSender({ tcp: { congestionControl: cc }, sack })
   tcb.cc.cwnd = window * MSS // as if slow start had grown it this far
-  socket!.write(Buffer.alloc(4 * window * MSS, 7))
+  socket.write(Buffer.alloc(4 * window * MSS, 7))
   await settle()
-  return { p, socket: socket!, tcb }
-}
-
-function drain(p: PacketPeer): TcpSegment[] {
-  const out: TcpSegment[] = []
-  for (let s = p.take(); s !== undefined; s = p.take()) out.push(s)
-  return out
+  return { p, socket, tcb }
 }
 
 /** Relative sequence number of segment n (1-based) of the first window. */
@@ -45,7 +30,7 @@ const rel = (p: PacketPeer, seq: number) => (seq - p.iss!) >>> 0
 async function ackTo(p: PacketPeer, ack: number, sacks: [number, number][] = []): Promise<TcpSegment[]> {
   const sackBlocks = sacks.map(([l, r]) => ({ left: (p.iss! + l) >>> 0, right: (p.iss! + r) >>> 0 }))
   await p.send('.', { seq: 1, ack, options: sackBlocks.length > 0 ? { sackBlocks } : undefined })
-  return drain(p)
+  return p.takeAll()
 }
 
 describe('RFC 6937 appendix: one loss in a window of 20 segments', () => {
@@ -63,7 +48,7 @@ describe('RFC 6937 appendix: one loss in a window of 20 segments', () => {
   for (const { cc, sack, ssthresh, perAck } of cases) {
     it(`${cc}, sack=${sack}: sends ssthresh/RecoverFS of what is delivered, and cwnd = ssthresh at the end`, async () => {
       const { p, socket, tcb } = await established(cc, sack)
-      expect(drain(p)).toHaveLength(20)
+      expect(p.takeAll()).toHaveLength(20)
       const sacks = (n: number): [number, number][] => (sack ? [[seg(2), seg(n + 1)]] : [])
       expect((await ackTo(p, 1, sacks(2))).map(s => rel(p, s.seq))).toEqual([seg(21)])
       expect((await ackTo(p, 1, sacks(3))).map(s => rel(p, s.seq))).toEqual([seg(22)])
@@ -100,7 +85,7 @@ describe('RFC 6937 appendix: several losses in a window of 20 segments', () => {
   for (const { cc, ssthresh, dupAcks, partialAcks } of cases) {
     it(`${cc}: back to ssthresh at slow start's pace, then one for one (PRR-SSRB)`, async () => {
       const { p, socket, tcb } = await established(cc, true)
-      drain(p)
+      p.takeAll()
       const sent: number[] = []
       for (let n = 13; n <= 20; n++) sent.push((await ackTo(p, 1, [[seg(13), seg(n + 1)]])).length)
       expect(tcb.lossState).toBe('recovery')
@@ -124,7 +109,7 @@ describe('RFC 6937 appendix: several losses in a window of 20 segments', () => {
 describe("PRR in the 'sender' event", () => {
   it('carries prr_delivered, prr_out, RecoverFS and sndcnt during a recovery, and nothing outside one', async () => {
     const { p, tcb } = await established('newreno', true)
-    drain(p)
+    p.takeAll()
     const seen: unknown[] = []
     p.stack.on('sender', info => seen.push(info.prr))
     await ackTo(p, 1, [[seg(2), seg(3)]])
@@ -153,7 +138,7 @@ describe('PRR bounds every ACK of a recovery (property)', () => {
       // The receiver: what it holds, as [left, right) ranges; an ACK per segment that arrives.
       const held: [number, number][] = []
       let rcvNxt = 1
-      const queue = drain(p)
+      const queue = p.takeAll()
       const seen = new Set<number>()
       let recovering = false
       let endedWith: { cwnd: number; ssthresh: number } | null = null

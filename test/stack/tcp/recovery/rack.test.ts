@@ -6,9 +6,8 @@
 // The test plays the receiver (window scale 7, so cwnd is the limit) with 20 segments out.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { PacketPeer } from '../../../helpers/packet-peer'
+import { PacketPeer, acceptedSender } from '../../../helpers/packet-peer'
 import { settle } from '../../../helpers/virtual-time'
-import type { Socket } from '../../../../src/stack/socket/socket'
 import type { Tcb } from '../../../../src/stack/tcp/tcb'
 import type { TcpSegment } from '../../../../src/stack/wire/tcp'
 import { INITIAL_SSTHRESH } from '../../../../src/stack/tcp/congestion'
@@ -21,25 +20,13 @@ const MSS = 1460
 const PEER_ISN = 0x7000_0000
 
 async function established(window = 20, bytes = 4 * window * MSS, tcp: Partial<TcpConfig> = {}) {
-  const p = new PacketPeer({ tcp: { congestionControl: 'newreno', ...tcp } })
-  let socket: Socket | undefined
-  p.stack.createServer(s => { socket = s }).listen(80)
-  await settle()
-  await p.send('S', { seq: 0, options: { mss: MSS, windowScale: 7, sackPermitted: true } })
-  p.expect('S.', { seq: 0, ack: 1 })
-  await p.send('.', { seq: 1, ack: 1 })
-  const tcb = (socket as unknown as { connection: Tcb }).connection
+  const { p, socket, tcb } = await acceptedSender({ tcp: { congestionControl: 'newreno', ...tcp }, sack: true })
   tcb.cc.cwnd = window * MSS
-  if (bytes > 0) socket!.write(Buffer.alloc(bytes, 7))
+  if (bytes > 0) socket.write(Buffer.alloc(bytes, 7))
   await settle()
-  return { p, socket: socket!, tcb }
+  return { p, socket, tcb }
 }
 
-function drain(p: PacketPeer): TcpSegment[] {
-  const out: TcpSegment[] = []
-  for (let s = p.take(); s !== undefined; s = p.take()) out.push(s)
-  return out
-}
 const seg = (n: number) => 1 + (n - 1) * MSS
 /** Segment numbers of what went out. */
 const nums = (p: PacketPeer, out: TcpSegment[]) => out.filter(s => s.payload.length > 0).map(s => 1 + Math.round((((s.seq - p.iss!) >>> 0) - 1) / MSS))
@@ -47,14 +34,14 @@ const nums = (p: PacketPeer, out: TcpSegment[]) => out.filter(s => s.payload.len
 async function ackTo(p: PacketPeer, ack: number, sacks: [number, number][] = []): Promise<number[]> {
   const sackBlocks = sacks.map(([l, r]) => ({ left: (p.iss! + l) >>> 0, right: (p.iss! + r) >>> 0 }))
   await p.send('.', { seq: 1, ack, options: sackBlocks.length > 0 ? { sackBlocks } : undefined })
-  return nums(p, drain(p))
+  return nums(p, p.takeAll())
 }
 const lost = (p: PacketPeer, tcb: Tcb, n: number) => isLost(tcb, (p.iss! + seg(n)) >>> 0)
 
 describe('RACK: loss found by time (RFC 8985 6.2)', () => {
   it('a lost retransmission is found when a segment sent after it is delivered, with no RTO', async () => {
     const { p, tcb } = await established()
-    drain(p)
+    p.takeAll()
     await p.run(10) // an RTT of 10 ms
     // 1 is lost; 2, 3, 4 arrive: DupThresh segments SACKed, so reo_wnd is 0 and 1 is lost (fast retransmit).
     let sent: number[] = []
@@ -76,7 +63,7 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
 
   it('every hole below a delivered segment is lost, not only the first: both go without a partial ACK', async () => {
     const { p, tcb } = await established()
-    drain(p)
+    p.takeAll()
     await p.run(10)
     // 1 and 4 are lost; the rest arrive.
     const sent = await ackTo(p, 1, [[seg(5), seg(21)], [seg(2), seg(4)]])
@@ -86,7 +73,7 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
 
   it('once reordering is seen, a hole waits reo_wnd, and the reorder timer marks it lost, in recovery too (6.3)', async () => {
     const { p, tcb } = await established()
-    drain(p)
+    p.takeAll()
     await p.run(8) // min_RTT 8 ms: reo_wnd = min_RTT / 4 = 2 ms
     // 3 arrives before 1 and 2; then 2, never resent: reordering seen (RACK.fack, step 3).
     await ackTo(p, 1, [[seg(3), seg(4)]])
@@ -97,7 +84,7 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
     expect(tcb.rack.timeoutAt).not.toBeNull()
     // No more ACKs: the reorder timer fires after reo_wnd, 1 is lost, fast recovery resends it.
     await p.run(3)
-    expect(nums(p, drain(p))).toContain(1)
+    expect(nums(p, p.takeAll())).toContain(1)
     expect(tcb.lossState).toBe('recovery')
     // In recovery, 5 missing behind 6 waits reo_wnd too (not 0: reordering was seen), then is lost by the timer.
     await ackTo(p, 1, [[seg(6), seg(7)], [seg(2), seg(4)]])
@@ -109,7 +96,7 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
 
   it('a D-SACK widens reo_wnd by another min_RTT/4, for 16 recoveries (6.2 step 4, RFC 2883)', async () => {
     const { p, tcb } = await established()
-    drain(p)
+    p.takeAll()
     await p.run(8)
     await ackTo(p, seg(3))
     expect(tcb.rack.reoWndMult).toBe(1)
@@ -129,15 +116,15 @@ describe('TLP (RFC 8985 7) and D-SACK', () => {
     const { p, socket } = await established(20, 0)
     socket.write(Buffer.alloc(10 * MSS, 7))
     await settle()
-    expect(drain(p)).toHaveLength(10)
+    expect(p.takeAll()).toHaveLength(10)
     await ackTo(p, seg(10)) // 1..9 acknowledged; the ACK of 10 is only late
     await p.run(250) // PTO: 2 SRTT, plus the worst delayed ACK with one segment out (7.2)
-    expect(nums(p, drain(p))).toEqual([10]) // the probe: the last segment again
+    expect(nums(p, p.takeAll())).toEqual([10]) // the probe: the last segment again
     await ackTo(p, seg(11)) // the original 10's ACK
     await ackTo(p, seg(11), [[seg(10), seg(11)]]) // the probe arrived twice: a D-SACK for it
     socket.write(Buffer.alloc(MSS, 7))
     await settle()
-    drain(p)
+    p.takeAll()
     await ackTo(p, seg(12))
     expect(socket.congestion.ssthresh).toBe(INITIAL_SSTHRESH)
     expect(p.stack.counters.tailLossProbes).toBe(1)
@@ -158,22 +145,22 @@ describe('TLP (RFC 8985 7) and D-SACK', () => {
     const { p } = await established(20, 0)
     await p.send('P.', { seq: 1, ack: 1, data: 'a'.repeat(100) })
     await p.run(300)
-    drain(p)
+    p.takeAll()
     // The same segment again: the ACK reports it below the cumulative ACK.
     await p.send('P.', { seq: 1, ack: 1, data: 'a'.repeat(100) })
-    const dup = drain(p).at(-1)!
+    const dup = p.takeAll().at(-1)!
     expect(dup.options.sackBlocks?.[0]).toEqual({ left: (PEER_ISN + 1) >>> 0, right: (PEER_ISN + 101) >>> 0 })
     // An out-of-order segment held already, again: D-SACK first, then the block that holds it.
     await p.send('P.', { seq: 301, ack: 1, data: 'b'.repeat(100) })
-    drain(p)
+    p.takeAll()
     await p.send('P.', { seq: 301, ack: 1, data: 'b'.repeat(100) })
-    const blocks = drain(p).at(-1)!.options.sackBlocks!
+    const blocks = p.takeAll().at(-1)!.options.sackBlocks!
     expect(blocks[0]).toEqual({ left: (PEER_ISN + 301) >>> 0, right: (PEER_ISN + 401) >>> 0 })
     expect(blocks[1]).toEqual({ left: (PEER_ISN + 301) >>> 0, right: (PEER_ISN + 401) >>> 0 })
     // Reported once only.
     await p.send('.', { seq: 101, ack: 1 })
     await p.send('P.', { seq: 101, ack: 1, data: 'c'.repeat(10) })
-    expect(drain(p).at(-1)!.options.sackBlocks?.[0]).toEqual({ left: (PEER_ISN + 301) >>> 0, right: (PEER_ISN + 401) >>> 0 })
+    expect(p.takeAll().at(-1)!.options.sackBlocks?.[0]).toEqual({ left: (PEER_ISN + 301) >>> 0, right: (PEER_ISN + 401) >>> 0 })
   })
 })
 
@@ -186,7 +173,7 @@ describe('RACK invariants (property)', () => {
     })
     await fc.assert(fc.asyncProperty(fc.array(ackArb, { minLength: 1, maxLength: 25 }), async acks => {
       const { p, tcb } = await established()
-      drain(p)
+      p.takeAll()
       let una = 1
       for (const a of acks) {
         await p.run(a.wait)
