@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checksum } from '../src/stack/wire/checksum'
 import { buildIcmpPacket } from '../src/stack/wire/icmp'
+import { ICMPV6_ECHO_REQUEST, ICMPV6_PACKET_TOO_BIG, buildIcmpv6Error, buildIcmpv6Packet } from '../src/stack/wire/icmpv6'
+import { IPV6_HEADER_LENGTH, parseAddressV6, writeIPv6Header } from '../src/stack/wire/ipv6'
 import { ACK, FIN, PSH, RST, SYN, buildTcpPacket, type TcpOptions } from '../src/stack/wire/tcp'
 import { OPEN_STATES } from '../src/testkit/fuzz/connection'
 
@@ -52,6 +54,27 @@ write('parse-ipv4', 'icmp-echo', buildIcmpPacket({ src: SRC, dst: DST, type: 8, 
   withOption[10] = c >> 8
   withOption[11] = c & 0xff
   write('parse-ipv4', 'ip-option-nop', withOption)
+}
+
+// parse-ipv6: an ICMPv6 echo, a TCP SYN, an MLD report after a hop-by-hop header
+// (as the kernel sends on a new link), an atomic fragment, and a Packet Too Big quoting the SYN.
+{
+  const A = parseAddressV6('fd77::1')!
+  const B = parseAddressV6('fd77::2')!
+  const withHeaders = (next: number, extensions: Uint8Array, upper: Uint8Array): Uint8Array => {
+    const p = new Uint8Array(IPV6_HEADER_LENGTH + extensions.length + upper.length)
+    writeIPv6Header(p, 0, { src: A, dst: B, protocol: next, payloadLength: extensions.length + upper.length, flowLabel: 0x12345 })
+    p.set(extensions, IPV6_HEADER_LENGTH)
+    p.set(upper, IPV6_HEADER_LENGTH + extensions.length)
+    return p
+  }
+  const syn = withHeaders(6, new Uint8Array(0), SEGMENTS['syn-all-options']!.subarray(20))
+  write('parse-ipv6', 'icmpv6-echo', buildIcmpv6Packet({ src: A, dst: B, type: ICMPV6_ECHO_REQUEST, code: 0, rest: 0x00010001, body: new Uint8Array(8) }))
+  write('parse-ipv6', 'tcp-syn', syn)
+  const mld = buildIcmpv6Packet({ src: A, dst: B, type: 143, code: 0, rest: 0, body: new Uint8Array(4) }).subarray(IPV6_HEADER_LENGTH)
+  write('parse-ipv6', 'hop-by-hop-mld', withHeaders(0, Uint8Array.of(58, 0, 5, 2, 0, 0, 1, 0), mld)) // router alert, then PadN
+  write('parse-ipv6', 'atomic-fragment', withHeaders(44, Uint8Array.of(6, 0, 0, 0, 0, 0, 0, 7), syn.subarray(IPV6_HEADER_LENGTH)))
+  write('parse-ipv6', 'packet-too-big', buildIcmpv6Error(syn, ICMPV6_PACKET_TOO_BIG, 0, 1280, B, A))
 }
 
 // parse-tcp: the TCP part alone.

@@ -26,7 +26,7 @@ const HOME = join(ROOT, '.fuzz', 'jazzer')
 const ADDON = join(HOME, 'node_modules', '@jazzer.js', 'fuzzer', 'prebuilds', `fuzzer-${process.platform}-${process.arch}.node`)
 const SHIM = join(HOME, 'libjazzershim.so')
 /** The targets whose fuzz() is synchronous: Jazzer runs those faster with --sync. */
-const SYNC = new Set(['parse-ipv4', 'parse-tcp'])
+const SYNC = new Set(['parse-ipv4', 'parse-ipv6', 'parse-tcp'])
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stderr: string } {
   const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' })
@@ -73,7 +73,7 @@ function prepare(): NodeJS.ProcessEnv {
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string' }, seed: { type: 'string' } } })
-  const targets = positionals.length > 0 ? positionals : ['parse-ipv4', 'parse-tcp', 'segment']
+  const targets = positionals.length > 0 ? positionals : ['parse-ipv4', 'parse-ipv6', 'parse-tcp', 'segment']
   const seconds = values.seconds !== undefined ? Number(values.seconds) : Math.floor(60 / targets.length)
   install()
   const env = prepare()

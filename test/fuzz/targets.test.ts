@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { fuzzLoop } from '../../src/testkit/fuzz/loop'
 import type { FuzzTarget } from '../../src/testkit/fuzz/target'
 import { target as parseIpv4 } from '../../fuzz/targets/parse-ipv4'
+import { target as parseIpv6 } from '../../fuzz/targets/parse-ipv6'
 import { target as parseTcp } from '../../fuzz/targets/parse-tcp'
 import { target as segment } from '../../fuzz/targets/segment'
 
@@ -21,6 +22,7 @@ function inputs(kind: string, target: string): { name: string; data: Uint8Array 
 
 const CASES: { target: FuzzTarget; runs: number }[] = [
   { target: parseIpv4, runs: 20_000 },
+  { target: parseIpv6, runs: 20_000 },
   { target: parseTcp, runs: 20_000 },
   { target: segment, runs: 300 },
 ]

@@ -11,10 +11,21 @@ export const DROP_REASONS = [
   'ip-options', // an option whose length byte is missing, below 2 or runs past the header
   'ip-checksum', // header checksum does not verify (RFC 1071)
   'ip-fragment', // MF set or a non-zero fragment offset: we do not reassemble
+  // IPv6, RFC 8200
+  'ipv6-truncated', // shorter than the 40-byte header or than its payload length claims
+  'ipv6-version', // version field is not 6
+  'ipv6-extension', // an extension header cut short, hop-by-hop not first, or a chain over 8 long
+  'ipv6-option', // a hop-by-hop or destination option malformed, or unknown with a discard action (4.2)
+  'ipv6-routing', // a routing header with segments left: we are a host, not a router (4.4)
+  'ipv6-fragment', // a fragment (offset or M set): we do not reassemble; atomic fragments pass
   // ICMP, RFC 792
   'icmp-truncated', // shorter than the 8-byte ICMP header
   'icmp-checksum', // checksum over the whole message does not verify
   'icmp-quote', // an ICMP error whose quoted datagram is not an IPv4 header plus 8 bytes (RFC 792, RFC 1122 3.2.2)
+  // ICMPv6, RFC 4443
+  'icmpv6-truncated', // shorter than 8 bytes: the ICMPv6 header and the 32-bit field every message has
+  'icmpv6-checksum', // checksum with the IPv6 pseudo header does not verify (RFC 4443 2.3)
+  'icmpv6-quote', // an ICMPv6 error whose quoted packet is not an IPv6 header plus 8 bytes (RFC 4443 2.4)
   // TCP, RFC 9293 3.1
   'tcp-truncated', // shorter than the 20-byte fixed header
   'tcp-data-offset', // data offset below 5 or past the end of the segment

@@ -52,6 +52,25 @@ export const CAPTURED = {
     '080023c50f730001' + '6162636400000000'),
 }
 
+/**
+ * IPv6 packets read the same way (`unshare -n`, TUN with fd77::1/64 nodad): every checksum
+ * computed by the kernel over the IPv6 pseudo header. fd77::1 is the kernel, fd77::2 the far end.
+ */
+export const CAPTURED_V6 = {
+  /** The kernel's router solicitation from its link-local address to ff02::2 (RFC 4861 6.3.7), hop limit 255. */
+  routerSolicitation: fromHex(
+    '6000000000083afffe80000000000000cea6e171c2729a53ff020000000000000000000000000002' +
+    '8500705800000000'),
+  /** connect() to [fd77::2]:80: [S] flow label 0x142b4 <mss 1440,sackOK,TS,nop,wscale 10>: 1500 less 40 and 20. */
+  linuxSyn: fromHex(
+    '600142b400280640fd770000000000000000000000000001fd770000000000000000000000000002' +
+    'c5b200504f9d802a00000000a002fd20b9b50000020405a00402080a2f4fd12e000000000103030a'),
+  /** `ping -6 -c 1 -s 8 -p 61626364 fd77::2`: echo request id 0x294f seq 1, data 'abcd\0\0\0\0', flow label 0xcd242. */
+  linuxPing: fromHex(
+    '600cd24200103a40fd770000000000000000000000000001fd770000000000000000000000000002' +
+    '800096ab294f0001' + '6162636400000000'),
+}
+
 /** 10.77.0.1, the kernel's side in the captures. */
 export const KERNEL = 0x0a4d0001
 /** 10.77.0.2, the stack's side in the captures. */

@@ -208,7 +208,8 @@ describe('parseTcp drops', () => {
     // A reminder kept next to the list: add a test above when adding a reason.
     expect(DROP_REASONS).toEqual([
       'ip-truncated', 'ip-version', 'ip-header-length', 'ip-total-length', 'ip-options', 'ip-checksum', 'ip-fragment',
-      'icmp-truncated', 'icmp-checksum', 'icmp-quote', 'tcp-truncated', 'tcp-data-offset', 'tcp-checksum', 'tcp-options',
+      'ipv6-truncated', 'ipv6-version', 'ipv6-extension', 'ipv6-option', 'ipv6-routing', 'ipv6-fragment',
+      'icmp-truncated', 'icmp-checksum', 'icmp-quote', 'icmpv6-truncated', 'icmpv6-checksum', 'icmpv6-quote', 'tcp-truncated', 'tcp-data-offset', 'tcp-checksum', 'tcp-options',
       'udp-truncated', 'udp-length', 'udp-checksum',
     ])
   })
