@@ -31,10 +31,18 @@ import { UdpFlow } from './udp/flow.js'
 import { UdpSocket, type RemoteInfo, type UdpSocketOptions } from './udp/socket.js'
 import { DEFAULT_UDP_CONFIG, UdpLayer, type FlowTuple, type FlowVerdict, type UdpConfig } from './udp/udp-layer.js'
 import { parseAddress } from './wire/ipv4.js'
+import { formatAddressV6, parseAddressV6 } from './wire/ipv6.js'
 
 export interface StackOptions {
   /** Our IPv4 address, e.g. '10.77.0.2'. */
   address: string
+  /**
+   * Our IPv6 address, e.g. 'fd77::2': echo requests to it are answered (ping -6), the
+   * kernel's neighbour discovery and MLD are counted. TCP and UDP over IPv6 are not carried
+   * yet: they get an ICMPv6 Parameter Problem, which a kernel client reports at once as a
+   * protocol error, EPROTO (ip/ipv6-input.ts). Default: none, IPv6 packets only counted.
+   */
+  address6?: string
   link: Link
   /** Default: real time. Tests pass a VirtualClock. */
   clock?: Clock
@@ -103,6 +111,8 @@ const clocksInUse = new WeakSet<Clock>()
 
 export class Stack extends EventEmitter {
   readonly address: string
+  /** Our IPv6 address in RFC 5952 form, or null. */
+  readonly address6: string | null
   readonly counters = new Counters()
   readonly clock: Clock
   /** Open sockets and listening servers keep the process alive, as net's do; only on real time. */
@@ -122,6 +132,9 @@ export class Stack extends EventEmitter {
     const addr = parseAddress(opts.address)
     if (addr === null) throw new TypeError(`not an IPv4 address: ${opts.address}`)
     this.address = opts.address
+    const addr6 = opts.address6 === undefined ? null : parseAddressV6(opts.address6)
+    if (addr6 === null && opts.address6 !== undefined) throw new TypeError(`not an IPv6 address: ${opts.address6}`)
+    this.address6 = addr6 === null ? null : formatAddressV6(addr6)
     this.link = opts.link
     this.clock = opts.clock ?? new RealClock()
     // A clock has one wake-up, which the stack's timer wheel owns: a second stack would steal it.
@@ -160,7 +173,7 @@ export class Stack extends EventEmitter {
       counters: this.counters, random, wheel: this.wheel, clock: this.clock, output,
       onNewFlow: (tuple, size) => this.onNewFlow(tuple, size),
     })
-    this.ip = new IpLayer({ address: addr, promiscuous, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
+    this.ip = new IpLayer({ address: addr, address6: addr6, promiscuous, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
       tcpIcmpError: err => this.tcp.icmpError(err),
       udpInput: (ip, dgram) => this.udp.input(ip, dgram), udpIcmpError: err => this.udp.icmpError(err),
       icmpErrors: new IcmpErrorSender(this.clock, this.counters, output, opts.icmpRate ?? DEFAULT_ICMP_RATE),

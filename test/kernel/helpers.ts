@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { connect as netConnect, type Socket as NetSocket } from 'node:net'
-import { Stack } from '../../src/stack/stack'
+import { Stack, type StackOptions } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
 
@@ -56,11 +56,11 @@ export interface TunStack {
   close(): Promise<void>
 }
 
-/** A Stack at `address` on a new TUN device `dev` whose kernel side is `kernel`/24 (MTU 1500, MSL 1 s). */
-export function stackOnTun(dev: string, kernel: string, address: string): TunStack {
+/** A Stack at `address` on a new TUN device `dev` whose kernel side is `kernel`/24 (MTU 1500, MSL 1 s; more in `options`). */
+export function stackOnTun(dev: string, kernel: string, address: string, options: Partial<StackOptions> = {}): TunStack {
   const device = TunDevice.open({ name: dev, mtu: 1500 })
   configureKernelSide(dev, `${kernel}/24`, 1500)
-  const stack = new Stack({ address, link: device, mslMs: 1000 })
+  const stack = new Stack({ address, link: device, mslMs: 1000, ...options })
   const internalErrors: unknown[] = []
   stack.on('internal-error', (e: unknown) => internalErrors.push(e))
   return { stack, device, internalErrors, close: async () => { await stack.shutdown(300); device.close() } }

@@ -1,11 +1,12 @@
-// ICMP error messages we send (RFC 792, RFC 1122 3.2.2): today only "port unreachable"
-// for a UDP datagram no socket takes (RFC 1122 4.1.3.1). Each quotes the datagram that
-// caused it, and two limits keep us from being an amplifier:
+// ICMP error messages we send (RFC 792, RFC 1122 3.2.2): "port unreachable" for a UDP
+// datagram no socket takes (RFC 1122 4.1.3.1), and over IPv6 (RFC 4443) a parameter
+// problem for a next header we do not process. Each quotes the datagram that caused it,
+// and two limits keep us from being an amplifier:
 //
 // - RFC 1122 3.2.2 says when never to send one: about an ICMP error, about a datagram
 //   to a broadcast or multicast address, or from an address that is not one host
 //   (0.0.0.0/8, loopback, multicast, class E, broadcast): the answer would go to many,
-//   or to nobody.
+//   or to nobody. RFC 4443 2.4(e) says the same for IPv6.
 // - RFC 1812 4.3.2.8 and RFC 4443 2.4(f) ask for a rate limit. As Linux's
 //   net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst, one token bucket per stack:
 //   `perSecond` tokens a second, at most `burst` saved up.
@@ -15,6 +16,8 @@ import type { Clock } from '../time/clock.js'
 import { isIcmpError } from './icmp-errors.js'
 import { buildIcmpPacket } from '../wire/icmp.js'
 import { IPPROTO_ICMP, type IPv4Header } from '../wire/ipv4.js'
+import { buildIcmpv6Error, isIcmpv6Error } from '../wire/icmpv6.js'
+import { IPPROTO_ICMPV6, type IPv6Header, type IPv6Address } from '../wire/ipv6.js'
 
 /** Destination unreachable code 3: port unreachable (RFC 792). */
 export const ICMP_CODE_PORT_UNREACHABLE = 3
@@ -56,14 +59,29 @@ export class IcmpErrorSender {
    * error comes from the host the sender meant. False when a rule or the limit held it back.
    */
   send(header: IPv4Header, datagram: Uint8Array, type: number, code: number, from: number): boolean {
-    if (!mayAnswer(header, datagram)) return false
+    if (!mayAnswer(header, datagram) || !this.allowed()) return false
+    const body = datagram.subarray(0, Math.min(header.totalLength, ICMP_QUOTE_MAX))
+    this.output(buildIcmpPacket({ src: from, dst: header.src, type, code, rest: 0, body }))
+    return true
+  }
+
+  /**
+   * The same for IPv6 (RFC 4443 2.4): an error of `type` and `code` with the 32-bit field
+   * `rest` (a pointer, an MTU) about `packet`, quoting as much as fits 1280 bytes.
+   */
+  sendV6(header: IPv6Header, packet: Uint8Array, type: number, code: number, rest: number, from: IPv6Address): boolean {
+    if (!mayAnswerV6(header, packet) || !this.allowed()) return false
+    this.output(buildIcmpv6Error(packet, type, code, rest, from, header.src))
+    return true
+  }
+
+  /** The rate limit, counted: may one more error go now? */
+  private allowed(): boolean {
     if (!this.take()) {
       this.counters.icmpErrorsLimited++
       return false
     }
     this.counters.icmpErrorsSent++
-    const body = datagram.subarray(0, Math.min(header.totalLength, ICMP_QUOTE_MAX))
-    this.output(buildIcmpPacket({ src: from, dst: header.src, type, code, rest: 0, body }))
     return true
   }
 
@@ -88,4 +106,14 @@ function mayAnswer(header: IPv4Header, datagram: Uint8Array): boolean {
 function isOneHost(a: number): boolean {
   const first = a >>> 24
   return first !== 0 && first !== 127 && first < 224
+}
+
+/**
+ * RFC 4443 2.4(e): never about an ICMPv6 error, a packet to a multicast address, or one
+ * from an address that is not one host (unspecified ::, multicast ff00::/8).
+ */
+function mayAnswerV6(header: IPv6Header, packet: Uint8Array): boolean {
+  if (header.dst[0] === 0xff || header.src[0] === 0xff || header.src.every(b => b === 0)) return false
+  const upper = 40 + header.extensionLength
+  return !(header.protocol === IPPROTO_ICMPV6 && isIcmpv6Error(packet[upper] ?? 0))
 }

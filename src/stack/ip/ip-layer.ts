@@ -2,12 +2,13 @@
 // hand the payload to TCP, UDP or ICMP. ICMP echo requests are answered here (RFC 792),
 // in any-destination mode for every unicast address, from the address they were sent to;
 // and a UDP datagram no socket takes gets a port unreachable (RFC 1122 4.1.3.1, icmp-out.ts).
-// The kernel's own IPv6 on the link is counted by kind and ignored (ipv6-chatter.ts).
+// IPv6 packets go to ipv6-input.ts.
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
 import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender } from './icmp-out.js'
-import { ipv6Kind, isIpv6 } from './ipv6-chatter.js'
+import { isIpv6 } from './ipv6-chatter.js'
+import { Ipv6Input } from './ipv6-input.js'
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
 import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Header } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
@@ -18,6 +19,8 @@ export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
 
 export interface IpLayerOptions {
   address: number
+  /** Our IPv6 address (16 bytes), or null for IPv4 only. */
+  address6?: Uint8Array | null
   /**
    * Any-destination mode (StackOptions.promiscuous): take TCP segments, UDP datagrams, echo
    * requests and ICMP errors about what we sent, addressed to any address; each is answered
@@ -40,7 +43,11 @@ export interface IpLayerOptions {
 }
 
 export class IpLayer {
-  constructor(private readonly opts: IpLayerOptions) {}
+  private readonly v6: Ipv6Input
+
+  constructor(private readonly opts: IpLayerOptions) {
+    this.v6 = new Ipv6Input({ address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output, icmpErrors: opts.icmpErrors })
+  }
 
   /**
    * One packet from the link. Anything malformed is dropped and counted, never thrown.
@@ -48,8 +55,7 @@ export class IpLayer {
    */
   input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
-    // Not an IPv4 error: an IPv6 packet is another protocol, and the kernel sends some on any new link.
-    if (isIpv6(packet)) return counters.ignore(ipv6Kind(packet))
+    if (isIpv6(packet)) return this.v6.input(packet)
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
     const { header, payload } = ip.value

@@ -52,6 +52,8 @@ export interface IPv6Header {
   protocol: number
   /** Bytes of extension headers between the fixed header and the upper-layer message. */
   extensionLength: number
+  /** Where the byte naming `protocol` is: 6, or the first byte of the last extension header (a Parameter Problem's pointer, RFC 4443 3.4). */
+  protocolOffset: number
 }
 
 export interface IPv6Packet {
@@ -80,6 +82,7 @@ export function parseIPv6(packet: Uint8Array): Parsed<IPv6Packet> {
   if (end > n) return drop('ipv6-truncated')
 
   let next = packet[6]!
+  let nextOffset = 6
   let at = IPV6_HEADER_LENGTH
   for (let count = 0; ; count++) {
     if (next !== NEXT_HOP_BY_HOP && next !== NEXT_ROUTING && next !== NEXT_FRAGMENT && next !== NEXT_DESTINATION_OPTIONS) break
@@ -88,6 +91,7 @@ export function parseIPv6(packet: Uint8Array): Parsed<IPv6Packet> {
     if (next === NEXT_HOP_BY_HOP && count > 0) return drop('ipv6-extension')
     if (at + 8 > end) return drop('ipv6-extension')
     const following = packet[at]!
+    nextOffset = at
     if (next === NEXT_FRAGMENT) {
       // RFC 8200 4.5: 8 bytes: next header, reserved, offset (13 bits) | res | M, identification.
       const offsetAndM = (packet[at + 2]! << 8) | packet[at + 3]!
@@ -119,6 +123,7 @@ export function parseIPv6(packet: Uint8Array): Parsed<IPv6Packet> {
         dst: packet.slice(24, 40),
         protocol: next,
         extensionLength: at - IPV6_HEADER_LENGTH,
+        protocolOffset: nextOffset,
       },
       payload: next === NEXT_NONE ? packet.subarray(at, at) : packet.subarray(at, end),
     },

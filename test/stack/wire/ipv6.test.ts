@@ -26,7 +26,7 @@ describe('IPv6 header (RFC 8200 3)', () => {
   it('decodes a SYN captured from the kernel: fields, addresses, the TCP bytes as a view', () => {
     const r = parseIPv6(CAPTURED_V6.linuxSyn)
     if (!r.ok) throw new Error(r.reason)
-    expect(r.value.header).toMatchObject({ trafficClass: 0, flowLabel: 0x142b4, payloadLength: 40, hopLimit: 64, protocol: IPPROTO_TCP, extensionLength: 0 })
+    expect(r.value.header).toMatchObject({ trafficClass: 0, flowLabel: 0x142b4, payloadLength: 40, hopLimit: 64, protocol: IPPROTO_TCP, extensionLength: 0, protocolOffset: 6 })
     expect(formatAddressV6(r.value.header.src)).toBe('fd77::1')
     expect(formatAddressV6(r.value.header.dst)).toBe('fd77::2')
     expect(r.value.payload.length).toBe(40)
@@ -101,7 +101,7 @@ describe('IPv6 extension headers (RFC 8200 4)', () => {
       6, 0, 0, 0, 0, 0, 0, 9, // fragment: offset 0, M clear: atomic
     ]
     const r = parseIPv6(packet(60, chain, new Uint8Array(20)))
-    expect(r.ok && r.value.header).toMatchObject({ protocol: IPPROTO_TCP, extensionLength: 32 })
+    expect(r.ok && r.value.header).toMatchObject({ protocol: IPPROTO_TCP, extensionLength: 32, protocolOffset: 64 })
   })
 
   it('drops a real fragment, first or later (no reassembly)', () => {
