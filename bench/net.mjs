@@ -76,7 +76,7 @@ try {
   }
 } catch {}
 if (!outFile) {
-  console.error('usage: node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick]')
+  console.error('usage: node bench/net.mjs OUT.json [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--quick]')
   process.exit(2)
 }
 
@@ -368,6 +368,7 @@ function summarizeProfile(file, n = 15) {
   const byId = new Map(prof.nodes.map(node => [node.id, node]))
   const byFunction = new Map()
   const byFile = new Map()
+  const byLayer = new Map()
   let total = 0
   for (let i = 0; i < prof.samples.length; i++) {
     const cf = byId.get(prof.samples[i]).callFrame
@@ -377,15 +378,28 @@ function summarizeProfile(file, n = 15) {
     const fn = `${cf.functionName || '(anonymous)'}${cf.url ? `  ${where}` : ''}`
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + d)
     byFile.set(where, (byFile.get(where) ?? 0) + d)
+    const layer = layerOf(where, cf.functionName)
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + d)
   }
   const top = (map, k) => [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)
     .map(([name, us]) => ({ name, selfMs: Math.round(us / 1000), pct: Math.round((us / total) * 1000) / 10 }))
-  return { totalMs: Math.round(total / 1000), functions: top(byFunction, n), files: top(byFile, 10) }
+  return { totalMs: Math.round(total / 1000), functions: top(byFunction, n), files: top(byFile, 10), layers: top(byLayer, 20) }
+}
+
+/** Which part of the server a sample's function belongs to: a folder of src/, a part of Node, or V8 itself. */
+function layerOf(where, functionName) {
+  const m = /^src\/(stack\/[a-z-]+|[a-z-]+)\//.exec(where)
+  if (m) return `src/${m[1]}`
+  if (where.startsWith('node:internal/http') || where === 'node:_http_server' || where.startsWith('node:_http')) return 'node:http'
+  if (where.startsWith('node:internal/streams') || where === 'node:stream') return 'node:streams'
+  if (where.startsWith('node:')) return 'node: other'
+  if (where === '(vm)') return functionName ? `(${functionName.replace(/[()]/g, '')})` : '(vm)'
+  return where.includes('node_modules') ? 'node_modules' : 'other'
 }
 
 /** The tuntcp server under --cpu-prof during PLAN.transferReps runs of a transfer row, or one wrk run. */
 async function runProfile(results) {
-  if (!['download', 'upload', 'wrk'].includes(profile)) throw new Error(`--profile=${profile}: choose download, upload or wrk`)
+  if (!['download', 'upload', 'wrk', 'ab-c1', 'ab-c32'].includes(profile)) throw new Error(`--profile=${profile}: choose download, upload, wrk, ab-c1 or ab-c32`)
   const dir = join(root, 'bench', 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(dir, { recursive: true })
   const server = await startTuntcp(['--cpu-prof', '--cpu-prof-dir', dir])
@@ -398,6 +412,16 @@ async function runProfile(results) {
       const r = await wrk(TUN.addr)
       results.profile.runs.push(r.detail)
       log(`  wrk: ${r.value.toFixed(0)} req/s under the profiler`)
+    } else if (profile === 'ab-c1' || profile === 'ab-c32') {
+      // A connection's whole life per request: SYN, GET, response, close, TIME-WAIT entered.
+      const c = profile === 'ab-c1' ? 1 : 32
+      // Ten times the row's count, so the server's start-up (in the profile too) is a small part.
+      const n = 10 * (c === 1 ? PLAN.abSerial : PLAN.abParallel)
+      log(`profiling the tuntcp server during ab -n ${n} -c ${c} ...`)
+      const r = await ab(TUN.addr, n, c)
+      results.profile.runs.push(r.detail)
+      results.profile.connections = r.detail.complete ?? n
+      log(`  ab -c ${c}: ${r.value.toFixed(0)} req/s under the profiler`)
     } else {
       const fn = profile === 'upload' ? upload : download
       log(`profiling the tuntcp server during ${PLAN.transferReps} x ${profile} ...`)
@@ -410,6 +434,10 @@ async function runProfile(results) {
     results.profile.serverCpu = roundAll({ userS: after.user - before.user, sysS: after.sys - before.sys, wallS: (performance.now() - t0) / 1000 })
     const c = results.profile.serverCpu
     log(`  server CPU: ${c.userS} s user + ${c.sysS} s system in ${c.wallS} s wall`)
+    if (results.profile.connections) {
+      c.perConnectionUs = Math.round(((c.userS + c.sysS) * 1e6) / results.profile.connections)
+      log(`  ${c.perConnectionUs} µs of server CPU per connection (${results.profile.connections} connections)`)
+    }
   } finally {
     results.profile.serverReport = await server.stop()
   }
@@ -423,6 +451,8 @@ async function runProfile(results) {
   for (const t of results.profile.functions) log(show(t))
   log('self time by file:')
   for (const t of results.profile.files) log(show(t))
+  log('self time by layer:')
+  for (const t of results.profile.layers) log(show(t))
 }
 
 // ---- main ----

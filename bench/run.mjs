@@ -8,7 +8,7 @@
 //   npm run bench -- --only=lossy      goodput through a bad wire (5% loss, reordering, ...):
 //                                      tuntcp vs kernel-to-kernel, same faults (bench/lossy.mjs)
 //   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
-//                                      download (--profile=upload, --profile=wrk: during those); prints
+//                                      download (--profile=upload, wrk, ab-c1, ab-c32: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
 //   npm run bench -- --workers=2       also tuntcp with 2 worker threads (serve --workers 2: a
 //                                      multi-queue TUN device, a queue and a Stack per thread),
@@ -43,7 +43,7 @@ const workers = workersArg ? Number(workersArg.split('=')[1]) : null
 const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers='))
 if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy'].includes(only)) ||
     (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
-  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy] [--profile[=download|upload|wrk]] [--workers=N (2 to 64)]')
+  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)]')
   process.exit(2)
 }
 const wantInproc = !profileArg && only !== 'net' && only !== 'lossy'
