@@ -1,6 +1,7 @@
 // What `Stack.connections()` and `tuntcp ss` report of one connection: a TCB or a
 // compact TIME-WAIT entry seen as one row, like a line of `ss -tan` (and `ss -ti`).
 
+import { rcvMssEstimate } from './tcp-info.js'
 import { INITIAL_SSTHRESH, type CongestionControlName } from './tcp/congestion/index.js'
 import type { State } from './tcp/state.js'
 import type { Tcb } from './tcp/tcb.js'
@@ -47,6 +48,14 @@ export interface ConnectionInfo {
   bytesReceived: number
   /** Bytes the peer has SACKed above SND.UNA (the scoreboard, RFC 6675). */
   sackedBytes: number
+  /** The path MTU (RFC 1191) and the peer's MSS as its segments show it (Linux's rcv_mss); 0 in TIME-WAIT. */
+  pmtu: number
+  rcvMss: number
+  /** Segments sent and received over the connection's life; 0 in TIME-WAIT. */
+  segsOut: number
+  segsIn: number
+  /** The smallest recent RTT sample (ms), undefined before the first. */
+  minRttMs: number | undefined
 }
 
 /** One connection as a row of `Stack.connections()`. */
@@ -78,6 +87,11 @@ function timeWaitInfo(tw: TimeWait): ConnectionInfo {
     bytesAcked: 0,
     bytesReceived: 0,
     sackedBytes: 0,
+    pmtu: 0,
+    rcvMss: 0,
+    segsOut: 0,
+    segsIn: 0,
+    minRttMs: undefined,
   }
 }
 
@@ -108,6 +122,11 @@ function tcbInfo(tcb: Tcb): ConnectionInfo {
     bytesAcked: tcb.bytesAcked,
     bytesReceived: tcb.bytesReceived,
     sackedBytes: tcb.scoreboard.sackedBytes,
+    pmtu: tcb.pmtu,
+    rcvMss: rcvMssEstimate(tcb),
+    segsOut: tcb.segsOut,
+    segsIn: tcb.segsIn,
+    minRttMs: Number.isFinite(tcb.minRtt) ? tcb.minRtt : undefined,
   }
 }
 

@@ -3,8 +3,8 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (rcv_mss, min_rtt, delivered, segs_in,
-// pacing_rate, ...) is left out rather than faked; docs/api.md lists what is here.
+// A field Linux has and tuntcp does not keep (delivered, rcv_space, pacing_rate,
+// delivery_rate, ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
 import { seqAdd, seqDiff, seqGe, seqLt } from './tcp/seq.js'
@@ -36,6 +36,11 @@ export const TCPI_OPT = { TIMESTAMPS: 1, SACK: 2, WSCALE: 4, ECN: 8, ECN_SEEN: 1
 const INFINITE_SSTHRESH = 0x7fffffff
 /** Bytes the timestamps option takes in every segment (aligned): Linux's advmss leaves it out. */
 const TIMESTAMPS_ALIGNED = 12
+/** tcpi_min_rtt before any sample: Linux's minmax starts at ~0U. */
+const NO_MIN_RTT = 0xffffffff
+/** Linux's TCP_MIN_MSS and TCP_MSS_DEFAULT (include/net/tcp.h), bounds of the first rcv_mss guess. */
+const MIN_MSS = 88
+const DEFAULT_MSS = 536
 
 export interface TcpInfo {
   /** The connection's state, as Linux numbers them (LINUX_TCP_STATES). */
@@ -95,6 +100,17 @@ export interface TcpInfo {
   /** The peer's window (bytes, scaled), and the window we last advertised (bytes). */
   snd_wnd: number
   rcv_wnd: number
+  /** The peer's MSS as we estimate it (bytes): the largest in-order segment received, at most advmss; 536 or less before one (Linux's icsk_ack.rcv_mss). */
+  rcv_mss: number
+  /** The path MTU our segments are sized for (bytes, RFC 1191). */
+  pmtu: number
+  /** Segments sent (retransmissions included) and received, and of those the ones carrying data. */
+  segs_out: number
+  segs_in: number
+  data_segs_out: number
+  data_segs_in: number
+  /** The smallest RTT sample of the last 300 s (µs); 4294967295 before the first, as Linux. */
+  min_rtt: number
 }
 
 /** The fields of TcpInfo, as a script names them after `tcpi_`. */
@@ -104,6 +120,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'last_data_sent', 'last_ack_sent', 'last_data_recv', 'last_ack_recv',
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
   'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
+  'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt',
 ]
 
 /**
@@ -117,6 +134,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
   const ms = (t: number) => Math.max(0, Math.floor(now - t))
   const us = (t: number) => Math.round(t * 1000)
   const rec = lossCounts(tcb, mss)
+  const advmss = tcb.rcvMss - (tcb.tsOk ? TIMESTAMPS_ALIGNED : 0)
   return {
     state: LINUX_TCP_STATES[opts.state ?? tcb.state],
     ca_state: caState(tcb),
@@ -142,7 +160,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     rttvar: tcb.rtt.srtt === undefined ? 0 : us(tcb.rtt.rttvar),
     snd_ssthresh: tcb.cc.ssthresh >= INITIAL_SSTHRESH ? INFINITE_SSTHRESH : Math.floor(tcb.cc.ssthresh / mss),
     snd_cwnd: Math.floor(tcb.cc.cwnd / mss),
-    advmss: tcb.rcvMss - (tcb.tsOk ? TIMESTAMPS_ALIGNED : 0),
+    advmss,
     reordering: tcb.reordering,
     total_retrans: tcb.totalRetransmits,
     bytes_acked: tcb.bytesAcked,
@@ -150,7 +168,25 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     notsent_bytes: tcb.unsentBytes,
     snd_wnd: tcb.sndWnd,
     rcv_wnd: tcb.rcvWnd,
+    rcv_mss: rcvMssEstimate(tcb),
+    pmtu: tcb.pmtu,
+    segs_out: tcb.segsOut,
+    segs_in: tcb.segsIn,
+    data_segs_out: tcb.dataSegsOut,
+    data_segs_in: tcb.dataSegsIn,
+    min_rtt: Number.isFinite(tcb.minRtt) ? us(tcb.minRtt) : NO_MIN_RTT,
   }
+}
+
+/**
+ * The peer's MSS as we estimate it (Linux's icsk_ack.rcv_mss): the largest in-order segment
+ * received, at most advmss (tcp_measure_rcv_mss for segments at least as large as the estimate);
+ * before one, tcp_initialize_rcv_mss's guess, between TCP_MIN_MSS (88) and TCP_MSS_DEFAULT (536).
+ */
+export function rcvMssEstimate(tcb: Tcb): number {
+  const advmss = tcb.rcvMss - (tcb.tsOk ? TIMESTAMPS_ALIGNED : 0)
+  const guess = Math.max(MIN_MSS, Math.min(advmss, tcb.sndMss, Math.floor(tcb.rcvWnd / 2), DEFAULT_MSS))
+  return Math.max(guess, tcb.rcvMssSeen)
 }
 
 /** TCP_INFO of a socket without a connection (a listener, a socket not yet connected): its state, the rest 0. */

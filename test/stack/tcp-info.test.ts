@@ -41,6 +41,21 @@ describe('socket.info()', () => {
     expect(server.info()).toMatchObject({ bytes_received: 3000, last_data_recv: 151 })
   })
 
+  it('counts segments and data segments each way, the peer MSS seen (rcv_mss), the minimum RTT and the path MTU', async () => {
+    const { net, client, server } = await pair()
+    // Before data: rcv_mss is Linux's first guess, min(advmss, mss, rcv_wnd / 2, 536).
+    expect(server.info()).toMatchObject({ rcv_mss: 536, pmtu: 1500, min_rtt: 100_000 })
+    // SYN, ACK of the SYN,ACK out; SYN,ACK in: the handshake's segments.
+    expect(client.info()).toMatchObject({ segs_out: 2, segs_in: 1, data_segs_out: 0, data_segs_in: 0 })
+    expect(server.info()).toMatchObject({ segs_out: 1, segs_in: 2 })
+    client.write(Buffer.alloc(3000)) // 1448, 1448, then 104 after the first ACK
+    await runFor(net.clock, 400)
+    expect(client.info()).toMatchObject({ data_segs_out: 3, data_segs_in: 0 })
+    expect(server.info()).toMatchObject({ data_segs_in: 3, rcv_mss: 1448, segs_in: 5 })
+    expect(client.info().segs_out).toBe(5)
+    expect(client.info().min_rtt).toBe(100_000)
+  })
+
   it('follows the connection to its end: TIME-WAIT for the side that closed first, CLOSE for the other', async () => {
     const { net, client, server } = await pair()
     client.end()

@@ -101,6 +101,14 @@ export interface TcpConfig {
    * the ACKs a connection owes for the segments of one batch go as one, at the end of the batch.
    */
   ackCoalescing: boolean
+  /**
+   * The tail loss probe's timeout (recovery/timers.ts, RFC 8985 7.2) is 2 * SRTT, at least
+   * probeTimeoutMinMs, plus the peer's worst delayed ACK when one segment is out, else plus
+   * probeTimeoutSlackMs. tuntcp: at least 10 ms, as the TLP draft; Linux: 2 ms added
+   * (TCP_TIMEOUT_MIN, tcp_schedule_loss_probe in net/ipv4/tcp_output.c).
+   */
+  probeTimeoutMinMs: number
+  probeTimeoutSlackMs: number
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -134,6 +142,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
   ackCoalescing: true,
+  probeTimeoutMinMs: 10,
+  probeTimeoutSlackMs: 0,
 }
 
 /** The names of the profiles below, for `--profile NAME` and `StackOptions.tcp`. */
@@ -161,6 +171,9 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   pushBursts: true,
   // The tail loss probe only in the open state (tcp_schedule_loss_probe, tcp_output.c).
   probeInRecovery: false,
+  // Its timeout: 2 * SRTT + TCP_TIMEOUT_MIN (2 ms) with more than one segment out, no floor (tcp_schedule_loss_probe).
+  probeTimeoutMinMs: 0,
+  probeTimeoutSlackMs: 2,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).

@@ -29,6 +29,8 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
   // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
   const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
   if (options !== undefined) seg.options = options
+  tcb.segsOut++
+  if (payload !== undefined && payload.length > 0) tcb.dataSegsOut++
   tcb.host.transmit(tcb, seg)
 }
 
@@ -61,6 +63,7 @@ export function sendReset(tcb: Tcb): void {
  */
 export function sendResetAt(tcb: Tcb, seq: number): void {
   tcb.host.counters.resetsSent++
+  tcb.segsOut++
   tcb.host.transmit(tcb, { seq, ack: 0, flags: RST, window: 0 })
 }
 

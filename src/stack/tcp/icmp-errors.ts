@@ -71,6 +71,7 @@ function lowerMss(tcb: Tcb, mtu: number): void {
   const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
   if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')
   tcb.sndMss = mss
+  tcb.pmtu = Math.max(mtu, MIN_PMTU)
   counters.pmtuReductions++
   const s = tcb.state
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return

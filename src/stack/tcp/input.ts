@@ -32,6 +32,8 @@ interface Arrival {
 
 export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
   tcb.lastReceived = tcb.host.clock.now()
+  tcb.segsIn++
+  if (seg.payload.length > 0) tcb.dataSegsIn++
   switch (tcb.state) {
     case 'CLOSED':
     case 'LISTEN':

@@ -17,13 +17,19 @@ import type { Tcb } from './tcb.js'
 export function countReceived(tcb: Tcb, length: number): void {
   const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
   tcb.unackedSegments += Math.ceil(length / fullSize)
-  if (tcb.host.config.quickAck) dataReceived(tcb, Math.min(length, fullSize), tcb.rcvWnd + length)
+  tcb.rcvMssSeen = Math.max(tcb.rcvMssSeen, Math.min(length, fullSize)) // Linux's tcp_measure_rcv_mss, for larger segments
+  if (tcb.host.config.quickAck) dataReceived(tcb, tcb.rcvWnd + length)
 }
 
 /** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs; at once in quick-ACK mode. */
 export function delayedAck(tcb: Tcb): void {
-  if (tcb.unackedSegments >= 2 || (tcb.unackedSegments > 0 && inQuickAck(tcb))) ackSoon(tcb)
+  if (ackDueNow(tcb)) ackSoon(tcb)
   else if (tcb.unackedSegments > 0 && !tcb.delayedAckTimer.armed) tcb.host.wheel.arm(tcb.delayedAckTimer, tcb.host.config.delayedAckMs)
+}
+
+/** An ACK is owed at once: two or more segments unacknowledged, or one in quick-ACK mode. */
+export function ackDueNow(tcb: Tcb): boolean {
+  return tcb.unackedSegments >= 2 || (tcb.unackedSegments > 0 && inQuickAck(tcb))
 }
 
 // ---- quick-ACK mode (Linux, net/ipv4/tcp_input.c) ----
@@ -38,9 +44,8 @@ const MSS_GUESS = 536
  * data after a silence longer than the RTO (the sender's window must restart), starts a
  * quick-ACK period, so the sender's slow start gets an ACK per segment.
  */
-function dataReceived(tcb: Tcb, length: number, window: number): void {
+function dataReceived(tcb: Tcb, window: number): void {
   const now = tcb.host.clock.now()
-  tcb.rcvMssSeen = Math.max(tcb.rcvMssSeen, length)
   // Interactive (Linux's pingpong mode): we sent data within the delayed-ACK time of the last
   // data received, so our replies carry the ACKs; no quick ACKs then.
   const last = tcb.lastDataReceived

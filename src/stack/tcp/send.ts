@@ -182,8 +182,25 @@ export function sampleRtt(tcb: Tcb): void {
     return
   }
   if (tcb.rttSeq !== null && seqLe(tcb.rttSeq, tcb.sndUna)) {
-    tcb.rtt.sample(tcb.host.clock.now() - tcb.rttStart)
+    rttSample(tcb, tcb.host.clock.now() - tcb.rttStart)
     tcb.rttSeq = null
+  }
+}
+
+/** How long a minimum RTT holds before a new sample replaces it (Linux's tcp_min_rtt_wlen default, 300 s). */
+const MIN_RTT_WINDOW_MS = 300_000
+
+/**
+ * One RTT sample: into SRTT and RTTVAR (RFC 6298), and the minimum RTT (tcpi_min_rtt), kept
+ * over a window as Linux's tcp_update_rtt_min does, simplified to one candidate: a smaller
+ * sample, or any sample once the minimum is older than the window, becomes the minimum.
+ */
+function rttSample(tcb: Tcb, rtt: number): void {
+  tcb.rtt.sample(rtt)
+  const now = tcb.host.clock.now()
+  if (rtt <= tcb.minRtt || now - tcb.minRttAt > MIN_RTT_WINDOW_MS) {
+    tcb.minRtt = rtt
+    tcb.minRttAt = now
   }
 }
 
@@ -191,7 +208,7 @@ export function sampleRtt(tcb: Tcb): void {
 export function sampleEcho(tcb: Tcb, echo: number | undefined): void {
   if (!tcb.tsOk) return
   const rtt = rttFromEcho(tcb, echo)
-  if (rtt !== null) tcb.rtt.sample(rtt)
+  if (rtt !== null) rttSample(tcb, rtt)
 }
 
 /** Fifth step, the window update: only from a segment newer than the last one used (SND.WL1, SND.WL2). */

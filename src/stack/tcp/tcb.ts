@@ -151,7 +151,7 @@ export class Tcb {
   quickAcks = 0
   /** When in-order data last arrived (ms), or null before the first: quick ACKs start there (Linux's icsk_ack.lrcvtime). */
   lastDataReceived: number | null = null
-  /** The largest in-order segment seen, at most our MSS (Linux's icsk_ack.rcv_mss): sizes the quick-ACK count. */
+  /** The largest in-order segment seen, at most our MSS (Linux's icsk_ack.rcv_mss): sizes the quick-ACK count, tcpi_rcv_mss. */
   rcvMssSeen = 0
   /** Interactive: we sent data soon after the last data received (Linux's pingpong mode); no quick ACKs. */
   pingpong = false
@@ -293,6 +293,19 @@ export class Tcb {
   keepaliveProbesSent = 0
   /** Time of the last segment received (keepalive idleness). */
   lastReceived = 0
+
+  // Counts for TCP_INFO (RFC 4898's tcpEStats names: segments in and out, those with data)
+  /** Segments received on this connection, the SYN included; and those carrying data (Linux's segs_in, data_segs_in). */
+  segsIn = 0
+  dataSegsIn = 0
+  /** Segments sent, retransmissions included; and those carrying data (segs_out, data_segs_out). */
+  segsOut = 0
+  dataSegsOut = 0
+  /** The smallest RTT sample (ms) within the last minRttWindowMs, and when it was taken (Linux's tcp_min_rtt). */
+  minRtt = Infinity
+  minRttAt = 0
+  /** The path MTU our segments are sized for: the link's, lowered by ICMP "fragmentation needed" (RFC 1191). */
+  pmtu = 1500
 
   constructor(
     readonly host: TcpHost,

@@ -17,6 +17,7 @@ import { SynCookies } from './syn-cookies.js'
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { icmpErrorArrives } from './icmp-errors.js'
 import { sendAck, sendCookieSynAck, sendResetAt, sendResetFor, sendSyn, type SegmentOut } from './emit.js'
+import { ackDueNow } from './receive.js'
 import { acceptSynOptions, takeMss } from './options.js'
 import { seqAdd } from './seq.js'
 import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
@@ -179,7 +180,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     if (held === null || held.size === 0) return
     for (const tcb of held.keys()) {
       const open = tcb.state !== 'CLOSED' && tcb.state !== 'TIME-WAIT'
-      if (open && tcb.unackedSegments >= 2) sendAck(tcb)
+      if (open && ackDueNow(tcb)) sendAck(tcb)
       else this.counters.acksCoalesced++
     }
     held.clear()
@@ -458,6 +459,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     tcb.rcvNxt = seqAdd(irs, 1)
     tcb.rcvAdv = tcb.rcvNxt
     tcb.rcvMss = this.mtu - 40
+    tcb.pmtu = this.mtu
+    tcb.segsIn = 1 // the SYN, which reached the listener
     takeMss(tcb, mss)
     // Window scale, timestamps, SACK: answered only if offered (RFC 7323, RFC 2018).
     if (synOptions !== null) acceptSynOptions(tcb, synOptions)

@@ -15,6 +15,7 @@ export function openActive(tcb: Tcb, iss: number, mtu: number): void {
   tcb.sndNxt = seqAdd(iss, 1)
   tcb.bufSeq = seqAdd(iss, 1)
   tcb.rcvMss = mtu - 40
+  tcb.pmtu = mtu
   tcb.sndMss = 536 // until the peer's MSS option says otherwise (RFC 9293 3.7.1)
   tcb.setState('SYN-SENT', 'active OPEN')
   sendSyn(tcb)

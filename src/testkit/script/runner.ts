@@ -155,11 +155,17 @@ interface Sent {
 class ScriptLink implements Link {
   readonly mtu = 1500
   private handler: PacketHandler | null = null
+  private batchEnd: (() => void) | null = null
   constructor(private readonly onSend: (packet: Uint8Array) => void) {}
   send(packet: Uint8Array): void { this.onSend(packet.slice()) }
   onReceive(handler: PacketHandler | null): void { this.handler = handler }
-  inject(packet: Uint8Array): void { this.handler?.(packet) }
-  close(): void { this.handler = null }
+  onBatchEnd(handler: (() => void) | null): void { this.batchEnd = handler }
+  /** The packets of one inbound line, as one batch: a GRO packet's segments reach TCP together and get one ACK. */
+  inject(packets: readonly Uint8Array[]): void {
+    for (const packet of packets) this.handler?.(packet)
+    this.batchEnd?.()
+  }
+  close(): void { this.handler = null; this.batchEnd = null }
 }
 
 export async function runScript(script: Script, options: RunOptions = {}): Promise<RunResult> {
@@ -403,16 +409,17 @@ class Runner {
     }
     // --mss: a longer segment is packetdrill's GSO packet, arriving as segments of that size; FIN and PSH on the last.
     const size = this.script.options.mss > 0 && !syn ? this.script.options.mss : Math.max(1, p.len)
+    const packets: Uint8Array[] = []
     for (let off = 0; off === 0 || off < p.len; off += size) {
       const len = Math.min(size, p.len - off)
       const last = off + len >= p.len
-      const packet = buildPacket({
+      packets.push(buildPacket({
         src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
         seq: (seq + off) >>> 0, ack, flags: last ? p.flags : p.flags & ~(FIN | PSH), win: p.win!, options: encodeOptions(options),
         payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len),
-      })
-      this.link.inject(packet)
+      }))
     }
+    this.link.inject(packets)
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */

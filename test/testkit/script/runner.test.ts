@@ -279,10 +279,11 @@ describe('receiving', () => {
 `)).toEqual({ ok: true })
   })
 
-  it('--mss cuts a long inbound segment into segments of that size (the second of them is ACKed at once)', async () => {
+  it('--mss cuts a long inbound segment into segments of that size, arriving together as a GRO packet: one ACK for all', async () => {
     expect(await run(`+0 < . 1:3001(3000) ack 1 win 65535
-+0 > . 1:1(0) ack 2001
++0 > . 1:1(0) ack 3001
 +0 %{ assert tcpi_bytes_received == 3000 }%
++0 %{ assert tcpi_rcv_mss == 1000, tcpi_rcv_mss }%
 `, {}, '--mss=1000\n')).toEqual({ ok: true })
   })
 })

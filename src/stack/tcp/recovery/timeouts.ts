@@ -52,7 +52,9 @@ export function tailLossProbe(tcb: Tcb): boolean {
     tcb.sndNxt = seqAdd(start, sent)
     tcb.lastDataSent = tcb.host.clock.now()
   } else {
-    const last = Math.min(tcb.sndMss, flightSize(tcb))
+    // The highest-sequence segment as it was sent (7.3): a FIN sent on its own goes again on its own.
+    const top = tcb.sent.segments.at(-1)
+    const last = top !== undefined && top.end === tcb.sndNxt ? seqDiff(tcb.sndNxt, top.start) : Math.min(tcb.sndMss, flightSize(tcb))
     const flight = Math.min(flightSize(tcb), cwndBytes(tcb))
     tcb.tlp = { end: tcb.sndNxt, flight } // RFC 8985 7.4: answered in probeAcked
     resend(tcb, seqAdd(tcb.sndNxt, -last), last)

@@ -23,8 +23,9 @@ export function armRetransmitTimer(tcb: Tcb): void {
   const srtt = tcb.rtt.srtt
   let pto = Infinity
   if (probeAllowed(tcb) && srtt !== undefined) {
-    pto = Math.max(2 * srtt, 10)
-    if (flightSize(tcb) <= tcb.sndMss) pto += WORST_CASE_DELAYED_ACK_MS
+    const config = tcb.host.config
+    pto = Math.max(2 * srtt, config.probeTimeoutMinMs)
+    pto += flightSize(tcb) <= tcb.sndMss ? WORST_CASE_DELAYED_ACK_MS : config.probeTimeoutSlackMs
   }
   // RFC 8985 7.2: PTO = min(PTO, RTO): a probe due after the RTO goes at the RTO, still as a probe.
   const first = Math.min(pto, reorderDeadline(tcb))
