@@ -68,7 +68,7 @@ export interface TcpInfo {
   unacked: number
   /** Of those, segments the peer SACKed (sacked_out). */
   sacked: number
-  /** Segments counted lost: in recovery the RFC 6675 IsLost() holes, after an RTO all not SACKed (lost_out). */
+  /** Segments counted lost (lost_out): in recovery those RACK marked lost, resent or not; after an RTO all not SACKed. */
   lost: number
   /** Retransmitted segments not yet acknowledged (retrans_out). */
   retrans: number
@@ -233,8 +233,9 @@ function lossCounts(tcb: Tcb, mss: number): { lost: number; retrans: number } {
     return { lost: count(tcb.recover), retrans: count(tcb.rtxNext) }
   }
   if (tcb.lossState === 'recovery') {
-    const top = board.highestSacked ?? tcb.sndUna
-    const lost = tcb.sackOk ? count(top, s => board.isLost(s, mss, tcb.reordering)) : 1 // NewReno: the segment at SND.UNA
+    // With SACK, lost_out: the segments RACK (or DupThresh) marked lost, resent since or not
+    // (Linux's TCPCB_LOST); NewReno: the segment at SND.UNA.
+    const lost = tcb.sackOk ? tcb.sent.segments.filter(s => s.markedLost && !s.delivered).length : 1
     return { lost, retrans: count(tcb.sackOk ? tcb.highRxt : seqAdd(tcb.sndUna, 1)) }
   }
   return { lost: 0, retrans: 0 }

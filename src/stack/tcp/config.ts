@@ -52,6 +52,13 @@ export interface TcpConfig {
    * (docs/congestion-control.md measures it: RTOs per 20 MiB 23-30 -> 10-11).
    */
   probeInRecovery: boolean
+  /**
+   * PRR's slow-start reduction bound (RFC 6937 3, PRR-SSRB) adds its extra segment only on a
+   * "safe" ACK, one that moves SND.UNA and marks nothing newly lost, and keeps to the
+   * conservative bound otherwise: RFC 9937's rule, as Linux's tcp_cwnd_reduction. Off: on
+   * every ACK of that phase, as RFC 6937 (measured fewer RTOs here: docs/congestion-control.md).
+   */
+  prrSafeAck: boolean
   /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
   keepaliveIdleMs: number
   keepaliveIntervalMs: number
@@ -126,6 +133,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   quickAck: false,
   pushBursts: false,
   probeInRecovery: true,
+  prrSafeAck: false,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,
@@ -174,6 +182,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   // Its timeout: 2 * SRTT + TCP_TIMEOUT_MIN (2 ms) with more than one segment out, no floor (tcp_schedule_loss_probe).
   probeTimeoutMinMs: 0,
   probeTimeoutSlackMs: 2,
+  // PRR-SSRB's extra segment only on an ACK that moves SND.UNA with no new loss (tcp_cwnd_reduction, tcp_input.c).
+  prrSafeAck: true,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).

@@ -85,6 +85,8 @@ export interface Prr {
   recoverFs: number
   /** sndcnt of the last ACK: the bytes PRR let it send (RFC 6937 3). */
   sndcnt: number
+  /** SentSegments.lossMarks at the last ACK: a change is a loss newly marked (RFC 9937's unsafe ACK). */
+  lossMarks: number
 }
 
 const MAX_WINDOW = 65_535 // without window scaling (RFC 7323), the window field is 16 bits
@@ -230,7 +232,7 @@ export class Tcb {
   /** With SACK: the change the ACK being processed made to the bytes SACKed (RFC 6937 DeliveredData's change_in(SACKd)). */
   sackedChange = 0
   /** The rate reduction of the current fast recovery (RFC 6937). */
-  prr: Prr = { delivered: 0, out: 0, recoverFs: 0, sndcnt: 0 }
+  prr: Prr = { delivered: 0, out: 0, recoverFs: 0, sndcnt: 0, lossMarks: 0 }
   /**
    * The reordering seen on this path, in segments (Linux's tp->reordering): the DupThresh
    * in use. 3 (RFC 5681) until a segment is seen to arrive after later ones; then how far.

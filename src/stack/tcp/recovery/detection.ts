@@ -15,9 +15,6 @@ import { rackLost, rackOnAck } from './rack.js'
 /** DupThresh (RFC 5681 3.2, RFC 6675 2): duplicate ACKs that signal a loss, until reordering is seen. */
 export const DUP_THRESH = 3
 
-/** The most reordering (segments) a connection will allow for, as Linux's tcp_max_reordering. */
-export const MAX_REORDERING = 300
-
 /** FlightSize (RFC 5681 2): data sent and not yet cumulatively acknowledged. */
 export function flightSize(tcb: Tcb): number {
   return Math.max(0, seqDiff(tcb.sndNxt, tcb.sndUna))

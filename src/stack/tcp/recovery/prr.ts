@@ -19,9 +19,9 @@
 // was lost than the reduction asked for, pipe falls below ssthresh and the second rule, the
 // slow-start reduction bound (PRR-SSRB), catches up: at most one segment more than was
 // delivered per ACK. From RFC 9937 come RecoverFS, the fast retransmit forced on the first
-// ACK, and nothing sent on an ACK that delivers nothing; not its "safe ACK" rule (the SMSS
-// only when SND.UNA moves and no further loss shows), which measured worse here (docs/
-// congestion-control.md). The sending itself is RFC 6675's: cwnd - pipe.
+// ACK, and nothing sent on an ACK that delivers nothing; its "safe ACK" rule (the SMSS
+// only when SND.UNA moves and no further loss shows) only with prrSafeAck (the Linux
+// profile), as it measured worse here (docs/congestion-control.md). The sending itself is RFC 6675's: cwnd - pipe.
 
 import type { Tcb } from '../tcb.js'
 import { flightSize, pipe } from './detection.js'
@@ -32,7 +32,7 @@ export function startPrr(tcb: Tcb, delivered: number): void {
   // received before this ACK, which no later ACK can report again (its DeliveredData counts).
   const reported = tcb.sackOk ? tcb.scoreboard.sackedBytes : tcb.dupDelivered
   const recoverFs = Math.max(flightSize(tcb) - (reported - delivered), tcb.sndMss)
-  tcb.prr = { delivered: 0, out: 0, recoverFs, sndcnt: 0 }
+  tcb.prr = { delivered: 0, out: 0, recoverFs, sndcnt: 0, lossMarks: tcb.sent.lossMarks }
 }
 
 /**
@@ -71,10 +71,12 @@ export function deliveredByDupAck(tcb: Tcb): number {
 
 /**
  * Every ACK in recovery (RFC 6937 3), the first included: set cwnd so that RFC 6675's
- * cwnd - pipe lets this ACK send sndcnt bytes.
+ * cwnd - pipe lets this ACK send sndcnt bytes. `advanced`: the ACK moved SND.UNA.
  */
-export function prrAck(tcb: Tcb, delivered: number): void {
+export function prrAck(tcb: Tcb, delivered: number, advanced: boolean): void {
   const prr = tcb.prr
+  const newlyLost = tcb.sent.lossMarks !== prr.lossMarks
+  prr.lossMarks = tcb.sent.lossMarks
   if (delivered <= 0 && prr.out > 0) return // RFC 9937: nothing delivered, nothing more may go
   prr.delivered += delivered
   const mss = tcb.sndMss
@@ -86,8 +88,10 @@ export function prrAck(tcb: Tcb, delivered: number): void {
     // round may send rather than the second.
     sndcnt = Math.ceil((prr.delivered * ssthresh) / prr.recoverFs / mss) * mss - prr.out
   } else {
-    // Slow-start reduction bound (PRR-SSRB): what was delivered and not yet replaced, one SMSS more.
-    sndcnt = Math.min(ssthresh - inFlight, Math.max(prr.delivered - prr.out, delivered) + mss)
+    // Slow-start reduction bound (PRR-SSRB): what was delivered and not yet replaced, one SMSS
+    // more; with prrSafeAck (RFC 9937) that SMSS only on a safe ACK, else the conservative bound.
+    const safe = !tcb.host.config.prrSafeAck || (advanced && !newlyLost)
+    sndcnt = Math.min(ssthresh - inFlight, Math.max(prr.delivered - prr.out, delivered) + (safe ? mss : 0))
   }
   if (prr.out === 0) sndcnt = Math.max(sndcnt, mss) // RFC 9937: the fast retransmit goes on the first ACK
   prr.sndcnt = Math.max(0, sndcnt)

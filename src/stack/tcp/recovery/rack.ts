@@ -7,19 +7,24 @@
 // step 4, RFC 2883). Used with SACK only; without it RFC 6675's DupThresh rule stays.
 
 import type { SackBlock } from '../sack.js'
-import { seqGt, seqLe, seqLt } from '../seq.js'
+import { seqDiff, seqGt, seqLe, seqLt } from '../seq.js'
 import type { Tcb } from '../tcb.js'
 import type { Rack, SentSegment } from './sent.js'
 
 export type { Rack } from './sent.js'
 
+/** The most reordering (segments) a connection will allow for, as Linux's tcp_max_reordering. */
+export const MAX_REORDERING = 300
+
 /**
  * RFC 8985 6.2, RACK_sent_after: was segment `s` sent after the one RACK holds? Equal times
  * go by the order of sending (the RFC breaks ties by end_seq, which with a 1 ms clock would
- * put a retransmission before the segments sent just ahead of it).
+ * put a retransmission before the segments sent just ahead of it); the segments of one send
+ * (a burst written at once) by end_seq, as the RFC.
  */
 function sentAfter(s: SentSegment, rack: Rack): boolean {
-  return s.xmitTs > rack.xmitTs || (s.xmitTs === rack.xmitTs && s.order > rack.order)
+  if (s.xmitTs !== rack.xmitTs) return s.xmitTs > rack.xmitTs
+  return s.order > rack.order || (s.order === rack.order && seqGt(s.end, rack.endSeq))
 }
 
 /**
@@ -53,6 +58,7 @@ export function rackOnAck(tcb: Tcb, ack: number, dsack: SackBlock | null): boole
   const rack = tcb.rack
   const now = tcb.host.clock.now()
   // Step 2 (update RACK.xmit_ts, .end_seq, .rtt) and step 3 (detect reordering), per segment delivered.
+  let reorderedFrom: number | null = null // the lowest original delivered below RACK.fack
   eachDelivered(tcb, ack, s => {
     const rtt = now - s.xmitTs
     // A retransmitted segment delivered faster than any RTT seen: the original's delivery, not this copy's.
@@ -65,14 +71,27 @@ export function rackOnAck(tcb: Tcb, ack: number, dsack: SackBlock | null): boole
       rack.order = s.order
     }
     if (seqGt(s.end, rack.fack) || rack.fack === 0) rack.fack = s.end
-    else if (seqLt(s.end, rack.fack) && !s.retransmitted && !rack.reorderingSeen) {
+    else if (seqLt(s.end, rack.fack) && !s.retransmitted) {
+      reorderedFrom ??= s.start
+      if (!rack.reorderingSeen) tcb.host.counters.reorderingSeen++
       rack.reorderingSeen = true
-      tcb.host.counters.reorderingSeen++
     }
   })
+  if (reorderedFrom !== null) noteReordering(tcb, reorderedFrom)
   tcb.sent.trim(ack)
   updateReoWnd(tcb, ack, dsack !== null)
   return detectLoss(tcb)
+}
+
+/**
+ * How far the path reorders, in segments (Linux's tp->reordering, tcp_check_sack_reordering):
+ * the distance from RACK.fack down to the lowest original just delivered below it, if more
+ * than seen so far. TCP_INFO reports it; without SACK blocks it is the DupThresh.
+ */
+function noteReordering(tcb: Tcb, low: number): void {
+  const mss = tcb.sndMss
+  const distance = seqDiff(tcb.rack.fack, low)
+  if (distance > tcb.reordering * mss) tcb.reordering = Math.min(Math.ceil(distance / mss), MAX_REORDERING)
 }
 
 /**
@@ -122,10 +141,10 @@ export function detectLoss(tcb: Tcb): boolean {
   let marked = false
   for (const s of tcb.sent.segments) {
     if (s.delivered || s.lost) continue
-    if (sentAfter(s, rack) || s.order === rack.order) continue
+    if (sentAfter(s, rack)) continue
     const remaining = s.xmitTs + rack.rtt + window - now
     if (remaining <= 0) {
-      s.lost = true
+      tcb.sent.markLost(s)
       marked = true
     } else timeout = Math.max(timeout, remaining)
   }
@@ -139,7 +158,7 @@ export function markLostOnRto(tcb: Tcb): void {
   const window = reoWnd(tcb)
   for (const s of tcb.sent.segments) {
     if (s.delivered) continue
-    if (s.start === tcb.sndUna || s.xmitTs + tcb.rack.rtt + window - now <= 0) s.lost = true
+    if (s.start === tcb.sndUna || s.xmitTs + tcb.rack.rtt + window - now <= 0) tcb.sent.markLost(s)
   }
   tcb.rack.timeoutAt = null
 }

@@ -110,7 +110,7 @@ export function duplicateAck(tcb: Tcb): void {
     // Each duplicate ACK is data that left the network: PRR lets part of it be replaced
     // (RFC 6937 3; it replaces RFC 5681 3.2 step 4's inflation). After an RTO cwnd grows
     // only with new ACKs.
-    if (tcb.lossState === 'recovery') prrAck(tcb, delivered)
+    if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
     return
   }
   // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
@@ -143,7 +143,7 @@ function resendIfRetransmissionLost(tcb: Tcb): void {
  * Fast retransmit (RFC 5681 3.2 step 2; RFC 6675 5 step 4) and the start of PRR;
  * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer).
  */
-export function enterRecovery(tcb: Tcb, delivered: number): void {
+export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): void {
   const mss = tcb.sndMss
   tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
   tcb.lossState = 'recovery'
@@ -157,11 +157,11 @@ export function enterRecovery(tcb: Tcb, delivered: number): void {
   tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
-  prrAck(tcb, delivered) // cwnd = pipe + sndcnt, at least one segment: this one
+  prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
   if (tcb.sackOk) {
     // What RACK marked lost goes (RFC 8985 6.2), SND.UNA's segment when DupThresh alone spoke.
     const head = tcb.sent.find(tcb.sndUna)
-    if (!lostHoleRemains(tcb) && head !== undefined) head.lost = true
+    if (!lostHoleRemains(tcb) && head !== undefined) tcb.sent.markLost(head)
     resendLost(tcb)
   } else resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
@@ -199,7 +199,7 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       if (tryUndo(tcb, acked)) return
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       partialAck(tcb)
-      return prrAck(tcb, delivered)
+      return prrAck(tcb, delivered, true)
     }
   }
 }

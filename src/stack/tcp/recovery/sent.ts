@@ -28,6 +28,11 @@ export interface SentSegment {
   retransmitted: boolean
   /** Deemed lost (by RACK, or by an RTO) and not sent again since. */
   lost: boolean
+  /**
+   * Deemed lost in this episode, resent since or not: Linux's TCPCB_LOST, which lost_out
+   * (TCP_INFO's tcpi_lost) counts; cleared only by delivery or an undo.
+   */
+  markedLost: boolean
   /** Delivered: cumulatively ACKed or wholly SACKed, already taken by RACK's update (6.2 step 2). */
   delivered: boolean
 }
@@ -52,7 +57,7 @@ export class SentSegments {
     if (seqGe(seq, sndNxt)) {
       for (let at = seq; seqLt(at, end) && this.list.length < MAX_SEGMENTS; at = seqAdd(at, mss)) {
         const right = seqLt(seqAdd(at, mss), end) ? seqAdd(at, mss) : end
-        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, delivered: false })
+        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, markedLost: false, delivered: false })
       }
       return
     }
@@ -75,6 +80,21 @@ export class SentSegments {
     if (n > 0) this.list.splice(0, n)
     const first = this.list[0]
     if (first !== undefined && seqLt(first.start, sndUna)) first.start = sndUna
+  }
+
+  /** Segments deemed lost so far, in all: PRR tells an ACK that marked one (prr.ts). */
+  lossMarks = 0
+
+  /** Deem `s` lost (RACK, an RTO, or DupThresh at SND.UNA). */
+  markLost(s: SentSegment): void {
+    s.lost = true
+    s.markedLost = true
+    this.lossMarks++
+  }
+
+  /** Forget every loss mark (an undo: the losses were not real). */
+  clearLossMarks(): void {
+    for (const s of this.list) s.markedLost = false
   }
 
   find(seq: number): SentSegment | undefined {
