@@ -20,7 +20,7 @@ export interface ForwardedFlow {
 export interface UdpRelayCounters {
   flows: number
   refusedFull: number
-  /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today). */
+  /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today) or cannot send there. */
   refusedUpstream: number
 }
 
@@ -59,10 +59,15 @@ export class UdpRelay {
       upstreamLocal: null, datagramsUp: 0, datagramsDown: 0,
     }
     let socket: ReturnType<UdpFlow['accept']> | null = null
-    const up = this.upstream.openDatagrams(flow.localAddress, flow.localPort, message => {
-      info.datagramsDown++
-      socket?.send(message)
-    })
+    let up: UpstreamDatagrams | null
+    try {
+      up = this.upstream.openDatagrams(flow.localAddress, flow.localPort, message => {
+        info.datagramsDown++
+        socket?.send(message)
+      })
+    } catch {
+      up = null // a destination the upstream cannot send to (dgram throws on port 0, say)
+    }
     if (up === null) {
       this.counters.refusedUpstream++
       return flow.refuse()
@@ -71,13 +76,14 @@ export class UdpRelay {
     const entry: Entry = { info, up, close: () => socket!.close() }
     this.entries.add(entry)
     this.counters.flows++
+    const upstream = up
     socket.on('message', (message: Buffer) => {
       info.datagramsUp++
-      up.send(message)
+      upstream.send(message)
     })
     socket.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
     socket.on('close', () => {
-      up.close()
+      upstream.close()
       this.entries.delete(entry)
     })
   }
