@@ -127,6 +127,7 @@ function shortestRound(graph: ImportGraph, start: string, within: Set<string>): 
  * stack's own root files such as stack.ts, which wires the layers) are not judged.
  */
 export const LAYERS: { name: string; folders: string[]; mayImport: string[] }[] = [
+  { name: 'forward', folders: ['src/forward/'], mayImport: ['socket', 'tcp', 'ip', 'wire', 'time', 'leaves'] },
   { name: 'apps', folders: ['src/apps/'], mayImport: ['socket', 'tcp', 'ip', 'wire', 'time', 'leaves'] },
   { name: 'socket', folders: ['src/stack/socket/'], mayImport: ['tcp', 'ip', 'wire', 'time', 'leaves'] },
   { name: 'tcp', folders: ['src/stack/tcp/'], mayImport: ['ip', 'wire', 'time', 'leaves'] },

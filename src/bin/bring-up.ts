@@ -5,7 +5,7 @@
 // opens the device, each worker thread starts a stack on a queue of its own.
 
 import { withFullTcpChecksum } from '../stack/wire/tcp.js'
-import { Stack } from '../stack/stack.js'
+import { Stack, type StackOptions } from '../stack/stack.js'
 import { configureKernelSide, parseCidr } from '../tun/iproute.js'
 import { TunDevice } from '../tun/tun-device.js'
 import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args.js'
@@ -71,8 +71,8 @@ export function openDevice(args: DeviceArgs, log: (line: string) => void, forWor
  * errors and device errors logged. `close()` closes the files (the device is the caller's).
  */
 export function startStack(device: TunDevice, args: DeviceArgs, log: (line: string) => void,
-  colour = useColour(process.stderr)): { stack: Stack; close(): void } {
-  const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs })
+  colour = useColour(process.stderr), more: Partial<StackOptions> = {}): { stack: Stack; close(): void } {
+  const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs, ...more })
   if (args.trace) new Tracer(stack, line => log(line), colour)
   let pcap: PcapWriter | null = null
   if (args.pcap !== undefined) {

@@ -8,6 +8,8 @@ import { mkdirSync, readlinkSync, unlinkSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ForwardedConnection } from '../forward/tcp-relay.js'
+import type { ForwardedFlow } from '../forward/udp-relay.js'
 import type { ConnectionInfo } from '../stack/connection-info.js'
 import type { Stack } from '../stack/stack.js'
 
@@ -20,6 +22,8 @@ export interface Snapshot {
   counters: Record<string, unknown>
   /** With `serve --workers N`: each worker's own connection count and counters. */
   workers?: Array<{ worker: number; connections: number; counters: Record<string, unknown> }>
+  /** With `tuntcp forward`: each forwarded connection's two sides and each UDP flow, and the relay's counters. */
+  forwarded?: { upstream: string; connections: ForwardedConnection[]; flows: ForwardedFlow[]; counters: Record<string, unknown> }
 }
 
 /** The snapshot of one stack. */

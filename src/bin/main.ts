@@ -1,4 +1,4 @@
-// The tuntcp command: serve, connect, ss, demo, script, plot, help. Exit status 0 on
+// The tuntcp command: serve, connect, forward, ss, demo, script, plot, help. Exit status 0 on
 // success, 1 on a failure at run time (one line saying what), 2 on a bad command line.
 
 import { readFileSync } from 'node:fs'
@@ -6,6 +6,7 @@ import { TunError } from '../tun/errors.js'
 import { CommandError, UsageError } from './args.js'
 import { connect, CONNECT_USAGE } from './connect.js'
 import { demo, DEMO_USAGE } from './demo.js'
+import { forward, FORWARD_USAGE } from './forward.js'
 import { plot, PLOT_USAGE } from './plot.js'
 import { script, SCRIPT_USAGE } from './script.js'
 import { serve, SERVE_USAGE } from './serve.js'
@@ -16,6 +17,7 @@ const USAGE = `usage: tuntcp COMMAND [options]
 commands:
   serve                 run the stack on a TUN device: echo 7, discard 9, daytime 13, chargen 19, HTTP 80
   connect HOST PORT     open a connection from the stack to a kernel peer; stdin and stdout, like nc
+  forward --netns NAME  carry a network namespace's TCP, UDP and ping to any address, like slirp4netns (root)
   ss [--dev NAME]       list the connections of a running serve, like ss -tan -o
   demo                  show the ways a connection closes, both ends' states side by side (root)
   script FILE...        run packetdrill-style scripts against the stack in virtual time
@@ -31,7 +33,7 @@ function version(): string {
 }
 
 const COMMAND_USAGE: Record<string, string> = {
-  serve: SERVE_USAGE, connect: CONNECT_USAGE, ss: SS_USAGE, demo: DEMO_USAGE, script: SCRIPT_USAGE, plot: PLOT_USAGE,
+  serve: SERVE_USAGE, connect: CONNECT_USAGE, forward: FORWARD_USAGE, ss: SS_USAGE, demo: DEMO_USAGE, script: SCRIPT_USAGE, plot: PLOT_USAGE,
 }
 
 /** `tuntcp help [COMMAND]`: asked for, so on stdout with status 0; an unknown COMMAND is a usage error. */
@@ -55,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest)
       case 'connect':
         return await connect(rest)
+      case 'forward':
+        return await forward(rest)
       case 'demo':
         return await demo(rest)
       case 'ss':

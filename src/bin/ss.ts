@@ -8,7 +8,8 @@ import { query, type Snapshot } from './control.js'
 export const SS_USAGE = `usage: tuntcp ss [--dev NAME] [--info] [--json]
 
 Lists the connections of the tuntcp serve running on device NAME (default tuntcp0) in
-this network namespace, like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
+this network namespace (or of a tuntcp forward: then each forwarded connection and flow
+with both ends, the client's and the upstream socket's, follows), like ss -tan -o, then its counters. With serve --workers N, a Worker column says which
 worker thread owns each connection, and a line per worker follows the totals.
 --info (-i): under each connection, what ss -ti shows: the options negotiated
 (ts, sack, wscale:SND,RCV), the congestion control, rto and rtt/rttvar (ms), the MSS,
@@ -100,11 +101,28 @@ export function formatSnapshot(s: Snapshot, info = false): string {
   const plural = (n: number) => `${n} connection${n === 1 ? '' : 's'}`
   lines.push('')
   lines.push(`${plural(s.connections.length)} on ${s.device} (${s.address}); ${countersLine(s.counters)}`)
+  if (s.forwarded !== undefined) lines.push('', ...forwardedLines(s.forwarded))
   for (const w of s.workers ?? []) {
     const opens = (w.counters as { passiveOpens: number }).passiveOpens
     lines.push(`  worker ${w.worker}: ${plural(w.connections)}, passive opens ${opens}; ${countersLine(w.counters)}`)
   }
   return lines.join('\n')
+}
+
+/**
+ * `tuntcp forward`'s relays: each TCP connection with both 4-tuples (the client's, ended in
+ * the stack, and the upstream kernel socket's own end and peer), each UDP flow the same way.
+ */
+export function forwardedLines(f: NonNullable<Snapshot['forwarded']>): string[] {
+  const end = (e: { address: string; port: number } | null) => (e === null ? '-' : `${e.address}:${e.port}`)
+  const rows = [['Proto', 'Client', 'Destination', 'Upstream Local', 'Upstream Peer', 'State']]
+  for (const c of f.connections) rows.push(['tcp', end(c.client), end(c.destination), end(c.upstreamLocal), end(c.upstreamRemote), c.phase])
+  for (const u of f.flows) rows.push(['udp', end(u.client), end(u.destination), end(u.upstreamLocal), end(u.destination), `${u.datagramsUp} up, ${u.datagramsDown} down`])
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
+  return [
+    `forwarded through ${f.upstream}: ${f.connections.length} TCP, ${f.flows.length} UDP`,
+    ...rows.map(r => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()),
+  ]
 }
 
 export async function ss(argv: string[]): Promise<number> {

@@ -112,7 +112,7 @@ describe('main', () => {
   it('exits 2 with one line for help about a command that does not exist', async () => {
     for (const name of ['frob', 'constructor']) {
       expect(await run(['help', name])).toEqual({
-        code: 2, out: '', err: `tuntcp: no command "${name}" to help with; the commands: serve, connect, ss, demo, script, plot`,
+        code: 2, out: '', err: `tuntcp: no command "${name}" to help with; the commands: serve, connect, forward, ss, demo, script, plot`,
       })
     }
   })

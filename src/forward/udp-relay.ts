@@ -1,0 +1,96 @@
+// The UDP half of a forwarder: the first datagram of a flow for another host's address
+// ('udp-flow', StackOptions.promiscuous) opens an upstream datagram socket to that
+// address; datagrams go both ways until the flow is idle for the stack's
+// flowIdleTimeoutMs, which closes the flow's socket, and with it the upstream one.
+// Beyond maxFlows, or where the upstream carries no UDP, the flow is refused: ICMP port
+// unreachable from the destination.
+
+import type { Stack } from '../stack/stack.js'
+import type { UdpFlow } from '../stack/udp/flow.js'
+import type { Endpoint, Upstream, UpstreamDatagrams } from './upstream.js'
+
+export interface ForwardedFlow {
+  client: Endpoint
+  destination: Endpoint
+  upstreamLocal: Endpoint | null
+  datagramsUp: number
+  datagramsDown: number
+}
+
+export interface UdpRelayCounters {
+  flows: number
+  refusedFull: number
+  /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today) or cannot send there. */
+  refusedUpstream: number
+}
+
+interface Entry {
+  info: ForwardedFlow
+  up: UpstreamDatagrams
+  close(): void
+}
+
+export class UdpRelay {
+  readonly counters: UdpRelayCounters = { flows: 0, refusedFull: 0, refusedUpstream: 0 }
+  private readonly entries = new Set<Entry>()
+  private closed = false
+
+  constructor(stack: Stack, private readonly upstream: Upstream, private readonly maxFlows: number) {
+    stack.on('udp-flow', (flow: UdpFlow) => this.onFlow(flow))
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  flows(): ForwardedFlow[] {
+    return [...this.entries].map(e => ({ ...e.info, upstreamLocal: e.up.local() }))
+  }
+
+  /** Decided before it returns, as the hook asks. */
+  private onFlow(flow: UdpFlow): void {
+    if (this.closed || this.entries.size >= this.maxFlows) {
+      this.counters.refusedFull++
+      return flow.refuse()
+    }
+    const info: ForwardedFlow = {
+      client: { address: flow.remoteAddress, port: flow.remotePort },
+      destination: { address: flow.localAddress, port: flow.localPort },
+      upstreamLocal: null, datagramsUp: 0, datagramsDown: 0,
+    }
+    let socket: ReturnType<UdpFlow['accept']> | null = null
+    let up: UpstreamDatagrams | null
+    try {
+      up = this.upstream.openDatagrams(flow.localAddress, flow.localPort, message => {
+        info.datagramsDown++
+        socket?.send(message)
+      })
+    } catch {
+      up = null // a destination the upstream cannot send to (dgram throws on port 0, say)
+    }
+    if (up === null) {
+      this.counters.refusedUpstream++
+      return flow.refuse()
+    }
+    socket = flow.accept()
+    const entry: Entry = { info, up, close: () => socket!.close() }
+    this.entries.add(entry)
+    this.counters.flows++
+    const upstream = up
+    socket.on('message', (message: Buffer) => {
+      info.datagramsUp++
+      upstream.send(message)
+    })
+    socket.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
+    socket.on('close', () => {
+      upstream.close()
+      this.entries.delete(entry)
+    })
+  }
+
+  /** Refuse new flows and close every one. */
+  close(): void {
+    this.closed = true
+    for (const entry of this.entries) entry.close()
+  }
+}

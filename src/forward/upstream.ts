@@ -1,0 +1,100 @@
+// Where a forwarder re-originates what the stack ended: the Upstream interface, and the
+// direct one, Node's own kernel sockets (net and dgram) in the forwarder's network namespace,
+// as slirp4netns does. socks.ts is the other: through a SOCKS5 proxy.
+
+import { createSocket, type Socket as DgramSocket } from 'node:dgram'
+import { connect as netConnect } from 'node:net'
+import type { Duplex } from 'node:stream'
+
+/** One end of a connection or flow: address and port. */
+export interface Endpoint {
+  address: string
+  port: number
+}
+
+/** An upstream TCP connection, connected. */
+export interface UpstreamConnection {
+  /** The byte stream; a half-open one (allowHalfOpen), so that a FIN each way passes on alone. */
+  socket: Duplex
+  /** The upstream socket's own end and its peer (for a proxy: the proxy), as `ss` shows them. */
+  local: Endpoint
+  remote: Endpoint
+}
+
+/** An upstream datagram socket, connected to one destination. */
+export interface UpstreamDatagrams {
+  send(message: Uint8Array): void
+  close(): void
+  /** The upstream socket's own end, once bound (null before). */
+  local(): Endpoint | null
+}
+
+export interface Upstream {
+  /** How `tuntcp ss` and the banner name it: 'direct', 'socks5 127.0.0.1:1080'. */
+  readonly name: string
+  /** Connect to host:port; rejects with an error whose `code` says why (ECONNREFUSED, ETIMEDOUT, ...). */
+  connect(host: string, port: number, signal: AbortSignal): Promise<UpstreamConnection>
+  /** Datagrams to and from host:port (each reply goes to `onMessage`), or null when this upstream carries no UDP. */
+  openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams | null
+}
+
+/** Resolve once `socket` emits 'connect', reject on 'error' or when `signal` aborts (the socket is destroyed). */
+export function connected<S extends Duplex>(socket: S, signal: AbortSignal): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      socket.destroy()
+      reject(Object.assign(new Error('upstream connect timed out'), { code: 'ETIMEDOUT' }))
+    }
+    if (signal.aborted) return abort()
+    signal.addEventListener('abort', abort, { once: true })
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', abort)
+      socket.removeListener('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', error => {
+      signal.removeEventListener('abort', abort)
+      reject(error)
+    })
+  })
+}
+
+/** Kernel sockets of the forwarder's own namespace. */
+export class DirectUpstream implements Upstream {
+  readonly name = 'direct'
+
+  async connect(host: string, port: number, signal: AbortSignal): Promise<UpstreamConnection> {
+    const socket = await connected(netConnect({ host, port, allowHalfOpen: true }), signal)
+    return {
+      socket,
+      local: { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      remote: { address: socket.remoteAddress ?? host, port: socket.remotePort ?? port },
+    }
+  }
+
+  openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams {
+    const socket: DgramSocket = createSocket('udp4')
+    socket.on('message', message => onMessage(message))
+    // A port unreachable from upstream comes back as an 'error' on a connected socket: the flow
+    // goes on (as the client's own socket would), so it is only swallowed here.
+    socket.on('error', () => {})
+    socket.connect(port, host) // dgram queues what is sent before the connect completes
+    let open = true
+    return {
+      send: message => { if (open) socket.send(message) },
+      close: () => {
+        if (!open) return
+        open = false
+        socket.close()
+      },
+      local: () => {
+        try {
+          const a = socket.address()
+          return { address: a.address, port: a.port }
+        } catch {
+          return null // not bound yet
+        }
+      },
+    }
+  }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The far side of test/kernel/forward.test.ts, run in the server namespace with plain node:
+//   node test/kernel/forward-servers.mjs ADDRESS
+// HTTP on 8080 (GET /file: 10 MiB of a fixed pattern; GET /small: 16 bytes; POST /sink: the
+// body's byte count), a half-close service on 9000 (reads to the client's FIN, then answers
+// "got N" and closes), UDP echo on 5353. Prints "ready SHA256-OF-/file" once all listen.
+
+import { createHash } from 'node:crypto'
+import { createSocket } from 'node:dgram'
+import { createServer as httpServer } from 'node:http'
+import { createServer as netServer } from 'node:net'
+
+const address = process.argv[2]
+const file = Buffer.alloc(10 << 20)
+for (let i = 0; i < file.length; i++) file[i] = (i * 31 + (i >> 12)) & 0xff
+
+const http = httpServer((req, res) => {
+  if (req.url === '/file') return res.end(file)
+  if (req.url === '/small') return res.end('sixteen bytes ok')
+  let n = 0
+  req.on('data', c => { n += c.length })
+  req.on('end', () => res.end(`${n}\n`))
+})
+const half = netServer({ allowHalfOpen: true }, sock => {
+  let n = 0
+  sock.on('data', c => { n += c.length })
+  sock.on('end', () => sock.end(`got ${n}\n`))
+  sock.on('error', () => {})
+})
+const udp = createSocket('udp4', (msg, rinfo) => udp.send(Buffer.concat([Buffer.from('echo '), msg]), rinfo.port, rinfo.address))
+
+let waiting = 3
+const up = () => {
+  if (--waiting === 0) console.log(`ready ${createHash('sha256').update(file).digest('hex')}`)
+}
+http.listen(8080, address, up)
+half.listen(9000, address, up)
+udp.bind(5353, address, up)
+process.on('SIGTERM', () => process.exit(0))
