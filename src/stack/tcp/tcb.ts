@@ -194,6 +194,12 @@ export class Tcb {
   lastAckSent = 0
   /** Added to the clock for our TSvals, random per connection (RFC 7323 7.1). */
   tsOffset = 0
+  /**
+   * Data in a SYN was accepted (RFC 7413 Fast Open): as a server, a SYN's data taken with the
+   * connection; as a client, our SYN's data acknowledged by the SYN,ACK. TCP_INFO's
+   * TCPI_OPT_SYN_DATA bit (Linux's syn_data_acked).
+   */
+  synDataAcked = false
   /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
   sackOk = false
   /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */
