@@ -129,6 +129,13 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
+  /** TCP_SYNCNT: SYN retransmissions before connect() fails with ETIMEDOUT, instead of the stack's synRetries. */
+  setSynRetries(count: number): this {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`SYN retries are a whole number, at least 0; got ${count}`)
+    if (this.tcb !== null) this.tcb.synRetries = count
+    return this
+  }
+
   /** SO_SNDBUF: this connection's send buffer, in bytes (write() waits for room beyond it). Linux's setsockopt doubles the number given; this does not. */
   setSendBufferSize(bytes: number): this {
     if (this.tcb !== null) this.tcb.sndBufSize = checkSize(bytes)
