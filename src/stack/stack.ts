@@ -97,6 +97,14 @@ export interface ConnectOptions {
   keepAliveInitialDelay?: number
   /** This connection's congestion control, instead of the stack's (StackOptions.tcp.congestionControl). */
   congestionControl?: CongestionControlName
+  /**
+   * TCP Fast Open (RFC 7413), as Linux's TCP_FASTOPEN_CONNECT: with a cookie from this server
+   * in the stack's cache, the SYN waits for the first write() (or end()) and carries its
+   * first bytes; without one, the SYN asks for a cookie and the data follows the handshake.
+   * 'connect' still comes once ESTABLISHED, so write first. Off (an ordinary handshake)
+   * when StackOptions.tcp.fastOpen.client is false.
+   */
+  fastOpen?: boolean
 }
 
 export interface StateChange {
@@ -231,7 +239,7 @@ export class Stack extends EventEmitter {
     if (opts.noDelay === true) socket.setNoDelay(true)
     if (opts.keepAlive === true) socket.setKeepAlive(true, opts.keepAliveInitialDelay)
     if (connectListener) socket.once('connect', connectListener)
-    this.tcp.open(tcb)
+    this.tcp.open(tcb, opts.fastOpen === true)
     return socket
   }
 
@@ -242,6 +250,11 @@ export class Stack extends EventEmitter {
    */
   get tcpConfig(): TcpConfig {
     return this.tcp.config
+  }
+
+  /** Forget every Fast Open cookie and MSS learnt from servers (Linux's `ip tcp_metrics flush`). */
+  flushFastOpenCache(): void {
+    this.tcp.fastOpenCache.clear()
   }
 
   /**

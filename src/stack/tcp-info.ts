@@ -53,7 +53,7 @@ export interface TcpInfo {
   probes: number
   /** Exponential backoff of the RTO (icsk_backoff). */
   backoff: number
-  /** TCPI_OPT bits: timestamps, SACK and window scaling as the SYNs negotiated. */
+  /** TCPI_OPT bits: timestamps, SACK and window scaling as the SYNs negotiated; SYN_DATA when Fast Open data in a SYN was accepted. */
   options: number
   /** Window scale shifts, the peer's and ours (RFC 7323); 0 without window scaling. */
   snd_wscale: number
@@ -141,7 +141,8 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     retransmits: tcb.retries,
     probes: tcb.persistBackoff + tcb.keepaliveProbesSent,
     backoff: tcb.rtt.backoff,
-    options: (tcb.tsOk ? TCPI_OPT.TIMESTAMPS : 0) | (tcb.sackOk ? TCPI_OPT.SACK : 0) | (tcb.wsOk ? TCPI_OPT.WSCALE : 0),
+    options: (tcb.tsOk ? TCPI_OPT.TIMESTAMPS : 0) | (tcb.sackOk ? TCPI_OPT.SACK : 0) | (tcb.wsOk ? TCPI_OPT.WSCALE : 0) |
+      (tcb.synDataAcked ? TCPI_OPT.SYN_DATA : 0),
     snd_wscale: tcb.wsOk ? tcb.sndWndScale : 0,
     rcv_wscale: tcb.wsOk ? tcb.rcvWndScale : 0,
     rto: us(tcb.rtt.rto),

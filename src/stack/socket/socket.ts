@@ -9,7 +9,7 @@ import type { State } from '../tcp/state.js'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
 import { setCongestionControl } from '../tcp/recovery/recovery-and-undo.js'
-import { abort, close, endRecord, orphan, received, send, setCork, setKeepAlive, setNoDelay, setUserTimeout } from '../tcp/user.js'
+import { abort, close, endRecord, orphan, received, send, setCork, setKeepAlive, setNoDelay, setUserTimeout, startSyn } from '../tcp/user.js'
 import { tcpInfo, type TcpInfo } from '../tcp-info.js'
 import { LoopRef, type LoopHold } from './loop-hold.js'
 import { checkCongestionControl, codedError, connectionError, validateTimeout, writeError } from './errors.js'
@@ -129,6 +129,13 @@ export class Socket extends Duplex implements TcbUser {
     return this
   }
 
+  /** TCP_SYNCNT: SYN retransmissions before connect() fails with ETIMEDOUT, instead of the stack's synRetries. */
+  setSynRetries(count: number): this {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`SYN retries are a whole number, at least 0; got ${count}`)
+    if (this.tcb !== null) this.tcb.synRetries = count
+    return this
+  }
+
   /** SO_SNDBUF: this connection's send buffer, in bytes (write() waits for room beyond it). Linux's setsockopt doubles the number given; this does not. */
   setSendBufferSize(bytes: number): this {
     if (this.tcb !== null) this.tcb.sndBufSize = checkSize(bytes)
@@ -205,6 +212,15 @@ export class Socket extends Duplex implements TcbUser {
   get congestion(): { algorithm: CongestionControlName; cwnd: number; ssthresh: number } {
     const cc = this.connection.cc
     return { algorithm: cc.name, cwnd: Math.floor(cc.cwnd), ssthresh: cc.ssthresh }
+  }
+
+  /**
+   * Fast Open (connect({ fastOpen })): while the SYN waits for the first write, how many of
+   * that write's bytes it will carry; null once the SYN has gone, or without Fast Open.
+   */
+  get synDataRoom(): number | null {
+    const fo = this.tcb?.fastOpen
+    return fo?.deferred === true ? fo.room : null
   }
 
   /** The connection as Linux's getsockopt(TCP_INFO) shows it, in Linux's names and units (tcp-info.ts). */
@@ -347,6 +363,7 @@ export class Socket extends Duplex implements TcbUser {
     // CLOSE in SYN-SENT would delete the TCB and its queued data (3.10.4); like
     // net.Socket, end() before the connection is up waits for it instead.
     if (this.connecting && this.tcb?.state === 'SYN-SENT') {
+      startSyn(this.tcb) // a Fast Open SYN that waited for data goes now, without any
       const later = () => {
         this.off('close', later)
         this.off('connect', later)

@@ -116,6 +116,31 @@ export interface TcpConfig {
    */
   probeTimeoutMinMs: number
   probeTimeoutSlackMs: number
+  /** TCP Fast Open (RFC 7413): which ends may use it, as the bits of Linux's net.ipv4.tcp_fastopen. */
+  fastOpen: FastOpenConfig
+  /**
+   * The server's cookie key (RFC 7413 4.1.2), 16 bytes written as Linux's tcp_fastopen_key
+   * sysctl writes it, four groups of 8 hex digits: 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4'.
+   * null: a key drawn from the stack's random source when the stack starts.
+   */
+  fastOpenKey: string | null
+}
+
+/**
+ * Fast Open switches (RFC 7413; Linux's tcp_fastopen bits, Documentation/networking/ip-sysctl.rst).
+ * A socket still asks for Fast Open itself: `connect({ fastOpen })` or `listen({ fastOpen })`.
+ */
+export interface FastOpenConfig {
+  /** 0x1: a client may send data in its SYN (and ask for a cookie). */
+  client: boolean
+  /** 0x2: a listener with a Fast Open queue accepts data in a SYN with a valid cookie. */
+  server: boolean
+  /** 0x4: a client sends data in its SYN even without a cookie. */
+  clientNoCookie: boolean
+  /** 0x200: a Fast Open listener accepts data in any SYN, cookie or not. */
+  serverNoCookie: boolean
+  /** 0x400: every listener acts as if it had asked for Fast Open, its backlog as the queue length. */
+  serverAllListeners: boolean
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -152,6 +177,9 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ackCoalescing: true,
   probeTimeoutMinMs: 10,
   probeTimeoutSlackMs: 0,
+  // Both ends allowed; nothing happens until a socket asks for it (the per-socket option).
+  fastOpen: { client: true, server: true, clientNoCookie: false, serverNoCookie: false, serverAllListeners: false },
+  fastOpenKey: null,
 }
 
 /** The names of the profiles below, for `--profile NAME` and `StackOptions.tcp`. */
@@ -193,6 +221,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  // tcp_fastopen=1, TFO_CLIENT_ENABLE (include/net/tcp.h): the client side only.
+  fastOpen: { client: true, server: false, clientNoCookie: false, serverNoCookie: false, serverAllListeners: false },
 }
 
 export const TCP_PROFILES: Readonly<Record<TcpProfileName, Readonly<Partial<TcpConfig>>>> = { linux: LINUX_PROFILE }

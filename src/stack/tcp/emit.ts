@@ -34,10 +34,14 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
   tcb.host.transmit(tcb, seg)
 }
 
-/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and options (RFC 7323, RFC 2018). */
-export function sendSyn(tcb: Tcb): void {
+/**
+ * Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and
+ * options (RFC 7323, RFC 2018, RFC 7413). A Fast Open SYN also carries the first `dataLen`
+ * bytes of the send buffer (RFC 7413 4.2.1; fast-open-client.ts).
+ */
+export function sendSyn(tcb: Tcb, dataLen = 0): void {
   const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
-  transmit(tcb, tcb.iss, flags, undefined, true)
+  transmit(tcb, tcb.iss, flags, dataLen > 0 ? tcb.sendBuffer.read(0, dataLen) : undefined, true)
 }
 
 /** An immediate ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Also the challenge ACK of RFC 5961. */

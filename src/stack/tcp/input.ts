@@ -14,6 +14,7 @@ import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
 import { duplicateAck, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
 import { headerPrediction } from './fast-path.js'
+import { fastOpenSynAck } from './fast-open-client.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {
@@ -84,16 +85,25 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   if (seqGt(tcb.sndUna, tcb.iss)) {
     tcb.setState('ESTABLISHED', 'SYN,ACK received')
     startCongestionControl(tcb)
-    sendAck(tcb)
+    // Fast Open (RFC 7413 4.2.2): the cookie and MSS to cache; SYN data not acknowledged goes again.
+    const resend = fastOpenSynAck(tcb, seg)
+    // Data about to go carries the ACK of the SYN,ACK, as Linux saves that ACK while a write waits.
+    const bare = seg.payload.length === 0 && !(seg.flags & FIN)
+    const carried = bare && (resend || (tcb.fastOpen !== null && tcb.unsentBytes > 0))
+    const sndNxt = tcb.sndNxt
+    if (bare && !carried) sendAck(tcb)
     tcb.user?.onEstablished()
-    // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3).
-    if (seg.payload.length > 0 || seg.flags & FIN) {
+    // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3); one ACK covers the SYN and it, now.
+    if (!bare) {
       processTextAndFin(tcb, {
         seq: seqAdd(seg.seq, 1), ack: seg.ack, flags: seg.flags & ~SYN, window: seg.window,
         data: seg.payload, fin: (seg.flags & FIN) !== 0, mss: undefined, options: seg.options,
       })
+      if (tcb.state === 'ESTABLISHED' && tcb.unackedSegments > 0) sendAck(tcb)
     }
-    return output(tcb)
+    output(tcb)
+    if (carried && tcb.sndNxt === sndNxt && tcb.state === 'ESTABLISHED') sendAck(tcb) // nothing went: the ACK alone
+    return
   }
   // Simultaneous open: their SYN crossed ours.
   tcb.setState('SYN-RECEIVED', 'SYN received (simultaneous open)')

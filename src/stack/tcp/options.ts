@@ -56,6 +56,9 @@ export function synOptions(tcb: Tcb): TcpOptions {
     // TSecr is meaningful only with ACK: zero in a SYN (RFC 7323 3.2).
     options.timestamp = { value: tsVal(tcb), echo: offering ? 0 : tcb.tsRecent }
   }
+  // RFC 7413 4.1.1: a Fast Open client's first SYN carries its cookie, or an empty one to ask (fast-open-client.ts).
+  const fastOpen = offering ? tcb.fastOpen?.synOption : null
+  if (fastOpen != null) options.fastOpen = fastOpen
   return options
 }
 

@@ -19,6 +19,7 @@ import { SendBuffer } from './send-buffer.js'
 import { seqAdd, seqDiff, seqGt, seqMax } from './seq.js'
 import { isTransition, type State } from './state.js'
 import type { TimeWait } from './time-wait.js'
+import type { FastOpenCache } from './fast-open-cache.js'
 
 export type TcpErrorCode =
   | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'ECONNABORTED'
@@ -70,6 +71,24 @@ export interface TcpHost {
   readonly challengeAcks?: { take(): boolean }
   /** Hold this TCB's immediate ACK to the end of the link's batch (ACK coalescing); false: send it now. */
   holdAck?(tcb: Tcb): boolean
+  /** The stack's Fast Open cookie cache, per server address (RFC 7413 4.1.3; fast-open-cache.ts). Absent: no Fast Open as a client. */
+  readonly fastOpenCache?: FastOpenCache
+}
+
+/** The client's side of TCP Fast Open on one active open (RFC 7413 4.2.1; fast-open-client.ts). */
+export interface FastOpenClient {
+  /** The SYN waits for the first SEND, whose data it carries (Linux's TCP_FASTOPEN_CONNECT with a cookie at hand). */
+  deferred: boolean
+  /** The Fast Open option our first SYN carries (a cookie, or an empty one: a request); null after it, or for none. */
+  synOption: { cookie: Uint8Array; experimental: boolean } | null
+  /** Our first SYN carried the option (Linux's syn_fastopen): only then is a cookie in the SYN,ACK taken. */
+  asked: boolean
+  /** That option was the experimental form (kind 254, ExID 0xF989). */
+  experimental: boolean
+  /** The most data the first SYN may carry: the server's cached MSS less 40 bytes for options (as Linux). */
+  room: number
+  /** Data bytes the first SYN carried (Linux's syn_data); all acknowledged sets Tcb.synDataAcked. */
+  synData: number
 }
 
 /** Where loss recovery is (recovery/recovery-and-undo.ts): no loss suspected, fast recovery, or after an RTO. */
@@ -177,6 +196,12 @@ export class Tcb {
   lastAckSent = 0
   /** Added to the clock for our TSvals, random per connection (RFC 7323 7.1). */
   tsOffset = 0
+  /**
+   * Data in a SYN was accepted (RFC 7413 Fast Open): as a server, a SYN's data taken with the
+   * connection; as a client, our SYN's data acknowledged by the SYN,ACK. TCP_INFO's
+   * TCPI_OPT_SYN_DATA bit (Linux's syn_data_acked).
+   */
+  synDataAcked = false
   /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
   sackOk = false
   /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */
@@ -280,6 +305,10 @@ export class Tcb {
   lastDataSent = 0
   /** The SYN or SYN,ACK had to be retransmitted: the initial window is one segment (RFC 5681 3.1). */
   synRetransmitted = false
+  /** TCP Fast Open as a client (RFC 7413), or null for a plain three-way handshake (fast-open-client.ts). */
+  fastOpen: FastOpenClient | null = null
+  /** TCP_SYNCNT: this connection's SYN retransmissions before ETIMEDOUT, or null for the stack's synRetries. */
+  synRetries: number | null = null
 
   // Timers (all on the stack's one timer wheel)
   readonly retransmitTimer: Timer

@@ -24,6 +24,7 @@ import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
 import type { State } from './state.js'
 import { Tcb, type OutSegment, type TcpHost } from './tcb.js'
 import { ConnectionTable } from './connection-table.js'
+import { FastOpenCache } from './fast-open-cache.js'
 import { PendingSyn, type PendingSynUser } from './pending-syn.js'
 import { TimeWait, closeTimeWait, restart2Msl, synMayReopen, timeWaitArrives, type TimeWaitHost } from './time-wait.js'
 import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPersist, onRetransmitTimeout } from './timers.js'
@@ -105,6 +106,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   private readonly cookies: SynCookies
   /** RFC 5961 section 7: the stack's per-second challenge ACK budget. */
   readonly challengeAcks: ChallengeAckLimiter
+  /** The client's Fast Open cookies and MSS, per server address (RFC 7413 4.1.3). */
+  readonly fastOpenCache = new FastOpenCache()
   /** Our address: the local end of every connection. */
   readonly address: number
   private readonly mtu: number
@@ -216,10 +219,10 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     return tcb
   }
 
-  /** Active OPEN (RFC 9293 3.10.1): send the SYN. */
-  open(tcb: Tcb): void {
+  /** Active OPEN (RFC 9293 3.10.1): send the SYN, or with `fastOpen` (RFC 7413) perhaps wait for data to carry in it. */
+  open(tcb: Tcb, fastOpen = false): void {
     this.counters.activeOpens++
-    openActive(tcb, this.isn.next(this.address, tcb.localPort, tcb.remoteAddr, tcb.remotePort), this.mtu)
+    openActive(tcb, this.isn.next(this.address, tcb.localPort, tcb.remoteAddr, tcb.remotePort), this.mtu, fastOpen)
   }
 
   // ---- segment arrives ----
@@ -480,7 +483,9 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   // ---- TcpHost ----
 
   transmit(tcb: Tcb, seg: OutSegment): void {
-    this.sendFrom(tcb.localAddr, tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg, tcb.sndMss)
+    // A SYN's data (Fast Open) is never cut by the link: it fits the MTU (fast-open-client.ts).
+    const mss = seg.flags & SYN ? undefined : tcb.sndMss
+    this.sendFrom(tcb.localAddr, tcb.remoteAddr, tcb.localPort, tcb.remotePort, seg, mss)
   }
 
   stateChanged(tcb: Tcb, from: State, to: State, cause: string): void {

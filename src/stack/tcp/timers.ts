@@ -13,7 +13,7 @@ export function onRetransmitTimeout(tcb: Tcb): void {
   if (tailLossProbe(tcb)) return // the timer was a probe timer (RFC 8985 7), not yet the RTO
   const opening = tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED'
   const config = tcb.host.config
-  const limit = opening ? config.synRetries : config.dataRetries
+  const limit = opening ? tcb.synRetries ?? config.synRetries : config.dataRetries
   // The peer shrank its window to zero under data in flight (RFC 1122 4.2.2.16): our
   // retransmissions now probe that window, and while the peer answers them the
   // connection must stay open (4.2.2.17). Give up only after a maximum RTO of silence,

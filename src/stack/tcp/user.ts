@@ -1,15 +1,20 @@
 // The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
 // the receive side's "the application read some data" (RECEIVE).
 
-import { sendAck, sendReset, sendSyn } from './emit.js'
+import { sendAck, sendReset } from './emit.js'
 import { output } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
 import { armFinWait2Timeout, enterClosed } from './timers.js'
 import { abortTimeWait } from './time-wait.js'
+import { planFastOpen, sendFirstSyn } from './fast-open-client.js'
 
-/** Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. */
-export function openActive(tcb: Tcb, iss: number, mtu: number): void {
+/**
+ * Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. With `fastOpen` (RFC 7413) the
+ * SYN may carry the server's cookie and data; when it can, it waits for the first SEND
+ * (as Linux's TCP_FASTOPEN_CONNECT), or for CLOSE or startSyn().
+ */
+export function openActive(tcb: Tcb, iss: number, mtu: number, fastOpen = false): void {
   tcb.iss = iss
   tcb.sndUna = iss
   tcb.sndNxt = seqAdd(iss, 1)
@@ -18,16 +23,21 @@ export function openActive(tcb: Tcb, iss: number, mtu: number): void {
   tcb.pmtu = mtu
   tcb.sndMss = 536 // until the peer's MSS option says otherwise (RFC 9293 3.7.1)
   tcb.setState('SYN-SENT', 'active OPEN')
-  sendSyn(tcb)
-  tcb.rttSeq = tcb.sndNxt
-  tcb.rttStart = tcb.host.clock.now()
-  tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
+  if (fastOpen) tcb.fastOpen = planFastOpen(tcb)
+  if (tcb.fastOpen?.deferred) return
+  sendFirstSyn(tcb)
 }
 
-/** SEND (3.10.2): queue the data; it goes out as the window allows. */
+/** A Fast Open SYN still waiting for data goes now, with what is queued (perhaps nothing). */
+export function startSyn(tcb: Tcb): void {
+  if (tcb.state === 'SYN-SENT' && tcb.fastOpen?.deferred) sendFirstSyn(tcb)
+}
+
+/** SEND (3.10.2): queue the data; it goes out as the window allows, or in a Fast Open SYN that waited for it. */
 export function send(tcb: Tcb, data: Uint8Array): void {
   if (tcb.finQueued || tcb.state === 'CLOSED') return
   tcb.sendBuffer.append(data)
+  if (tcb.fastOpen?.deferred) return startSyn(tcb)
   output(tcb)
 }
 

@@ -1,5 +1,6 @@
 // TCP header and options encode/decode (RFC 9293 3.1; options from RFC 9293 3.2,
-// RFC 7323 window scale and timestamps, RFC 2018 SACK). Pure: no I/O, no state.
+// RFC 7323 window scale and timestamps, RFC 2018 SACK, RFC 7413 Fast Open).
+// Pure: no I/O, no state.
 
 import { onesComplementSum, pseudoHeaderSum } from './checksum.js'
 import { drop, type Parsed } from './drop.js'
@@ -45,6 +46,15 @@ export const OPT_SACK_PERMITTED = 4
 export const OPT_SACK = 5
 /** Timestamps, length 10 (RFC 7323 3.2). */
 export const OPT_TIMESTAMP = 8
+/** TCP Fast Open cookie, length 2 + cookie (RFC 7413 4.1.1). */
+export const OPT_FAST_OPEN = 34
+/** Experimental option (RFC 6994): kind, length, a 16-bit ExID, then its data. */
+export const OPT_EXPERIMENTAL = 254
+/** The ExID of Fast Open in an experimental option, from before kind 34 was assigned (RFC 7413 4.1.1). */
+export const FAST_OPEN_EXID = 0xf989
+/** A Fast Open cookie is 4 to 16 bytes, an even number (RFC 7413 4.1.1); none is a request. */
+export const FAST_OPEN_COOKIE_MIN = 4
+export const FAST_OPEN_COOKIE_MAX = 16
 
 export interface TcpOptions {
   /** Maximum segment size the sender can receive (only meaningful on a SYN). */
@@ -57,6 +67,23 @@ export interface TcpOptions {
   sackBlocks?: Array<{ left: number; right: number }>
   /** TSval of the sender and TSecr, the timestamp it echoes; unsigned 32-bit. */
   timestamp?: { value: number; echo: number }
+  /**
+   * Fast Open (RFC 7413 4.1.1), only on a SYN or SYN,ACK: an empty cookie asks for one, else
+   * 4..16 bytes. `experimental`: sent as kind 254 with ExID 0xF989 (RFC 6994), not kind 34.
+   */
+  fastOpen?: FastOpenOption
+}
+
+export interface FastOpenOption {
+  /** The cookie bytes; length 0 is a cookie request. */
+  cookie: Uint8Array
+  /** Carried in the experimental option (254, 0xF989) rather than kind 34. */
+  experimental: boolean
+}
+
+/** True for the cookie lengths RFC 7413 4.1.1 allows: 0 (a request) or an even 4..16. */
+export function isFastOpenCookieLength(n: number): boolean {
+  return n === 0 || (n >= FAST_OPEN_COOKIE_MIN && n <= FAST_OPEN_COOKIE_MAX && n % 2 === 0)
 }
 
 export interface TcpSegment {
@@ -160,6 +187,16 @@ function parseOptions(b: Uint8Array, start: number, end: number, out: TcpOptions
         if (len !== 10) return false
         out.timestamp = { value: readU32(b, i + 2), echo: readU32(b, i + 6) }
         break
+      case OPT_FAST_OPEN:
+        // A cookie of a length RFC 7413 does not allow is ignored, not fatal (as Linux's
+        // tcp_parse_fastopen_option): the segment is still a good SYN.
+        if (isFastOpenCookieLength(len - 2)) out.fastOpen = { cookie: b.slice(i + 2, i + len), experimental: false }
+        break
+      case OPT_EXPERIMENTAL:
+        if (len >= 4 && ((b[i + 2]! << 8) | b[i + 3]!) === FAST_OPEN_EXID && isFastOpenCookieLength(len - 4)) {
+          out.fastOpen = { cookie: b.slice(i + 4, i + len), experimental: true }
+        }
+        break // another experiment's ExID: skipped by its length
       default:
         break // unknown kind: skipped by its length
     }
@@ -179,12 +216,19 @@ export function tcpOptionsLength(options: TcpOptions): number {
   else if (options.sackPermitted) n += 4
   if (options.windowScale !== undefined) n += 4
   if (options.sackBlocks !== undefined && options.sackBlocks.length > 0) n += 4 + 8 * options.sackBlocks.length
+  if (options.fastOpen !== undefined) n += (fastOpenLength(options.fastOpen) + 3) & ~3
   return (n + 3) & ~3
+}
+
+/** The Fast Open option's own length byte: kind, length (and ExID) plus the cookie. */
+function fastOpenLength(fo: FastOpenOption): number {
+  return (fo.experimental ? 4 : 2) + fo.cookie.length
 }
 
 /**
  * Write options at b[offset] in Linux's order and alignment: MSS; SACK-permitted and
  * timestamps (or NOPs in their place); NOP + window scale; NOP NOP + SACK blocks;
+ * Fast Open then NOP NOP if its length leaves 2 bytes over (tcp_options_write);
  * padded with EOL to a multiple of 4. Returns the bytes written (= tcpOptionsLength).
  */
 export function writeTcpOptions(b: Uint8Array, offset: number, o: TcpOptions): number {
@@ -208,6 +252,16 @@ export function writeTcpOptions(b: Uint8Array, offset: number, o: TcpOptions): n
   if (o.sackBlocks !== undefined && o.sackBlocks.length > 0) {
     b[i++] = OPT_NOP; b[i++] = OPT_NOP; b[i++] = OPT_SACK; b[i++] = 2 + 8 * o.sackBlocks.length
     for (const blk of o.sackBlocks) { writeU32(b, i, blk.left); writeU32(b, i + 4, blk.right); i += 8 }
+  }
+  if (o.fastOpen !== undefined) {
+    const len = fastOpenLength(o.fastOpen)
+    if (o.fastOpen.experimental) {
+      b[i++] = OPT_EXPERIMENTAL; b[i++] = len; b[i++] = FAST_OPEN_EXID >>> 8; b[i++] = FAST_OPEN_EXID & 0xff
+    } else {
+      b[i++] = OPT_FAST_OPEN; b[i++] = len
+    }
+    b.set(o.fastOpen.cookie, i); i += o.fastOpen.cookie.length
+    if (len % 4 === 2) { b[i++] = OPT_NOP; b[i++] = OPT_NOP }
   }
   while (i < offset + length) b[i++] = OPT_EOL
   return length

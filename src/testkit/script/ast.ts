@@ -27,6 +27,8 @@ export type TcpOptionSpec =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: Array<[number, number]> }
   | { kind: 'TS'; val: number; ecr: number }
+  /** Fast Open (RFC 7413): kind 34 (`FO`) or 254 with ExID 0xF989 (`FOEXP`); cookie in lower-case hex, '' for a request. */
+  | { kind: 'FO' | 'FOEXP'; cookie: string }
 
 export interface PacketSpec {
   type: 'packet'

@@ -103,7 +103,7 @@ export function tokenize(source: string): Token[] {
       continue
     }
     // Numbers, dotted quads and words, by longest match as flex does.
-    const m = /^(?:\d+\.\d+\.\d+\.\d+(?![.\d])|0x[0-9a-fA-F]+(?![A-Za-z0-9_])|-?\d*\.\d+|-?\d+(?![A-Za-z_])|[A-Za-z0-9_]+)/.exec(source.slice(i, i + 64))
+    const m = /^(?:\d+\.\d+\.\d+\.\d+(?![.\d])|0x[0-9a-fA-F]+(?![A-Za-z0-9_])|-?\d*\.\d+|-?\d+(?![A-Za-z0-9_])|[A-Za-z0-9_]+)/.exec(source.slice(i, i + 64))
     if (m !== null && m[0] !== '-') {
       const text = m[0]
       if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) push('ipv4', text)

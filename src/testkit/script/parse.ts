@@ -150,6 +150,8 @@ class Parser {
     } else if (typeof model === 'boolean') {
       if (value !== 'true' && value !== 'false') throw new ScriptError(t.line, `--${t.text} must be true or false, not ${value}`)
       tcp[key] = value === 'true'
+    } else if (key === 'fastOpen') {
+      throw new ScriptError(t.line, `--${t.text}: set Fast Open with sysctl net.ipv4.tcp_fastopen (a bit mask, docs/scripts.md)`)
     } else if (key === 'congestionControl') {
       if (!isCongestionControlName(value)) throw new ScriptError(t.line, `--${t.text} must be one of ${CONGESTION_CONTROLS.join(', ')}, not ${value}`)
       tcp[key] = value
@@ -358,9 +360,23 @@ class Parser {
         return { kind: 'TS', val, ecr }
       }
       case 'md5': throw unsupported(t.line, 'TCP option md5')
-      case 'FO': case 'FOEXP': throw unsupported(t.line, `TCP option ${t.text} (fast open)`)
+      case 'FO': case 'FOEXP': return { kind: t.text, cookie: this.fastOpenCookie() }
       default: throw new ScriptError(t.line, `unknown TCP option ${t.text}`)
     }
+  }
+
+  /**
+   * The cookie after `FO` or `FOEXP`, as packetdrill writes it: hex digits (`FO 3021b9d889017eeb`),
+   * a name its own test runner defines with -D (TFO_COOKIE), or nothing (a cookie request).
+   */
+  private fastOpenCookie(): string {
+    const t = this.peek()
+    if (t.kind !== 'word' && t.kind !== 'int') return ''
+    this.next()
+    const hex = FAST_OPEN_DEFINES[t.text] ?? t.text
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw new ScriptError(t.line, `a Fast Open cookie is an even number of hex digits, not ${t.text}`)
+    if (hex.length / 2 > 32) throw new ScriptError(t.line, `a Fast Open cookie of ${hex.length / 2} bytes does not fit the options`)
+    return hex.toLowerCase()
   }
 
   // ---- system calls ----
@@ -533,8 +549,17 @@ function seconds(us: number): string {
 }
 
 /** Bytes an option takes on the wire. */
+/**
+ * The names packetdrill's test runner (gtests/net/packetdrill/run_all.py) defines with -D for
+ * IPv4 scripts: TFO_COOKIE is the cookie Linux makes for 192.0.2.1 -> 192.168.0.1 under the
+ * key of defaults.sh; the stack under test must compute the same one (fast-open.ts).
+ */
+const FAST_OPEN_DEFINES: Readonly<Record<string, string>> = { TFO_COOKIE: '3021b9d889017eeb' }
+
 export function optionLength(o: TcpOptionSpec): number {
   switch (o.kind) {
+    case 'FO': return 2 + o.cookie.length / 2
+    case 'FOEXP': return 4 + o.cookie.length / 2
     case 'nop': case 'eol': return 1
     case 'sackOK': return 2
     case 'wscale': return 3
@@ -593,7 +618,7 @@ const CALLS = [
 ]
 
 /** The send() flags the runner carries out: MSG_EOR (a record boundary) and MSG_DONTWAIT. */
-const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT']
+const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT', 'MSG_FASTOPEN']
 
 /** The fields of a packetdrill struct, `{name=value, ...}` or `name(len)=value`, by name. */
 export function structFields(e: Expr): Map<string, Expr> {
@@ -635,7 +660,6 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   const num = (i: number, what: string) => evaluateOr(arg(i), line, `the ${what} of ${s.name}()`)
   const sendFlags = (i: number) => {
     const flags = words(arg(i))
-    if (flags.includes('MSG_FASTOPEN')) throw unsupported(line, `${s.name}() with MSG_FASTOPEN (TCP Fast Open, RFC 7413: issue 12 part 4)`)
     const bad = flags.find(w => !SEND_FLAGS.includes(w))
     if (bad !== undefined || (flags.length === 0 && num(i, 'flags') !== 0)) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
   }
@@ -675,7 +699,12 @@ function validateSyscall(s: SyscallSpec, line: number): void {
       if (s.name === 'recv' && num(3, 'flags') !== 0) throw unsupported(line, `recv() flags ${exprText(arg(3))} (only 0)`)
       if (s.name === 'send' || s.name === 'sendto') sendFlags(3)
       // sendto() on a connected TCP socket ignores the address, as Linux does (tcp_sendmsg).
-      if (s.name === 'sendto') { ellipsis(4, 'address'); ellipsis(5, 'address length') }
+      // AF_UNSPEC as the address: Linux refuses it for MSG_FASTOPEN (EOPNOTSUPP), and so does the runner.
+      if (s.name === 'sendto') {
+        const unspec = arg(4).kind === 'word' && (arg(4) as { name: string }).name === 'AF_UNSPEC'
+        if (!unspec) ellipsis(4, 'address')
+        ellipsis(5, 'address length')
+      }
       break
     case 'sendmsg':
     case 'recvmsg': {

@@ -113,6 +113,10 @@ interface SockOpts {
   notsentLowat?: number
   userTimeout?: number
   inq?: boolean
+  /** TCP_SYNCNT: SYN retransmissions before ETIMEDOUT. */
+  synCnt?: number
+  /** TCP_KEEPIDLE, in seconds. */
+  keepIdle?: number
 }
 
 /** What an epoll instance watches on one fd. */
@@ -136,6 +140,8 @@ interface Fd {
   opts: SockOpts
   /** An epoll instance's interest list, by fd. */
   interest?: Map<number, Interest>
+  /** TCP_FASTOPEN_CONNECT: connect() opens with Fast Open (RFC 7413), the SYN waiting for the first write. */
+  fastOpenConnect?: boolean
 }
 
 interface Pending {
@@ -496,7 +502,7 @@ class Runner {
       if (wrong !== null) return mismatch(`options: ${wrong}`)
     }
     if (live.payload.length > 0 && this.outIss !== null) {
-      const offset = (live.seq - (this.outIss + 1)) >>> 0
+      const offset = (live.seq + (live.flags & SYN ? 1 : 0) - (this.outIss + 1)) >>> 0 // a SYN's data starts after it (Fast Open)
       const at = patternMismatch(offset, live.payload)
       if (at >= 0) {
         return mismatch(`data: byte ${at} of the payload (stream byte ${offset + at}) is ${hex(live.payload[at]!)}, the application wrote ${hex(patternByte(offset + at))}`)
@@ -690,7 +696,11 @@ class Runner {
       case 'accept': return this.accept(ev, s, fd)
       case 'connect': return this.connect(fd)
       case 'write': return this.write(fd, arg(2), 0)
-      case 'send': case 'sendto': return this.write(fd, arg(2), arg(3))
+      case 'send': return this.write(fd, arg(2), arg(3))
+      case 'sendto': {
+        const unspec = (s.args[4] as { name?: string }).name === 'AF_UNSPEC'
+        return this.write(fd, arg(2), arg(3), unspec)
+      }
       case 'sendmsg': return this.write(fd, iovLength(structFields(s.args[1]!).get('msg_iov'), ev.line), arg(2))
       case 'read': case 'recv': return this.read(ev, fd, arg(2))
       case 'recvmsg': return this.recvmsg(ev, s, fd)
@@ -773,24 +783,13 @@ class Runner {
   private connect(fd: Fd): Attempt {
     if (fd.kind === 'listener') return async () => ({ ret: -1, errno: 'EISCONN' })
     if (fd.kind === 'socket') {
-      if (fd.connection.state === 'new') {
-        fd.connection.state = 'active-connecting'
-        fd.connection.remotePort = this.script.options.connectPort
-        if (fd.port !== undefined) fd.connection.localPort = fd.port
-      }
-      let socket: Socket
-      try {
-        socket = this.stack.connect({ host: this.script.options.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true })
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? 'EADDRINUSE'
-        return async () => ({ ret: -1, errno: code })
-      }
-      fd.kind = 'conn'
-      fd.conn = this.wrap(socket, false)
-      if (fd.keepalive) socket.setKeepAlive(true)
-      if (fd.noDelay === true) socket.setNoDelay(true)
-      applyOpts(socket, fd.opts)
+      const failed = this.open(fd, fd.fastOpenConnect === true)
+      if (failed !== null) return async () => failed
+      // TCP_FASTOPEN_CONNECT with a cookie at hand: connect() returns at once, the SYN waits for the first write.
+      if (fd.conn!.socket.synDataRoom !== null) return async () => ({ ret: 0 })
       if (fd.nonblocking) return async () => ({ ret: -1, errno: 'EINPROGRESS' })
+    } else if (fd.conn?.socket.synDataRoom != null) {
+      return async () => ({ ret: -1, errno: 'EISCONN' }) // a deferred Fast Open connect counts as connected (Linux)
     } else if (fd.nonblocking) {
       const c = fd.conn!
       return async () => {
@@ -806,15 +805,95 @@ class Runner {
     }
   }
 
-  /** write(), send(), sendto() on a connected socket (its address ignored, as Linux's tcp_sendmsg) and sendmsg(). */
-  private write(fd: Fd, count: number, flags: number): Attempt {
+  /** Active OPEN on a new socket, with Fast Open or not: the fd becomes a connection. Returns a failure, or null. */
+  private open(fd: Fd, fastOpen: boolean): Outcome | null {
+    if (fd.connection.state === 'new') {
+      fd.connection.state = 'active-connecting'
+      fd.connection.remotePort = this.script.options.connectPort
+      if (fd.port !== undefined) fd.connection.localPort = fd.port
+    }
+    let socket: Socket
+    try {
+      socket = this.stack.connect({ host: this.script.options.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true, fastOpen })
+    } catch (error) {
+      return { ret: -1, errno: (error as { code?: string }).code ?? 'EADDRINUSE' }
+    }
+    fd.kind = 'conn'
+    fd.conn = this.wrap(socket, false)
+    if (fd.keepalive) socket.setKeepAlive(true, (fd.opts.keepIdle ?? 0) * 1000)
+    if (fd.noDelay === true) socket.setNoDelay(true)
+    applyOpts(socket, fd.opts)
+    return null
+  }
+
+  /**
+   * A write that starts a Fast Open SYN, as Linux's tcp_sendmsg_fastopen: sendto(MSG_FASTOPEN) on a
+   * new socket, or the first write after a TCP_FASTOPEN_CONNECT connect(). With a cookie the SYN
+   * carries the data; non-blocking, only what it carries is taken (and none is EINPROGRESS). Without
+   * a cookie the SYN asks for one: non-blocking, EINPROGRESS and nothing taken. A blocking call
+   * returns once ESTABLISHED (its data all queued), or with the connection's error.
+   */
+  private fastOpenWrite(fd: Fd, count: number, nonblocking: boolean): Attempt {
+    const c = fd.conn!
+    let started = false
+    return async () => {
+      if (!started) {
+        started = true
+        const room = c.socket.synDataRoom
+        if (room !== null) {
+          const n = nonblocking ? Math.min(count, room) : count
+          this.queue(c, n, true)
+          if (nonblocking) return n > 0 ? { ret: n } : { ret: -1, errno: 'EINPROGRESS' }
+        } else {
+          if (nonblocking) return { ret: -1, errno: 'EINPROGRESS' }
+          this.queue(c, count, false)
+        }
+      }
+      if (c.error !== null) return this.takeError(c)
+      if (c.established) return { ret: count }
+      if (c.socket.destroyed) return { ret: -1, errno: 'EPIPE' }
+      return 'block'
+    }
+  }
+
+  /** Hand `count` bytes of the pattern to the socket; `always`: even none (it sends a waiting Fast Open SYN). */
+  private queue(c: Conn, count: number, always: boolean): void {
+    if (count === 0 && !always) return
+    c.socket.write(pattern(c.writeOffset, count))
+    c.writeOffset += count
+  }
+
+  /**
+   * write(), send(), sendto() on a connected socket (its address ignored, as Linux's tcp_sendmsg) and
+   * sendmsg(). MSG_FASTOPEN (RFC 7413) on a new socket connects and sends in the SYN; on a connection
+   * still opening it is EALREADY, once open it changes nothing. Before the connection is open a write
+   * waits for it, or is EAGAIN when non-blocking (Linux's sk_stream_wait_connect).
+   */
+  private write(fd: Fd, count: number, flags: number, unspec = false): Attempt {
+    const nonblocking = fd.nonblocking || (flags & SYMBOLS.MSG_DONTWAIT!) !== 0
+    if (flags & SYMBOLS.MSG_FASTOPEN!) {
+      // Linux's tcp_sendmsg_fastopen: the client side switched off, or no address family, is EOPNOTSUPP.
+      if (!this.stack.tcpConfig.fastOpen.client || unspec) return async () => ({ ret: -1, errno: 'EOPNOTSUPP' })
+      if (fd.kind === 'socket') {
+        const failed = this.open(fd, true)
+        if (failed !== null) return async () => failed
+        return this.fastOpenWrite(fd, count, nonblocking)
+      }
+      if (fd.kind === 'conn' && fd.conn!.socket.synDataRoom === null && !fd.conn!.established && fd.conn!.error === null) {
+        return async () => ({ ret: -1, errno: 'EALREADY' })
+      }
+    }
+    if (fd.kind === 'conn' && fd.conn!.socket.synDataRoom !== null) return this.fastOpenWrite(fd, count, nonblocking)
+    let queued = false
     return async () => {
       if (fd.kind !== 'conn') return { ret: -1, errno: 'EPIPE' }
       const c = fd.conn!
       if (c.error !== null) return this.takeError(c)
       const socket = c.socket
       if (socket.writableEnded || socket.destroyed) return { ret: -1, errno: 'EPIPE' }
-      if (count > 0) {
+      if (!c.established && !queued) return nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
+      if (!queued && count > 0) {
+        queued = true
         socket.write(pattern(c.writeOffset, count))
         c.writeOffset += count
         if (flags & SYMBOLS.MSG_EOR!) socket.endRecord()
@@ -934,6 +1013,21 @@ class Runner {
         o.userTimeout = value
         break
       case 'TCP_INQ': o.inq = value !== 0; break
+      case 'TCP_SYNCNT':
+        if (value < 1 || value > 127) return async () => ({ ret: -1, errno: 'EINVAL' }) // Linux's MAX_TCP_SYNCNT
+        o.synCnt = value
+        break
+      case 'TCP_KEEPIDLE':
+        if (value < 1 || value > 32_767) return async () => ({ ret: -1, errno: 'EINVAL' }) // Linux's MAX_TCP_KEEPIDLE
+        o.keepIdle = value
+        socket?.setKeepAlive(fd.keepalive, value * 1000)
+        break
+      case 'TCP_FASTOPEN_CONNECT':
+        // Linux: EOPNOTSUPP while the client side of tcp_fastopen is off; only before connect().
+        if (!this.stack.tcpConfig.fastOpen.client) return async () => ({ ret: -1, errno: 'EOPNOTSUPP' })
+        if (fd.kind !== 'socket') return async () => ({ ret: -1, errno: 'EISCONN' })
+        fd.fastOpenConnect = value !== 0
+        break
     }
     if (socket !== undefined) applyOpts(socket, o, name)
     return async () => ({ ret: 0 })
@@ -1099,6 +1193,7 @@ function applyOpts(socket: Socket, o: SockOpts, only?: string): void {
   if (set('TCP_CORK') && o.cork !== undefined) socket.setCork(o.cork)
   if (set('TCP_NOTSENT_LOWAT') && o.notsentLowat !== undefined) socket.setNotSentLowat(o.notsentLowat === 0 || o.notsentLowat === 0xffff_ffff ? null : o.notsentLowat)
   if (set('TCP_USER_TIMEOUT') && o.userTimeout !== undefined) socket.setUserTimeout(o.userTimeout)
+  if (set('TCP_SYNCNT') && o.synCnt !== undefined) socket.setSynRetries(o.synCnt)
 }
 
 /** Has the peer's FIN arrived (Linux's RCV_SHUTDOWN from the peer)? */

@@ -4,7 +4,7 @@
 
 import { onesComplementSum, pseudoHeaderSum } from '../../stack/wire/checksum.js'
 import { IPPROTO_TCP, IPV4_HEADER_LENGTH, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4.js'
-import { ACK, flagsToString, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp.js'
+import { ACK, FAST_OPEN_EXID, flagsToString, OPT_EXPERIMENTAL, OPT_FAST_OPEN, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp.js'
 import type { TcpOptionSpec } from './ast.js'
 
 /** A TCP segment with its numbers as the script writes them. */
@@ -38,6 +38,7 @@ export function optionText(o: TcpOptionSpec): string {
     case 'mss': case 'wscale': return `${o.kind} ${o.value}`
     case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`
     case 'TS': return `TS val ${o.val} ecr ${o.ecr}`
+    case 'FO': case 'FOEXP': return o.cookie === '' ? o.kind : `${o.kind} ${o.cookie}`
   }
 }
 
@@ -66,6 +67,13 @@ export function encodeOptions(options: TcpOptionSpec[]): Uint8Array {
       case 'TS':
         out.push(8, 10, o.val >>> 24, (o.val >>> 16) & 0xff, (o.val >>> 8) & 0xff, o.val & 0xff, o.ecr >>> 24, (o.ecr >>> 16) & 0xff, (o.ecr >>> 8) & 0xff, o.ecr & 0xff)
         break
+      case 'FO': case 'FOEXP': {
+        const cookie = hexBytes(o.cookie)
+        if (o.kind === 'FO') out.push(OPT_FAST_OPEN, 2 + cookie.length)
+        else out.push(OPT_EXPERIMENTAL, 4 + cookie.length, FAST_OPEN_EXID >>> 8, FAST_OPEN_EXID & 0xff)
+        out.push(...cookie)
+        break
+      }
     }
   }
   return Uint8Array.from(out)
@@ -96,11 +104,28 @@ export function decodeOptions(b: Uint8Array): TcpOptionSpec[] | null {
         break
       }
       case 8: if (len !== 10) return null; list.push({ kind: 'TS', val: readU32(b, i + 2), ecr: readU32(b, i + 6) }); break
+      case OPT_FAST_OPEN: list.push({ kind: 'FO', cookie: hexText(b.subarray(i + 2, i + len)) }); break
+      case OPT_EXPERIMENTAL:
+        if (len < 4 || ((b[i + 2]! << 8) | b[i + 3]!) !== FAST_OPEN_EXID) return null
+        list.push({ kind: 'FOEXP', cookie: hexText(b.subarray(i + 4, i + len)) })
+        break
       default: return null
     }
     i += len
   }
   return list
+}
+
+function hexBytes(hex: string): number[] {
+  const out: number[] = []
+  for (let i = 0; i < hex.length; i += 2) out.push(parseInt(hex.slice(i, i + 2), 16))
+  return out
+}
+
+function hexText(b: Uint8Array): string {
+  let s = ''
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s
 }
 
 /**

@@ -53,6 +53,7 @@ export const STRERROR: Readonly<Record<string, string>> = {
 export const SYMBOLS: Readonly<Record<string, number>> = {
   ...ERRNO,
   AF_INET: 2,
+  AF_UNSPEC: 0,
   PF_INET: 2,
   SOCK_STREAM: 1,
   SOCK_NONBLOCK: 0o4000,
@@ -68,6 +69,9 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   TCP_NODELAY: 1,
   TCP_MAXSEG: 2,
   TCP_CORK: 3,
+  TCP_KEEPIDLE: 4,
+  TCP_SYNCNT: 7,
+  TCP_FASTOPEN_CONNECT: 30,
   TCP_USER_TIMEOUT: 18,
   TCP_NOTSENT_LOWAT: 25,
   TCP_INQ: 36,
@@ -112,7 +116,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   O_NONBLOCK: 0o4000,
 }
 
-const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ']
+const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT']
 
 /** The socket options setsockopt() accepts: level, then name. */
 export const SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {

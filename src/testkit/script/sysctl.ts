@@ -5,7 +5,7 @@
 // written to the host: the setting goes to the stack under test. The table is the
 // single truth for the runner and for docs/scripts.md ("Shell lines").
 
-import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
+import { DEFAULT_TCP_CONFIG, type FastOpenConfig, type TcpConfig } from '../../stack/tcp/config.js'
 
 /** What applying one `name=value` gives: settings for the stack, or why it is refused. */
 export type SysctlResult =
@@ -103,7 +103,26 @@ function noEffect(why: string, accept: (n: number | null) => string | null = () 
   }
 }
 
+// The bits of net.ipv4.tcp_fastopen (include/net/tcp.h).
+const TFO_CLIENT_ENABLE = 0x1
+const TFO_SERVER_ENABLE = 0x2
+const TFO_CLIENT_NO_COOKIE = 0x4
 const TFO_SERVER_COOKIE_NOT_REQD = 0x200
+const TFO_SERVER_WO_SOCKOPT1 = 0x400
+const TFO_KNOWN_BITS = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE | TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1
+/** tcp_fastopen_key as Linux prints it (proc_tcp_fastopen_key, net/ipv4/sysctl_net_ipv4.c). */
+const FAST_OPEN_KEY = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/
+
+/** The Fast Open switches a tcp_fastopen value sets. */
+export function fastOpenFromSysctl(n: number): FastOpenConfig {
+  return {
+    client: (n & TFO_CLIENT_ENABLE) !== 0,
+    server: (n & TFO_SERVER_ENABLE) !== 0,
+    clientNoCookie: (n & TFO_CLIENT_NO_COOKIE) !== 0,
+    serverNoCookie: (n & TFO_SERVER_COOKIE_NOT_REQD) !== 0,
+    serverAllListeners: (n & TFO_SERVER_WO_SOCKOPT1) !== 0,
+  }
+}
 
 /** Every sysctl a script may set, by its name under net.ipv4. */
 export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
@@ -168,13 +187,25 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   tcp_pacing_ss_ratio: noEffect('tuntcp does not pace'),
   tcp_pacing_ca_ratio: noEffect('tuntcp does not pace'),
   tcp_min_rtt_wlen: noEffect('tuntcp keeps no windowed minimum RTT (it is for BBR and RACK\'s min_rtt)'),
-  tcp_fastopen: noEffect('TCP Fast Open is not built; every use of it (the FO option, MSG_FASTOPEN, TCP_FASTOPEN) is refused by the parser', n => {
-    if (n === null) return 'must be a number (a bit mask)'
-    // Without a cookie requirement Linux would take data in a plain SYN: that is observable without any FO option.
-    return n & TFO_SERVER_COOKIE_NOT_REQD ? 'tuntcp has no TCP Fast Open, and with 0x200 Linux would accept data in a SYN without a cookie' : null
-  }),
-  tcp_fastopen_key: noEffect('TCP Fast Open is not built (the key makes cookies)'),
-  tcp_fastopen_blackhole_timeout_sec: noEffect('TCP Fast Open is not built'),
+  tcp_fastopen: {
+    doc: 'fastOpen, from the bits: 0x1 client, 0x2 server, 0x4 client data without a cookie, 0x200 server data without a cookie, 0x400 every listener as if TCP_FASTOPEN were set (queue = backlog); the bits from 0x10000 up (an old form of 0x400\'s queue length) change nothing',
+    apply(value) {
+      const n = sysctlInt(value)
+      if (n === null) return refuse('must be a number (a bit mask such as 0x203)')
+      const unknown = n & 0xffff & ~TFO_KNOWN_BITS
+      if (unknown !== 0) return refuse(`bits 0x${unknown.toString(16)} are not among the ones tuntcp knows (0x1 0x2 0x4 0x200 0x400)`)
+      return ok({ fastOpen: fastOpenFromSysctl(n) })
+    },
+  },
+  tcp_fastopen_key: {
+    doc: 'fastOpenKey: the server\'s cookie key, four groups of 8 hex digits (a second, backup key after a comma is refused)',
+    apply(value) {
+      const v = value.trim().toLowerCase()
+      if (!FAST_OPEN_KEY.test(v)) return refuse('must be one key of four groups of 8 hex digits, a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4')
+      return ok({ fastOpenKey: v })
+    },
+  },
+  tcp_fastopen_blackhole_timeout_sec: noEffect('tuntcp\'s client does not detect middleboxes that drop Fast Open SYNs'),
 }
 
 /** `net.ipv4.tcp_sack` or `net/ipv4/tcp_sack` (from /proc/sys/net/ipv4/tcp_sack) as the table's key, or null. */

@@ -106,8 +106,8 @@ describe('TCP options (RFC 9293 3.2, RFC 7323, RFC 2018)', () => {
     expect(parseOpts('020405b4 00ffffff')).toEqual({ mss: 1460 })
   })
 
-  it('skips unknown kinds by their length (e.g. TFO cookie, kind 34)', () => {
-    expect(parseOpts('2206aabbccdd 01030307 0000')).toEqual({ windowScale: 7 })
+  it('skips unknown kinds by their length (e.g. MD5, kind 19)', () => {
+    expect(parseOpts('1306aabbccdd 01030307 0000')).toEqual({ windowScale: 7 })
   })
 
   it('reads SACK blocks of 1 to 4 ranges (RFC 2018 3)', () => {
@@ -173,6 +173,28 @@ describe('TCP options (RFC 9293 3.2, RFC 7323, RFC 2018)', () => {
     expect(layout({ timestamp: { value: 1, echo: 2 }, sackBlocks: [{ left: 3, right: 4 }] }))
       .toBe('0101080a00000001000000020101050a0000000300000004')
     expect(layout({ sackPermitted: false, mss: 1 })).toBe('02040001')
+  })
+
+  it('writes Fast Open after the SACK blocks, kind 34 or 254 with ExID 0xF989, NOP NOP when 2 bytes are over (RFC 7413 4.1.1)', () => {
+    const layout = (o: TcpOptions): string => toHex(buildTcpPacket({ src: 1, dst: 2, srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: SYN, window: 0, options: o }).subarray(40))
+    const cookie = fromHex('00abaaabe8e954c2')
+    expect(layout({ fastOpen: { cookie: new Uint8Array(0), experimental: false } })).toBe('22020101')
+    expect(layout({ fastOpen: { cookie: new Uint8Array(0), experimental: true } })).toBe('fe04f989')
+    expect(layout({ fastOpen: { cookie, experimental: false } })).toBe('220a00abaaabe8e954c20101')
+    expect(layout({ fastOpen: { cookie, experimental: true } })).toBe('fe0cf98900abaaabe8e954c2')
+    expect(layout({ mss: 1460, windowScale: 8, fastOpen: { cookie, experimental: false } }))
+      .toBe('020405b401030308220a00abaaabe8e954c20101')
+  })
+
+  it('parses Fast Open cookies and requests; ignores a cookie of a length RFC 7413 forbids and other experiments', () => {
+    const fo = (hex: string): TcpOptions => parseOpts(hex)
+    expect(fo('22020101')).toEqual({ fastOpen: { cookie: new Uint8Array(0), experimental: false } })
+    expect(fo('fe04f989')).toEqual({ fastOpen: { cookie: new Uint8Array(0), experimental: true } })
+    expect(fo('220a00abaaabe8e954c20101')).toEqual({ fastOpen: { cookie: fromHex('00abaaabe8e954c2'), experimental: false } })
+    expect(fo('fe08f989aabbccdd')).toEqual({ fastOpen: { cookie: fromHex('aabbccdd'), experimental: true } })
+    expect(fo('2204aabb')).toEqual({}) // a 2-byte cookie: below the 4-byte minimum
+    expect(fo('2207aabbccddee01')).toEqual({}) // odd length
+    expect(fo('fe08abcdaabbccdd')).toEqual({}) // ExID of another experiment
   })
 
   it('refuses to write more than 40 option bytes', () => {

@@ -67,6 +67,16 @@ describe('segments', () => {
     expect(packet('> P. 1:1001(1000) ack 5 win 200')).toMatchObject({ direction: 'out', flags: PSH | ACK, seq: 1, len: 1000, ack: 5, win: 200, options: [] })
   })
 
+  it('reads Fast Open options as packetdrill writes them: FO, FOEXP, with a hex cookie, TFO_COOKIE, or none (RFC 7413)', () => {
+    expect(packet('< S 0:0(0) win 1 <mss 1460,FO,nop,nop>').options).toEqual([{ kind: 'mss', value: 1460 }, { kind: 'FO', cookie: '' }, { kind: 'nop' }, { kind: 'nop' }])
+    expect(packet('< S 0:0(0) win 1 <FOEXP>').options).toEqual([{ kind: 'FOEXP', cookie: '' }])
+    expect(packet('> S. 0:0(0) ack 1 <FO 00abaaabE8e954c2,nop,nop>').options).toEqual([{ kind: 'FO', cookie: '00abaaabe8e954c2' }, { kind: 'nop' }, { kind: 'nop' }])
+    expect(packet('< S 0:0(0) win 1 <FOEXP TFO_COOKIE>').options).toEqual([{ kind: 'FOEXP', cookie: '3021b9d889017eeb' }])
+    expect(packet('< S 0:0(0) win 1 <FO 12345678,nop,nop>').options).toEqual([{ kind: 'FO', cookie: '12345678' }, { kind: 'nop' }, { kind: 'nop' }])
+    expect(error('0 < S 0:0(0) win 1 <FO abc,nop>')).toBe('line 1: a Fast Open cookie is an even number of hex digits, not abc')
+    expect(error('0 < S 0:0(0) win 1 <FO>')).toBe('line 1: TCP options take 2 bytes; pad them to a multiple of 4 with nop, as packetdrill requires')
+  })
+
   it('reads flag combinations and - for none', () => {
     expect(packet('> FP. 1:11(10) ack 1').flags).toBe(FIN | PSH | ACK)
     expect(packet('> R. 0:0(0) ack 1').flags).toBe(RST | ACK)

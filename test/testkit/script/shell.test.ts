@@ -62,12 +62,23 @@ describe('the sysctl table', () => {
     ['net.ipv4.tcp_reordering', '5', 'tuntcp only behaves as 3'],
     ['net.ipv4.tcp_syncookies', '2', 'only when the SYN queue is full'],
     ['net.ipv4.tcp_congestion_control', 'bbr', 'tuntcp has cubic and reno'],
-    ['net.ipv4.tcp_fastopen', '0x207', 'with 0x200 Linux would accept data in a SYN without a cookie'],
+    ['net.ipv4.tcp_fastopen', '0x8', 'bits 0x8 are not among the ones tuntcp knows'],
+    ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2', 'must be one key of four groups of 8 hex digits'],
     ['net.ipv4.tcp_synack_retries', '3', 'tuntcp retransmits SYN,ACKs as often as SYNs (tcp_syn_retries, now 6)'],
   ])('refuses %s=%s', (name, value, reason) => {
     const r = applySysctl(name, value)
     expect(r.ok).toBe(false)
     expect(!r.ok && r.reason).toContain(reason)
+  })
+
+  it('maps tcp_fastopen bits onto fastOpen, and the key onto fastOpenKey (Linux ip-sysctl)', () => {
+    expect(applySysctl('net.ipv4.tcp_fastopen', '0x70403')).toEqual({
+      ok: true, patch: { fastOpen: { client: true, server: true, clientNoCookie: false, serverNoCookie: false, serverAllListeners: true } },
+    })
+    expect(applySysctl('net.ipv4.tcp_fastopen', '0x207')).toEqual({
+      ok: true, patch: { fastOpen: { client: true, server: true, clientNoCookie: true, serverNoCookie: true, serverAllListeners: false } },
+    })
+    expect(applySysctl('net.ipv4.tcp_fastopen_key', 'A0BF63F7-ed803d81-cd641d30-cebc4a90')).toEqual({ ok: true, patch: { fastOpenKey: 'a0bf63f7-ed803d81-cd641d30-cebc4a90' } })
   })
 
   it('is documented row by row in docs/scripts.md', () => {
