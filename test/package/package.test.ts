@@ -28,7 +28,9 @@ function project(name: string, env: NodeJS.ProcessEnv = npmEnv, more: string[] =
   mkdirSync(dir)
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }))
   // --foreground-scripts: show our install script's line (npm hides a dependency's script output).
-  const r = run('npm', ['install', '--offline', '--foreground-scripts', tarball, ...more], dir, env)
+  // --prefer-offline: from npm's cache where it has the packages (npm ci filled it with their
+  // tarballs), from the registry for what it lacks (a package's metadata, which npm ci never fetches).
+  const r = run('npm', ['install', '--prefer-offline', '--foreground-scripts', tarball, ...more], dir, env)
   expect(r.status, r.out).toBe(0)
   return { dir, install: r.out }
 }
