@@ -297,7 +297,7 @@ describe('tuntcp command-line habits', () => {
     const unknown = tuntcp(['help', 'frob'])
     expect(await exitWithin(unknown, START_MS)).toBe(2)
     expect(unknown.stdout()).toBe('')
-    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, ss, demo, script, plot\n')
+    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, forward, ss, demo, script, plot\n')
     for (const flag of ['-V', '--version']) {
       const version = tuntcp([flag])
       expect(await exitWithin(version, START_MS)).toBe(0)
@@ -379,8 +379,8 @@ describe('tuntcp serve and ss, per network namespace', () => {
       const lines = info.stdout().split('\n')
       const row = lines.findIndex(l => new RegExp(`^ESTABLISHED .* 10\\.74\\.0\\.2:80 +10\\.74\\.0\\.1:${sock.localPort}`).test(l))
       expect(row).toBeGreaterThan(0)
-      expect(lines[row + 1]).toMatch(new RegExp('^\\t ts sack cubic wscale:\\d+,\\d+ rto:\\d+(\\.\\d+)? rtt:[\\d.]+/[\\d.]+ mss:\\d+ cwnd:\\d+( ssthresh:\\d+)? ' +
-        `bytes_acked:${got} bytes_received:${request.length} retrans:0/\\d+`))
+      expect(lines[row + 1]).toMatch(new RegExp('^\\t ts sack cubic wscale:\\d+,\\d+ rto:\\d+(\\.\\d+)? rtt:[\\d.]+/[\\d.]+ mss:\\d+ pmtu:1500 rcvmss:\\d+ cwnd:\\d+( ssthresh:\\d+)? ' +
+        `bytes_acked:${got} bytes_received:${request.length} segs_out:\\d+ segs_in:\\d+ retrans:0/\\d+`))
       type Json = { connections: Array<Record<string, unknown>>; counters: { ignored: Record<string, number>; drops: Record<string, number> } }
       const ask = async (): Promise<Json> => {
         const json = tuntcp(['ss', '--dev', 'tkinfo0', '--json'])
