@@ -7,7 +7,7 @@
 //   tuntcp:  kernel client here -> TUN tkcc1 (10.64.0.1/24) -> faults -> the stack at 10.64.0.2
 //            (bench/lossy-link.ts tuntcp: the stack's link is a FaultyLink, both ways)
 //   kernel:  kernel client here -> TUN tkcc2 (10.65.0.1/24) -> faults -> TUN tkcc3 -> the kernel
-//            of a second namespace at 10.65.0.2, where bench/server.ts kernel runs the same apps
+//            of a second namespace at 10.65.0.2, where bench/server.mjs kernel runs the same apps
 //            on node:net (bench/lossy-link.ts relay carries the packets between the two TUNs)
 //
 // The faults are played in userspace on both paths alike, since the kernel may have no
@@ -49,7 +49,7 @@ async function startKernelSide() {
     'ip link set lo up',
     `ip addr add ${KERNEL.thereCidr} dev ${KERNEL.there}`,
     `ip link set ${KERNEL.there} up`,
-    `exec "$0" ${TSX.join(' ')} bench/server.ts kernel ${KERNEL.addr}`,
+    `exec "$0" bench/server.mjs kernel ${KERNEL.addr}`,
   ].join(' && '), process.execPath], { stdinPipe: true })
   const relay = startHelper('relay', process.execPath,
     [...TSX, 'bench/lossy-link.ts', 'relay', KERNEL.here, KERNEL.hereCidr, KERNEL.there, String(PLAN.seed)])

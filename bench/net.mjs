@@ -3,10 +3,10 @@
 // namespace (unshare -n -m); it refuses to run anywhere else. It builds, in that namespace:
 //
 //   tuntcp:  TUN device tbench0 (MTU 1500), kernel side 10.78.0.1/24, the stack at 10.78.0.2
-//            (bench/server.ts tuntcp): the clients are this namespace's kernel.
+//            (bench/server.mjs tuntcp): the clients are this namespace's kernel.
 //   kernel:  veth pair vbench0 (here, 10.79.0.1/24) <-> vbench1 (10.79.0.2/24, MTU 1500) whose
 //            far end lives in a second namespace (unshare -n, made by the server's own process)
-//            where bench/server.ts kernel runs the same apps on node:net.
+//            where bench/server.mjs kernel runs the same apps on node:net.
 //
 // and runs each row against both, kernel first, then tuntcp. Writes the results as JSON
 // to the file named by its first argument. Every process it starts is stopped by PID and
@@ -15,7 +15,7 @@
 // With --workers=N a third server runs beside them, as `tuntcp serve --workers N` does:
 //
 //   tuntcpN: multi-queue TUN device tbench1, kernel side 10.78.1.1/24, N worker threads each
-//            serving 10.78.1.2 on a queue of its own (bench/server.ts tuntcp ... N)
+//            serving 10.78.1.2 on a queue of its own (bench/server.mjs tuntcp ... N)
 //
 // and every row runs against all three, plus one row more: N x 2 curls downloading at once
 // (one connection can only ever use one worker).
@@ -86,16 +86,15 @@ function ip(...argv) {
   return execFileSync('ip', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
-/** Start bench/server.ts; `ready` resolves once it prints READY. */
+/** Start bench/server.mjs; `ready` resolves once it prints READY. */
 function startServer(name, cmd, argv, options) {
   return startHelper(`${name} server`, cmd, argv, options)
 }
 
-const TSX = ['--import', 'tsx']
 
 async function startTuntcp(extraNodeArgs = [], tun = TUN, threads = 1) {
   const server = startServer(threads > 1 ? `tuntcp x${threads}` : 'tuntcp', process.execPath,
-    [...extraNodeArgs, ...TSX, 'bench/server.ts', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads)])
+    [...extraNodeArgs, 'bench/server.mjs', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads)])
   await server.ready
   return server
 }
@@ -112,7 +111,7 @@ async function startKernel() {
     'ip link set lo up',
     `ip addr add ${VETH.thereCidr} dev ${VETH.there}`,
     `ip link set ${VETH.there} up`,
-    `exec "$0" ${TSX.join(' ')} bench/server.ts kernel ${VETH.addr}`,
+    `exec "$0" bench/server.mjs kernel ${VETH.addr}`,
   ].join(' && ')
   const server = startServer('kernel', 'unshare', ['-n', '--', 'sh', '-c', script, process.execPath], { stdinPipe: true })
   const pid = server.child.pid

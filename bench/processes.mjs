@@ -1,7 +1,7 @@
 // Child processes for the benchmarks that run in a namespace (bench/net.mjs, bench/lossy.mjs):
 // every child is tracked so that the caller can stop them all by PID (killAll) whatever
 // happens; `run` waits for a command, `startHelper` starts a long-running helper
-// (bench/server.ts, bench/lossy-link.ts) that prints READY when up and DONE {...} on SIGTERM.
+// (bench/server.mjs, bench/lossy-link.ts) that prints READY when up and DONE {...} on SIGTERM.
 
 import { spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'

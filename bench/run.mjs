@@ -208,6 +208,11 @@ async function main() {
   }
   console.log(`tuntcp bench: ${results.machine.cpus}, Linux ${results.machine.kernel}, Node ${results.machine.node}${quick ? ' (--quick)' : ''}`)
   let ok = true
+  if (wantNet || wantLossy) {
+    // The servers run tuntcp as the package ships it (dist/, plain node): build it from the sources first.
+    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+    if (build.status !== 0) throw new Error('npm run build failed')
+  }
   if (wantInproc) {
     console.log('\n== in process ==')
     results.timerWheel = inproc('bench/timer-wheel.bench.ts')

@@ -1,41 +1,39 @@
 // The server side of `npm run bench` (started by bench/net.mjs inside a network
 // namespace; never run it on the host). Both modes run the SAME service code,
 // src/apps (serveAll: echo 7, discard 9, daytime 13, chargen 19, HTTP 80 on node:http),
-// under the same runtime (node + tsx):
+// under the same runtime: plain node, with tuntcp as the package ships it (dist/, compiled by
+// `npm run build`; bench/run.mjs builds it first), so no TypeScript loader is measured:
 //
-//   node --import tsx bench/server.ts tuntcp DEV STACK_ADDR KERNEL_CIDR MTU [WORKERS]
+//   node bench/server.mjs tuntcp DEV STACK_ADDR KERNEL_CIDR MTU [WORKERS]
 //       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR. With WORKERS > 1,
 //       as `tuntcp serve --workers N` does it (the same code, src/bin/workers): a multi-queue
 //       device and N worker threads, each with its own queue and its own Stack
-//   node --import tsx bench/server.ts kernel ADDR
+//   node bench/server.mjs kernel ADDR
 //       serveAll handed a tiny adapter whose createServer is node:net's, so the very
 //       same apps run on kernel sockets (the apps only use what net.Server/net.Socket have)
 //
 // Prints one line `READY {...}` on stdout when every service listens. On SIGTERM it
 // prints `DONE {...}` (the stack's counters in tuntcp mode) and exits.
 
-import { createServer, type Server as NetServer } from 'node:net'
-import { Stack, TunDevice, configureKernelSide, serveAll } from '../src/index'
-import type { DeviceArgs } from '../src/bin/args'
-import { openDevice } from '../src/bin/bring-up'
-import { WorkerPool } from '../src/bin/workers/pool'
-import { sumCounters } from '../src/bin/workers/sum'
+import { createServer } from 'node:net'
+import { Stack, TunDevice, configureKernelSide, serveAll } from '../dist/index.js'
+import { openDevice } from '../dist/bin/bring-up.js'
+import { WorkerPool } from '../dist/bin/workers/pool.js'
+import { sumCounters } from '../dist/bin/workers/sum.js'
 
-type Listening = { once(event: 'listening' | 'error', cb: (err?: Error) => void): unknown; listening: boolean }
-
-async function allListening(servers: Listening[]): Promise<void> {
-  await Promise.all(servers.map(s => s.listening ? undefined : new Promise<void>((resolve, reject) => {
+async function allListening(servers) {
+  await Promise.all(servers.map(s => s.listening ? undefined : new Promise((resolve, reject) => {
     s.once('listening', () => resolve())
     s.once('error', err => reject(err))
   })))
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv) {
   const [mode, ...rest] = argv
-  let done: () => Record<string, unknown> | Promise<Record<string, unknown>>
+  let done
   if (mode === 'tuntcp' && Number(rest[4] ?? 1) > 1) {
     const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500', workers = '2'] = rest
-    const args: DeviceArgs = {
+    const args = {
       dev, addr, kernelAddr: kernelCidr, mtu: Number(mtu), mslMs: 30_000, trace: false, traceJson: undefined, pcap: undefined, offload: true, help: false,
     }
     const { device } = openDevice(args, line => process.stderr.write(`${line}\n`), true)
@@ -54,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
     configureKernelSide(device.name, kernelCidr, Number(mtu))
     const stack = new Stack({ address: addr, link: device })
     const servers = serveAll(stack)
-    await allListening(servers as unknown as Listening[])
+    await allListening(servers)
     done = () => {
       const result = { counters: stack.counters.toJSON(), device: { ...device.counters }, connections: stack.connectionsByState() }
       device.close()
@@ -65,21 +63,21 @@ async function main(argv: string[]): Promise<void> {
     // What serveAll uses of a Stack: `address` (the HTTP page names it) and createServer.
     const kernelStack = {
       address: addr,
-      createServer: (...args: unknown[]): NetServer => (createServer as (...a: unknown[]) => NetServer)(...args),
+      createServer: (...args) => createServer(...args),
     }
-    const servers = serveAll(kernelStack as unknown as Stack)
-    await allListening(servers as unknown as Listening[])
+    const servers = serveAll(kernelStack)
+    await allListening(servers)
     done = () => ({})
   } else {
     throw new Error(`usage: server.ts tuntcp|kernel ...; got ${JSON.stringify(mode)}`)
   }
   process.stdout.write(`READY ${JSON.stringify({ mode, pid: process.pid })}\n`)
   const stop = async () => {
-    let result: Record<string, unknown> = {}
+    let result = {}
     try {
       result = await done()
     } catch (error) {
-      result = { error: (error as Error).message }
+      result = { error: error.message }
     }
     process.stdout.write(`DONE ${JSON.stringify(result)}\n`, () => process.exit(0))
   }
@@ -88,6 +86,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch(err => {
-  process.stderr.write(`bench server: ${(err as Error).message}\n`)
+  process.stderr.write(`bench server: ${err.message}\n`)
   process.exit(1)
 })
