@@ -69,6 +69,14 @@ function socks5(text: string): Upstream {
   return new Socks5Upstream({ address: m[1]!, port: Number(m[2]) })
 }
 
+/** The heap and RSS now; after a full collection when node runs with --expose-gc (bench/forward.mjs does). */
+function memory(): { heapUsed: number; rss: number; gc: boolean } {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const m = process.memoryUsage()
+  return { heapUsed: m.heapUsed, rss: m.rss, gc: gc !== undefined }
+}
+
 export async function forward(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, FORWARD_OPTIONS, true)
   if (values.help) {
@@ -115,6 +123,7 @@ export async function forward(argv: string[]): Promise<number> {
   const snapshot = (): Snapshot => ({
     ...stackSnapshot(stack, device.name),
     forwarded: { upstream: upstream.name, connections: forwarder.connections(), flows: forwarder.flows(), counters: forwarder.counters() as unknown as Record<string, unknown> },
+    memory: memory(),
   })
   let control: { close(): void }
   try {

@@ -133,6 +133,8 @@ export async function ss(argv: string[]): Promise<number> {
     console.error(`tuntcp: ${(error as Error).message}`)
     return 1
   }
-  console.log(values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot, values.info))
+  const text = values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot, values.info)
+  // Written out before we return: bin/tuntcp.mjs exits at once, which would cut a long answer to a pipe.
+  await new Promise<void>(resolve => process.stdout.write(`${text}\n`, () => resolve()))
   return 0
 }
