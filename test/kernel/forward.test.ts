@@ -10,9 +10,12 @@
 // device gone after SIGINT.
 
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exitWithin, run, runText, sha, sleep, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
 import { requireFreshNetns } from './netns'
+import { docExamples } from '../helpers/doc-examples'
 
 const id = process.pid
 const CLIENT_NS = `tfc${id}`
@@ -176,6 +179,29 @@ describe('tuntcp forward --socks5: the same through a SOCKS5 proxy (microsocks)'
     const r = await inClient('curl', ['-sS', '--max-time', '10', `http://${SERVER}:8080/small`])
     expect(r.code, r.stderr).toBe(7)
     await stopForwarder(cli)
+  })
+
+  it.skipIf(!hasMicrosocks && !process.env.CI)('docs/forward.md\'s tun2socks in 30 lines carries the download through microsocks, and goes on SIGINT', async () => {
+    const example = docExamples(['docs/forward.md']).find(e => e.name === 'tun2socks')!
+    const dir = resolve(import.meta.dirname, '../../build/doc-examples')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(resolve(dir, 'tun2socks.mjs'), example.code)
+    const port = 11800 + (id % 1000)
+    start('microsocks', ['-i', '127.0.0.1', '-p', String(port)])
+    for (let i = 0; i < 50; i++) {
+      if ((await runText('sh', ['-c', `ss -ltn | grep -q 127.0.0.1:${port}`])).code === 0) break
+      await sleep(50)
+    }
+    const t2s = start(process.execPath, [resolve(dir, 'tun2socks.mjs'), CLIENT_NS, `127.0.0.1:${port}`])
+    await waitFor(() => t2s.out().includes('tun2socks:') || t2s.child.exitCode !== null, 'the tun2socks example to come up', 10_000)
+    expect(t2s.out()).toContain(`tun2socks: ${CLIENT_NS} -> socks5 127.0.0.1:${port}`)
+    expect(await download()).toBe(fileSha)
+    const refused = await inClient('curl', ['-sS', '--max-time', '10', `http://${SERVER}:8081/`])
+    expect(refused.code, refused.stderr).toBe(7)
+    t2s.child.kill('SIGINT')
+    await waitFor(() => t2s.child.exitCode !== null, 'the example to exit', 5000)
+    expect(t2s.child.exitCode, t2s.out()).toBe(0)
+    expect((await runText('ip', ['-n', CLIENT_NS, 'link', 'show', 'tun2socks0'])).code).not.toBe(0)
   })
   if (!hasMicrosocks && !process.env.CI) console.log('forward --socks5 kernel test skipped: microsocks is not installed (apt-get install microsocks)')
 })
