@@ -7,7 +7,7 @@
 
 import type { Stack } from '../stack/stack.js'
 import type { UdpFlow } from '../stack/udp/flow.js'
-import type { Endpoint, Upstream, UpstreamDatagrams } from './upstream.js'
+import { outsideLoopback, type Endpoint, type Upstream, type UpstreamDatagrams } from './upstream.js'
 
 export interface ForwardedFlow {
   client: Endpoint
@@ -20,6 +20,8 @@ export interface ForwardedFlow {
 export interface UdpRelayCounters {
   flows: number
   refusedFull: number
+  /** Refused for a destination in 0.0.0.0/8 or 127.0.0.0/8: our own loopback. */
+  refusedLoopback: number
   /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today) or cannot send there. */
   refusedUpstream: number
 }
@@ -31,7 +33,7 @@ interface Entry {
 }
 
 export class UdpRelay {
-  readonly counters: UdpRelayCounters = { flows: 0, refusedFull: 0, refusedUpstream: 0 }
+  readonly counters: UdpRelayCounters = { flows: 0, refusedFull: 0, refusedLoopback: 0, refusedUpstream: 0 }
   private readonly entries = new Set<Entry>()
   private closed = false
 
@@ -51,6 +53,10 @@ export class UdpRelay {
   private onFlow(flow: UdpFlow): void {
     if (this.closed || this.entries.size >= this.maxFlows) {
       this.counters.refusedFull++
+      return flow.refuse()
+    }
+    if (!outsideLoopback(flow.localAddress)) {
+      this.counters.refusedLoopback++
       return flow.refuse()
     }
     const info: ForwardedFlow = {

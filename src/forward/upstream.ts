@@ -38,6 +38,17 @@ export interface Upstream {
   openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams | null
 }
 
+/**
+ * May a client ask us to connect there? Not 0.0.0.0/8 ("this host": a connect to 0.0.0.0 reaches
+ * our own loopback) nor 127.0.0.0/8: no client's kernel sends those on a link, so such a packet
+ * is crafted, and would reach the forwarder's own local services (slirp4netns refuses them too
+ * unless asked).
+ */
+export function outsideLoopback(address: string): boolean {
+  const first = Number(address.split('.')[0])
+  return first !== 0 && first !== 127
+}
+
 /** Resolve once `socket` emits 'connect', reject on 'error' or when `signal` aborts (the socket is destroyed). */
 export function connected<S extends Duplex>(socket: S, signal: AbortSignal): Promise<S> {
   return new Promise((resolve, reject) => {

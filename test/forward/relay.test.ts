@@ -212,3 +212,23 @@ describe('closing the forwarder', () => {
     sock.destroy()
   })
 })
+
+describe('the forwarder\'s own loopback', () => {
+  it('a SYN or a datagram to 127.0.0.0/8 or 0.0.0.0/8 (which no kernel sends on a link: crafted) is refused, never connected', async () => {
+    const w = world()
+    const tcp = w.client.connect(22, '127.0.0.1')
+    const errors = errorsOf(tcp)
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    const udp = w.client.createSocket('udp4')
+    const udpErrors: string[] = []
+    udp.on('error', e => udpErrors.push((e as NodeJS.ErrnoException).code!))
+    udp.connect(53, '0.1.2.3', () => udp.send('?'))
+    await runUntil(w.clock, () => udpErrors.length > 0)
+    expect(udpErrors).toEqual(['ECONNREFUSED'])
+    expect(w.forwarder.counters().tcp.refusedLoopback).toBe(1)
+    expect(w.forwarder.counters().udp.refusedLoopback).toBe(1)
+    expect(w.out.connections()).toEqual([])
+    udp.close()
+  })
+})
