@@ -35,7 +35,7 @@ export const FORWARD_USAGE = `usage: tuntcp forward --netns NAME [--socks5 HOST:
   --max-connections N   TCP connections open or connecting at once; beyond, RST (default 4096)
   --max-flows N         UDP flows at once; beyond, ICMP port unreachable (default 1024)
   --udp-idle S          a UDP flow with no datagram either way for S seconds ends (default 60)
-  --trace, --trace-json FILE, --pcap FILE    as for serve
+  --trace, --trace-json FILE, --pcap FILE, --msl SECONDS, --no-offload    as for serve
 
   An upstream that refuses, is unreachable or does not answer within 10 s: the client gets
   RST (its connect fails with ECONNREFUSED). Ctrl-C ends every connection and flow, removes

@@ -48,8 +48,14 @@ export class Socks5Upstream implements Upstream {
   }
 }
 
-/** The reply codes of RFC 1928 6, as the library words them, turned into the errno a kernel connect would give. */
-function socksCode(message: string): string {
+/**
+ * Why it failed, as an errno: the library gives only a message. The proxy itself unreachable
+ * carries its socket's errno ("connect ECONNREFUSED 127.0.0.1:1080"); the proxy's reply
+ * (RFC 1928 6) is worded, and turned into what a kernel connect would give.
+ */
+export function socksCode(message: string): string {
+  const errno = /\b(E[A-Z]{3,})\b/.exec(message)
+  if (errno !== null) return errno[1]!
   if (/ConnectionRefused/i.test(message)) return 'ECONNREFUSED'
   if (/HostUnreachable/i.test(message)) return 'EHOSTUNREACH'
   if (/NetworkUnreachable/i.test(message)) return 'ENETUNREACH'

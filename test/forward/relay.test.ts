@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../src/stack/socket/socket'
 import type { Upstream } from '../../src/forward/upstream'
+import { socksCode } from '../../src/forward/socks'
 import { collect, errorsOf } from '../helpers/two-stacks'
 import { runFor, runUntil } from '../helpers/virtual-time'
 import { SERVER, world } from './world'
@@ -230,5 +231,18 @@ describe('the forwarder\'s own loopback', () => {
     expect(w.forwarder.counters().udp.refusedLoopback).toBe(1)
     expect(w.out.connections()).toEqual([])
     udp.close()
+  })
+})
+
+describe('the SOCKS5 upstream\'s errors', () => {
+  it.each([
+    ['connect ECONNREFUSED 127.0.0.1:1080', 'ECONNREFUSED'],
+    ['Socks5 proxy rejected connection - ConnectionRefused', 'ECONNREFUSED'],
+    ['Socks5 proxy rejected connection - HostUnreachable', 'EHOSTUNREACH'],
+    ['Socks5 proxy rejected connection - NetworkUnreachable', 'ENETUNREACH'],
+    ['Proxy connection timed out', 'ETIMEDOUT'],
+    ['Socks5 proxy rejected connection - Failure', 'ECONNABORTED'],
+  ])('%s is counted as %s', (message, code) => {
+    expect(socksCode(message)).toBe(code)
   })
 })
