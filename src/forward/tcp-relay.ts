@@ -74,7 +74,8 @@ export class TcpRelay {
   }
 
   private async onSyn(syn: SynRequest): Promise<void> {
-    if (this.closed || this.entries.size >= this.options.maxConnections) {
+    if (this.closed) return syn.refuse()
+    if (this.entries.size >= this.options.maxConnections) {
       this.counters.refusedFull++
       return syn.refuse()
     }
@@ -112,6 +113,8 @@ export class TcpRelay {
       this.stack.wheel.disarm(timer)
       syn.signal.removeEventListener('abort', giveUp)
     }
+    // Until the splice listens, an upstream that resets early must not be an unhandled 'error'.
+    up.socket.on('error', () => {})
     entry.upstream = up
     entry.info.upstreamLocal = up.local
     entry.info.upstreamRemote = up.remote
@@ -126,7 +129,8 @@ export class TcpRelay {
       this.counters.clientGone++
       return this.end(entry)
     }
-    if (this.closed) {
+    if (this.closed || up.socket.destroyed) {
+      // Shutting down, or the upstream reset while the client's handshake completed: the client gets a RST.
       client.resetAndDestroy()
       return this.end(entry)
     }

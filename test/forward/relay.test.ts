@@ -246,3 +246,20 @@ describe('the SOCKS5 upstream\'s errors', () => {
     expect(socksCode(message)).toBe(code)
   })
 })
+
+describe('an upstream that resets before the client\'s handshake completes', () => {
+  it('is no unhandled error: the client gets a RST, and the forwarder goes on', async () => {
+    const w = world()
+    // The server resets each connection as soon as it is made, before the forwarder's SYN,ACK is answered.
+    w.server.createServer(socket => socket.resetAndDestroy()).listen(80)
+    w.server.createServer(socket => socket.end('fine')).listen(81)
+    const sock = w.client.connect(80, SERVER)
+    const errors = errorsOf(sock)
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(['ECONNRESET', 'ECONNREFUSED']).toContain(errors[0])
+    const next = w.client.connect(81, SERVER)
+    const got = collect(next)
+    await runUntil(w.clock, () => got.ended())
+    expect(got.data().toString()).toBe('fine')
+  })
+})
