@@ -297,7 +297,7 @@ describe('tuntcp command-line habits', () => {
     const unknown = tuntcp(['help', 'frob'])
     expect(await exitWithin(unknown, START_MS)).toBe(2)
     expect(unknown.stdout()).toBe('')
-    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, ss, demo, script, plot\n')
+    expect(unknown.stderr()).toBe('tuntcp: no command "frob" to help with; the commands: serve, connect, forward, ss, demo, script, plot\n')
     for (const flag of ['-V', '--version']) {
       const version = tuntcp([flag])
       expect(await exitWithin(version, START_MS)).toBe(0)
