@@ -26,8 +26,8 @@ export const FORWARD_USAGE = `usage: tuntcp forward --netns NAME [--socks5 HOST:
   stack itself (Node has no ICMP socket to relay them with). docs/forward.md.
 
   --netns NAME          the network namespace to carry (a name of ip netns, /run/netns/NAME)
-  --socks5 HOST:PORT    open every TCP connection through this SOCKS5 proxy (CONNECT);
-                        UDP flows are then refused (ICMP port unreachable), not sent around it
+  --socks5 HOST:PORT    carry every TCP connection (CONNECT) and UDP flow (UDP ASSOCIATE)
+                        through this SOCKS5 proxy; nothing goes around it
   --addr A.B.C.D        the stack's own address, the namespace's gateway (default 10.0.2.2)
   --kernel-addr A/P     the namespace side's address (default 10.0.2.100/24)
   --dev NAME            the device's name (default tuntcp0); must not exist yet

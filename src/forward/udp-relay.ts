@@ -13,6 +13,8 @@ export interface ForwardedFlow {
   client: Endpoint
   destination: Endpoint
   upstreamLocal: Endpoint | null
+  /** Where the upstream socket sends: the destination, or the SOCKS5 proxy's relay. */
+  upstreamRemote: Endpoint | null
   datagramsUp: number
   datagramsDown: number
 }
@@ -22,7 +24,7 @@ export interface UdpRelayCounters {
   refusedFull: number
   /** Refused for a destination in 0.0.0.0/8 or 127.0.0.0/8: our own loopback. */
   refusedLoopback: number
-  /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today) or cannot send there. */
+  /** Refused because the upstream carries no UDP, or cannot send there (dgram throws on port 0). */
   refusedUpstream: number
 }
 
@@ -46,7 +48,7 @@ export class UdpRelay {
   }
 
   flows(): ForwardedFlow[] {
-    return [...this.entries].map(e => ({ ...e.info, upstreamLocal: e.up.local() }))
+    return [...this.entries].map(e => ({ ...e.info, upstreamLocal: e.up.local(), upstreamRemote: e.up.remote() }))
   }
 
   /** Decided before it returns, as the hook asks. */
@@ -62,7 +64,7 @@ export class UdpRelay {
     const info: ForwardedFlow = {
       client: { address: flow.remoteAddress, port: flow.remotePort },
       destination: { address: flow.localAddress, port: flow.localPort },
-      upstreamLocal: null, datagramsUp: 0, datagramsDown: 0,
+      upstreamLocal: null, upstreamRemote: null, datagramsUp: 0, datagramsDown: 0,
     }
     let socket: ReturnType<UdpFlow['accept']> | null = null
     let up: UpstreamDatagrams | null

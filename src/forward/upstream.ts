@@ -27,6 +27,8 @@ export interface UpstreamDatagrams {
   close(): void
   /** The upstream socket's own end, once bound (null before). */
   local(): Endpoint | null
+  /** Where its datagrams go: the destination, or a proxy's relay address (null until known). */
+  remote(): Endpoint | null
 }
 
 export interface Upstream {
@@ -91,6 +93,7 @@ export class DirectUpstream implements Upstream {
     socket.on('error', () => {})
     socket.connect(port, host) // dgram queues what is sent before the connect completes
     let open = true
+    const remote = { address: host, port }
     return {
       send: message => { if (open) socket.send(message) },
       close: () => {
@@ -106,6 +109,7 @@ export class DirectUpstream implements Upstream {
           return null // not bound yet
         }
       },
+      remote: () => remote,
     }
   }
 }
