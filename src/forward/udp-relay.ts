@@ -7,6 +7,7 @@
 
 import type { Stack } from '../stack/stack.js'
 import type { UdpFlow } from '../stack/udp/flow.js'
+import type { UdpSocket } from '../stack/udp/socket.js'
 import { outsideLoopback, type Endpoint, type Upstream, type UpstreamDatagrams } from './upstream.js'
 
 export interface ForwardedFlow {
@@ -53,7 +54,8 @@ export class UdpRelay {
 
   /** Decided before it returns, as the hook asks. */
   private onFlow(flow: UdpFlow): void {
-    if (this.closed || this.entries.size >= this.maxFlows) {
+    if (this.closed) return flow.refuse()
+    if (this.entries.size >= this.maxFlows) {
       this.counters.refusedFull++
       return flow.refuse()
     }
@@ -66,12 +68,16 @@ export class UdpRelay {
       destination: { address: flow.localAddress, port: flow.localPort },
       upstreamLocal: null, upstreamRemote: null, datagramsUp: 0, datagramsDown: 0,
     }
-    let socket: ReturnType<UdpFlow['accept']> | null = null
+    let socket: UdpSocket | null = null
     let up: UpstreamDatagrams | null
     try {
       up = this.upstream.openDatagrams(flow.localAddress, flow.localPort, message => {
         info.datagramsDown++
-        socket?.send(message)
+        try {
+          socket?.send(message)
+        } catch {
+          // the flow closed (idle) while this reply was on its way: dropped
+        }
       })
     } catch {
       up = null // a destination the upstream cannot send to (dgram throws on port 0, say)
@@ -80,17 +86,18 @@ export class UdpRelay {
       this.counters.refusedUpstream++
       return flow.refuse()
     }
-    socket = flow.accept()
-    const entry: Entry = { info, up, close: () => socket!.close() }
+    const accepted = flow.accept()
+    socket = accepted
+    const entry: Entry = { info, up, close: () => accepted.close() }
     this.entries.add(entry)
     this.counters.flows++
     const upstream = up
-    socket.on('message', (message: Buffer) => {
+    accepted.on('message', (message: Buffer) => {
       info.datagramsUp++
       upstream.send(message)
     })
-    socket.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
-    socket.on('close', () => {
+    accepted.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
+    accepted.on('close', () => {
       upstream.close()
       this.entries.delete(entry)
     })

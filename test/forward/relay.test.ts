@@ -263,3 +263,25 @@ describe('an upstream that resets before the client\'s handshake completes', () 
     expect(got.data().toString()).toBe('fine')
   })
 })
+
+describe('a UDP reply that comes after its flow closed', () => {
+  it('is dropped, never thrown', async () => {
+    let reply: ((message: Buffer) => void) | null = null
+    const late: Upstream = {
+      name: 'late',
+      connect: () => Promise.reject(new Error('no')),
+      openDatagrams: (_h, _p, onMessage) => {
+        reply = onMessage
+        return { send: () => {}, close: () => {}, local: () => null, remote: () => null }
+      },
+    }
+    const w = world({}, { udp: { flowIdleTimeoutMs: 1000 } }, () => late)
+    const sock = w.client.createSocket('udp4')
+    sock.send('?', 53, SERVER)
+    await runUntil(w.clock, () => w.forwarder.udp.size === 1)
+    await runFor(w.clock, 2000)
+    expect(w.forwarder.udp.size).toBe(0)
+    expect(() => reply!(Buffer.from('too late'))).not.toThrow()
+    sock.close()
+  })
+})
