@@ -61,7 +61,12 @@ export class TcpRelay {
   private closed = false
 
   constructor(private readonly stack: Stack, private readonly upstream: Upstream, private readonly options: TcpRelayOptions) {
-    stack.on('syn', (syn: SynRequest) => void this.onSyn(syn))
+    // A throw here would be a bug of ours, never the client's: counted and reported as the stack
+    // reports its own (Stack 'internal-error'), and the forwarder goes on.
+    stack.on('syn', (syn: SynRequest) => void this.onSyn(syn).catch((error: unknown) => {
+      stack.counters.drop('internal-error')
+      stack.emit('internal-error', error)
+    }))
   }
 
   /** Open and connecting connections. */
