@@ -7,6 +7,8 @@
 //   npm run bench -- --only=net        only tuntcp vs the kernel
 //   npm run bench -- --only=lossy      goodput through a bad wire (5% loss, reordering, ...):
 //                                      tuntcp vs kernel-to-kernel, same faults (bench/lossy.mjs)
+//   npm run bench -- --only=forward    tuntcp forward vs a direct kernel connection over the same
+//                                      veth: goodput, connection rate, memory per connection (bench/forward.mjs)
 //   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
 //                                      download (--profile=upload, wrk, ab-c1, ab-c32: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
@@ -41,14 +43,15 @@ const profileArg = args.find(a => a.startsWith('--profile'))
 const workersArg = args.find(a => a.startsWith('--workers='))
 const workers = workersArg ? Number(workersArg.split('=')[1]) : null
 const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers='))
-if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy'].includes(only)) ||
+if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy', 'forward'].includes(only)) ||
     (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
-  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)]')
+  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)]')
   process.exit(2)
 }
-const wantInproc = !profileArg && only !== 'net' && only !== 'lossy'
-const wantNet = profileArg || (only !== 'inproc' && only !== 'lossy')
+const wantInproc = !profileArg && (only === null || only === 'inproc')
+const wantNet = profileArg || only === null || only === 'net'
 const wantLossy = !profileArg && only === 'lossy'
+const wantForward = !profileArg && only === 'forward'
 
 const started = new Date()
 const stamp = started.toISOString().replace(/[:.]/g, '-')
@@ -77,21 +80,21 @@ function onPath(command) {
 /** Command -> Debian package. */
 const TOOLS = { ip: 'iproute2', unshare: 'util-linux', curl: 'curl', ab: 'apache2-utils', wrk: 'wrk' }
 
-/** Why the network half cannot run (after trying to install what is missing), or null. */
-function netBlocker() {
+/** Why the network half cannot run (after trying to install what of `tools` is missing), or null. */
+function netBlocker(tools = TOOLS) {
   if (process.platform !== 'linux') return `this is ${process.platform}, not Linux`
   const isRoot = process.getuid?.() === 0
-  let missing = Object.keys(TOOLS).filter(cmd => !onPath(cmd))
+  let missing = Object.keys(tools).filter(cmd => !onPath(cmd))
   if (missing.length > 0 && isRoot) {
-    const pkgs = [...new Set(missing.map(cmd => TOOLS[cmd]))]
+    const pkgs = [...new Set(missing.map(cmd => tools[cmd]))]
     console.log(`bench: installing ${pkgs.join(' ')} (apt-get)`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env })
     spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { stdio: ['ignore', 'ignore', 'inherit'], env })
-    missing = Object.keys(TOOLS).filter(cmd => !onPath(cmd))
+    missing = Object.keys(tools).filter(cmd => !onPath(cmd))
   }
   if (missing.length > 0) {
-    const pkgs = [...new Set(missing.map(cmd => TOOLS[cmd]))]
+    const pkgs = [...new Set(missing.map(cmd => tools[cmd]))]
     return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')}), or run as root and the bench installs them`
   }
   if (!isRoot) return 'not running as root: the network benchmark creates a network namespace, a TUN device and a veth pair (sudo npm run bench)'
@@ -125,11 +128,11 @@ function net() {
   })
 }
 
-/** bench/lossy.mjs inside a fresh network + mount namespace, as net() does for bench/net.mjs. */
-function lossy() {
-  const out = join(scratch, 'lossy.json')
+/** bench/NAME.mjs (lossy, forward) inside a fresh network + mount namespace, as net() does for bench/net.mjs. */
+function inNamespace(name) {
+  const out = join(scratch, `${name}.json`)
   const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
-  const script = 'mount -t sysfs sysfs /sys && ip link set lo up && exec "$0" bench/lossy.mjs "$@"'
+  const script = `mount -t sysfs sysfs /sys && ip link set lo up && exec "$0" bench/${name}.mjs "$@"`
   return new Promise((resolvePromise, reject) => {
     const child = spawn('unshare', ['-n', '-m', '--propagation', 'private', '--', 'sh', '-c', script, process.execPath, out, ...(quick ? ['--quick'] : [])],
       { cwd: root, env, stdio: 'inherit' })
@@ -142,7 +145,7 @@ function lossy() {
       clearTimeout(limit)
       for (const [s, h] of handlers) process.off(s, h)
       if (code === 0) return resolvePromise(JSON.parse(readFileSync(out, 'utf8')))
-      reject(new Error(`bench/lossy.mjs failed (${code ?? signal})`))
+      reject(new Error(`bench/${name}.mjs failed (${code ?? signal})`))
     })
   })
 }
@@ -208,7 +211,7 @@ async function main() {
   }
   console.log(`tuntcp bench: ${results.machine.cpus}, Linux ${results.machine.kernel}, Node ${results.machine.node}${quick ? ' (--quick)' : ''}`)
   let ok = true
-  if (wantNet || wantLossy) {
+  if (wantNet || wantLossy || wantForward) {
     // The servers run tuntcp as the package ships it (dist/, plain node): build it from the sources first.
     const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
     if (build.status !== 0) throw new Error('npm run build failed')
@@ -257,7 +260,7 @@ async function main() {
     } else {
       console.log(`\n== goodput through a bad wire (${'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5%'}, each way): tuntcp vs kernel-to-kernel ==`)
       const t0 = performance.now()
-      results.lossy = await lossy()
+      results.lossy = await inNamespace('lossy')
       results.lossy.seconds = (performance.now() - t0) / 1000
       console.log(`\n${table(results.lossy.rows, null)}`)
       console.log(`kernel default congestion control here: ${results.lossy.kernelDefaultCc}`)
@@ -265,6 +268,23 @@ async function main() {
         const c = server?.counters
         if (c) console.log(`${name}: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted (fast retransmits ${c.fastRetransmits}, timeouts ${c.retransmitTimeouts}, tail loss probes ${c.tailLossProbes}, undone ${c.spuriousRecoveries})`)
       }
+    }
+  }
+  if (wantForward) {
+    const blocker = netBlocker({ ip: 'iproute2', unshare: 'util-linux', curl: 'curl' })
+    if (blocker) {
+      console.log(`\n== forward: not run: ${blocker}`)
+      results.forward = { skipped: blocker }
+      ok = false
+    } else {
+      console.log('\n== tuntcp forward (client namespace -> TUN -> forwarder -> veth) vs direct (kernel -> veth), same run ==')
+      const t0 = performance.now()
+      results.forward = await inNamespace('forward')
+      results.forward.seconds = (performance.now() - t0) / 1000
+      console.log(`\n${table(results.forward.rows, null).replaceAll('tuntcp/kernel', 'forwarded/direct')}`)
+      console.log('kernel: a direct connection from the forwarder\'s namespace; tuntcp: the same through tuntcp forward')
+      const m = results.forward.memory
+      console.log(`forwarder memory per idle forwarded connection (${m.connections}): heap ${Math.round(m.heapPerConnection)} B, RSS ${Math.round(m.rssPerConnection)} B`)
     }
   }
   mkdirSync(resultsDir, { recursive: true })

@@ -24,6 +24,8 @@ export interface Snapshot {
   workers?: Array<{ worker: number; connections: number; counters: Record<string, unknown> }>
   /** With `tuntcp forward`: each forwarded connection's two sides and each UDP flow, and the relay's counters. */
   forwarded?: { upstream: string; connections: ForwardedConnection[]; flows: ForwardedFlow[]; counters: Record<string, unknown> }
+  /** With `tuntcp forward`: the process's memory (after a full GC when node ran with --expose-gc), for docs/forward.md's measure. */
+  memory?: { heapUsed: number; rss: number; gc: boolean }
 }
 
 /** The snapshot of one stack. */

@@ -26,8 +26,8 @@ export const FORWARD_USAGE = `usage: tuntcp forward --netns NAME [--socks5 HOST:
   stack itself (Node has no ICMP socket to relay them with). docs/forward.md.
 
   --netns NAME          the network namespace to carry (a name of ip netns, /run/netns/NAME)
-  --socks5 HOST:PORT    open every TCP connection through this SOCKS5 proxy (CONNECT);
-                        UDP flows are then refused (ICMP port unreachable), not sent around it
+  --socks5 HOST:PORT    carry every TCP connection (CONNECT) and UDP flow (UDP ASSOCIATE)
+                        through this SOCKS5 proxy; nothing goes around it
   --addr A.B.C.D        the stack's own address, the namespace's gateway (default 10.0.2.2)
   --kernel-addr A/P     the namespace side's address (default 10.0.2.100/24)
   --dev NAME            the device's name (default tuntcp0); must not exist yet
@@ -35,7 +35,7 @@ export const FORWARD_USAGE = `usage: tuntcp forward --netns NAME [--socks5 HOST:
   --max-connections N   TCP connections open or connecting at once; beyond, RST (default 4096)
   --max-flows N         UDP flows at once; beyond, ICMP port unreachable (default 1024)
   --udp-idle S          a UDP flow with no datagram either way for S seconds ends (default 60)
-  --trace, --trace-json FILE, --pcap FILE    as for serve
+  --trace, --trace-json FILE, --pcap FILE, --msl SECONDS, --no-offload    as for serve
 
   An upstream that refuses, is unreachable or does not answer within 10 s: the client gets
   RST (its connect fails with ECONNREFUSED). Ctrl-C ends every connection and flow, removes
@@ -67,6 +67,14 @@ function socks5(text: string): Upstream {
     throw new UsageError(`--socks5 must be an IPv4 address and port like 127.0.0.1:1080, not ${JSON.stringify(text)}`)
   }
   return new Socks5Upstream({ address: m[1]!, port: Number(m[2]) })
+}
+
+/** The heap and RSS now; after a full collection when node runs with --expose-gc (bench/forward.mjs does). */
+function memory(): { heapUsed: number; rss: number; gc: boolean } {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const m = process.memoryUsage()
+  return { heapUsed: m.heapUsed, rss: m.rss, gc: gc !== undefined }
 }
 
 export async function forward(argv: string[]): Promise<number> {
@@ -115,6 +123,7 @@ export async function forward(argv: string[]): Promise<number> {
   const snapshot = (): Snapshot => ({
     ...stackSnapshot(stack, device.name),
     forwarded: { upstream: upstream.name, connections: forwarder.connections(), flows: forwarder.flows(), counters: forwarder.counters() as unknown as Record<string, unknown> },
+    memory: memory(),
   })
   let control: { close(): void }
   try {

@@ -117,7 +117,7 @@ export function forwardedLines(f: NonNullable<Snapshot['forwarded']>): string[] 
   const end = (e: { address: string; port: number } | null) => (e === null ? '-' : `${e.address}:${e.port}`)
   const rows = [['Proto', 'Client', 'Destination', 'Upstream Local', 'Upstream Peer', 'State']]
   for (const c of f.connections) rows.push(['tcp', end(c.client), end(c.destination), end(c.upstreamLocal), end(c.upstreamRemote), c.phase])
-  for (const u of f.flows) rows.push(['udp', end(u.client), end(u.destination), end(u.upstreamLocal), end(u.destination), `${u.datagramsUp} up, ${u.datagramsDown} down`])
+  for (const u of f.flows) rows.push(['udp', end(u.client), end(u.destination), end(u.upstreamLocal), end(u.upstreamRemote), `${u.datagramsUp} up, ${u.datagramsDown} down`])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
   return [
     `forwarded through ${f.upstream}: ${f.connections.length} TCP, ${f.flows.length} UDP`,
@@ -139,6 +139,8 @@ export async function ss(argv: string[]): Promise<number> {
     console.error(`tuntcp: ${(error as Error).message}`)
     return 1
   }
-  console.log(values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot, values.info))
+  const text = values.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(snapshot, values.info)
+  // Written out before we return: bin/tuntcp.mjs exits at once, which would cut a long answer to a pipe.
+  await new Promise<void>(resolve => process.stdout.write(`${text}\n`, () => resolve()))
   return 0
 }

@@ -1,14 +1,20 @@
-// The SOCKS5 upstream (RFC 1928): every TCP connection is a CONNECT through the proxy, made
-// with the `socks` package (a well-kept client, not our own). The proxy's reply decides the
-// client's fate: success completes the client's handshake, a refusal (or any failure) is a RST.
-// UDP is not carried (UDP ASSOCIATE is not done yet): a flow is refused with ICMP port
-// unreachable rather than sent around the proxy.
+// The SOCKS5 upstream (RFC 1928), with the `socks` package (a well-kept client, not our own):
+// every TCP connection is a CONNECT through the proxy, whose reply decides the client's fate
+// (success completes the client's handshake, a refusal or any failure is a RST). Every UDP flow
+// is a UDP ASSOCIATE (RFC 1928 7): a control connection held open for the flow's life, and a
+// datagram socket that sends each datagram to the proxy's relay address inside a SOCKS UDP
+// header naming the destination, and takes the replies out of theirs.
 
-import { SocksClient } from 'socks'
-import { type Endpoint, type Upstream, type UpstreamConnection, type UpstreamDatagrams } from './upstream.js'
+import { createSocket } from 'node:dgram'
+import type { Socket as NetSocket } from 'node:net'
+import { SocksClient, type SocksRemoteHost } from 'socks'
+import type { Endpoint, Upstream, UpstreamConnection, UpstreamDatagrams } from './upstream.js'
 
-/** How long the proxy may take to answer a CONNECT. */
+/** How long the proxy may take to answer a CONNECT or an ASSOCIATE. */
 const SOCKS_TIMEOUT_MS = 10_000
+
+/** Datagrams held while the association is made; more are dropped, as a full socket buffer would. */
+const ASSOCIATE_QUEUE = 64
 
 export class Socks5Upstream implements Upstream {
   readonly name: string
@@ -43,13 +49,78 @@ export class Socks5Upstream implements Upstream {
     }
   }
 
-  openDatagrams(): UpstreamDatagrams | null {
-    return null
+  openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams {
+    const udp = createSocket('udp4')
+    let open = true
+    let control: NetSocket | null = null
+    let relay: SocksRemoteHost | null = null
+    const waiting: Uint8Array[] = []
+    const close = () => {
+      if (!open) return
+      open = false
+      udp.close()
+      control?.destroy() // the association ends with its control connection (RFC 1928 7)
+    }
+    const sendFrame = (data: Uint8Array) => {
+      const frame = SocksClient.createUDPFrame({ remoteHost: { host, port }, data: Buffer.from(data) })
+      udp.send(frame, relay!.port, relay!.host)
+    }
+    udp.on('error', () => {})
+    udp.on('message', (message, rinfo) => {
+      if (relay === null || rinfo.address !== relay.host || rinfo.port !== relay.port) return // only the relay speaks for the flow
+      try {
+        onMessage(SocksClient.parseUDPFrame(message).data)
+      } catch {
+        // not a SOCKS UDP frame: dropped
+      }
+    })
+    const association = new SocksClient({
+      proxy: { host: this.proxy.address, port: this.proxy.port, type: 5 },
+      command: 'associate',
+      // Where we will send from is not known before the reply: 0.0.0.0:0, as RFC 1928 7 allows.
+      destination: { host: '0.0.0.0', port: 0 },
+      timeout: SOCKS_TIMEOUT_MS,
+    })
+    association.on('error', close)
+    association.on('established', ({ socket, remoteHost }) => {
+      control = socket
+      if (!open) return socket.destroy()
+      socket.on('error', close)
+      socket.on('close', close)
+      // A relay address of 0.0.0.0 means the proxy's own address.
+      const relayHost = remoteHost === undefined || remoteHost.host === '0.0.0.0' ? this.proxy.address : remoteHost.host
+      relay = { host: relayHost, port: remoteHost?.port ?? this.proxy.port }
+      for (const data of waiting.splice(0)) sendFrame(data)
+    })
+    udp.bind(0, () => { if (open) association.connect() })
+    return {
+      send: data => {
+        if (!open) return
+        if (relay !== null) sendFrame(data)
+        else if (waiting.length < ASSOCIATE_QUEUE) waiting.push(data)
+      },
+      close,
+      local: () => {
+        try {
+          const a = udp.address()
+          return { address: a.address, port: a.port }
+        } catch {
+          return null
+        }
+      },
+      remote: () => (relay === null ? null : { address: relay.host, port: relay.port }),
+    }
   }
 }
 
-/** The reply codes of RFC 1928 6, as the library words them, turned into the errno a kernel connect would give. */
-function socksCode(message: string): string {
+/**
+ * Why it failed, as an errno: the library gives only a message. The proxy itself unreachable
+ * carries its socket's errno ("connect ECONNREFUSED 127.0.0.1:1080"); the proxy's reply
+ * (RFC 1928 6) is worded, and turned into what a kernel connect would give.
+ */
+export function socksCode(message: string): string {
+  const errno = /\b(E[A-Z]{3,})\b/.exec(message)
+  if (errno !== null) return errno[1]!
   if (/ConnectionRefused/i.test(message)) return 'ECONNREFUSED'
   if (/HostUnreachable/i.test(message)) return 'EHOSTUNREACH'
   if (/NetworkUnreachable/i.test(message)) return 'ENETUNREACH'

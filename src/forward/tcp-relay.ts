@@ -5,6 +5,7 @@
 //   upstream refused, unreachable,
 //   timed out, or any failure      refuse: a RST, the client's connect fails (ECONNREFUSED)
 //   the relay is full              refuse, at once (maxConnections)
+//   to 0.0.0.0/8 or 127.0.0.0/8    refuse, at once: our own loopback is not the client's to reach
 //
 // A client's retransmitted SYNs wait on the same pending entry meanwhile (tcp/pending-syn.ts).
 
@@ -13,7 +14,7 @@ import type { SynRequest } from '../stack/socket/syn-request.js'
 import type { Stack } from '../stack/stack.js'
 import { Timer } from '../stack/time/timer-wheel.js'
 import { reset, splice } from './splice.js'
-import type { Endpoint, Upstream, UpstreamConnection } from './upstream.js'
+import { outsideLoopback, type Endpoint, type Upstream, type UpstreamConnection } from './upstream.js'
 
 /** One forwarded connection, for `tuntcp ss`: the client's side in the stack, and the upstream socket's. */
 export interface ForwardedConnection {
@@ -34,6 +35,8 @@ export interface TcpRelayCounters {
   upstreamFailed: Record<string, number>
   /** SYNs refused because maxConnections were open or connecting. */
   refusedFull: number
+  /** SYNs refused for a destination in 0.0.0.0/8 or 127.0.0.0/8 (outsideLoopback). */
+  refusedLoopback: number
   /** Upstream connected, but the client's handshake did not complete. */
   clientGone: number
 }
@@ -53,12 +56,17 @@ interface Entry {
 }
 
 export class TcpRelay {
-  readonly counters: TcpRelayCounters = { forwarded: 0, upstreamFailed: {}, refusedFull: 0, clientGone: 0 }
+  readonly counters: TcpRelayCounters = { forwarded: 0, upstreamFailed: {}, refusedFull: 0, refusedLoopback: 0, clientGone: 0 }
   private readonly entries = new Set<Entry>()
   private closed = false
 
   constructor(private readonly stack: Stack, private readonly upstream: Upstream, private readonly options: TcpRelayOptions) {
-    stack.on('syn', (syn: SynRequest) => void this.onSyn(syn))
+    // A throw here would be a bug of ours, never the client's: counted and reported as the stack
+    // reports its own (Stack 'internal-error'), and the forwarder goes on.
+    stack.on('syn', (syn: SynRequest) => void this.onSyn(syn).catch((error: unknown) => {
+      stack.counters.drop('internal-error')
+      stack.emit('internal-error', error)
+    }))
   }
 
   /** Open and connecting connections. */
@@ -71,8 +79,13 @@ export class TcpRelay {
   }
 
   private async onSyn(syn: SynRequest): Promise<void> {
-    if (this.closed || this.entries.size >= this.options.maxConnections) {
+    if (this.closed) return syn.refuse()
+    if (this.entries.size >= this.options.maxConnections) {
       this.counters.refusedFull++
+      return syn.refuse()
+    }
+    if (!outsideLoopback(syn.localAddress)) {
+      this.counters.refusedLoopback++
       return syn.refuse()
     }
     const abort = new AbortController()
@@ -105,6 +118,8 @@ export class TcpRelay {
       this.stack.wheel.disarm(timer)
       syn.signal.removeEventListener('abort', giveUp)
     }
+    // Until the splice listens, an upstream that resets early must not be an unhandled 'error'.
+    up.socket.on('error', () => {})
     entry.upstream = up
     entry.info.upstreamLocal = up.local
     entry.info.upstreamRemote = up.remote
@@ -119,7 +134,8 @@ export class TcpRelay {
       this.counters.clientGone++
       return this.end(entry)
     }
-    if (this.closed) {
+    if (this.closed || up.socket.destroyed) {
+      // Shutting down, or the upstream reset while the client's handshake completed: the client gets a RST.
       client.resetAndDestroy()
       return this.end(entry)
     }

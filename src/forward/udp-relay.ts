@@ -7,12 +7,15 @@
 
 import type { Stack } from '../stack/stack.js'
 import type { UdpFlow } from '../stack/udp/flow.js'
-import type { Endpoint, Upstream, UpstreamDatagrams } from './upstream.js'
+import type { UdpSocket } from '../stack/udp/socket.js'
+import { outsideLoopback, type Endpoint, type Upstream, type UpstreamDatagrams } from './upstream.js'
 
 export interface ForwardedFlow {
   client: Endpoint
   destination: Endpoint
   upstreamLocal: Endpoint | null
+  /** Where the upstream socket sends: the destination, or the SOCKS5 proxy's relay. */
+  upstreamRemote: Endpoint | null
   datagramsUp: number
   datagramsDown: number
 }
@@ -20,7 +23,9 @@ export interface ForwardedFlow {
 export interface UdpRelayCounters {
   flows: number
   refusedFull: number
-  /** Refused because the upstream carries no UDP (a SOCKS5 upstream, today) or cannot send there. */
+  /** Refused for a destination in 0.0.0.0/8 or 127.0.0.0/8: our own loopback. */
+  refusedLoopback: number
+  /** Refused because the upstream carries no UDP, or cannot send there (dgram throws on port 0). */
   refusedUpstream: number
 }
 
@@ -31,7 +36,7 @@ interface Entry {
 }
 
 export class UdpRelay {
-  readonly counters: UdpRelayCounters = { flows: 0, refusedFull: 0, refusedUpstream: 0 }
+  readonly counters: UdpRelayCounters = { flows: 0, refusedFull: 0, refusedLoopback: 0, refusedUpstream: 0 }
   private readonly entries = new Set<Entry>()
   private closed = false
 
@@ -44,26 +49,35 @@ export class UdpRelay {
   }
 
   flows(): ForwardedFlow[] {
-    return [...this.entries].map(e => ({ ...e.info, upstreamLocal: e.up.local() }))
+    return [...this.entries].map(e => ({ ...e.info, upstreamLocal: e.up.local(), upstreamRemote: e.up.remote() }))
   }
 
   /** Decided before it returns, as the hook asks. */
   private onFlow(flow: UdpFlow): void {
-    if (this.closed || this.entries.size >= this.maxFlows) {
+    if (this.closed) return flow.refuse()
+    if (this.entries.size >= this.maxFlows) {
       this.counters.refusedFull++
+      return flow.refuse()
+    }
+    if (!outsideLoopback(flow.localAddress)) {
+      this.counters.refusedLoopback++
       return flow.refuse()
     }
     const info: ForwardedFlow = {
       client: { address: flow.remoteAddress, port: flow.remotePort },
       destination: { address: flow.localAddress, port: flow.localPort },
-      upstreamLocal: null, datagramsUp: 0, datagramsDown: 0,
+      upstreamLocal: null, upstreamRemote: null, datagramsUp: 0, datagramsDown: 0,
     }
-    let socket: ReturnType<UdpFlow['accept']> | null = null
+    let socket: UdpSocket | null = null
     let up: UpstreamDatagrams | null
     try {
       up = this.upstream.openDatagrams(flow.localAddress, flow.localPort, message => {
         info.datagramsDown++
-        socket?.send(message)
+        try {
+          socket?.send(message)
+        } catch {
+          // the flow closed (idle) while this reply was on its way: dropped
+        }
       })
     } catch {
       up = null // a destination the upstream cannot send to (dgram throws on port 0, say)
@@ -72,17 +86,18 @@ export class UdpRelay {
       this.counters.refusedUpstream++
       return flow.refuse()
     }
-    socket = flow.accept()
-    const entry: Entry = { info, up, close: () => socket!.close() }
+    const accepted = flow.accept()
+    socket = accepted
+    const entry: Entry = { info, up, close: () => accepted.close() }
     this.entries.add(entry)
     this.counters.flows++
     const upstream = up
-    socket.on('message', (message: Buffer) => {
+    accepted.on('message', (message: Buffer) => {
       info.datagramsUp++
       upstream.send(message)
     })
-    socket.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
-    socket.on('close', () => {
+    accepted.on('error', () => {}) // an ICMP error from the client's side: the flow goes on
+    accepted.on('close', () => {
       upstream.close()
       this.entries.delete(entry)
     })

@@ -27,6 +27,8 @@ export interface UpstreamDatagrams {
   close(): void
   /** The upstream socket's own end, once bound (null before). */
   local(): Endpoint | null
+  /** Where its datagrams go: the destination, or a proxy's relay address (null until known). */
+  remote(): Endpoint | null
 }
 
 export interface Upstream {
@@ -36,6 +38,17 @@ export interface Upstream {
   connect(host: string, port: number, signal: AbortSignal): Promise<UpstreamConnection>
   /** Datagrams to and from host:port (each reply goes to `onMessage`), or null when this upstream carries no UDP. */
   openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams | null
+}
+
+/**
+ * May a client ask us to connect there? Not 0.0.0.0/8 ("this host": a connect to 0.0.0.0 reaches
+ * our own loopback) nor 127.0.0.0/8: no client's kernel sends those on a link, so such a packet
+ * is crafted, and would reach the forwarder's own local services (slirp4netns refuses them too
+ * unless asked).
+ */
+export function outsideLoopback(address: string): boolean {
+  const first = Number(address.split('.')[0])
+  return first !== 0 && first !== 127
 }
 
 /** Resolve once `socket` emits 'connect', reject on 'error' or when `signal` aborts (the socket is destroyed). */
@@ -80,6 +93,7 @@ export class DirectUpstream implements Upstream {
     socket.on('error', () => {})
     socket.connect(port, host) // dgram queues what is sent before the connect completes
     let open = true
+    const remote = { address: host, port }
     return {
       send: message => { if (open) socket.send(message) },
       close: () => {
@@ -95,6 +109,7 @@ export class DirectUpstream implements Upstream {
           return null // not bound yet
         }
       },
+      remote: () => remote,
     }
   }
 }

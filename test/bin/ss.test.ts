@@ -135,7 +135,7 @@ it('lists what tuntcp forward carries: each connection and flow with the client\
       connections: [{ phase: 'open', client: { address: '10.0.2.100', port: 40000 }, destination: { address: '198.51.100.7', port: 80 },
         upstreamLocal: { address: '10.201.0.1', port: 51234 }, upstreamRemote: { address: '198.51.100.7', port: 80 } }],
       flows: [{ client: { address: '10.0.2.100', port: 5000 }, destination: { address: '198.51.100.7', port: 53 },
-        upstreamLocal: { address: '0.0.0.0', port: 41000 }, datagramsUp: 2, datagramsDown: 1 }],
+        upstreamLocal: { address: '0.0.0.0', port: 41000 }, upstreamRemote: { address: '198.51.100.7', port: 53 }, datagramsUp: 2, datagramsDown: 1 }],
       counters: {},
     },
   })

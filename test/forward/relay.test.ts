@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../src/stack/socket/socket'
 import type { Upstream } from '../../src/forward/upstream'
+import { socksCode } from '../../src/forward/socks'
 import { collect, errorsOf } from '../helpers/two-stacks'
 import { runFor, runUntil } from '../helpers/virtual-time'
 import { SERVER, world } from './world'
@@ -210,5 +211,77 @@ describe('closing the forwarder', () => {
     await runUntil(w.clock, () => errors.length > 0)
     expect(errors).toEqual(['ECONNREFUSED'])
     sock.destroy()
+  })
+})
+
+describe('the forwarder\'s own loopback', () => {
+  it('a SYN or a datagram to 127.0.0.0/8 or 0.0.0.0/8 (which no kernel sends on a link: crafted) is refused, never connected', async () => {
+    const w = world()
+    const tcp = w.client.connect(22, '127.0.0.1')
+    const errors = errorsOf(tcp)
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    const udp = w.client.createSocket('udp4')
+    const udpErrors: string[] = []
+    udp.on('error', e => udpErrors.push((e as NodeJS.ErrnoException).code!))
+    udp.connect(53, '0.1.2.3', () => udp.send('?'))
+    await runUntil(w.clock, () => udpErrors.length > 0)
+    expect(udpErrors).toEqual(['ECONNREFUSED'])
+    expect(w.forwarder.counters().tcp.refusedLoopback).toBe(1)
+    expect(w.forwarder.counters().udp.refusedLoopback).toBe(1)
+    expect(w.out.connections()).toEqual([])
+    udp.close()
+  })
+})
+
+describe('the SOCKS5 upstream\'s errors', () => {
+  it.each([
+    ['connect ECONNREFUSED 127.0.0.1:1080', 'ECONNREFUSED'],
+    ['Socks5 proxy rejected connection - ConnectionRefused', 'ECONNREFUSED'],
+    ['Socks5 proxy rejected connection - HostUnreachable', 'EHOSTUNREACH'],
+    ['Socks5 proxy rejected connection - NetworkUnreachable', 'ENETUNREACH'],
+    ['Proxy connection timed out', 'ETIMEDOUT'],
+    ['Socks5 proxy rejected connection - Failure', 'ECONNABORTED'],
+  ])('%s is counted as %s', (message, code) => {
+    expect(socksCode(message)).toBe(code)
+  })
+})
+
+describe('an upstream that resets before the client\'s handshake completes', () => {
+  it('is no unhandled error: the client gets a RST, and the forwarder goes on', async () => {
+    const w = world()
+    // The server resets each connection as soon as it is made, before the forwarder's SYN,ACK is answered.
+    w.server.createServer(socket => socket.resetAndDestroy()).listen(80)
+    w.server.createServer(socket => socket.end('fine')).listen(81)
+    const sock = w.client.connect(80, SERVER)
+    const errors = errorsOf(sock)
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(['ECONNRESET', 'ECONNREFUSED']).toContain(errors[0])
+    const next = w.client.connect(81, SERVER)
+    const got = collect(next)
+    await runUntil(w.clock, () => got.ended())
+    expect(got.data().toString()).toBe('fine')
+  })
+})
+
+describe('a UDP reply that comes after its flow closed', () => {
+  it('is dropped, never thrown', async () => {
+    let reply: ((message: Buffer) => void) | null = null
+    const late: Upstream = {
+      name: 'late',
+      connect: () => Promise.reject(new Error('no')),
+      openDatagrams: (_h, _p, onMessage) => {
+        reply = onMessage
+        return { send: () => {}, close: () => {}, local: () => null, remote: () => null }
+      },
+    }
+    const w = world({}, { udp: { flowIdleTimeoutMs: 1000 } }, () => late)
+    const sock = w.client.createSocket('udp4')
+    sock.send('?', 53, SERVER)
+    await runUntil(w.clock, () => w.forwarder.udp.size === 1)
+    await runFor(w.clock, 2000)
+    expect(w.forwarder.udp.size).toBe(0)
+    expect(() => reply!(Buffer.from('too late'))).not.toThrow()
+    sock.close()
   })
 })

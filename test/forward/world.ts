@@ -49,6 +49,7 @@ export class StackUpstream implements Upstream {
       send: message => socket.send(message),
       close: () => socket.close(),
       local: () => { try { const a = socket.address(); return { address: a.address, port: a.port } } catch { return null } },
+      remote: () => ({ address: host, port }),
     }
   }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The far side of test/kernel/forward.test.ts, run in the server namespace with plain node:
+// The far side of test/kernel/forward.test.ts and bench/forward.mjs, run in the server namespace with plain node:
 //   node test/kernel/forward-servers.mjs ADDRESS
-// HTTP on 8080 (GET /file: 10 MiB of a fixed pattern; GET /small: 16 bytes; POST /sink: the
-// body's byte count), a half-close service on 9000 (reads to the client's FIN, then answers
+// HTTP on 8080 (GET /file: 10 MiB of a fixed pattern; GET /small: 16 bytes; GET /zero/N: N zero
+// bytes, streamed; anything else with a body, POST or PUT: the body's byte count), a half-close service on 9000 (reads to the client's FIN, then answers
 // "got N" and closes), UDP echo on 5353. Prints "ready SHA256-OF-/file" once all listen.
 
 import { createHash } from 'node:crypto'
@@ -17,10 +17,27 @@ for (let i = 0; i < file.length; i++) file[i] = (i * 31 + (i >> 12)) & 0xff
 const http = httpServer((req, res) => {
   if (req.url === '/file') return res.end(file)
   if (req.url === '/small') return res.end('sixteen bytes ok')
+  const zero = /^\/zero\/(\d+)$/.exec(req.url ?? '')
+  if (zero) return sendZeros(res, Number(zero[1]))
   let n = 0
   req.on('data', c => { n += c.length })
   req.on('end', () => res.end(`${n}\n`))
 })
+/** N zero bytes in 64 KiB writes, waiting for 'drain' (bench/forward.mjs downloads this). */
+function sendZeros(res, n) {
+  const chunk = Buffer.alloc(65536)
+  res.writeHead(200, { 'content-length': n })
+  const more = () => {
+    while (n > 0) {
+      const part = n >= chunk.length ? chunk : chunk.subarray(0, n)
+      n -= part.length
+      if (!res.write(part)) return res.once('drain', more)
+    }
+    res.end()
+  }
+  more()
+}
+
 const half = netServer({ allowHalfOpen: true }, sock => {
   let n = 0
   sock.on('data', c => { n += c.length })

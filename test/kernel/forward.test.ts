@@ -10,9 +10,12 @@
 // device gone after SIGINT.
 
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exitWithin, run, runText, sha, sleep, stopLeftovers, tuntcp, waitFor, type Cli } from './helpers'
 import { requireFreshNetns } from './netns'
+import { docExamples } from '../helpers/doc-examples'
 
 const id = process.pid
 const CLIENT_NS = `tfc${id}`
@@ -21,6 +24,7 @@ const VETH = `tfv${id}`
 const DEV = `tft${id}`
 const SERVER = '10.201.0.2'
 const hasMicrosocks = (await runText('sh', ['-c', 'command -v microsocks'])).code === 0
+const hasDanted = (await runText('sh', ['-c', 'command -v danted'])).code === 0
 
 const children: ChildProcess[] = []
 let fileSha = ''
@@ -38,6 +42,24 @@ function start(cmd: string, args: string[]): { child: ChildProcess; out: () => s
 async function ip(...args: string[]): Promise<void> {
   const r = await runText('ip', args)
   if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`)
+}
+
+/** Wait until something listens on 127.0.0.1:port here (a proxy we started). */
+async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await runText('sh', ['-c', `ss -ltn | grep -q 127.0.0.1:${port}`])).code === 0) return
+    await sleep(50)
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`)
+}
+
+/** A UDP request from the client namespace to the echo server: the reply line, or null after 3 s. */
+async function udpAsk(): Promise<string | null> {
+  const script = `const s = require('dgram').createSocket('udp4');
+    s.on('message', (m, r) => { console.log(r.address + ':' + r.port + ' ' + m); process.exit(0) });
+    s.send('question', 5353, '${SERVER}'); setTimeout(() => process.exit(3), 3000)`
+  const r = await inClient(process.execPath, ['-e', script])
+  return r.code === 0 ? r.stdout.toString().trim() : null
 }
 
 /** Run a command in the client namespace. */
@@ -79,9 +101,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopLeftovers()
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
+  // SIGTERM first: danted's mother process takes its own children with it; then SIGKILL what is left.
+  const alive = () => children.filter(child => child.exitCode === null && child.signalCode === null)
+  for (const child of alive()) child.kill('SIGTERM')
+  for (let i = 0; i < 20 && alive().length > 0; i++) await sleep(50)
+  for (const child of alive()) child.kill('SIGKILL')
   // Deleting a namespace removes its devices; the veth's other end goes with its peer.
   await runText('ip', ['netns', 'del', CLIENT_NS])
   await runText('ip', ['netns', 'del', SERVER_NS])
@@ -110,12 +134,7 @@ describe('tuntcp forward: a namespace\'s traffic, carried out by kernel sockets'
   })
 
   it('a UDP request gets its reply, from the address asked', async () => {
-    const script = `const s = require('dgram').createSocket('udp4');
-      s.on('message', (m, r) => { console.log(r.address + ':' + r.port + ' ' + m); process.exit(0) });
-      s.send('question', 5353, '${SERVER}'); setTimeout(() => process.exit(1), 5000)`
-    const r = await inClient(process.execPath, ['-e', script])
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout.toString().trim()).toBe(`${SERVER}:5353 echo question`)
+    expect(await udpAsk()).toBe(`${SERVER}:5353 echo question`)
   })
 
   it('ping gets a reply from the address pinged (answered by the stack)', async () => {
@@ -164,10 +183,7 @@ describe('tuntcp forward --socks5: the same through a SOCKS5 proxy (microsocks)'
     if (!hasMicrosocks) throw new Error('microsocks is not installed (CI must have it: .ci/run)')
     const port = 10800 + (id % 1000)
     const proxy = start('microsocks', ['-i', '127.0.0.1', '-p', String(port)])
-    for (let i = 0; i < 50; i++) {
-      if ((await runText('sh', ['-c', `ss -ltn | grep -q 127.0.0.1:${port}`])).code === 0) break
-      await sleep(50)
-    }
+    await listening(port)
     const cli = await startForwarder(['--socks5', `127.0.0.1:${port}`])
     expect(cli.stdout()).toContain(`through socks5 127.0.0.1:${port}`)
     expect(await download()).toBe(fileSha)
@@ -177,5 +193,51 @@ describe('tuntcp forward --socks5: the same through a SOCKS5 proxy (microsocks)'
     expect(r.code, r.stderr).toBe(7)
     await stopForwarder(cli)
   })
+
+  it.skipIf(!hasMicrosocks && !process.env.CI)('docs/forward.md\'s tun2socks in 30 lines carries the download through microsocks, and goes on SIGINT', async () => {
+    const example = docExamples(['docs/forward.md']).find(e => e.name === 'tun2socks')!
+    const dir = resolve(import.meta.dirname, '../../build/doc-examples')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(resolve(dir, 'tun2socks.mjs'), example.code)
+    const port = 11800 + (id % 1000)
+    start('microsocks', ['-i', '127.0.0.1', '-p', String(port)])
+    await listening(port)
+    const t2s = start(process.execPath, [resolve(dir, 'tun2socks.mjs'), CLIENT_NS, `127.0.0.1:${port}`])
+    await waitFor(() => t2s.out().includes('tun2socks:') || t2s.child.exitCode !== null, 'the tun2socks example to come up', 10_000)
+    expect(t2s.out()).toContain(`tun2socks: ${CLIENT_NS} -> socks5 127.0.0.1:${port}`)
+    expect(await download()).toBe(fileSha)
+    const refused = await inClient('curl', ['-sS', '--max-time', '10', `http://${SERVER}:8081/`])
+    expect(refused.code, refused.stderr).toBe(7)
+    t2s.child.kill('SIGINT')
+    await waitFor(() => t2s.child.exitCode !== null, 'the example to exit', 5000)
+    expect(t2s.child.exitCode, t2s.out()).toBe(0)
+    expect((await runText('ip', ['-n', CLIENT_NS, 'link', 'show', 'tun2socks0'])).code).not.toBe(0)
+  })
+  it.skipIf(!hasDanted && !process.env.CI)('UDP through Dante (UDP ASSOCIATE): the reply comes back through the proxy\'s relay; with the proxy gone, none', async () => {
+    if (!hasDanted) throw new Error('danted is not installed (CI must have it: .ci/run installs dante-server)')
+    const port = 12800 + (id % 1000)
+    const dir = resolve(import.meta.dirname, '../../build')
+    mkdirSync(dir, { recursive: true })
+    const conf = resolve(dir, `danted-${id}.conf`)
+    writeFileSync(conf, [
+      'logoutput: stderr', `internal: 127.0.0.1 port = ${port}`, 'external: 10.201.0.1',
+      'clientmethod: none', 'socksmethod: none', 'user.privileged: root', 'user.unprivileged: nobody',
+      'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
+      'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect udpassociate }',
+      'socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: udpreply }', '',
+    ].join('\n'))
+    const dante = start('danted', ['-f', conf])
+    await listening(port)
+    const cli = await startForwarder(['--socks5', `127.0.0.1:${port}`])
+    expect(await udpAsk()).toBe(`${SERVER}:5353 echo question`)
+    const text = (await runText(process.execPath, ['bin/tuntcp.mjs', 'ss', '--dev', DEV])).stdout
+    const row = text.split('\n').find(line => line.startsWith('udp'))
+    expect(row, text).toMatch(/^udp +10\.0\.2\.100:\d+ +10\.201\.0\.2:5353 +0\.0\.0\.0:\d+ +127\.0\.0\.1:\d+ +1 up, 1 down$/)
+    dante.child.kill('SIGTERM')
+    await waitFor(() => dante.child.exitCode !== null || dante.child.signalCode !== null, 'danted to stop', 5000)
+    expect(await udpAsk()).toBeNull()
+    await stopForwarder(cli)
+  })
+  if (!hasDanted && !process.env.CI) console.log('forward --socks5 UDP kernel test skipped: danted is not installed (apt-get install dante-server)')
   if (!hasMicrosocks && !process.env.CI) console.log('forward --socks5 kernel test skipped: microsocks is not installed (apt-get install microsocks)')
 })
