@@ -181,6 +181,11 @@ export class Tcb {
    * TCPI_OPT_SYN_DATA bit (Linux's syn_data_acked).
    */
   synDataAcked = false
+  /**
+   * A Fast Open server connection (RFC 7413 4.2.2, Linux's fastopen_rsk): handed to the
+   * application in SYN-RECEIVED, which may read and write before our SYN is acknowledged.
+   */
+  fastOpenPassive = false
   /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
   sackOk = false
   /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */

@@ -113,6 +113,8 @@ interface SockOpts {
   notsentLowat?: number
   userTimeout?: number
   inq?: boolean
+  /** TCP_FASTOPEN on a listener: its Fast Open queue length (RFC 7413; 0 off). */
+  fastOpen?: number
 }
 
 /** What an epoll instance watches on one fd. */
@@ -679,7 +681,7 @@ class Runner {
         if (fd.kind !== 'socket' || fd.port !== undefined) return err('EINVAL')
         fd.port = this.script.options.bindPort
         return done(0)
-      case 'listen': return this.listen(fd)
+      case 'listen': return this.listen(fd, arg(1))
       case 'accept': return this.accept(ev, s, fd)
       case 'connect': return this.connect(fd)
       case 'write': return this.write(fd, arg(2), 0)
@@ -722,7 +724,7 @@ class Runner {
     return null
   }
 
-  private listen(fd: Fd): Attempt {
+  private listen(fd: Fd, backlog: number): Attempt {
     const done = (ret: number, errno?: string): Attempt => async () => ({ ret, errno })
     if (fd.kind === 'listener') return done(0)
     if (fd.kind !== 'socket') return done(-1, 'EINVAL')
@@ -737,7 +739,7 @@ class Runner {
       applyOpts(socket, fd.opts)
       queue.push(conn)
     })
-    server.listen(port)
+    server.listen({ port, backlog, fastOpen: fd.opts.fastOpen ?? 0 })
     if (!server.listening) return done(-1, 'EADDRINUSE')
     fd.kind = 'listener'
     fd.port = port
@@ -927,6 +929,12 @@ class Runner {
         o.userTimeout = value
         break
       case 'TCP_INQ': o.inq = value !== 0; break
+      // Linux's do_tcp_setsockopt: the Fast Open queue of a socket that is or will be listening (EINVAL once connected).
+      case 'TCP_FASTOPEN':
+        if (fd.kind === 'conn' || value < 0) return async () => ({ ret: -1, errno: 'EINVAL' })
+        o.fastOpen = value
+        fd.server?.setFastOpen(value)
+        break
     }
     if (socket !== undefined) applyOpts(socket, o, name)
     return async () => ({ ret: 0 })
@@ -957,6 +965,7 @@ class Runner {
       case 'TCP_NOTSENT_LOWAT': value = fd.opts.notsentLowat ?? 0; break
       case 'TCP_USER_TIMEOUT': value = fd.opts.userTimeout ?? 0; break
       case 'TCP_INQ': value = fd.opts.inq === true ? 1 : 0; break
+      case 'TCP_FASTOPEN': value = fd.opts.fastOpen ?? 0; break
       default: value = 0
     }
     shown ??= String(value)
