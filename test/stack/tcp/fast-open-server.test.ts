@@ -187,3 +187,25 @@ describe('a Fast Open listener (RFC 7413 4.2.2)', () => {
     expect(() => p.stack.createServer().listen({ port: 81, fastOpen: 1.5 })).toThrow(/out of range/)
   })
 })
+
+describe('a Fast Open connection whose SYN,ACK is lost', () => {
+  it('retransmits the SYN,ACK on the RTO, then the data sent after it once the SYN is ACKed (RFC 7413 4.2.2, RFC 6298)', async () => {
+    const { p, accepted } = await tfoServer()
+    const cookie = await getCookie(p)
+    await p.send('S', { seq: 0, options: withCookie(cookie), data: 'hello' })
+    p.expect('S.', { seq: 0, ack: 6 })
+    accepted[0]!.socket.write('world')
+    await settle()
+    p.expect('P.', { seq: 1, ack: 6, len: 5 })
+    await p.run(1_100)
+    const again = p.takeAll().map(s => `${s.flags & 2 ? 'S.' : '.'} ${(s.seq - p.iss!) >>> 0} ${s.payload.length}`)
+    expect(again[0]).toBe('S. 0 0') // the SYN,ACK first
+    await p.send('.', { seq: 6, ack: 1 }) // the client has our SYN, not the data
+    await p.run(2_100)
+    const data = p.takeAll().filter(s => s.payload.length > 0).map(s => `${(s.seq - p.iss!) >>> 0}:${s.payload.length}`)
+    expect(data[0]).toBe('1:5')
+    await p.send('.', { seq: 6, ack: 6 })
+    expect(accepted[0]!.socket.state).toBe('ESTABLISHED')
+    expect(accepted[0]!.data).toEqual(['hello'])
+  })
+})
