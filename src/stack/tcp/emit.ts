@@ -10,13 +10,13 @@
 // compact TIME-WAIT entry, which has no TCB (time-wait.ts).
 
 import type { Counters } from '../counters.js'
-import { ACK, FIN, PSH, RST, SYN, type FastOpenOption, type TcpSegment } from '../wire/tcp.js'
+import { ACK, FIN, PSH, RST, SYN, type TcpSegment } from '../wire/tcp.js'
 import { segmentOptions, synOptions } from './options.js'
 import { seqAdd, seqDiff } from './seq.js'
 import type { OutSegment, Tcb } from './tcb.js'
 
 /** Hand one segment to the host, carrying our current ACK and window. */
-function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false, fastOpen?: FastOpenOption): void {
+function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {
   const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(syn), payload }
   if (flags & ACK) {
     // An ACK for data received uses one quick ACK (receive.ts; Linux's tcp_dec_quickack_mode).
@@ -29,18 +29,13 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
   // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
   const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
   if (options !== undefined) seg.options = options
-  if (fastOpen !== undefined && seg.options !== undefined) seg.options.fastOpen = fastOpen
   tcb.host.transmit(tcb, seg)
 }
 
-/**
- * Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and
- * options (RFC 7323, RFC 2018); `fastOpen`: a Fast Open option too (RFC 7413 4.1.1), the
- * cookie a server gives (only on its first SYN,ACK, as Linux: a retransmission has none).
- */
-export function sendSyn(tcb: Tcb, fastOpen?: FastOpenOption): void {
+/** Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), always from ISS, carrying our MSS (3.7.1) and options (RFC 7323, RFC 2018). */
+export function sendSyn(tcb: Tcb): void {
   const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
-  transmit(tcb, tcb.iss, flags, undefined, true, fastOpen)
+  transmit(tcb, tcb.iss, flags, undefined, true)
 }
 
 /** An immediate ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Also the challenge ACK of RFC 5961. */

@@ -410,7 +410,9 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   /** Send our SYN,ACK (with a Fast Open cookie to give), timed for the first RTT sample, with the retransmission timer armed. */
   private startSynAck(tcb: Tcb, cookie?: FastOpenOption): void {
-    sendSyn(tcb, cookie)
+    tcb.synAckCookie = cookie ?? null
+    sendSyn(tcb)
+    tcb.synAckCookie = null // a retransmitted SYN,ACK gives none, as Linux's
     tcb.rttSeq = tcb.sndNxt
     tcb.rttStart = this.clock.now()
     this.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
