@@ -109,12 +109,12 @@ interface SockOpts {
   /** SO_SNDBUF and SO_RCVBUF as getsockopt() reads them: doubled, as Linux's sock_setsockopt. */
   sndBuf?: number
   rcvBuf?: number
+  /** TCP_FASTOPEN on a listener: its Fast Open queue length (RFC 7413; 0 off). */
+  fastOpen?: number
   cork?: boolean
   notsentLowat?: number
   userTimeout?: number
   inq?: boolean
-  /** TCP_FASTOPEN on a listener: its Fast Open queue length (RFC 7413; 0 off). */
-  fastOpen?: number
 }
 
 /** What an epoll instance watches on one fd. */
@@ -334,7 +334,7 @@ class Runner {
 
   private traceShell(effects: readonly ShellEffect[]): void {
     for (const e of effects) {
-      const patch = Object.entries(e.patch).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(' ')
+      const patch = Object.entries(e.patch).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`).join(' ')
       this.trace(`${''.padStart(12)}  ${e.what}${patch === '' ? '' : `: ${patch}`}${e.note === undefined ? '' : ` (${e.note})`}`)
     }
   }
@@ -910,6 +910,12 @@ class Runner {
     const socket = fd.conn?.socket
     const o = fd.opts
     switch (name) {
+      // Linux's do_tcp_setsockopt: the Fast Open queue of a socket that is or will be listening (EINVAL once connected).
+      case 'TCP_FASTOPEN':
+        if (fd.kind === 'conn' || value < 0) return async () => ({ ret: -1, errno: 'EINVAL' })
+        o.fastOpen = value
+        fd.server?.setFastOpen(value)
+        break
       case 'SO_KEEPALIVE':
         fd.keepalive = value !== 0
         socket?.setKeepAlive(fd.keepalive)
@@ -929,12 +935,6 @@ class Runner {
         o.userTimeout = value
         break
       case 'TCP_INQ': o.inq = value !== 0; break
-      // Linux's do_tcp_setsockopt: the Fast Open queue of a socket that is or will be listening (EINVAL once connected).
-      case 'TCP_FASTOPEN':
-        if (fd.kind === 'conn' || value < 0) return async () => ({ ret: -1, errno: 'EINVAL' })
-        o.fastOpen = value
-        fd.server?.setFastOpen(value)
-        break
     }
     if (socket !== undefined) applyOpts(socket, o, name)
     return async () => ({ ret: 0 })
