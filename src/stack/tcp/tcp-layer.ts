@@ -403,7 +403,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     acceptSynData(tcb, seg)
     listener.fastOpenPending++
     startCongestionControl(tcb) // it may send before the handshake ends
-    this.startSynAck(tcb)
+    this.startSynAck(tcb, tfo.cookie)
     listener.onAccept(tcb)
     deliverSynData(tcb, seg)
   }
