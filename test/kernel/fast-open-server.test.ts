@@ -96,4 +96,25 @@ describe('a kernel client with tcp_fastopen=3 and the stack as a Fast Open serve
     expect(metrics.stdout).toContain(`fo_cookie ${cookie}`)
     expect(t.internalErrors).toEqual([])
   })
+
+  it('after a key change the kernel\'s cookie fails: only the SYN is ACKed, a fresh cookie given, the kernel sends its data again (RFC 7413 4.2.2)', async () => {
+    const first = synAcks.length
+    const firstAccepted = accepted.length
+    t.stack.tcpConfig.fastOpenKey = '0badc0de-5eed1234-600dcafe-7e577e57'
+    const r = await runText('python3', [CLIENT, ADDR, String(PORT), 'again', '2'], 30_000)
+    expect(r.stderr).toBe('')
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['got again', 'got again'])
+    const fresh = synAcks[first]!.cookie
+    expect(fresh).toMatch(/^[0-9a-f]{16}$/)
+    expect(fresh).not.toBe(synAcks[0]!.cookie)
+    expect(t.stack.counters.fastOpenPassiveFail).toBe(1)
+    // The failed one was an ordinary handshake; the next SYN brought the fresh cookie and was taken.
+    expect(accepted[firstAccepted]).toMatchObject({ state: 'ESTABLISHED', synData: false })
+    expect(accepted[firstAccepted + 1]).toEqual({ state: 'SYN-RECEIVED', bytesAtAccept: 5, synData: true })
+    expect(syns.at(-2)).toEqual({ cookie: synAcks[0]!.cookie, data: 5 }) // the old cookie, with data
+    expect(syns.at(-1)).toEqual({ cookie: fresh, data: 5 })
+    const metrics = await runText('ip', ['tcp_metrics', 'show', ADDR])
+    expect(metrics.stdout).toContain(`fo_cookie ${fresh}`)
+    expect(t.internalErrors).toEqual([])
+  })
 })
