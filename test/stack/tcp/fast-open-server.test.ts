@@ -111,6 +111,17 @@ describe('a Fast Open listener (RFC 7413 4.2.2)', () => {
     expect(accepted).toHaveLength(1) // not handed over twice
   })
 
+  it('sends a whole initial window before the handshake ends: our SYN takes no room in cwnd (RFC 5681 FlightSize is data)', async () => {
+    const { p, accepted } = await tfoServer()
+    const cookie = await getCookie(p)
+    await p.send('S', { seq: 0, options: withCookie(cookie), data: 'hello' })
+    p.expect('S.', { ack: 6 })
+    accepted[0]!.socket.write(Buffer.alloc(20 * 1460))
+    await settle()
+    const sent = p.takeAll()
+    expect(sent.map(s => s.payload.length)).toEqual(Array(10).fill(1460)) // IW10 (RFC 6928), all full-sized
+  })
+
   it('ignores the data of a SYN with a bad cookie: ACKs only the SYN and sends a fresh cookie; the client sends the data again', async () => {
     const { p, accepted } = await tfoServer()
     const good = await getCookie(p)
