@@ -21,6 +21,12 @@ export interface TcpConfig {
   initialRtoMs: number
   minRtoMs: number
   maxRtoMs: number
+  /**
+   * Where minRtoMs applies: false, to the RTO (RFC 6298 2.4: RTO = max(SRTT + 4 * RTTVAR,
+   * minimum)); true, to the variance term, as Linux's tcp_set_rto (net/ipv4/tcp_input.c:
+   * RTO = SRTT + max(4 * RTTVAR, tcp_rto_min)), so that a 100 ms path gets 300 ms, not 200.
+   */
+  minRtoOnVariance: boolean
   /** Retransmissions of a SYN before ETIMEDOUT (Linux tcp_syn_retries). */
   synRetries: number
   /** Retransmissions of data or FIN before ETIMEDOUT. */
@@ -45,6 +51,8 @@ export interface TcpConfig {
    * data waits for cwnd.
    */
   pushBursts: boolean
+  /** With pushBursts: the fewest segments in such a packet (Linux's tcp_min_tso_segs, 2). */
+  minTsoSegs: number
   /**
    * The tail loss probe (RFC 8985 7) also during fast recovery, not only in the open state
    * as Linux (tcp_schedule_loss_probe, net/ipv4/tcp_output.c): there a lost retransmission
@@ -120,11 +128,13 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   initialRtoMs: 1_000,
   minRtoMs: 200,
   maxRtoMs: 60_000,
+  minRtoOnVariance: false,
   synRetries: 6,
   dataRetries: 10,
   delayedAckMs: 40,
   quickAck: false,
   pushBursts: false,
+  minTsoSegs: 2,
   probeInRecovery: true,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
@@ -164,6 +174,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   initialRtoMs: 1_000,
   minRtoMs: 200,
   maxRtoMs: 120_000,
+  // RTO = SRTT + max(4 * RTTVAR, TCP_RTO_MIN) (tcp_set_rto, tcp_rtt_estimator in net/ipv4/tcp_input.c).
+  minRtoOnVariance: true,
   // TCP_DELACK_MIN 40 ms (include/net/tcp.h) and quick-ACK mode (tcp_input.c).
   delayedAckMs: 40,
   quickAck: true,

@@ -274,6 +274,9 @@ export class Tcb {
   ackTsEcr: number | undefined = undefined
   /** The last send was held back by cwnd (not by the application): only then may cwnd grow (RFC 9438 5.8, RFC 7661). */
   cwndLimited = false
+  /** The largest flight (bytes) sent in the current window, and SND.NXT when it was sent: the window ends once SND.UNA passes it (Linux's max_packets_out, max_packets_seq). */
+  maxFlight = 0
+  maxFlightSeq = 0
   /** When we last sent data (ms): restart after idle (RFC 5681 4.1). */
   lastDataSent = 0
   /** The SYN or SYN,ACK had to be retransmitted: the initial window is one segment (RFC 5681 3.1). */

@@ -164,7 +164,7 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   tcp_fack: noEffect('FACK is gone from Linux itself (4.15) and was never in tuntcp'),
   tcp_ecn_option: noEffect('the AccECN option is used only on AccECN connections, and tuntcp has no ECN'),
   tcp_tso_win_divisor: noEffect('the script\'s link has no segmentation offload, so nothing waits to build a large TSO segment'),
-  tcp_min_tso_segs: noEffect('the script\'s link has no segmentation offload (TSO autosizing)'),
+  tcp_min_tso_segs: int('minTsoSegs', 'minTsoSegs: with pushBursts (the Linux profile), the fewest segments of a packet of a burst, which ends with PSH (Linux\'s TSO autosizing)', { min: 1, max: 255 }),
   tcp_pacing_ss_ratio: noEffect('tuntcp does not pace'),
   tcp_pacing_ca_ratio: noEffect('tuntcp does not pace'),
   tcp_min_rtt_wlen: noEffect('tuntcp keeps no windowed minimum RTT (it is for BBR and RACK\'s min_rtt)'),

@@ -81,6 +81,23 @@ export function sendAllowance(tcb: Tcb): number {
 export function noteCwndLimited(tcb: Tcb, unsent: number, peerRoom: number): void {
   const allowance = sendAllowance(tcb)
   tcb.cwndLimited = unsent > 0 && allowance < Math.min(unsent, tcb.sndMss) && peerRoom > allowance
+  // The largest flight of this window (Linux's tcp_cwnd_validate); a new window starts once all of the last is acknowledged.
+  const flight = flightSize(tcb)
+  if (!seqLt(tcb.sndUna, tcb.maxFlightSeq) || flight > tcb.maxFlight) {
+    tcb.maxFlight = flight
+    tcb.maxFlightSeq = tcb.sndNxt
+  }
+}
+
+/**
+ * May an ACK grow cwnd? When the sender was held back by cwnd (RFC 7661: a window the
+ * application does not use is not validated), and in slow start also while cwnd is below twice
+ * the largest flight of this window, as Linux's tcp_is_cwnd_limited: a flight that used half of
+ * cwnd or more validates it (RFC 7661 4.2's pipeACK >= cwnd/2), so slow start still doubles it.
+ */
+function mayGrowCwnd(tcb: Tcb): boolean {
+  if (tcb.cwndLimited) return true
+  return tcb.cc.cwnd < tcb.cc.ssthresh && tcb.cc.cwnd < 2 * tcb.maxFlight
 }
 
 /** RFC 5681 4.1: nothing sent for longer than the RTO: the ACK clock is gone, restart from at most IW. */
@@ -181,7 +198,7 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      if (mayGrowCwnd(tcb)) tcb.cc.onAck(acked, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
