@@ -45,6 +45,9 @@ export class Counters {
    * (RFC 1191), soft errors kept (RFC 1122 4.2.3.9), hard ones that ended an opening connection.
    */
   pmtuReductions = 0
+  /** ECN (RFC 3168): CE-marked segments received, and cwnd reductions made for the peer's ECE. */
+  ecnCeReceived = 0
+  ecnReductions = 0
   icmpSoftErrors = 0
   icmpHardErrors = 0
   /**
@@ -106,7 +109,7 @@ export class Counters {
       connectionFailures: this.connectionFailures,
       challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
-      pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
+      pmtuReductions: this.pmtuReductions, ecnCeReceived: this.ecnCeReceived, ecnReductions: this.ecnReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
       fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced,
       udpDatagramsIn: this.udpDatagramsIn, udpDatagramsOut: this.udpDatagramsOut, udpIcmpErrors: this.udpIcmpErrors,
       udpFlowsAccepted: this.udpFlowsAccepted, udpFlowsExpired: this.udpFlowsExpired,

@@ -82,6 +82,11 @@ export interface TcpConfig {
   timestamps: boolean
   /** Offer SACK-permitted in our SYNs (RFC 2018; Linux tcp_sack). */
   sack: boolean
+  /**
+   * ECN (RFC 3168; Linux tcp_ecn, ecn.ts): 0 never; 1 ask for it in our SYNs and agree when
+   * asked; 2 agree only when the peer asks (Linux's default, and tuntcp's: it never asks).
+   */
+  ecn: 0 | 1 | 2
   /** RFC 5961 section 7: challenge ACKs per second for the whole stack (Linux tcp_challenge_ack_limit); randomized per second. */
   challengeAckLimit: number
   /**
@@ -146,6 +151,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  ecn: 2,
   challengeAckLimit: 1000,
   synCookies: true,
   ackUnsentChallenge: true,
@@ -195,6 +201,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  // tcp_ecn 2: ECN when the peer asks for it (Documentation/networking/ip-sysctl.rst).
+  ecn: 2,
 }
 
 export const TCP_PROFILES: Readonly<Record<TcpProfileName, Readonly<Partial<TcpConfig>>>> = { linux: LINUX_PROFILE }

@@ -24,7 +24,7 @@ import { runCode } from './code.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText, iovLength, structFields } from './parse.js'
-import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
+import { buildPacket, decodePacket, ECN_FIELD, ecnText, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
 import { ERRNO, STRERROR, SYMBOLS } from './symbols.js'
 
 export interface RunOptions {
@@ -428,7 +428,7 @@ class Runner {
       packets.push(buildPacket({
         src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
         seq: (seq + off) >>> 0, ack, flags: last ? p.flags : p.flags & ~(FIN | PSH), win: p.win!, options: encodeOptions(options),
-        payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len),
+        payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len), ecn: ECN_FIELD[p.ecn ?? 'noecn'][0],
       }))
     }
     this.link.inject(packets)
@@ -498,6 +498,7 @@ class Runner {
     if (p.srcPort !== undefined && p.srcPort !== live.srcPort) return mismatch(`source port: expected ${p.srcPort}, got ${live.srcPort}`)
     if (p.dstPort !== undefined && p.dstPort !== live.dstPort) return mismatch(`destination port: expected ${p.dstPort}, got ${live.dstPort}`)
     if (p.flags !== live.flags) return mismatch(`flags: expected ${p.flagsText}, got ${flagsText(live.flags)}`)
+    if (p.ecn !== undefined && !ECN_FIELD[p.ecn].includes(live.ecn)) return mismatch(`ECN field: expected [${p.ecn}], got ${ecnText(live.ecn)}`)
     if (p.seq !== seq) return mismatch(`sequence number: expected ${p.seq}, got ${seq}`)
     if (p.len !== actual.len) return mismatch(`payload length: expected ${p.len}, got ${actual.len}`)
     if (p.ack !== undefined && p.ack !== ack) return mismatch(`ack: expected ${p.ack}, got ${ack}`)
