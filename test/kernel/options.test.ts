@@ -14,7 +14,7 @@ import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
 import type { Link } from '../../src/tun/link'
 import { SYN, type TcpOptions, type TcpSegment } from '../../src/stack/wire/tcp'
-import { KernelSockets, sha } from './helpers'
+import { closeLeftOpen, KernelSockets, sha } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkopt0'
@@ -76,9 +76,7 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  kernelSockets.destroyAll()
-  for (const s of stackSockets.splice(0)) s.destroy()
-  await Promise.all(kernelServers.splice(0).map(s => new Promise(r => s.close(r))))
+  await closeLeftOpen(kernelSockets, stackSockets, kernelServers)
   expect(internalErrors).toEqual([])
 })
 
