@@ -109,7 +109,7 @@ export interface TcpInfo {
   segs_in: number
   data_segs_out: number
   data_segs_in: number
-  /** The smallest RTT sample of the last 300 s (µs); 4294967295 before the first, as Linux. */
+  /** The smallest RTT sample of the last config.minRttWindowMs, 300 s by default (µs); 4294967295 before the first, as Linux. */
   min_rtt: number
 }
 

@@ -122,6 +122,8 @@ export interface TcpConfig {
    */
   probeTimeoutMinMs: number
   probeTimeoutSlackMs: number
+  /** How long the minimum RTT (tcpi_min_rtt) holds before a new sample replaces it (ms; Linux tcp_min_rtt_wlen, 300 s). */
+  minRttWindowMs: number
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -160,6 +162,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ackCoalescing: true,
   probeTimeoutMinMs: 10,
   probeTimeoutSlackMs: 0,
+  minRttWindowMs: 300_000,
 }
 
 /** The names of the profiles below, for `--profile NAME` and `StackOptions.tcp`. */

@@ -191,18 +191,15 @@ export function sampleRtt(tcb: Tcb): void {
   }
 }
 
-/** How long a minimum RTT holds before a new sample replaces it (Linux's tcp_min_rtt_wlen default, 300 s). */
-const MIN_RTT_WINDOW_MS = 300_000
-
 /**
  * One RTT sample: into SRTT and RTTVAR (RFC 6298), and the minimum RTT (tcpi_min_rtt), kept
- * over a window as Linux's tcp_update_rtt_min does, simplified to one candidate: a smaller
- * sample, or any sample once the minimum is older than the window, becomes the minimum.
+ * over config.minRttWindowMs as Linux's tcp_update_rtt_min does, simplified to one candidate:
+ * a smaller sample, or any sample once the minimum is older than the window, becomes it.
  */
 function rttSample(tcb: Tcb, rtt: number): void {
   tcb.rtt.sample(rtt)
   const now = tcb.host.clock.now()
-  if (rtt <= tcb.minRtt || now - tcb.minRttAt > MIN_RTT_WINDOW_MS) {
+  if (rtt <= tcb.minRtt || now - tcb.minRttAt > tcb.host.config.minRttWindowMs) {
     tcb.minRtt = rtt
     tcb.minRttAt = now
   }

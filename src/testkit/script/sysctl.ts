@@ -174,7 +174,7 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   tcp_min_tso_segs: int('minTsoSegs', 'minTsoSegs: with pushBursts (the Linux profile), the fewest segments of a packet of a burst, which ends with PSH (Linux\'s TSO autosizing)', { min: 1, max: 255 }),
   tcp_pacing_ss_ratio: noEffect('tuntcp does not pace'),
   tcp_pacing_ca_ratio: noEffect('tuntcp does not pace'),
-  tcp_min_rtt_wlen: noEffect('tuntcp keeps no windowed minimum RTT (it is for BBR and RACK\'s min_rtt)'),
+  tcp_min_rtt_wlen: int('minRttWindowMs', 'minRttWindowMs, in seconds: how long tcpi_min_rtt holds its minimum (RACK keeps its own min_RTT, RFC 8985)', { min: 0, max: 86_400, scale: 1000 }),
   tcp_fastopen: noEffect('TCP Fast Open is not built; every use of it (the FO option, MSG_FASTOPEN, TCP_FASTOPEN) is refused by the parser', n => {
     if (n === null) return 'must be a number (a bit mask)'
     // Without a cookie requirement Linux would take data in a plain SYN: that is observable without any FO option.
