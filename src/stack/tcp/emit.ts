@@ -36,8 +36,11 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
   // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
   const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
   if (options !== undefined) seg.options = options
-  tcb.segsOut++
-  if (payload !== undefined && payload.length > 0) tcb.dataSegsOut++
+  // An offloaded (TSO) segment counts as the segments of SND.MSS the device cuts it into, as Linux's tcp_skb_pcount.
+  const length = payload?.length ?? 0
+  const segments = Math.max(1, Math.ceil(length / Math.max(1, tcb.sndMss)))
+  tcb.segsOut += segments
+  if (length > 0) tcb.dataSegsOut += segments
   tcb.host.transmit(tcb, seg)
 }
 

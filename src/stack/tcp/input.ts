@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -33,8 +33,10 @@ interface Arrival {
 
 export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
   tcb.lastReceived = tcb.host.clock.now()
-  tcb.segsIn++
-  if (seg.payload.length > 0) tcb.dataSegsIn++
+  // Counted as segments of the peer's MSS: an offloaded (GRO) one stands for several, as Linux's gso_segs.
+  const segments = segmentsIn(tcb, seg.payload.length)
+  tcb.segsIn += segments
+  if (seg.payload.length > 0) tcb.dataSegsIn += segments
   switch (tcb.state) {
     case 'CLOSED':
     case 'LISTEN':
