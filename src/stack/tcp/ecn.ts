@@ -52,7 +52,7 @@ export function ecnSynAckFlags(tcb: Tcb): number {
 export function ecnSegmentArrives(tcb: Tcb, seg: TcpSegment): boolean {
   if (!tcb.ecnOk) return false
   if (seg.flags & CWR && seg.payload.length > 0) tcb.ecnEcho = false
-  if (seg.ecn !== ECN.CE) return false
+  if (seg.ecn !== ECN.CE || seg.payload.length === 0) return false // only data is ECT (6.1.4), so only data echoes, as Linux
   tcb.ecnEcho = true
   tcb.host.counters.ecnCeReceived++
   return true

@@ -150,7 +150,7 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   // Fifth: the ACK field.
   if (!(flags & ACK)) return counters.drop('tcp-no-ack')
   // ECN (RFC 3168 6.1.3, ecn.ts): CWR ends our echo, a CE mark starts it; CE on data is ACKed at once.
-  if (ecnSegmentArrives(tcb, seg) && seg.payload.length > 0) tcb.unackedSegments = 2
+  if (ecnSegmentArrives(tcb, seg)) tcb.unackedSegments = 2
   if (!checkAck(tcb, a)) return
   // Sixth: the URG bit. Urgent data is not supported (RFC 9293 3.8.5 discourages it); the text is delivered inline.
   // Seventh and eighth: the text and the FIN.
