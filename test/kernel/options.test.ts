@@ -155,7 +155,7 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     expect(view.mss).toBe(1448)
     expect(kernelUsesTimestamps(sock.localPort!, ECHO_PORT)).toBe(true)
     const ours = stack.connections().find(c => c.remotePort === sock.localPort)!
-    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true })
+    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true, ecn: false })
     expect(ours.mss).toBe(1448) // 1460 less the 12 bytes of the timestamps option
   })
 
@@ -190,7 +190,7 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     expect(view.mss).toBe(1448)
     expect(kernelUsesTimestamps(KERNEL_PORT, sock.localPort)).toBe(true)
     const ours = stack.connections().find(c => c.localPort === sock.localPort)!
-    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true })
+    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true, ecn: false })
   })
 
   it('the kernel SACKs a hole we make (one outgoing data packet lost), and the data arrives intact', async () => {
