@@ -38,7 +38,7 @@ function ms(n: number): string {
 }
 
 /**
- * One `ss -ti` style line, in its order: the options (RFC 7323, RFC 2018), the algorithm,
+ * One `ss -ti` style line, in its order: the options (RFC 7323, RFC 2018, RFC 3168), the algorithm,
  * rto, rtt/rttvar (ms, RFC 6298), mss, the path MTU, the peer's MSS seen, cwnd and ssthresh in
  * segments (RFC 5681; no ssthresh before the first loss), data bytes acknowledged and received,
  * segments sent and received, retransmissions (of the current segment / over the connection's
@@ -47,7 +47,7 @@ function ms(n: number): string {
  */
 export function infoLine(c: ConnectionInfo): string {
   const o = c.options
-  const flags = [...(o.timestamps ? ['ts'] : []), ...(o.sack ? ['sack'] : [])]
+  const flags = [...(o.timestamps ? ['ts'] : []), ...(o.sack ? ['sack'] : []), ...(o.ecn ? ['ecn'] : [])]
   // A TIME-WAIT entry keeps no window, no timer estimates and no counts: only its options.
   if (c.congestionControl === null) return flags.join(' ')
   const segments = (bytes: number) => Math.floor(bytes / c.mss)

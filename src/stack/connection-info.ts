@@ -27,8 +27,8 @@ export interface ConnectionInfo {
   retransmits: number
   /** Segments retransmitted over the connection's life (timeouts, fast retransmits, probes). */
   totalRetransmits: number
-  /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK. */
-  options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean }
+  /** What the SYNs negotiated, as `ss -ti` prints it: window scale shifts (peer's, ours), timestamps, SACK, ECN (RFC 3168). */
+  options: { wscale: { snd: number; rcv: number } | null; timestamps: boolean; sack: boolean; ecn: boolean }
   /** Largest data per segment we send (SND.MSS, less the timestamps option when on). */
   mss: number
   /** Smoothed RTT (ms, RFC 6298 SRTT), undefined before the first sample. */
@@ -76,7 +76,7 @@ function timeWaitInfo(tw: TimeWait): ConnectionInfo {
     timer: tw.armed ? { name: 'timewait', leftMs: Math.max(0, tw.expiresAt - tw.host.clock.now()) } : null,
     retransmits: 0,
     totalRetransmits: 0,
-    options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false },
+    options: { wscale: null, timestamps: tw.tsRecent !== null, sack: false, ecn: false },
     mss: 0,
     rttMs: undefined,
     rttvarMs: undefined,
@@ -111,6 +111,7 @@ function tcbInfo(tcb: Tcb): ConnectionInfo {
       wscale: tcb.wsOk ? { snd: tcb.sndWndScale, rcv: tcb.rcvWndScale } : null,
       timestamps: tcb.tsOk,
       sack: tcb.sackOk,
+      ecn: tcb.ecnOk,
     },
     mss: tcb.sndMss,
     rttMs: tcb.rtt.srtt,

@@ -54,6 +54,9 @@ export class Counters {
    * (RFC 1191), soft errors kept (RFC 1122 4.2.3.9), hard ones that ended an opening connection.
    */
   pmtuReductions = 0
+  /** ECN (RFC 3168): CE-marked segments received, and cwnd reductions made for the peer's ECE. */
+  ecnCeReceived = 0
+  ecnReductions = 0
   icmpSoftErrors = 0
   icmpHardErrors = 0
   /**
@@ -117,7 +120,7 @@ export class Counters {
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
       fastOpenPassive: this.fastOpenPassive, fastOpenPassiveFail: this.fastOpenPassiveFail,
       fastOpenCookieRequests: this.fastOpenCookieRequests, fastOpenListenOverflow: this.fastOpenListenOverflow,
-      pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
+      pmtuReductions: this.pmtuReductions, ecnCeReceived: this.ecnCeReceived, ecnReductions: this.ecnReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
       fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced,
       udpDatagramsIn: this.udpDatagramsIn, udpDatagramsOut: this.udpDatagramsOut, udpIcmpErrors: this.udpIcmpErrors,
       udpFlowsAccepted: this.udpFlowsAccepted, udpFlowsExpired: this.udpFlowsExpired,

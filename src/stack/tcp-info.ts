@@ -45,7 +45,7 @@ const DEFAULT_MSS = 536
 export interface TcpInfo {
   /** The connection's state, as Linux numbers them (LINUX_TCP_STATES). */
   state: number
-  /** Open 0, Disorder 1 (duplicate ACKs or SACKs, no recovery yet), Recovery 3, Loss 4 (after an RTO) (TCP_CA). */
+  /** Open 0, Disorder 1 (duplicate ACKs or SACKs, no recovery yet), CWR 2 (cutting cwnd for an ECN echo), Recovery 3, Loss 4 (after an RTO) (TCP_CA). */
   ca_state: number
   /** Retransmission timeouts in a row for the oldest segment (icsk_retransmits). */
   retransmits: number
@@ -53,7 +53,7 @@ export interface TcpInfo {
   probes: number
   /** Exponential backoff of the RTO (icsk_backoff). */
   backoff: number
-  /** TCPI_OPT bits: timestamps, SACK and window scaling as the SYNs negotiated; SYN_DATA when Fast Open data in a SYN was accepted. */
+  /** TCPI_OPT bits: timestamps, SACK, window scaling and ECN as the SYNs negotiated; SYN_DATA when Fast Open data in a SYN was accepted. */
   options: number
   /** Window scale shifts, the peer's and ours (RFC 7323); 0 without window scaling. */
   snd_wscale: number
@@ -109,7 +109,7 @@ export interface TcpInfo {
   segs_in: number
   data_segs_out: number
   data_segs_in: number
-  /** The smallest RTT sample of the last 300 s (µs); 4294967295 before the first, as Linux. */
+  /** The smallest RTT sample of the last config.minRttWindowMs, 300 s by default (µs); 4294967295 before the first, as Linux. */
   min_rtt: number
 }
 
@@ -141,7 +141,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     retransmits: tcb.retries,
     probes: tcb.persistBackoff + tcb.keepaliveProbesSent,
     backoff: tcb.rtt.backoff,
-    options: (tcb.tsOk ? TCPI_OPT.TIMESTAMPS : 0) | (tcb.sackOk ? TCPI_OPT.SACK : 0) | (tcb.wsOk ? TCPI_OPT.WSCALE : 0) |
+    options: (tcb.tsOk ? TCPI_OPT.TIMESTAMPS : 0) | (tcb.sackOk ? TCPI_OPT.SACK : 0) | (tcb.wsOk ? TCPI_OPT.WSCALE : 0) | (tcb.ecnOk ? TCPI_OPT.ECN : 0) |
       (tcb.synDataAcked ? TCPI_OPT.SYN_DATA : 0),
     snd_wscale: tcb.wsOk ? tcb.sndWndScale : 0,
     rcv_wscale: tcb.wsOk ? tcb.rcvWndScale : 0,
@@ -200,6 +200,7 @@ export function emptyTcpInfo(state: State): TcpInfo {
 function caState(tcb: Tcb): number {
   if (tcb.lossState === 'loss') return TCP_CA.Loss
   if (tcb.lossState === 'recovery') return TCP_CA.Recovery
+  if (tcb.cwr !== null) return TCP_CA.CWR // an ECN reduction (RFC 3168 6.1.2, recovery/cwr.ts)
   return tcb.dupAcks > 0 || !tcb.scoreboard.isEmpty ? TCP_CA.Disorder : TCP_CA.Open
 }
 

@@ -4,7 +4,7 @@
 
 import { checksum, pseudoHeaderSum } from '../stack/wire/checksum.js'
 import { readU32, writeU32 } from '../stack/wire/ipv4.js'
-import { FIN, PSH } from '../stack/wire/tcp.js'
+import { CWR, FIN, PSH } from '../stack/wire/tcp.js'
 
 const IPPROTO_TCP = 6
 
@@ -47,7 +47,8 @@ export function segmentTcp(packet: Uint8Array, segmentSize: number): Uint8Array[
     piece[11] = ipSum & 0xff
     // TCP: sequence number, flags, checksum over the pseudo header and the piece (RFC 9293 3.1).
     writeU32(piece, ipHeaderLength + 4, (seq + offset) >>> 0)
-    piece[ipHeaderLength + 13] = last ? flags : flags & ~(FIN | PSH)
+    // FIN and PSH on the last piece only, CWR on the first only (RFC 3168 6.1.2: one CWR per reduction).
+    piece[ipHeaderLength + 13] = (last ? flags : flags & ~(FIN | PSH)) & (offset === 0 ? 0xff : ~CWR)
     piece[ipHeaderLength + 16] = 0
     piece[ipHeaderLength + 17] = 0
     const tcpSum = checksum(piece, ipHeaderLength, piece.length, pseudoHeaderSum(src, dst, IPPROTO_TCP, tcpHeaderLength + size))

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module'
 import type { Link, PacketHandler } from './link.js'
 import { TunError } from './errors.js'
+import { CWR } from '../stack/wire/tcp.js'
 
 export { TunError } from './errors.js'
 
@@ -38,6 +39,8 @@ const VNET_HDR_LEN = 10
 const VNET_F_NEEDS_CSUM = 1 // the transport checksum is partial: finish it from csum_start
 const VNET_F_DATA_VALID = 2 // the checksum was verified already
 const VNET_GSO_TCPV4 = 1
+/** gso_type bit: the packet carries CWR, which only the first segment cut from it keeps (RFC 3168 6.1.2; SKB_GSO_TCP_ECN). */
+const VNET_GSO_ECN = 0x80
 /** The largest TCP payload one IPv4 packet can carry: 65535 less 20 + 20 bytes of headers. */
 const MAX_TCP_PAYLOAD = 65_535 - 40
 
@@ -271,7 +274,7 @@ export class TunDevice implements Link {
     if (packet.length - ipLength - tcpLength <= segmentSize) return this.plainHeader
     const v = this.gsoView
     v.setUint8(0, VNET_F_NEEDS_CSUM)
-    v.setUint8(1, VNET_GSO_TCPV4)
+    v.setUint8(1, VNET_GSO_TCPV4 | (packet[ipLength + 13]! & CWR ? VNET_GSO_ECN : 0))
     v.setUint16(2, ipLength + tcpLength, true)
     v.setUint16(4, segmentSize, true)
     v.setUint16(6, ipLength, true) // csum_start: the TCP header

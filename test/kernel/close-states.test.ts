@@ -13,7 +13,7 @@ import type { Socket } from '../../src/stack/socket/socket'
 import { Stack, type StateChange } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
-import { KernelSockets, sha, sleep, waitFor } from './helpers'
+import { closeLeftOpen, KernelSockets, sha, sleep, waitFor } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkclose0'
@@ -49,9 +49,7 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  kernelSockets.destroyAll()
-  for (const s of stackSockets.splice(0)) s.destroy()
-  await Promise.all(kernelServers.splice(0).map(s => new Promise(r => s.close(r))))
+  await closeLeftOpen(kernelSockets, stackSockets, kernelServers)
   expect(internalErrors).toEqual([])
 })
 

@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { connect as netConnect, type Socket as NetSocket } from 'node:net'
+import { connect as netConnect, type Server as NetServer, type Socket as NetSocket } from 'node:net'
 import { Stack, type StackOptions } from '../../src/stack/stack'
 import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
@@ -88,6 +88,13 @@ export class KernelSockets {
   destroyAll(): void {
     for (const s of this.open.splice(0)) s.destroy()
   }
+}
+
+/** A test's cleanup: every kernel connection, stack socket and kernel listener it left open, emptied from their lists. */
+export async function closeLeftOpen(kernel: KernelSockets, stackSockets: { destroy(): void }[], servers: NetServer[]): Promise<void> {
+  kernel.destroyAll()
+  for (const s of stackSockets.splice(0)) s.destroy()
+  await Promise.all(servers.splice(0).map(s => new Promise(r => s.close(r))))
 }
 
 /** Everything a socket reads until it closes, and whether 'end' came first; rejects on error or after timeoutMs. */

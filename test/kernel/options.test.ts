@@ -14,7 +14,7 @@ import { configureKernelSide } from '../../src/tun/iproute'
 import { TunDevice } from '../../src/tun/tun-device'
 import type { Link } from '../../src/tun/link'
 import { SYN, type TcpOptions, type TcpSegment } from '../../src/stack/wire/tcp'
-import { KernelSockets, sha } from './helpers'
+import { closeLeftOpen, KernelSockets, sha, waitFor } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkopt0'
@@ -76,9 +76,7 @@ beforeAll(() => {
 })
 
 afterEach(async () => {
-  kernelSockets.destroyAll()
-  for (const s of stackSockets.splice(0)) s.destroy()
-  await Promise.all(kernelServers.splice(0).map(s => new Promise(r => s.close(r))))
+  await closeLeftOpen(kernelSockets, stackSockets, kernelServers)
   expect(internalErrors).toEqual([])
 })
 
@@ -157,8 +155,29 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     expect(view.mss).toBe(1448)
     expect(kernelUsesTimestamps(sock.localPort!, ECHO_PORT)).toBe(true)
     const ours = stack.connections().find(c => c.remotePort === sock.localPort)!
-    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true })
+    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true, ecn: false })
     expect(ours.mss).toBe(1448) // 1460 less the 12 bytes of the timestamps option
+  })
+
+  it("the stack's TCP_INFO of a kernel sender: its MSS learned from its segments (rcv_mss), segments counted, min RTT, path MTU", async () => {
+    const sock = await dial(ECHO_PORT)
+    const ours = () => stack.connections().find(c => c.remotePort === sock.localPort)!
+    sock.write('hello')
+    await new Promise(r => sock.once('data', r))
+    // Before full-sized data: Linux's first guess, at most 536 (tcp_initialize_rcv_mss).
+    expect(ours().rcvMss).toBe(536)
+    const data = randomBytes(200_000)
+    let echoed = 0
+    sock.on('data', (c: Buffer) => { echoed += c.length })
+    sock.write(data)
+    await waitFor(() => echoed === data.length, 'the echo of 200 kB', 20_000)
+    const info = ours() // still open: read before the close takes the connection away
+    expect(info.rcvMss).toBe(1448) // the kernel's full segments: 1460 less the timestamps option
+    expect(info.pmtu).toBe(1500)
+    expect(info.segsIn).toBeGreaterThan(data.length / 1448)
+    expect(info.segsOut).toBeGreaterThan(data.length / 1448)
+    expect(info.minRttMs).toBeGreaterThanOrEqual(0)
+    expect(info.minRttMs!).toBeLessThanOrEqual(info.rttMs!)
   })
 
   it('active open (our connect -> kernel listener): wscale, ts and sack all on', async () => {
@@ -171,7 +190,7 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     expect(view.mss).toBe(1448)
     expect(kernelUsesTimestamps(KERNEL_PORT, sock.localPort)).toBe(true)
     const ours = stack.connections().find(c => c.localPort === sock.localPort)!
-    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true })
+    expect(ours.options).toEqual({ wscale: { snd: Number(view.wscale!.split(',')[1]), rcv: 6 }, timestamps: true, sack: true, ecn: false })
   })
 
   it('the kernel SACKs a hole we make (one outgoing data packet lost), and the data arrives intact', async () => {

@@ -2,18 +2,18 @@
 // the kernel cuts a TSO packet (sequence numbers, lengths, checksums, FIN and PSH last).
 import { describe, expect, it } from 'vitest'
 import { parseIPv4 } from '../../src/stack/wire/ipv4'
-import { ACK, FIN, PSH, buildTcpPacket, parseTcp } from '../../src/stack/wire/tcp'
+import { ACK, CWR, FIN, PSH, buildTcpPacket, parseTcp } from '../../src/stack/wire/tcp'
 import { segmentTcp } from '../../src/tun/gso'
 
 const SRC = 0x0a000001
 const DST = 0x0a000002
 
-function large(payloadLength: number, partialChecksum: boolean) {
+function large(payloadLength: number, partialChecksum: boolean, flags = ACK | PSH | FIN) {
   const payload = new Uint8Array(payloadLength)
   for (let i = 0; i < payloadLength; i++) payload[i] = i & 0xff
   return buildTcpPacket({
     src: SRC, dst: DST, srcPort: 80, dstPort: 40000, seq: 0xfffff000, ack: 7,
-    flags: ACK | PSH | FIN, window: 1000, payload, partialChecksum, id: 100,
+    flags, window: 1000, payload, partialChecksum, id: 100,
   })
 }
 
@@ -37,6 +37,15 @@ describe('segmentTcp', () => {
     let at = 0
     for (const s of segments) { joined.set(s.payload, at); at += s.payload.length }
     expect(joined.every((b, i) => b === (i & 0xff))).toBe(true)
+  })
+
+  it('keeps CWR on the first piece only, as the kernel does for an ECN GSO packet (RFC 3168 6.1.2)', () => {
+    const flags = segmentTcp(large(1460 * 3, true, ACK | CWR | PSH), 1460).map(p => {
+      const ip = parseIPv4(p)
+      if (!ip.ok) throw new Error(ip.reason)
+      return ip.value.payload[13]!
+    })
+    expect(flags).toEqual([ACK | CWR, ACK, ACK | PSH])
   })
 
   it('leaves a packet that already fits whole', () => {

@@ -65,6 +65,7 @@ export class IpLayer {
       case IPPROTO_TCP: {
         const seg = parseTcp(payload, header.src, header.dst, !checksumTrusted)
         if (!seg.ok) return counters.drop(seg.reason)
+        seg.value.ecn = header.tos & 3 // RFC 3168 5: the ECN field, for TCP's echo (tcp/ecn.ts)
         return this.opts.tcpInput(header.src, header.dst, seg.value)
       }
       case IPPROTO_UDP: {

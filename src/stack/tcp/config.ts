@@ -21,6 +21,12 @@ export interface TcpConfig {
   initialRtoMs: number
   minRtoMs: number
   maxRtoMs: number
+  /**
+   * Where minRtoMs applies: false, to the RTO (RFC 6298 2.4: RTO = max(SRTT + 4 * RTTVAR,
+   * minimum)); true, to the variance term, as Linux's tcp_set_rto (net/ipv4/tcp_input.c:
+   * RTO = SRTT + max(4 * RTTVAR, tcp_rto_min)), so that a 100 ms path gets 300 ms, not 200.
+   */
+  minRtoOnVariance: boolean
   /** Retransmissions of a SYN before ETIMEDOUT (Linux tcp_syn_retries). */
   synRetries: number
   /** Retransmissions of data or FIN before ETIMEDOUT. */
@@ -45,6 +51,8 @@ export interface TcpConfig {
    * data waits for cwnd.
    */
   pushBursts: boolean
+  /** With pushBursts: the fewest segments in such a packet (Linux's tcp_min_tso_segs, 2). */
+  minTsoSegs: number
   /**
    * The tail loss probe (RFC 8985 7) also during fast recovery, not only in the open state
    * as Linux (tcp_schedule_loss_probe, net/ipv4/tcp_output.c): there a lost retransmission
@@ -81,6 +89,11 @@ export interface TcpConfig {
   timestamps: boolean
   /** Offer SACK-permitted in our SYNs (RFC 2018; Linux tcp_sack). */
   sack: boolean
+  /**
+   * ECN (RFC 3168; Linux tcp_ecn, ecn.ts): 0 never; 1 ask for it in our SYNs and agree when
+   * asked; 2 agree only when the peer asks (Linux's default, and tuntcp's: it never asks).
+   */
+  ecn: 0 | 1 | 2
   /** RFC 5961 section 7: challenge ACKs per second for the whole stack (Linux tcp_challenge_ack_limit); randomized per second. */
   challengeAckLimit: number
   /**
@@ -122,6 +135,8 @@ export interface TcpConfig {
    */
   probeTimeoutMinMs: number
   probeTimeoutSlackMs: number
+  /** How long the minimum RTT (tcpi_min_rtt) holds before a new sample replaces it (ms; Linux tcp_min_rtt_wlen, 300 s). */
+  minRttWindowMs: number
   /** TCP Fast Open (RFC 7413): which ends may use it, as the bits of Linux's net.ipv4.tcp_fastopen. */
   fastOpen: FastOpenConfig
   /**
@@ -159,11 +174,13 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   initialRtoMs: 1_000,
   minRtoMs: 200,
   maxRtoMs: 60_000,
+  minRtoOnVariance: false,
   synRetries: 6,
   dataRetries: 10,
   delayedAckMs: 40,
   quickAck: false,
   pushBursts: false,
+  minTsoSegs: 2,
   probeInRecovery: true,
   prrSafeAck: false,
   keepaliveIdleMs: 7_200_000,
@@ -176,6 +193,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  ecn: 2,
   challengeAckLimit: 1000,
   synCookies: true,
   ackUnsentChallenge: true,
@@ -188,6 +206,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   // Both ends allowed; nothing happens until a socket asks for it (the per-socket option).
   fastOpen: { client: true, server: true, clientNoCookie: false, serverNoCookie: false, serverAllListeners: false },
   fastOpenKey: null,
+  minRttWindowMs: 300_000,
 }
 
 /** The names of the profiles below, for `--profile NAME` and `StackOptions.tcp`. */
@@ -208,6 +227,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   initialRtoMs: 1_000,
   minRtoMs: 200,
   maxRtoMs: 120_000,
+  // RTO = SRTT + max(4 * RTTVAR, TCP_RTO_MIN) (tcp_set_rto, tcp_rtt_estimator in net/ipv4/tcp_input.c).
+  minRtoOnVariance: true,
   // TCP_DELACK_MIN 40 ms (include/net/tcp.h) and quick-ACK mode (tcp_input.c).
   delayedAckMs: 40,
   quickAck: true,
@@ -233,6 +254,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   sack: true,
   // tcp_fastopen=1, TFO_CLIENT_ENABLE (include/net/tcp.h): the client side only.
   fastOpen: { client: true, server: false, clientNoCookie: false, serverNoCookie: false, serverAllListeners: false },
+  // tcp_ecn 2: ECN when the peer asks for it (Documentation/networking/ip-sysctl.rst).
+  ecn: 2,
 }
 
 export const TCP_PROFILES: Readonly<Record<TcpProfileName, Readonly<Partial<TcpConfig>>>> = { linux: LINUX_PROFILE }

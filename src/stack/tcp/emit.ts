@@ -11,6 +11,7 @@
 
 import type { Counters } from '../counters.js'
 import { ACK, FIN, PSH, RST, SYN, type TcpSegment } from '../wire/tcp.js'
+import { ecnOutgoing, ecnSynAckFlags, ecnSynFlags } from './ecn.js'
 import { segmentOptions, synOptions } from './options.js'
 import { seqAdd, seqDiff } from './seq.js'
 import type { OutSegment, Tcb } from './tcb.js'
@@ -18,6 +19,12 @@ import type { OutSegment, Tcb } from './tcb.js'
 /** Hand one segment to the host, carrying our current ACK and window. */
 function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, syn = false): void {
   const seg: OutSegment = { seq, ack: 0, flags, window: tcb.windowToAdvertise(syn), payload }
+  if (!syn && !(flags & RST)) {
+    // ECN (RFC 3168 6.1): ECE while echoing a CE mark, ECT(0) on new data, CWR after a cut (ecn.ts).
+    const ecn = ecnOutgoing(tcb, seq, flags, payload?.length ?? 0)
+    seg.flags |= ecn.flags
+    if (ecn.ecn !== 0) seg.tos = ecn.ecn
+  }
   if (flags & ACK) {
     // An ACK for data received uses one quick ACK (receive.ts; Linux's tcp_dec_quickack_mode).
     if (tcb.quickAcks > 0 && tcb.unackedSegments > 0) tcb.quickAcks--
@@ -29,8 +36,11 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
   // A SYN carries MSS and what it offers (options.ts); any other segment TSopt and SACK blocks once negotiated.
   const options = syn ? synOptions(tcb) : segmentOptions(tcb, (flags & ACK) !== 0, payload?.length ?? 0)
   if (options !== undefined) seg.options = options
-  tcb.segsOut++
-  if (payload !== undefined && payload.length > 0) tcb.dataSegsOut++
+  // An offloaded (TSO) segment counts as the segments of SND.MSS the device cuts it into, as Linux's tcp_skb_pcount.
+  const length = payload?.length ?? 0
+  const segments = Math.max(1, Math.ceil(length / Math.max(1, tcb.sndMss)))
+  tcb.segsOut += segments
+  if (length > 0) tcb.dataSegsOut += segments
   tcb.host.transmit(tcb, seg)
 }
 
@@ -40,7 +50,8 @@ function transmit(tcb: Tcb, seq: number, flags: number, payload?: Uint8Array, sy
  * bytes of the send buffer (RFC 7413 4.2.1; fast-open-client.ts).
  */
 export function sendSyn(tcb: Tcb, dataLen = 0): void {
-  const flags = tcb.state === 'SYN-SENT' ? SYN : SYN | ACK
+  // ECN setup (RFC 3168 6.1.1): ECE and CWR on a SYN that asks, ECE on a SYN,ACK that agrees.
+  const flags = tcb.state === 'SYN-SENT' ? SYN | ecnSynFlags(tcb) : SYN | ACK | ecnSynAckFlags(tcb)
   transmit(tcb, tcb.iss, flags, dataLen > 0 ? tcb.sendBuffer.read(0, dataLen) : undefined, true)
 }
 

@@ -19,6 +19,7 @@
 
 import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
 import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
+import { ECN } from './ecn.js'
 import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
 import { newAck, output, wakeWriter, windowUpdate } from './send.js'
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
@@ -46,6 +47,8 @@ export function headerPrediction(tcb: Tcb, seg: TcpSegment): boolean {
 function predicted(tcb: Tcb, seg: TcpSegment): boolean {
   // ACK and nothing else (PSH changes nothing for us): no SYN, FIN, RST, URG, ECE, CWR.
   if ((seg.flags & ~PSH) !== ACK) return false
+  // No CE mark in the IP header: ECN's echo would change (RFC 3168 6.1.3, ecn.ts).
+  if (seg.ecn === ECN.CE) return false
   // The next sequence number we expect: nothing to trim, nothing out of order.
   if (seg.seq !== tcb.rcvNxt) return false
   // The same window as before: no window update to make, no zero-window probing to stop.

@@ -5,14 +5,15 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
-import { duplicateAck, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
+import { duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
+import { ecnEchoed, ecnSegmentArrives, ecnSynAckArrives } from './ecn.js'
 import { headerPrediction } from './fast-path.js'
 import { fastOpenSynAck } from './fast-open-client.js'
 
@@ -33,8 +34,10 @@ interface Arrival {
 
 export function segmentArrives(tcb: Tcb, seg: TcpSegment): void {
   tcb.lastReceived = tcb.host.clock.now()
-  tcb.segsIn++
-  if (seg.payload.length > 0) tcb.dataSegsIn++
+  // Counted as segments of the peer's MSS: an offloaded (GRO) one stands for several, as Linux's gso_segs.
+  const segments = segmentsIn(tcb, seg.payload.length)
+  tcb.segsIn += segments
+  if (seg.payload.length > 0) tcb.dataSegsIn += segments
   switch (tcb.state) {
     case 'CLOSED':
     case 'LISTEN':
@@ -75,6 +78,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   takeMss(tcb, seg.options.mss)
   acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
+    ecnSynAckArrives(tcb, seg) // RFC 3168 6.1.1: ECE without CWR agrees to ECN
     tcb.sndUna = seg.ack
     sampleRtt(tcb)
     sampleEcho(tcb, seg.options.timestamp?.echo)
@@ -155,6 +159,8 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   if (flags & SYN) return challengeAck(tcb, 'tcp-syn-in-window')
   // Fifth: the ACK field.
   if (!(flags & ACK)) return counters.drop('tcp-no-ack')
+  // ECN (RFC 3168 6.1.3, ecn.ts): CWR ends our echo, a CE mark starts it; CE on data is ACKed at once.
+  if (ecnSegmentArrives(tcb, seg)) tcb.unackedSegments = 2
   if (!checkAck(tcb, a)) return
   // Sixth: the URG bit. Urgent data is not supported (RFC 9293 3.8.5 discourages it); the text is delivered inline.
   // Seventh and eighth: the text and the FIN.
@@ -265,6 +271,8 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     if (ack === tcb.sndUna) tlpAck(tcb, ack, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
   }
   let acked = 0
+  // RFC 3168 6.1.2: the peer echoes a CE mark: cut cwnd once for this window (recovery/cwr.ts).
+  if (ecnEchoed(tcb, a.flags)) ecnEchoArrives(tcb)
   if (seqGt(ack, tcb.sndUna)) {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)
   } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {

@@ -16,9 +16,15 @@ import type { Tcb } from './tcb.js'
  */
 export function countReceived(tcb: Tcb, length: number): void {
   const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
-  tcb.unackedSegments += Math.ceil(length / fullSize)
+  tcb.unackedSegments += segmentsIn(tcb, length)
   tcb.rcvMssSeen = Math.max(tcb.rcvMssSeen, Math.min(length, fullSize)) // Linux's tcp_measure_rcv_mss, for larger segments
   if (tcb.host.config.quickAck) dataReceived(tcb, tcb.rcvWnd + length)
+}
+
+/** How many segments of full size `length` bytes of data stand for (at least 1): an offloaded segment counts as the ones it carries. */
+export function segmentsIn(tcb: Tcb, length: number): number {
+  const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
+  return Math.max(1, Math.ceil(length / fullSize))
 }
 
 /** Delayed ACK (RFC 9293 3.8.6.3): ACK at least every second segment, else within delayedAckMs; at once in quick-ACK mode. */

@@ -5,6 +5,8 @@ export interface RtoConfig {
   initialRtoMs: number
   minRtoMs: number
   maxRtoMs: number
+  /** The minimum bounds 4 * RTTVAR rather than the RTO (Linux's tcp_set_rto). */
+  minRtoOnVariance: boolean
 }
 
 const CLOCK_GRANULARITY_MS = 1 // G of RFC 6298: the timer wheel ticks in milliseconds
@@ -37,8 +39,11 @@ export class RtoEstimator {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r)
       this.srtt = 0.875 * this.srtt + 0.125 * r
     }
-    const rto = this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar)
-    this.baseRto = Math.min(Math.max(rto, this.config.minRtoMs), this.config.maxRtoMs) // 2.4, 2.5
+    const { minRtoMs, maxRtoMs, minRtoOnVariance } = this.config
+    const rto = minRtoOnVariance
+      ? this.srtt + Math.max(minRtoMs, 4 * this.rttvar) // Linux's tcp_set_rto
+      : Math.max(this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar), minRtoMs) // 2.3, 2.4
+    this.baseRto = Math.min(rto, maxRtoMs) // 2.5
     this.backoff = 0
   }
 

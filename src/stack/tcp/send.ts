@@ -111,22 +111,26 @@ function burstEndsWith(tcb: Tcb, len: number, unsent: number, usable: number): b
 }
 
 /**
- * How many segments Linux puts in one TSO packet (tcp_tso_autosize, net/ipv4/tcp_output.c):
- * about a millisecond of the pacing rate (tcp_update_pacing_rate, tcp_input.c: cwnd / SRTT,
- * doubled in slow start below ssthresh / 2, else 1.2 times), at least 2, at most 64 KiB.
- * Until the rate is known the packet is as large as cwnd allows: a passive open learns it at
- * the first ACK after the handshake (the handshake's ACK is taken before its RTT sample), an
- * active one from the SYN,ACK. tuntcp's SRTT stands in for Linux's windowed min RTT.
+ * How many segments Linux puts in one TSO packet: at most half of cwnd, so that at least two
+ * packets are in flight (tcp_cwnd_test, net/ipv4/tcp_output.c), and at most about a
+ * millisecond of the pacing rate (tcp_tso_autosize: tcp_update_pacing_rate, tcp_input.c, is
+ * cwnd / SRTT, doubled in slow start below ssthresh / 2, else 1.2 times), at least
+ * minTsoSegs, at most 64 KiB. Until the rate is known only the half of cwnd bounds it: a
+ * passive open learns it at the first ACK after the handshake (the handshake's ACK is taken
+ * before its RTT sample), an active one from the SYN,ACK. tuntcp's SRTT stands in for Linux's
+ * windowed min RTT.
  */
 function segmentsPerPacket(tcb: Tcb): number {
+  const halfCwnd = Math.max(1, Math.floor(tcb.cc.cwnd / tcb.sndMss / 2))
   const srtt = tcb.rtt.srtt
   const known = srtt !== undefined && (!tcb.passive || tcb.bytesAcked > 0 || tcb.dupAcks > 0 || tcb.lossState !== 'open')
-  if (!known || srtt! <= 0) return Infinity
+  if (!known || srtt! <= 0) return halfCwnd
   const ratio = tcb.cc.cwnd < tcb.cc.ssthresh / 2 ? 2 : 1.2
   let bytes = (ratio * tcb.cc.cwnd * 1000) / srtt! / 1024 // the rate per second, shifted right by 10
   const r = Math.floor((srtt! * 1000) / 512) // min RTT in µs >> tcp_tso_rtt_log (9)
   if (r < 32) bytes += 65_536 / 2 ** r
-  return Math.max(2, Math.floor(Math.min(bytes, 65_536) / tcb.sndMss))
+  const autosize = Math.max(tcb.host.config.minTsoSegs, Math.floor(Math.min(bytes, 65_536) / tcb.sndMss))
+  return Math.min(autosize, halfCwnd)
 }
 
 /** What the peer's window still allows beyond SND.NXT. */
@@ -189,18 +193,15 @@ export function sampleRtt(tcb: Tcb): void {
   }
 }
 
-/** How long a minimum RTT holds before a new sample replaces it (Linux's tcp_min_rtt_wlen default, 300 s). */
-const MIN_RTT_WINDOW_MS = 300_000
-
 /**
  * One RTT sample: into SRTT and RTTVAR (RFC 6298), and the minimum RTT (tcpi_min_rtt), kept
- * over a window as Linux's tcp_update_rtt_min does, simplified to one candidate: a smaller
- * sample, or any sample once the minimum is older than the window, becomes the minimum.
+ * over config.minRttWindowMs as Linux's tcp_update_rtt_min does, simplified to one candidate:
+ * a smaller sample, or any sample once the minimum is older than the window, becomes it.
  */
 function rttSample(tcb: Tcb, rtt: number): void {
   tcb.rtt.sample(rtt)
   const now = tcb.host.clock.now()
-  if (rtt <= tcb.minRtt || now - tcb.minRttAt > MIN_RTT_WINDOW_MS) {
+  if (rtt <= tcb.minRtt || now - tcb.minRttAt > tcb.host.config.minRttWindowMs) {
     tcb.minRtt = rtt
     tcb.minRttAt = now
   }

@@ -51,7 +51,18 @@ export interface TcbUser {
 }
 
 /** A segment to send; the host adds ports, addresses and checksums. */
-export type OutSegment = Pick<TcpPacketFields, 'seq' | 'ack' | 'flags' | 'window' | 'options' | 'payload'>
+export type OutSegment = Pick<TcpPacketFields, 'seq' | 'ack' | 'flags' | 'window' | 'options' | 'payload' | 'tos'>
+
+/** The reduction under way (Linux's CA_CWR state): where it ends, and PRR's counts (bytes). */
+export interface CwrState {
+  /** SND.NXT when it began: done once SND.UNA reaches it (Linux's high_seq). */
+  recover: number
+  /** cwnd before the cut: PRR's RecoverFS, as Linux's prior_cwnd. */
+  priorCwnd: number
+  /** prr_delivered and prr_out (RFC 6937 3). */
+  delivered: number
+  out: number
+}
 
 /** What a TCB needs from the stack around it. */
 export interface TcpHost {
@@ -209,6 +220,12 @@ export class Tcb {
   fastOpenPassive = false
   /** The Fast Open cookie our next SYN,ACK gives (RFC 7413 4.1.2), or null: set for the first one only, as Linux. */
   synAckCookie: FastOpenOption | null = null
+  /** ECN (RFC 3168 6.1.1): both SYNs agreed; our new data goes ECT(0) (ecn.ts). */
+  ecnOk = false
+  /** We received a CE mark: ECE on every ACK until the peer's CWR (6.1.3). */
+  ecnEcho = false
+  /** We cut cwnd for an ECE: the next new data segment carries CWR (6.1.2). */
+  ecnCwrPending = false
   /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
   sackOk = false
   /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */
@@ -308,6 +325,11 @@ export class Tcb {
   ackTsEcr: number | undefined = undefined
   /** The last send was held back by cwnd (not by the application): only then may cwnd grow (RFC 9438 5.8, RFC 7661). */
   cwndLimited = false
+  /** An ECN congestion response under way (RFC 3168 6.1.2, Linux's CWR state; recovery/cwr.ts), or null. */
+  cwr: CwrState | null = null
+  /** The largest flight (bytes) sent in the current window, and SND.NXT when it was sent: the window ends once SND.UNA passes it (Linux's max_packets_out, max_packets_seq). */
+  maxFlight = 0
+  maxFlightSeq = 0
   /** When we last sent data (ms): restart after idle (RFC 5681 4.1). */
   lastDataSent = 0
   /** The SYN or SYN,ACK had to be retransmitted: the initial window is one segment (RFC 5681 3.1). */

@@ -19,6 +19,7 @@ import type { IcmpError } from '../ip/icmp-errors.js'
 import { icmpErrorArrives } from './icmp-errors.js'
 import { sendAck, sendCookieSynAck, sendResetAt, sendResetFor, sendSyn, type SegmentOut } from './emit.js'
 import { ackDueNow } from './receive.js'
+import { ecnAcceptSyn } from './ecn.js'
 import { acceptSynOptions, takeMss } from './options.js'
 import { seqAdd } from './seq.js'
 import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
@@ -483,7 +484,10 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     tcb.segsIn = 1 // the SYN, which reached the listener
     takeMss(tcb, mss)
     // Window scale, timestamps, SACK: answered only if offered (RFC 7323, RFC 2018).
-    if (synOptions !== null) acceptSynOptions(tcb, synOptions)
+    if (synOptions !== null) {
+      acceptSynOptions(tcb, synOptions)
+      ecnAcceptSyn(tcb, seg) // RFC 3168 6.1.1: a SYN with ECE and CWR asks for ECN (not with a cookie: the SYN is gone)
+    }
     else tcb.windowToAdvertise() // a cookie: the right edge our SYN,ACK advertised
     tcb.iss = iss
     tcb.sndUna = iss
@@ -602,7 +606,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     const fields: TcpPacketFields = {
       src: localAddr, dst: remoteAddr, srcPort: localPort, dstPort: remotePort,
       seq: seg.seq, ack: seg.ack, flags: seg.flags, window: seg.window,
-      options: seg.options, payload: seg.payload, partialChecksum: cut,
+      options: seg.options, payload: seg.payload, partialChecksum: cut, tos: seg.tos,
     }
     // No allocation per packet where the link copies: build into the one transmit buffer.
     const reuse = this.txBuffer !== null && !this.txBusy

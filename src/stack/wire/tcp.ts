@@ -107,6 +107,8 @@ export interface TcpSegment {
   options: TcpOptions
   /** Segment data: a view into the input, no copy. */
   payload: Uint8Array
+  /** The ECN field of the IP header that carried it (RFC 3168 5: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE), set by the IP layer. */
+  ecn?: number
 }
 
 /**

@@ -49,7 +49,14 @@ export interface PacketSpec {
   win?: number
   /** The options, or null for `<...>` (outbound only: any options). Empty: none at all. */
   options: TcpOptionSpec[] | null
+  /**
+   * The IP header's ECN field, `[noecn]`, `[ect0]`, `[ect1]`, `[ce]` or `[ect01]` (either ECT)
+   * before the flags (RFC 3168 5). Absent: Not-ECT inbound, not checked outbound, as packetdrill.
+   */
+  ecn?: EcnSpec
 }
+
+export type EcnSpec = 'noecn' | 'ect0' | 'ect1' | 'ce' | 'ect01'
 
 /** An expression in a system call, in packetdrill's C-like syntax. */
 export type Expr =

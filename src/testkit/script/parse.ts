@@ -6,9 +6,9 @@
 
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
-import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
+import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
-import { DEFAULT_OPTIONS, type CodeSpec, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
 import { tokenize, type Token } from './lexer.js'
@@ -221,12 +221,15 @@ class Parser {
     const dir = this.next()
     const direction = dir.text === '<' ? 'in' : 'out'
     const line = dir.line
-    const t = this.peek()
-    if (this.isPunct('(') || this.isPunct('[')) throw unsupported(t.line, 'IP header fields (tos, ecn, ttl, flowlabel) on a segment')
+    let t = this.peek()
+    const ecn = this.isPunct('[') ? this.ecnField() : undefined
+    t = this.peek()
+    if (this.isPunct('(') || this.isPunct('[')) throw unsupported(t.line, 'IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])')
     if (t.kind === 'word' && ['udp', 'icmp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
       throw unsupported(t.line, `${t.text} packets (only TCP segments)`)
     }
     const spec: PacketSpec = { type: 'packet', direction, flags: 0, flagsText: '', seq: 0, len: 0, options: [] }
+    if (ecn !== undefined) spec.ecn = ecn
     if (t.kind === 'int' && this.isPunct('>', 1)) {
       spec.srcPort = this.port(this.next())
       this.next()
@@ -266,6 +269,19 @@ class Parser {
     return spec
   }
 
+  /** `[ect0]`: the ECN field of the segment's IP header (RFC 3168 5). */
+  private ecnField(): EcnSpec {
+    const open = this.next()
+    const word = this.peek()
+    const names: readonly EcnSpec[] = ['noecn', 'ect0', 'ect1', 'ce', 'ect01']
+    if (word.kind !== 'word' || !(names as readonly string[]).includes(word.text)) {
+      throw unsupported(open.line, 'IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])')
+    }
+    this.next()
+    this.expectPunct(']', 'the ECN field [ect0]')
+    return word.text as EcnSpec
+  }
+
   private flags(spec: PacketSpec): void {
     const t = this.next()
     let text: string
@@ -288,7 +304,9 @@ class Parser {
         case 'R': flags |= RST; break
         case 'P': flags |= PSH; break
         case '.': flags |= ACK; break
-        case 'E': case 'W': case 'A': throw unsupported(t.line, `TCP flag '${c}' (ECN)`)
+        case 'E': flags |= ECE; break
+        case 'W': flags |= CWR; break
+        case 'A': throw unsupported(t.line, "TCP flag 'A' (AccECN's AE bit)")
         case 'U': throw unsupported(t.line, "TCP flag 'U' (urgent)")
         default:
           if (c >= '0' && c <= '7') throw unsupported(t.line, `TCP flag '${c}' (AccECN)`)

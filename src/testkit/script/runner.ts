@@ -24,7 +24,7 @@ import { runCode } from './code.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText, iovLength, structFields } from './parse.js'
-import { buildPacket, decodePacket, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
+import { buildPacket, decodePacket, ECN_FIELD, ecnText, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
 import { ERRNO, STRERROR, SYMBOLS } from './symbols.js'
 
 export interface RunOptions {
@@ -152,6 +152,8 @@ interface Pending {
   attempt: Attempt
   /** When a `T...END` call must return (µs), or null. */
   endUs: number | null
+  /** When its own timeout ends (µs: poll, epoll_wait), or null: time stops there to let it return on time. */
+  wakeUs: number | null
 }
 
 interface Sent {
@@ -193,6 +195,8 @@ class Runner {
   /** Passive connections by the peer's port, for scripts that open several with explicit ports. */
   private readonly byPort = new Map<number, Connection>()
   private pending: Pending | null = null
+  /** Set by a poll or epoll_wait attempt that blocks with a timeout: when that timeout ends (µs). */
+  private blockDeadlineUs: number | null = null
   private polling = false
   private failure: Failure | null = null
   private last: { ev: ScriptEvent; us: number } | null = null
@@ -274,7 +278,7 @@ class Runner {
     const target = us / 1000
     for (;;) {
       if (this.failure !== null || until()) return true
-      const next = this.clock.nextWake()
+      const next = this.nextWake()
       if (next === undefined || next > target) break
       this.clock.advanceTo(Math.max(next, this.clock.now()))
       await this.step()
@@ -284,6 +288,14 @@ class Runner {
       await this.step()
     }
     return this.failure !== null || until()
+  }
+
+  /** The next moment something may happen (ms): the stack's next timer, or a blocked call's timeout if sooner. */
+  private nextWake(): number | undefined {
+    const timer = this.clock.nextWake()
+    const wake = this.pending?.wakeUs ?? null
+    if (wake === null || wake / 1000 <= this.clock.now()) return timer
+    return timer === undefined ? wake / 1000 : Math.min(timer, wake / 1000)
   }
 
   /** When the event is due (µs since the start), resolving relative times as packetdrill does. */
@@ -424,7 +436,7 @@ class Runner {
       packets.push(buildPacket({
         src: this.remote, dst: this.local, srcPort: p.srcPort ?? c.remotePort, dstPort: p.dstPort ?? c.localPort,
         seq: (seq + off) >>> 0, ack, flags: last ? p.flags : p.flags & ~(FIN | PSH), win: p.win!, options: encodeOptions(options),
-        payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len),
+        payload: pattern((dataSeq + off - (this.inIrs + 1)) >>> 0, len), ecn: ECN_FIELD[p.ecn ?? 'noecn'][0],
       }))
     }
     this.link.inject(packets)
@@ -494,6 +506,7 @@ class Runner {
     if (p.srcPort !== undefined && p.srcPort !== live.srcPort) return mismatch(`source port: expected ${p.srcPort}, got ${live.srcPort}`)
     if (p.dstPort !== undefined && p.dstPort !== live.dstPort) return mismatch(`destination port: expected ${p.dstPort}, got ${live.dstPort}`)
     if (p.flags !== live.flags) return mismatch(`flags: expected ${p.flagsText}, got ${flagsText(live.flags)}`)
+    if (p.ecn !== undefined && !ECN_FIELD[p.ecn].includes(live.ecn)) return mismatch(`ECN field: expected [${p.ecn}], got ${ecnText(live.ecn)}`)
     if (p.seq !== seq) return mismatch(`sequence number: expected ${p.seq}, got ${seq}`)
     if (p.len !== actual.len) return mismatch(`payload length: expected ${p.len}, got ${actual.len}`)
     if (p.ack !== undefined && p.ack !== ack) return mismatch(`ack: expected ${p.ack}, got ${ack}`)
@@ -584,7 +597,7 @@ class Runner {
   private async lookAhead(limitUs: number): Promise<void> {
     await this.step()
     while (this.sent.length === 0 && this.failure === null) {
-      const next = this.clock.nextWake()
+      const next = this.nextWake()
       if (next === undefined || next * 1000 > limitUs) return
       this.clock.advanceTo(Math.max(next, this.clock.now()))
       await this.step()
@@ -601,11 +614,12 @@ class Runner {
     if (blocking && this.pending !== null) {
       return this.fail(ev, `blocking system call while another one (line ${this.pending.ev.line}) is still blocked`)
     }
+    this.blockDeadlineUs = null
     const out = await attempt()
     if (this.failure !== null) return
     if (out === 'block') {
       if (this.pending !== null) return this.fail(ev, `${s.name}() would block while another call (line ${this.pending.ev.line}) is still blocked`)
-      this.pending = { ev, spec: s, attempt, endUs }
+      this.pending = { ev, spec: s, attempt, endUs, wakeUs: this.blockDeadlineUs }
       this.trace(`${''.padStart(12)}  (${s.name}() blocks)`)
       return
     }
@@ -1114,7 +1128,7 @@ class Runner {
     return async () => {
       const got = entries.map(e => this.readiness(this.fds.get(e.fd)) & (e.events | always))
       const ready = got.filter(r => r !== 0).length
-      if (ready === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return 'block'
+      if (ready === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return this.blockUntil(timeout < 0 ? null : deadline)
       entries.forEach((e, i) => {
         if (got[i] !== e.revents) this.fail(ev, `poll(): fd ${e.fd} revents ${pollText(got[i]!, 'POLL')}, expected ${pollText(e.revents, 'POLL')}`)
       })
@@ -1162,7 +1176,7 @@ class Runner {
         if (reported.length < max && events !== 0) reported.push({ fd: num, events })
         i.seen = now
       }
-      if (reported.length === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return 'block'
+      if (reported.length === 0 && timeout !== 0 && (timeout < 0 || this.nowUs() < deadline)) return this.blockUntil(timeout < 0 ? null : deadline)
       const first = reported[0]
       const firstEvents = first?.events ?? 0
       if (firstEvents !== wantEvents >>> 0 || (first !== undefined && wantFd !== undefined && evaluate(wantFd, ev.line) !== first.fd)) {
@@ -1170,6 +1184,12 @@ class Runner {
       }
       return { ret: reported.length }
     }
+  }
+
+  /** A poll or epoll_wait blocks, until `deadlineUs` at the latest (null: no timeout). */
+  private blockUntil(deadlineUs: number | null): 'block' {
+    this.blockDeadlineUs = deadlineUs
+    return 'block'
   }
 
   /** Linux's sock_error(): the pending error, once. */

@@ -5,7 +5,7 @@
 import { onesComplementSum, pseudoHeaderSum } from '../../stack/wire/checksum.js'
 import { IPPROTO_TCP, IPV4_HEADER_LENGTH, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4.js'
 import { ACK, FAST_OPEN_EXID, flagsToString, OPT_EXPERIMENTAL, OPT_FAST_OPEN, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp.js'
-import type { TcpOptionSpec } from './ast.js'
+import type { EcnSpec, TcpOptionSpec } from './ast.js'
 
 /** A TCP segment with its numbers as the script writes them. */
 export interface ScriptSegment {
@@ -17,6 +17,14 @@ export interface ScriptSegment {
   win: number
   /** null: any options (`<...>`). */
   options: TcpOptionSpec[] | null
+}
+
+/** The ECN field's values by their script names (RFC 3168 5); `ect01` is either ECT. */
+export const ECN_FIELD: Readonly<Record<EcnSpec, readonly number[]>> = { noecn: [0], ect1: [1], ect0: [2], ce: [3], ect01: [1, 2] }
+
+/** The ECN field in script notation. */
+export function ecnText(ecn: number): string {
+  return ['[noecn]', '[ect1]', '[ect0]', '[ce]'][ecn & 3]!
 }
 
 /** The control bits in packetdrill's notation: `S.`, `F.`, `.`, `-` for none. */
@@ -181,27 +189,29 @@ export interface WireSegment {
   win: number
   options: TcpOptionSpec[] | null
   payload: Uint8Array
+  /** The IP header's ECN field (RFC 3168 5). */
+  ecn: number
 }
 
 /** Decode a packet the stack sent; null when it is not TCP over IPv4 (ICMP, say). */
 export function decodePacket(packet: Uint8Array): WireSegment | null {
   const ip = parseIPv4(packet)
   if (!ip.ok || ip.value.header.protocol !== IPPROTO_TCP) return null
-  const { src, dst } = ip.value.header
+  const { src, dst, tos } = ip.value.header
   const tcp = parseTcp(ip.value.payload, src, dst)
   if (!tcp.ok) return null
   const s = tcp.value
   return {
     src, dst, srcPort: s.srcPort, dstPort: s.dstPort, seq: s.seq, ack: s.ack, flags: s.flags, win: s.window,
-    options: decodeOptions(ip.value.payload.subarray(TCP_HEADER_LENGTH, s.headerLength)), payload: s.payload,
+    options: decodeOptions(ip.value.payload.subarray(TCP_HEADER_LENGTH, s.headerLength)), payload: s.payload, ecn: tos & 3,
   }
 }
 
 /** Build one IPv4 + TCP packet with the options bytes exactly as given and both checksums. */
-export function buildPacket(f: { src: number; dst: number; srcPort: number; dstPort: number; seq: number; ack: number; flags: number; win: number; options: Uint8Array; payload: Uint8Array }): Uint8Array {
+export function buildPacket(f: { src: number; dst: number; srcPort: number; dstPort: number; seq: number; ack: number; flags: number; win: number; options: Uint8Array; payload: Uint8Array; ecn?: number }): Uint8Array {
   const tcpLength = TCP_HEADER_LENGTH + f.options.length + f.payload.length
   const buf = new Uint8Array(IPV4_HEADER_LENGTH + tcpLength)
-  writeIPv4Header(buf, 0, { src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength })
+  writeIPv4Header(buf, 0, { src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength, tos: f.ecn ?? 0 })
   const o = IPV4_HEADER_LENGTH
   buf[o] = f.srcPort >>> 8
   buf[o + 1] = f.srcPort & 0xff

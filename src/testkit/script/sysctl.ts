@@ -174,19 +174,26 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   },
   tcp_reordering: fixed('the DupThresh a connection starts with is 3 (RFC 5681); reordering seen raises it', [3]),
   tcp_notsent_lowat: fixed('tuntcp has no TCP_NOTSENT_LOWAT: all unsent data counts as writable room, as 4294967295 (no limit)', [0xffffffff]),
-  tcp_ecn: fixed('tuntcp has no ECN (RFC 3168): it never asks for it (0); 2 (only when asked) is the same, as segments carrying ECN flags are refused by the parser', [0, 2]),
+  tcp_ecn: {
+    doc: 'ecn: ECN (RFC 3168): 0 never, 1 asked for in our SYNs and agreed to when asked, 2 agreed to only when asked (the default)',
+    apply(value) {
+      const n = sysctlInt(value)
+      if (n === 0 || n === 1 || n === 2) return ok({ ecn: n })
+      return refuse('tuntcp has classic ECN (RFC 3168) only: 0, 1 or 2 (3 and up are AccECN)')
+    },
+  },
   tcp_slow_start_after_idle: fixed('tuntcp restarts from the initial window after an idle RTO (RFC 5681 4.1), as 1', [1], 'tuntcp restarts slow start after idle (RFC 5681 4.1), as tcp_slow_start_after_idle=1'),
   tcp_frto: fixed('tuntcp has no F-RTO (RFC 5682): after an RTO it resends go-back-N and undoes a spurious one by timestamps (RFC 4015), as 0', [0], 'tuntcp has no F-RTO (RFC 5682), as tcp_frto=0'),
   tcp_dsack: fixed('tuntcp sends no D-SACK blocks (RFC 2883), as 0', [0], 'tuntcp sends no D-SACK blocks (RFC 2883), as tcp_dsack=0'),
   tcp_early_retrans: fixed('tuntcp sends tail loss probes (RFC 8985 7), as 3 or 4', [3, 4], 'tuntcp always sends tail loss probes (RFC 8985 7), as tcp_early_retrans=3'),
   tcp_recovery: fixed('tuntcp marks losses by RACK\'s reordering window once reordering is seen (RFC 8985), as 1', [1], 'tuntcp uses RACK\'s reordering window once reordering is seen, as tcp_recovery=1'),
   tcp_fack: noEffect('FACK is gone from Linux itself (4.15) and was never in tuntcp'),
-  tcp_ecn_option: noEffect('the AccECN option is used only on AccECN connections, and tuntcp has no ECN'),
+  tcp_ecn_option: noEffect('the AccECN option is used only on AccECN connections, and tuntcp has classic ECN only (RFC 3168)'),
   tcp_tso_win_divisor: noEffect('the script\'s link has no segmentation offload, so nothing waits to build a large TSO segment'),
-  tcp_min_tso_segs: noEffect('the script\'s link has no segmentation offload (TSO autosizing)'),
+  tcp_min_tso_segs: int('minTsoSegs', 'minTsoSegs: with pushBursts (the Linux profile), the fewest segments of a packet of a burst, which ends with PSH (Linux\'s TSO autosizing)', { min: 1, max: 255 }),
   tcp_pacing_ss_ratio: noEffect('tuntcp does not pace'),
   tcp_pacing_ca_ratio: noEffect('tuntcp does not pace'),
-  tcp_min_rtt_wlen: noEffect('tuntcp keeps no windowed minimum RTT (it is for BBR and RACK\'s min_rtt)'),
+  tcp_min_rtt_wlen: int('minRttWindowMs', 'minRttWindowMs, in seconds: how long tcpi_min_rtt holds its minimum (RACK keeps its own min_RTT, RFC 8985)', { min: 0, max: 86_400, scale: 1000 }),
   tcp_fastopen: {
     doc: 'fastOpen, from the bits: 0x1 client, 0x2 server, 0x4 client data without a cookie, 0x200 server data without a cookie, 0x400 every listener as if TCP_FASTOPEN were set (queue = backlog); the bits from 0x10000 up (an old form of 0x400\'s queue length) change nothing',
     apply(value) {

@@ -67,6 +67,7 @@ describe('negotiation (RFC 7323 2.2, 3.2; RFC 2018 2)', () => {
         wscale: mask & 1 ? { snd: 7, rcv: 6 } : null,
         sack: (mask & 2) !== 0,
         timestamps: (mask & 4) !== 0,
+        ecn: false, // the SYN did not ask (RFC 3168 6.1.1)
       })
       // With timestamps on, 12 bytes of every segment go to the option (RFC 9293 3.7.1).
       expect(info.mss).toBe(mask & 4 ? 1448 : 1460)
@@ -86,6 +87,7 @@ describe('negotiation (RFC 7323 2.2, 3.2; RFC 2018 2)', () => {
           wscale: mask & 1 ? { snd: 6, rcv: 6 } : null,
           sack: (mask & 2) !== 0,
           timestamps: (mask & 4) !== 0,
+          ecn: false, // neither asks: tcp_ecn 2 (ecn.test.ts has the other settings)
         }
         expect(net.a.connections()[0]!.options, `A, mask ${mask}`).toEqual(expected)
         expect(net.b.connections()[0]!.options, `B, mask ${mask}`).toEqual(expected)

@@ -5,7 +5,7 @@ import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
 import { RtoEstimator, type RtoConfig } from '../../../src/stack/tcp/rto'
 
 const G = 1 // the clock granularity the code uses: the timer wheel ticks in ms
-const config: RtoConfig = { initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 60_000 }
+const config: RtoConfig = { initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 60_000, minRtoOnVariance: false }
 
 /** RFC 6298 2.2 and 2.3, written out independently. */
 function reference(samples: number[], c: RtoConfig = config): { srtt: number; rttvar: number; rto: number } {
@@ -61,10 +61,21 @@ describe('RtoEstimator (RFC 6298)', () => {
   })
 
   it('uses G when 4 RTTVAR is smaller than the clock granularity (2.3)', () => {
-    const e = new RtoEstimator({ initialRtoMs: 1000, minRtoMs: 0, maxRtoMs: 60_000 })
+    const e = new RtoEstimator({ initialRtoMs: 1000, minRtoMs: 0, maxRtoMs: 60_000, minRtoOnVariance: false })
     for (let i = 0; i < 200; i++) e.sample(50) // RTTVAR decays towards 0
     expect(4 * e.rttvar).toBeLessThan(G)
     expect(e.rto).toBeCloseTo(50 + G, 9)
+  })
+
+  it("in the Linux profile the minimum bounds the variance term: RTO = SRTT + max(4 RTTVAR, 200 ms) (Linux's tcp_set_rto)", () => {
+    const e = new RtoEstimator({ ...config, minRtoOnVariance: true })
+    e.sample(100) // RTTVAR 50: 4 RTTVAR = 200
+    expect(e.rto).toBe(300)
+    for (let i = 0; i < 50; i++) e.sample(100) // RTTVAR decays towards 0; the 200 ms stays above SRTT
+    expect(e.rto).toBeCloseTo(300, 6)
+    const rfc = new RtoEstimator(config)
+    for (let i = 0; i < 51; i++) rfc.sample(100)
+    expect(rfc.rto).toBe(200) // RFC 6298 2.4: max(SRTT + 4 RTTVAR, 200)
   })
 
   it('rounds a small RTO up to the minimum (2.4)', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { PacketSpec, SyscallSpec } from '../../../src/testkit/script/ast'
 import { ScriptError } from '../../../src/testkit/script/errors'
 import { parseScript } from '../../../src/testkit/script/parse'
-import { ACK, FIN, PSH, RST, SYN } from '../../../src/stack/wire/tcp'
+import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../../src/stack/wire/tcp'
 
 /** The one event of `0 <line>` (or the last event of a longer script). */
 function event(line: string) {
@@ -85,6 +85,14 @@ describe('segments', () => {
     expect(packet('> - 1:1(0)')).toMatchObject({ flags: 0, flagsText: '-' })
   })
 
+  it('reads the ECN flags E (ECE) and W (CWR) and the IP header\'s ECN field (RFC 3168)', () => {
+    expect(packet('> SEW 0:0(0) <...>')).toMatchObject({ flags: SYN | ECE | CWR, flagsText: 'SEW' })
+    expect(packet('< SE. 0:0(0) ack 1 win 100').flags).toBe(SYN | ECE | ACK)
+    expect(packet('> [ect0] P. 1:1001(1000) ack 1')).toMatchObject({ ecn: 'ect0', flags: PSH | ACK })
+    expect(packet('< [ce] . 1:11(10) ack 1 win 100').ecn).toBe('ce')
+    expect(packet('> . 1:1(0) ack 1').ecn).toBeUndefined() // not checked, as packetdrill
+  })
+
   it('leaves out what the script leaves out: ack and win of an outbound segment are not checked', () => {
     const p = packet('> . 1:1(0)')
     expect(p.ack).toBeUndefined()
@@ -108,7 +116,7 @@ describe('segments', () => {
     ['0 > . 1:5(3)', 'line 1: inconsistent sequence numbers and payload length: end must be start + length'],
     ['0 > . 1:1(0) win 70000', 'line 1: window 70000 out of range (0 to 65535)'],
     ['0 > X. 1:1(0)', `line 1: invalid TCP flag 'X' in "X."`],
-    ['0 > E. 1:1(0)', "line 1: unsupported: TCP flag 'E' (ECN)"],
+    ['0 > AE. 1:1(0)', "line 1: unsupported: TCP flag 'A' (AccECN's AE bit)"],
     ['0 > . 1:1', "line 1: expected '(' in start:end(length), found the end of the script"],
     ['0 < S 0:0(0) win 1 <mss 1460,nop>', 'line 1: TCP options take 5 bytes; pad them to a multiple of 4 with nop, as packetdrill requires'],
     ['0 < S 0:0(0) win 1 <md5 abc>', 'line 1: unsupported: TCP option md5'],
@@ -116,7 +124,7 @@ describe('segments', () => {
     ['0 < S 0:0(0) win 1 <TS 1 2,nop,nop>', 'line 1: timestamps are written TS val N ecr N'],
     ['0 > udp (10)', 'line 1: unsupported: udp packets (only TCP segments)'],
     ['0 > . 1:1(0) urg 1', 'line 1: unsupported: urg (urgent pointer)'],
-    ['0 > [ecn 1] . 1:1(0)', 'line 1: unsupported: IP header fields (tos, ecn, ttl, flowlabel) on a segment'],
+    ['0 > [ecn 1] . 1:1(0)', 'line 1: unsupported: IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])'],
     ['0 close(3) = 0\n\n+0 > . 99999999999:99999999999(0)', 'line 3: start sequence number 99999999999 out of range (0 to 4294967295)'],
   ])('refuses %j', (source, message) => {
     expect(error(source)).toBe(message)

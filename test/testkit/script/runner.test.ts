@@ -358,6 +358,17 @@ describe('poll and epoll', () => {
 `)).toEqual({ ok: true })
   })
 
+  it('a blocking poll() or epoll_wait() with nothing ready returns 0 when its timeout ends, not at the next event', async () => {
+    expect(await run(`+0...0.150 poll([{fd=4, events=POLLIN, revents=0}], 1, 150) = 0
++1 < P. 1:11(10) ack 1 win 65535
+`)).toEqual({ ok: true })
+    expect(await run(`+0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = 0
++0...0.250 epoll_wait(5, {events=0, ptr=0}, 1, 250) = 0
++2 < P. 1:11(10) ack 1 win 65535
+`)).toEqual({ ok: true })
+  })
+
   it('poll() shows POLLERR|POLLHUP after a reset', async () => {
     expect(await run(`+0 < R. 1:1(0) ack 1 win 0
 +0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN|POLLOUT|POLLERR|POLLHUP}], 1, 0) = 1

@@ -58,7 +58,7 @@ describe('the sysctl table', () => {
     ['net.core.rmem_max', '1', "sysctl net.core.rmem_max is not in tuntcp's table"],
     ['net.ipv4.tcp_sack', '2', 'sysctl net.ipv4.tcp_sack=2: must be 0 or 1'],
     ['net.ipv4.tcp_rmem', '4096 8192', 'must be three byte counts'],
-    ['net.ipv4.tcp_ecn', '1', 'sysctl net.ipv4.tcp_ecn=1: tuntcp only behaves as 0 or 2'],
+    ['net.ipv4.tcp_ecn', '3', 'sysctl net.ipv4.tcp_ecn=3: tuntcp has classic ECN (RFC 3168) only'],
     ['net.ipv4.tcp_reordering', '5', 'tuntcp only behaves as 3'],
     ['net.ipv4.tcp_syncookies', '2', 'only when the SYN queue is full'],
     ['net.ipv4.tcp_congestion_control', 'bbr', 'tuntcp has cubic and reno'],

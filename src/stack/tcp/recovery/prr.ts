@@ -101,4 +101,5 @@ export function prrAck(tcb: Tcb, delivered: number, advanced: boolean): void {
 /** RFC 6937 3: every byte sent in recovery, retransmitted or new, counts toward prr_out. */
 export function prrSent(tcb: Tcb, bytes: number): void {
   if (tcb.lossState === 'recovery') tcb.prr.out += bytes
+  if (tcb.cwr !== null) tcb.cwr.out += bytes // the ECN reduction's PRR (cwr.ts)
 }

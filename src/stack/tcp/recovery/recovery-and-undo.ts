@@ -25,6 +25,7 @@ import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin } fro
 import type { Tcb } from '../tcb.js'
 import { DUP_THRESH, flightSize, lostHoleRemains, pipe, spurious } from './detection.js'
 import { deliveredByAck, deliveredByDupAck, prrAck, prrSent, startPrr } from './prr.js'
+import { cwrAck, enterCwr, leaveCwr } from './cwr.js'
 import { markLostOnRto, rackRecoveryEnded } from './rack.js'
 import { armRetransmitTimer } from './timers.js'
 
@@ -81,6 +82,23 @@ export function sendAllowance(tcb: Tcb): number {
 export function noteCwndLimited(tcb: Tcb, unsent: number, peerRoom: number): void {
   const allowance = sendAllowance(tcb)
   tcb.cwndLimited = unsent > 0 && allowance < Math.min(unsent, tcb.sndMss) && peerRoom > allowance
+  // The largest flight of this window (Linux's tcp_cwnd_validate); a new window starts once all of the last is acknowledged.
+  const flight = flightSize(tcb)
+  if (!seqLt(tcb.sndUna, tcb.maxFlightSeq) || flight > tcb.maxFlight) {
+    tcb.maxFlight = flight
+    tcb.maxFlightSeq = tcb.sndNxt
+  }
+}
+
+/**
+ * May an ACK grow cwnd? When the sender was held back by cwnd (RFC 7661: a window the
+ * application does not use is not validated), and in slow start also while cwnd is below twice
+ * the largest flight of this window, as Linux's tcp_is_cwnd_limited: a flight that used half of
+ * cwnd or more validates it (RFC 7661 4.2's pipeACK >= cwnd/2), so slow start still doubles it.
+ */
+function mayGrowCwnd(tcb: Tcb): boolean {
+  if (tcb.cwndLimited) return true
+  return tcb.cc.cwnd < tcb.cc.ssthresh && tcb.cc.cwnd < 2 * tcb.maxFlight
 }
 
 /** RFC 5681 4.1: nothing sent for longer than the RTO: the ACK clock is gone, restart from at most IW. */
@@ -153,8 +171,9 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): vo
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   // RFC 3708: or should a D-SACK come back for every retransmission it sends.
   tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false }
-  // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
-  tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
+  // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd. An ECN
+  // reduction under way has set ssthresh for this window already (Linux's tcp_enter_recovery).
+  if (!leaveCwr(tcb)) tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
   prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
@@ -166,6 +185,14 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): vo
   } else resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
   tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
+}
+
+/**
+ * The ACK being processed echoes a CE mark (ECE, RFC 3168 6.1.2): in the open state, cut cwnd
+ * for this window (cwr.ts); in recovery or after a timeout the cut is made already.
+ */
+export function ecnEchoArrives(tcb: Tcb): void {
+  if (tcb.lossState === 'open') enterCwr(tcb, context(tcb))
 }
 
 /**
@@ -181,7 +208,8 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      if (tcb.cwr !== null) cwrAck(tcb, delivered) // an ECN reduction under way: no growth (RFC 3168 6.1.2)
+      else if (mayGrowCwnd(tcb)) tcb.cc.onAck(acked, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.

@@ -8,6 +8,7 @@ import { sendSegmentAt } from '../emit.js'
 import { seqAdd, seqDiff, seqGt } from '../seq.js'
 import type { Tcb } from '../tcb.js'
 import { flightSize } from './detection.js'
+import { leaveCwr } from './cwr.js'
 import { detectLoss, markLostOnRto } from './rack.js'
 import { context, cwndBytes, enterRecovery, resend, resendLost } from './recovery-and-undo.js'
 import { armRetransmitTimer, probeAllowed } from './timers.js'
@@ -76,6 +77,7 @@ export function retransmissionTimeout(tcb: Tcb): void {
   if (!synchronized) tcb.synRetransmitted = true
   else tcb.cc.onRto(flightSize(tcb), tcb.retries === 1, context(tcb))
   tcb.lossState = 'loss'
+  leaveCwr(tcb) // the timeout's reduction replaces an ECN one under way
   tcb.dupAcks = 0
   tcb.dupDelivered = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed

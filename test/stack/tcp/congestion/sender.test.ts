@@ -51,6 +51,24 @@ describe('initial window and slow start', () => {
       expect(perRound).toEqual([10, 20, 40, 80])
     })
   }
+
+  it('application-limited: cwnd grows to twice the largest flight of the window, no further (RFC 7661, Linux tcp_is_cwnd_limited)', async () => {
+    const { p, socket } = await established()
+    // Five segments with cwnd 10: half of cwnd used validates it (pipeACK >= cwnd/2), so slow start goes on.
+    socket.write(Buffer.alloc(5 * MSS, 7))
+    await settle()
+    const flight = p.takeAll()
+    expect(flight).toHaveLength(5)
+    for (const s of flight) await ackTo(p, end(p, s))
+    expect(socket.congestion.cwnd).toBe(10 * MSS) // already twice the flight of 5: no growth
+    // Now 9 segments: cwnd grows by one MSS per ACK while below 18 segments.
+    socket.write(Buffer.alloc(9 * MSS, 7))
+    await settle()
+    const second = p.takeAll()
+    expect(second).toHaveLength(9)
+    for (const s of second) await ackTo(p, end(p, s))
+    expect(socket.congestion.cwnd).toBe(18 * MSS)
+  })
 })
 
 describe('fast retransmit and fast recovery, NewReno (RFC 5681 3.2, RFC 6582)', () => {
