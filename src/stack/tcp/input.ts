@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -90,6 +90,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     const carried = bare && (resend || (tcb.fastOpen !== null && tcb.unsentBytes > 0))
     const sndNxt = tcb.sndNxt
     if (bare && !carried) sendAck(tcb)
+    if (carried) synAckAckSaved(tcb)
     tcb.user?.onEstablished()
     // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3); one ACK covers the SYN and it, now.
     if (!bare) {
