@@ -197,6 +197,8 @@ class Runner {
   private underTest: number | null = null
   /** The variables of the %{ }% blocks, one namespace for the whole script. */
   private readonly pyVars = new Map<string, PyValue>()
+  /** Local ports of active sockets the script has moved on from: their segments are not checked (as packetdrill's sniffer skips other sockets' packets). */
+  private readonly retiredPorts = new Set<number>()
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
@@ -333,6 +335,7 @@ class Runner {
   /** A shell line during the script: its settings change the stack's tunables from now on (shell.ts). */
   private shell(a: ShellSpec): void {
     Object.assign(this.stack.tcpConfig, mergeEffects(a.effects))
+    if (a.effects.some(e => e.flushMetrics === true)) this.stack.flushFastOpenCache()
     this.traceShell(a.effects)
   }
 
@@ -434,8 +437,24 @@ class Runner {
   private onSend(packet: Uint8Array): void {
     const seg = decodePacket(packet)
     if (seg === null || seg.src !== this.local || seg.dst !== this.remote) return
+    if (this.retiredPorts.has(seg.srcPort) && seg.srcPort !== this.conn.localPort) return this.traceRetired(this.nowUs(), seg)
     if (seg.flags & SYN) this.outIss = seg.seq
     this.sent.push({ us: this.nowUs(), seg })
+  }
+
+  /** The script moved on from the active socket on `port`: what it sent and sends is not checked. */
+  private retire(port: number): void {
+    this.retiredPorts.add(port)
+    for (let i = 0; i < this.sent.length; i++) {
+      const { us, seg } = this.sent[i]!
+      if (seg.srcPort !== port) continue
+      this.sent.splice(i--, 1)
+      this.traceRetired(us, seg)
+    }
+  }
+
+  private traceRetired(us: number, seg: WireSegment): void {
+    this.trace(`${secs(us).padStart(12)}  > ${flagsText(seg.flags)} from port ${seg.srcPort}   (not checked: from an earlier socket)`)
   }
 
   private async outbound(ev: ScriptEvent, p: PacketSpec, when: { us: number; endUs: number }): Promise<void> {
@@ -660,6 +679,8 @@ class Runner {
         return null
       }
       if (fd >= 0) {
+        // packetdrill checks only the socket under test's segments: an earlier active socket's go unchecked.
+        if (this.conn.state.startsWith('active-')) this.retire(this.conn.localPort)
         this.conn = this.newConnection('new')
         this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn, opts: {} })
         this.underTest = fd

@@ -22,6 +22,8 @@ export interface ShellEffect {
   patch: Partial<TcpConfig>
   /** Why this setting is not honoured or has no effect, when that is so. */
   note?: string
+  /** `ip tcp_metrics flush`: the stack forgets what it learnt per destination (its Fast Open cookies and MSS). */
+  flushMetrics?: boolean
 }
 
 /** One simple command: its words, where it starts, and the operator joining it to the previous one. */
@@ -67,7 +69,6 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
 }
 
 const NO_OPS: ReadonlyArray<{ match: (argv: string[]) => boolean; why: string }> = [
-  { match: a => a[0] === 'ip' && a[1] === 'tcp_metrics' && a[2] === 'flush', why: 'tuntcp caches no per-destination metrics (RTT, cwnd, fast open cookies)' },
   {
     match: a => a[0] === 'tc' && a[1] === 'qdisc' && (a[2] === 'add' || a[2] === 'replace') && a[3] === 'dev' && a[5] === 'root' && a[6] === 'pfifo' && a.length === 7,
     why: 'the script\'s link is first in, first out, without pacing',
@@ -92,6 +93,10 @@ function interpretCommand(argv: string[], ctx: ShellContext): ShellEffect[] {
     if (patch === null) throw new ScriptError(ctx.line, `${name}: no set_sysctls.py ran before it, so there is nothing to restore`)
     ctx.restore.patch = null
     return [{ line: ctx.line, what: name, patch }]
+  }
+  // tuntcp's only per-destination metrics are the Fast Open client's cookies and MSS (fast-open-cache.ts).
+  if (argv[0] === 'ip' && argv[1] === 'tcp_metrics' && argv[2] === 'flush') {
+    return [{ line: ctx.line, what: text, patch: {}, flushMetrics: true, note: 'forgets the Fast Open cookies and MSS learnt; tuntcp keeps no other metrics per destination (RTT, cwnd)' }]
   }
   const noOp = NO_OPS.find(n => n.match(argv))
   if (noOp !== undefined) return [{ line: ctx.line, what: text, patch: {}, note: `no effect in tuntcp: ${noOp.why}` }]
