@@ -80,7 +80,8 @@ export function sendFirstSyn(tcb: Tcb): void {
  * RFC 7413 4.2.2; Linux's tcp_rcv_fastopen_synack). The data it acknowledges leaves the send
  * buffer; its cookie (only when we asked: an unsolicited one is ignored) and MSS go into the
  * cache. Returns true when part of the SYN's data was not acknowledged: SND.NXT then goes
- * back to SND.UNA, and that data is sent again as the window allows, carrying our ACK.
+ * back to SND.UNA, and that data is sent again as the window allows, carrying our ACK. A
+ * record end (MSG_EOR's mark) after it keeps it one piece, as Linux's retransmitted skb.
  */
 export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
   const fo = tcb.fastOpen
@@ -110,6 +111,8 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
     cache.learn(tcb.remoteAddr, { mss: seg.options.mss ?? 0, cookie, synLost, tryExp }, tcb.host.clock.now())
   }
   if (unacked > 0) {
+    // Resent as Linux resends the SYN's data: a piece of its own (no later write joins it), not held by Nagle.
+    tcb.sendBuffer.markRecordEnd(unacked)
     tcb.sndNxt = tcb.sndUna
     tcb.rttSeq = null // Karn: what goes again is never timed
     tcb.totalRetransmits += Math.ceil(unacked / Math.max(1, tcb.sndMss))
