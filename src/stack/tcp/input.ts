@@ -116,11 +116,14 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   // A SYN-RECEIVED special case (3.10.7.4, "only the new parts are processed"):
   // the peer's SYN again. Without ACK our SYN,ACK was lost, so resend it; with
   // an ACK of our SYN it is the peer's SYN,ACK in a simultaneous open, and its
-  // new part is the ACK.
+  // new part is the ACK. Its SYN octet is old: that is ACKed at once, as the first
+  // step answers an old segment (and as Linux does, a D-SACK block naming it).
   let seq = seg.seq
   let flags = seg.flags
   if (tcb.state === 'SYN-RECEIVED' && flags & SYN && seq === tcb.irs && !(flags & RST)) {
     if (!(flags & ACK)) return sendSyn(tcb)
+    noteDuplicate(tcb, seq, seqAdd(seq, 1))
+    tcb.unackedSegments = 2
     seq = seqAdd(seq, 1)
     flags &= ~SYN
   }
