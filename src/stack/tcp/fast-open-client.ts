@@ -67,6 +67,7 @@ export function sendFirstSyn(tcb: Tcb): void {
     len = Math.min(fo.room, tcb.sendBuffer.length)
     fo.synData = len
   }
+  tcb.synSentAt = tcb.host.clock.now()
   sendSyn(tcb, len)
   if (fo !== null) fo.synOption = null // SYN retries carry no Fast Open option (as Linux)
   tcb.sndNxt = seqAdd(tcb.iss, 1 + len)

@@ -7,7 +7,7 @@ import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
 import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
-import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
+import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
@@ -59,6 +59,11 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     if (!(seg.flags & RST)) sendResetAt(tcb, seg.ack) // <SEQ=SEG.ACK><CTL=RST>
     return counters.drop('tcp-syn-sent-bad-ack')
   }
+  // With it, a TSecr must echo a TSval of one of our SYNs (RFC 7323 3.2, as Linux's PAWS-active check): refused as a bad ACK.
+  if (hasAck && !synAckEchoesOurSyn(tcb, seg)) {
+    if (!(seg.flags & RST)) sendResetAt(tcb, seg.ack)
+    return counters.drop('tcp-syn-sent-bad-tsecr')
+  }
   // Second, the RST bit: with an acceptable ACK it refuses the connection.
   if (seg.flags & RST) {
     if (!hasAck) return counters.drop('tcp-syn-sent-rst-without-ack')
@@ -69,7 +74,8 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   if (!(seg.flags & SYN)) return counters.drop('tcp-syn-sent-no-syn')
   tcb.irs = seg.seq
   tcb.rcvNxt = seqAdd(seg.seq, 1)
-  tcb.rcvAdv = tcb.rcvNxt
+  // RCV.WND is the window our SYN offered (never scaled, RFC 7323 2.2): data on the SYN,ACK fills it.
+  tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvFree(true))
   takeMss(tcb, seg.options.mss)
   acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
@@ -107,6 +113,18 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   // Simultaneous open: their SYN crossed ours.
   tcb.setState('SYN-RECEIVED', 'SYN received (simultaneous open)')
   sendSyn(tcb)
+}
+
+/**
+ * A SYN,ACK's TSecr, when it has one (not 0) and we offered timestamps, lies between the
+ * TSval of our first SYN and our clock now: it echoes one of our SYNs (Linux's check in
+ * tcp_rcv_synsent_state_process, with its retrans_stamp). A stale or forged one does not.
+ */
+function synAckEchoesOurSyn(tcb: Tcb, seg: TcpSegment): boolean {
+  const echo = seg.options.timestamp?.echo
+  if (echo === undefined || echo === 0 || !tcb.host.config.timestamps) return true
+  const first = seqAdd(Math.floor(tcb.synSentAt), tcb.tsOffset)
+  return seqGe(echo, first) && seqLe(echo, tsVal(tcb))
 }
 
 /** RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, eight steps in order. */

@@ -305,6 +305,8 @@ export class Tcb {
   synRetransmitted = false
   /** TCP Fast Open as a client (RFC 7413), or null for a plain three-way handshake (fast-open-client.ts). */
   fastOpen: FastOpenClient | null = null
+  /** When our first SYN went (clock ms): a SYN,ACK's TSecr echoes a TSval from then on (input.ts). */
+  synSentAt = 0
   /** TCP_SYNCNT: this connection's SYN retransmissions before ETIMEDOUT, or null for the stack's synRetries. */
   synRetries: number | null = null
 

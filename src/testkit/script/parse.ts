@@ -129,7 +129,9 @@ class Parser {
       case 'tcp_ts_tick_usecs':
         if (int(1, 1_000_000) !== 1000) throw unsupported(t.line, `--tcp_ts_tick_usecs=${value!.text}: tuntcp's TSval clock ticks every 1000 us`)
         break
-      case 'tcp_ts_ecr_scaled': throw unsupported(t.line, 'option --tcp_ts_ecr_scaled (inbound TS ecr values scaled by the tick)')
+      // An inbound TS ecr that echoes no TS val the stack sent is mapped by its offset from the
+      // first one: what this asks packetdrill to do, and what the runner always does.
+      case 'tcp_ts_ecr_scaled': break
       case 'mss': options.mss = int(1, 65535); break
       default:
         if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())

@@ -341,7 +341,7 @@ class Runner {
 
   private traceShell(effects: readonly ShellEffect[]): void {
     for (const e of effects) {
-      const patch = Object.entries(e.patch).map(([k, v]) => `${k}=${v}`).join(' ')
+      const patch = Object.entries(e.patch).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`).join(' ')
       this.trace(`${''.padStart(12)}  ${e.what}${patch === '' ? '' : `: ${patch}`}${e.note === undefined ? '' : ` (${e.note})`}`)
     }
   }
