@@ -41,6 +41,15 @@ export class Counters {
   synCookiesSent = 0
   synCookiesAccepted = 0
   /**
+   * Fast Open servers (RFC 7413; Linux's TcpExtTCPFastOpen* counters): connections that took a
+   * SYN's data (Passive), bad cookies (PassiveFail), cookie requests (CookieReqd), and SYNs
+   * that found the listener's Fast Open queue full (ListenOverflow).
+   */
+  fastOpenPassive = 0
+  fastOpenPassiveFail = 0
+  fastOpenCookieRequests = 0
+  fastOpenListenOverflow = 0
+  /**
    * ICMP errors that matched a connection and passed the RFC 5927 check: the MSS lowered
    * (RFC 1191), soft errors kept (RFC 1122 4.2.3.9), hard ones that ended an opening connection.
    */
@@ -106,6 +115,8 @@ export class Counters {
       connectionFailures: this.connectionFailures,
       challengeAcksSent: this.challengeAcksSent, challengeAcksLimited: this.challengeAcksLimited,
       synCookiesSent: this.synCookiesSent, synCookiesAccepted: this.synCookiesAccepted,
+      fastOpenPassive: this.fastOpenPassive, fastOpenPassiveFail: this.fastOpenPassiveFail,
+      fastOpenCookieRequests: this.fastOpenCookieRequests, fastOpenListenOverflow: this.fastOpenListenOverflow,
       pmtuReductions: this.pmtuReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
       fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced,
       udpDatagramsIn: this.udpDatagramsIn, udpDatagramsOut: this.udpDatagramsOut, udpIcmpErrors: this.udpIcmpErrors,
@@ -126,6 +137,10 @@ export class Counters {
       `fast path: header prediction took ${this.fastPathAcks} pure ACKs and ${this.fastPathData} in-order data segments; ` +
         `ACKs coalesced ${this.acksCoalesced}`,
     ]
+    if (this.fastOpenPassive + this.fastOpenPassiveFail + this.fastOpenCookieRequests + this.fastOpenListenOverflow > 0) {
+      lines.push(`fast open (server): SYN data accepted ${this.fastOpenPassive}, bad cookies ${this.fastOpenPassiveFail}, ` +
+        `cookie requests ${this.fastOpenCookieRequests}, queue full ${this.fastOpenListenOverflow}`)
+    }
     if (this.udpDatagramsIn + this.udpDatagramsOut + this.icmpErrorsSent + this.icmpErrorsLimited > 0) {
       lines.push(`udp: datagrams in ${this.udpDatagramsIn}, out ${this.udpDatagramsOut}; ICMP errors reported ${this.udpIcmpErrors}; ` +
         `flows accepted ${this.udpFlowsAccepted}, expired ${this.udpFlowsExpired}; ` +

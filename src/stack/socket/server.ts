@@ -6,6 +6,14 @@ import { EventEmitter } from 'node:events'
 import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
 import type { Tcb } from '../tcp/tcb.js'
 import { codedError, listenError, validatePort } from './errors.js'
+
+/** A Fast Open queue length: a whole number, 0 or more; net's ERR_OUT_OF_RANGE otherwise. */
+function checkQueueLength(n: unknown, name: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw codedError(new RangeError(`The value of "${name}" is out of range. It must be a non-negative integer. Received ${String(n)}`), 'ERR_OUT_OF_RANGE')
+  }
+  return n
+}
 import { LoopHold, LoopRef } from './loop-hold.js'
 import { Socket } from './socket.js'
 
@@ -18,13 +26,22 @@ export interface ServerOptions {
   maxConnections?: number
 }
 
-/** What listen({ ... }) takes, as net's: `port` 0 or absent is any free port; `backlog` is accepted and unused. */
+/** What listen({ ... }) takes, as net's: `port` 0 or absent is any free port. */
 export interface ListenOptions {
   port?: number | string | null
   /** The stack's own address, or '0.0.0.0' / '::' / absent for "every address" (the stack has one). */
   host?: string
+  /** Only the Fast Open queue length under the stack's fastOpen.serverAllListeners (Linux's 0x400); else unused. */
   backlog?: number
+  /**
+   * TCP Fast Open (RFC 7413), as Linux's TCP_FASTOPEN: the most connections that may be
+   * handed over with their SYN's data before their handshake ends. 0 or absent: off.
+   */
+  fastOpen?: number
 }
+
+/** listen()'s backlog when none is given (Node's default, 511). */
+const DEFAULT_BACKLOG = 511
 
 /** Hosts that mean "every local address" (INADDR_ANY, in6addr_any). */
 const ANY_HOST = new Set(['', '0.0.0.0', '::'])
@@ -76,8 +93,12 @@ export class Server extends EventEmitter {
     const callback = typeof last === 'function' ? last as () => void : undefined
     const first = args[0]
     const options: ListenOptions = typeof first === 'object' && first !== null ? first as ListenOptions
-      : { port: typeof first === 'function' ? undefined : first as ListenOptions['port'], host: typeof args[1] === 'string' ? args[1] : undefined }
+      : { port: typeof first === 'function' ? undefined : first as ListenOptions['port'], host: typeof args[1] === 'string' ? args[1] : undefined,
+          backlog: typeof args[1] === 'number' ? args[1] : typeof args[2] === 'number' ? args[2] : undefined }
     const port = options.port == null ? 0 : validatePort(options.port, 'options.port', true)
+    const fastOpen = checkQueueLength(options.fastOpen ?? 0, 'options.fastOpen')
+    // As net's: a backlog that is not a number means the default.
+    const backlog = typeof options.backlog === 'number' && options.backlog >= 0 ? Math.floor(options.backlog) : DEFAULT_BACKLOG
     if (this.listener !== null) throw codedError(new Error('Listen method has been called more than once without closing.'), 'ERR_SERVER_ALREADY_LISTEN')
     // Checked: from here on the call takes effect, or fails with an 'error' event.
     if (callback) this.once('listening', callback)
@@ -86,12 +107,24 @@ export class Server extends EventEmitter {
     const listener: Listener = {
       port: port === 0 ? this.tcp.freeListenPort() : port, synReceived: 0, onAccept: tcb => this.accept(tcb),
       isFull: () => this.open.size >= this.maxConnections,
+      fastOpen, fastOpenPending: 0, backlog,
     }
     if (!this.tcp.listen(listener)) return this.fail(listenError('EADDRINUSE', { address: host || this.localAddress, port }))
     this.listener = listener
     this.closing = false
     this.loopRef.setActive(true)
     process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  /**
+   * TCP Fast Open on a listening server, as setsockopt(TCP_FASTOPEN) on a listening socket:
+   * the queue length (0 turns it off for new SYNs). Before listen(), use listen({ fastOpen }).
+   */
+  setFastOpen(queueLength: number): this {
+    const n = checkQueueLength(queueLength, 'queueLength')
+    if (this.listener === null) throw codedError(new Error('setFastOpen() needs a listening server: use listen({ fastOpen })'), 'ERR_SERVER_NOT_RUNNING')
+    this.listener.fastOpen = n
     return this
   }
 

@@ -74,7 +74,8 @@ export class Socket extends Duplex implements TcbUser {
     this.wheel = tcb.host.wheel
     this.lastDataIn = tcb.host.clock.now()
     tcb.user = this
-    if (tcb.state === 'ESTABLISHED') this.connecting = false
+    // Accepted, it is connected: ESTABLISHED, or a Fast Open connection still in SYN-RECEIVED (RFC 7413).
+    if (tcb.state === 'ESTABLISHED' || tcb.passive) this.connecting = false
     this.loopRef = new LoopRef(loopHold)
     this.loopRef.setActive(true)
   }

@@ -82,6 +82,12 @@ export interface TcpConfig {
    * silently, as Linux's tcp_ack does (net/ipv4/tcp_input.c; the Linux profile).
    */
   ackUnsentChallenge: boolean
+  /**
+   * The RST of an ABORT (close with unread data, destroy(), a keepalive or FIN-WAIT-2
+   * timeout) also carries ACK and RCV.NXT, as Linux's tcp_send_active_reset
+   * (net/ipv4/tcp_output.c); off, it is RFC 9293 3.10.5's <SEQ=SND.NXT><CTL=RST>.
+   */
+  abortResetAck: boolean
   /** RFC 4987 3.6: answer SYNs with a SYN cookie once a listener's SYN queue is full (Linux tcp_syncookies=1). */
   synCookies: boolean
   /**
@@ -156,6 +162,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckLimit: 1000,
   synCookies: true,
   ackUnsentChallenge: true,
+  abortResetAck: false,
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
   ackCoalescing: true,
@@ -191,6 +198,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   probeInRecovery: false,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
+  // The RST of an abort carries ACK (tcp_send_active_reset, tcp_output.c).
+  abortResetAck: true,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).
   synRetries: 6,
   dataRetries: 15,

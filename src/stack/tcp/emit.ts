@@ -52,10 +52,20 @@ export function sendProbe(tcb: Tcb): void {
   transmit(tcb, seqAdd(tcb.sndUna, -1), ACK)
 }
 
-/** Abort: <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5). */
+/** A reset at SND.NXT: <SEQ=SND.NXT><CTL=RST>, for data that arrived after our CLOSE. */
 export function sendReset(tcb: Tcb): void {
   tcb.host.counters.resetsSent++
   transmit(tcb, tcb.sndNxt, RST)
+}
+
+/**
+ * The reset of an ABORT (RFC 9293 3.10.5; also a keepalive or FIN-WAIT-2 timeout):
+ * <SEQ=SND.NXT><CTL=RST>, or with config.abortResetAck <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>
+ * as Linux's tcp_send_active_reset sends it.
+ */
+export function sendAbortReset(tcb: Tcb): void {
+  tcb.host.counters.resetsSent++
+  transmit(tcb, tcb.sndNxt, tcb.host.config.abortResetAck ? RST | ACK : RST)
 }
 
 /**

@@ -21,7 +21,8 @@
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
 // - Net or host unreachable, or time exceeded, for the SYN,ACK of a passive
 //   SYN-RECEIVED: the half-open connection is dropped, freeing its SYN queue slot
-//   (Linux's tcp_req_err), so a flood from unreachable spoofed sources drains.
+//   (Linux's tcp_req_err), so a flood from unreachable spoofed sources drains. A Fast
+//   Open connection there (RFC 7413) fails instead, its error the socket's, as in SYN-SENT.
 // - Everything else in any other state is a soft error (RFC 1122 4.2.3.9; RFC 5461
 //   and RFC 5927 section 5 advise treating even the "hard" codes 2-4 as soft once
 //   synchronized): the connection goes on; the error is kept in `tcb.softError`
@@ -50,6 +51,11 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
   if (tcb.state === 'SYN-SENT' && err.kind === 'unreachable') {
     counters.icmpHardErrors++
     return enterClosed(tcb, icmpTcpError(tcb, err.code), 'ICMP destination unreachable')
+  }
+  if (tcb.state === 'SYN-RECEIVED' && tcb.fastOpenPassive && err.kind === 'unreachable') {
+    // RFC 7413 4.2.2: the application holds it already; it fails as SYN-SENT does (Linux's tcp_v4_err).
+    counters.icmpHardErrors++
+    return enterClosed(tcb, icmpTcpError(tcb, err.code), 'ICMP destination unreachable for our SYN,ACK')
   }
   if (tcb.state === 'SYN-RECEIVED' && tcb.passive && dropsHalfOpen(err)) {
     counters.icmpHardErrors++

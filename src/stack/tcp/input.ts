@@ -234,7 +234,9 @@ function onReset(tcb: Tcb, seq: number): void {
   counters.resetsReceived++
   switch (tcb.state) {
     case 'SYN-RECEIVED':
-      // Passive: the listener stays; this half-open connection goes. Active: refused.
+      // Passive: the listener stays; this half-open connection goes. Active: refused. A Fast
+      // Open connection the application holds already is reset, as an ESTABLISHED one.
+      if (tcb.passive && tcb.fastOpenPassive && !tcb.orphaned) return enterClosed(tcb, new TcpError('ECONNRESET', `connection reset by ${tcb.label}`), 'RST received')
       if (tcb.passive) return enterClosed(tcb, null, 'RST received')
       return enterClosed(tcb, new TcpError('ECONNREFUSED', `connection refused by ${tcb.label}`), 'RST received')
     case 'ESTABLISHED':
@@ -257,10 +259,11 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
       return false
     }
     tcb.setState('ESTABLISHED', 'ACK of SYN received')
-    startCongestionControl(tcb)
     updateWindow(tcb, seq, ack, window, true)
-    if (tcb.passive) tcb.host.accept(tcb)
-    else tcb.user?.onEstablished()
+    // A Fast Open connection has its application and its congestion window already (RFC 7413 4.2.2).
+    if (!tcb.fastOpenPassive) startCongestionControl(tcb)
+    if (tcb.passive && !tcb.fastOpenPassive) tcb.host.accept(tcb)
+    else if (!tcb.passive) tcb.user?.onEstablished()
   }
   // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT]; outside it the
   // segment (and any data on it) is dropped and a challenge ACK sent (blind data injection).

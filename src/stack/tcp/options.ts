@@ -50,6 +50,8 @@ export function synOptions(tcb: Tcb): TcpOptions {
   const config = tcb.host.config
   const options: TcpOptions = { mss: tcb.rcvMss }
   const offering = tcb.state === 'SYN-SENT'
+  // RFC 7413 4.1.2: the cookie a Fast Open server gives, on its first SYN,ACK only (fast-open.ts).
+  if (!offering && tcb.synAckCookie !== null) options.fastOpen = tcb.synAckCookie
   if (offering ? config.windowScaling : tcb.wsOk) options.windowScale = ourWindowShift(config)
   if (offering ? config.sack : tcb.sackOk) options.sackPermitted = true
   if (offering ? config.timestamps : tcb.tsOk) {

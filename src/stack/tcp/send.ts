@@ -24,7 +24,9 @@ import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
  */
 export function output(tcb: Tcb, force = false): void {
   const s = tcb.state
-  if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING') return
+  // A Fast Open server connection may send from SYN-RECEIVED on (RFC 7413 4.2.2, as Linux's tcp_passive_fastopen).
+  const early = s === 'SYN-RECEIVED' && tcb.fastOpenPassive
+  if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'LAST-ACK' && s !== 'CLOSING' && !early) return
   const host = tcb.host
   restartAfterIdle(tcb)
   resendLost(tcb) // loss recovery first (recovery/)

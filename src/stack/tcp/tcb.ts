@@ -8,7 +8,7 @@
 import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
-import type { TcpPacketFields } from '../wire/tcp.js'
+import type { FastOpenOption, TcpPacketFields } from '../wire/tcp.js'
 import { createCongestionControl, type CongestionControl } from './congestion/index.js'
 import type { TcpConfig } from './config.js'
 import { Reassembly } from './reassembly.js'
@@ -200,6 +200,13 @@ export class Tcb {
    * TCPI_OPT_SYN_DATA bit (Linux's syn_data_acked).
    */
   synDataAcked = false
+  /**
+   * A Fast Open server connection (RFC 7413 4.2.2, Linux's fastopen_rsk): handed to the
+   * application in SYN-RECEIVED, which may read and write before our SYN is acknowledged.
+   */
+  fastOpenPassive = false
+  /** The Fast Open cookie our next SYN,ACK gives (RFC 7413 4.1.2), or null: set for the first one only, as Linux. */
+  synAckCookie: FastOpenOption | null = null
   /** Sack.OK: both SYNs carried SACK-permitted (RFC 2018 2). */
   sackOk = false
   /** What the peer has SACKed above SND.UNA (RFC 6675 scoreboard), fed from every ACK when sackOk. */

@@ -8,12 +8,13 @@ import type { Clock } from '../time/clock.js'
 import type { TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
 import type { Random } from '../random.js'
-import { ACK, RST, SYN, buildTcpPacket, writeTcpPacket, type TcpOptions, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
+import { ACK, RST, SYN, buildTcpPacket, writeTcpPacket, type FastOpenOption, type TcpOptions, type TcpPacketFields, type TcpSegment } from '../wire/tcp.js'
 import type { TcpConfig } from './config.js'
 import { segmentArrives } from './input.js'
 import { IsnGenerator } from './isn.js'
 import { ChallengeAckLimiter } from './challenge-ack.js'
 import { SynCookies } from './syn-cookies.js'
+import { FastOpenCookies, acceptSynData, deliverSynData, fastOpenOnSyn, type FastOpenListener } from './fast-open.js'
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { icmpErrorArrives } from './icmp-errors.js'
 import { sendAck, sendCookieSynAck, sendResetAt, sendResetFor, sendSyn, type SegmentOut } from './emit.js'
@@ -28,9 +29,10 @@ import { PendingSyn, type PendingSynUser } from './pending-syn.js'
 import { TimeWait, closeTimeWait, restart2Msl, synMayReopen, timeWaitArrives, type TimeWaitHost } from './time-wait.js'
 import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPersist, onRetransmitTimeout } from './timers.js'
 import { openActive } from './user.js'
+import { startCongestionControl } from './recovery/recovery-and-undo.js'
 
-/** A passive OPEN: the LISTEN state of one port. */
-export interface Listener {
+/** A passive OPEN: the LISTEN state of one port (with its Fast Open queue, fast-open.ts). */
+export interface Listener extends FastOpenListener {
   readonly port: number
   /** Connections still in SYN-RECEIVED (the SYN queue). */
   synReceived: number
@@ -103,6 +105,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   private readonly isn: IsnGenerator
   /** RFC 4987 SYN cookies, used once a listener's SYN queue is full. */
   private readonly cookies: SynCookies
+  /** RFC 7413 Fast Open cookies: the key and the MAC (fast-open.ts). */
+  private readonly fastOpenCookies: FastOpenCookies
   /** RFC 5961 section 7: the stack's per-second challenge ACK budget. */
   readonly challengeAcks: ChallengeAckLimiter
   /** The client's Fast Open cookies and MSS, per server address (RFC 7413 4.1.3). */
@@ -141,6 +145,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     this.onSyn = opts.onSyn
     this.isn = new IsnGenerator(opts.clock, opts.random)
     this.cookies = new SynCookies(opts.random)
+    this.fastOpenCookies = new FastOpenCookies(opts.random)
     this.challengeAcks = new ChallengeAckLimiter(opts.clock, opts.random, opts.config.challengeAckLimit)
     this.txBuffer = opts.outputCopies === true ? new Uint8Array(IPV4_MAX_TOTAL_LENGTH) : null
   }
@@ -392,13 +397,25 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       return this.sendSynCookie(listener, src, seg)
     }
     iss ??= this.isn.next(this.address, seg.dstPort, src, seg.srcPort)
+    // RFC 7413 4.2.2: a cookie asked for or checked, and the SYN's data taken or left (fast-open.ts).
+    const tfo = fastOpenOnSyn(listener, seg, this.fastOpenCookies, this.config, this.counters, src, this.address)
     const tcb = this.passiveOpen(listener, src, this.address, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
+    if (!tfo.accept) return this.startSynAck(tcb, tfo.cookie)
+    // Fast Open: the data is ours with the SYN; the SYN,ACK acknowledges it, and the application
+    // gets the connection at once, in SYN-RECEIVED, as Linux puts it in the accept queue.
+    acceptSynData(tcb, seg)
+    listener.fastOpenPending++
+    startCongestionControl(tcb) // it may send before the handshake ends
     this.startSynAck(tcb)
+    listener.onAccept(tcb)
+    deliverSynData(tcb, seg)
   }
 
-  /** Send our SYN,ACK, timed for the first RTT sample, with the retransmission timer armed. */
-  private startSynAck(tcb: Tcb): void {
+  /** Send our SYN,ACK (with a Fast Open cookie to give), timed for the first RTT sample, with the retransmission timer armed. */
+  private startSynAck(tcb: Tcb, cookie?: FastOpenOption): void {
+    tcb.synAckCookie = cookie ?? null
     sendSyn(tcb)
+    tcb.synAckCookie = null // a retransmitted SYN,ACK gives none, as Linux's
     tcb.rttSeq = tcb.sndNxt
     tcb.rttStart = this.clock.now()
     this.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
@@ -498,6 +515,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     } else if (from === 'SYN-RECEIVED' && tcb.passive && tcb.localAddr === this.address) {
       const listener = this.listeners.get(tcb.localPort)
       if (listener !== undefined) listener.synReceived--
+      if (listener !== undefined && tcb.fastOpenPassive) listener.fastOpenPending--
     }
     if (to === 'CLOSED') this.connections.delete(tcb)
     this.onStateChange(tcb, from, to, cause)

@@ -2,7 +2,7 @@
 // helpers that enter TIME-WAIT and CLOSED, which the timers and input share.
 
 import { retransmissionTimeout, tailLossProbe } from './recovery/timeouts.js'
-import { sendAck, sendProbe, sendReset } from './emit.js'
+import { sendAck, sendProbe, sendAbortReset } from './emit.js'
 import { output, persistDelay } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
 import type { State } from './state.js'
@@ -70,7 +70,7 @@ export function onKeepalive(tcb: Tcb): void {
     return
   }
   if (tcb.keepaliveProbesSent >= config.keepaliveProbes) {
-    sendReset(tcb)
+    sendAbortReset(tcb)
     return enterClosed(tcb, new TcpError('ETIMEDOUT', `connection to ${tcb.label} timed out (keepalive)`), 'keepalive timeout')
   }
   tcb.keepaliveProbesSent++
@@ -81,7 +81,7 @@ export function onKeepalive(tcb: Tcb): void {
 /** The close timer: an orphan waited too long in FIN-WAIT-2. (2MSL is the TIME-WAIT entry's own timer, time-wait.ts.) */
 export function onCloseTimer(tcb: Tcb): void {
   if (tcb.state === 'FIN-WAIT-2') {
-    sendReset(tcb) // as Linux does when tcp_fin_timeout ends an orphan
+    sendAbortReset(tcb) // as Linux does when tcp_fin_timeout ends an orphan
     return enterClosed(tcb, null, 'FIN-WAIT-2 timeout')
   }
 }

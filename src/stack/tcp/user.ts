@@ -1,7 +1,7 @@
 // The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
 // the receive side's "the application read some data" (RECEIVE).
 
-import { sendAck, sendReset } from './emit.js'
+import { sendAck, sendAbortReset } from './emit.js'
 import { output } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd } from './seq.js'
@@ -73,7 +73,7 @@ export function abort(tcb: Tcb, error: TcpError | null = null): void {
     case 'FIN-WAIT-1':
     case 'FIN-WAIT-2':
     case 'CLOSE-WAIT':
-      sendReset(tcb)
+      sendAbortReset(tcb)
       break
   }
   enterClosed(tcb, error, 'ABORT')

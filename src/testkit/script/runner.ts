@@ -109,6 +109,8 @@ interface SockOpts {
   /** SO_SNDBUF and SO_RCVBUF as getsockopt() reads them: doubled, as Linux's sock_setsockopt. */
   sndBuf?: number
   rcvBuf?: number
+  /** TCP_FASTOPEN on a listener: its Fast Open queue length (RFC 7413; 0 off). */
+  fastOpen?: number
   cork?: boolean
   notsentLowat?: number
   userTimeout?: number
@@ -706,7 +708,7 @@ class Runner {
         if (fd.kind !== 'socket' || fd.port !== undefined) return err('EINVAL')
         fd.port = this.script.options.bindPort
         return done(0)
-      case 'listen': return this.listen(fd)
+      case 'listen': return this.listen(fd, arg(1))
       case 'accept': return this.accept(ev, s, fd)
       case 'connect': return this.connect(fd)
       case 'write': return this.write(fd, arg(2), 0)
@@ -753,7 +755,7 @@ class Runner {
     return null
   }
 
-  private listen(fd: Fd): Attempt {
+  private listen(fd: Fd, backlog: number): Attempt {
     const done = (ret: number, errno?: string): Attempt => async () => ({ ret, errno })
     if (fd.kind === 'listener') return done(0)
     if (fd.kind !== 'socket') return done(-1, 'EINVAL')
@@ -768,7 +770,7 @@ class Runner {
       applyOpts(socket, fd.opts)
       queue.push(conn)
     })
-    server.listen(port)
+    server.listen({ port, backlog, fastOpen: fd.opts.fastOpen ?? 0 })
     if (!server.listening) return done(-1, 'EADDRINUSE')
     fd.kind = 'listener'
     fd.port = port
@@ -1008,6 +1010,12 @@ class Runner {
     const socket = fd.conn?.socket
     const o = fd.opts
     switch (name) {
+      // Linux's do_tcp_setsockopt: the Fast Open queue of a socket that is or will be listening (EINVAL once connected).
+      case 'TCP_FASTOPEN':
+        if (fd.kind === 'conn' || value < 0) return async () => ({ ret: -1, errno: 'EINVAL' })
+        o.fastOpen = value
+        fd.server?.setFastOpen(value)
+        break
       case 'SO_KEEPALIVE':
         fd.keepalive = value !== 0
         socket?.setKeepAlive(fd.keepalive)
@@ -1072,6 +1080,7 @@ class Runner {
       case 'TCP_NOTSENT_LOWAT': value = fd.opts.notsentLowat ?? 0; break
       case 'TCP_USER_TIMEOUT': value = fd.opts.userTimeout ?? 0; break
       case 'TCP_INQ': value = fd.opts.inq === true ? 1 : 0; break
+      case 'TCP_FASTOPEN': value = fd.opts.fastOpen ?? 0; break
       default: value = 0
     }
     shown ??= String(value)

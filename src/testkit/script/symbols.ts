@@ -74,6 +74,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   TCP_FASTOPEN_CONNECT: 30,
   TCP_USER_TIMEOUT: 18,
   TCP_NOTSENT_LOWAT: 25,
+  TCP_FASTOPEN: 23,
   TCP_INQ: 36,
   TCP_CM_INQ: 36,
   MSG_DONTWAIT: 0x40,
@@ -116,7 +117,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   O_NONBLOCK: 0o4000,
 }
 
-const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT']
+const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_FASTOPEN', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT']
 
 /** The socket options setsockopt() accepts: level, then name. */
 export const SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {
