@@ -53,14 +53,25 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
   const effects: ShellEffect[] = []
   let config = ctx.config
   const commands = splitCommands(text, ctx.line)
+  let failed = false
   for (const [i, cmd] of commands.entries()) {
     const line = ctx.line + cmd.offset
     if (commands[i + 1]?.join === '|' || cmd.join === '|') {
       throw new ScriptError(line, `unsupported: shell command ${cmd.argv[0]} in a pipe (\`${text.trim()}\`): the runner never runs commands`)
     }
-    // `A || B` runs B only when A fails; every command we accept succeeds.
-    if (cmd.join === '||') continue
-    for (const e of interpretCommand(cmd.argv, { ...ctx, line, config })) {
+    // `A || B` runs B only when A fails, `A && B` only when it succeeds; a command we accept succeeds.
+    if ((cmd.join === '||' && !failed) || (cmd.join === '&&' && failed)) continue
+    failed = false
+    let out: ShellEffect[]
+    try {
+      out = interpretCommand(cmd.argv, { ...ctx, line, config })
+    } catch (error) {
+      // A sysctl of a name we do not have, guarded by `|| B`: it fails as sysctl does, and B runs.
+      if (!(commands[i + 1]?.join === '||' && error instanceof ScriptError && error.message.includes('is not in tuntcp\'s table'))) throw error
+      out = [{ line, what: cmd.argv.join(' '), patch: {}, note: 'no such setting here: the command fails, so what follows || runs' }]
+      failed = true
+    }
+    for (const e of out) {
       effects.push(e)
       config = { ...config, ...e.patch }
     }
