@@ -96,7 +96,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     const carried = bare && (resend || (tcb.fastOpen !== null && tcb.unsentBytes > 0))
     const sndNxt = tcb.sndNxt
     if (bare && !carried) sendAck(tcb)
-    if (carried) synAckAckSaved(tcb)
+    if (carried && !resend) synAckAckSaved(tcb) // (resent SYN data is not new data: Linux returns before saving the ACK)
     tcb.user?.onEstablished()
     // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3); one ACK covers the SYN and it, now.
     if (!bare) {

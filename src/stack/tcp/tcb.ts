@@ -213,6 +213,8 @@ export class Tcb {
   readonly scoreboard = new SackScoreboard()
   /** Left edges of the out-of-order segments most recently received, newest first: SACK block order (RFC 2018 4). */
   sackRecent: number[] = []
+  /** Where the last segment smaller than SND.MSS we sent ends (Linux's snd_sml), or null: Minshall's Nagle (send.ts). */
+  sndSml: number | null = null
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
   /** This connection's send buffer size (SO_SNDBUF), or null for the stack's sndBufSize. */
