@@ -123,3 +123,18 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
   tcb.synDataAcked = fo.synData > 0
   return false
 }
+
+/**
+ * ICMP fragmentation needed (RFC 1191) for our SYN with data: the path carries at most `mtu`.
+ * Our SYN goes again now as a plain SYN (Linux's tcp_simple_retransmit for SYN data), and the
+ * MSS it offers, and so the peer's segments and ours, fit that MTU, as Linux takes its MSS from
+ * the route. Not a loss: the initial window stays. The data goes after the handshake.
+ */
+export function synDataTooBig(tcb: Tcb, mtu: number): void {
+  tcb.rcvMss = Math.min(tcb.rcvMss, mtu - 40)
+  tcb.host.counters.pmtuReductions++
+  tcb.host.counters.retransmissions++
+  tcb.totalRetransmits++
+  tcb.rttSeq = null // Karn: the retransmitted SYN is not timed
+  sendSyn(tcb)
+}

@@ -21,6 +21,8 @@ export const ERRNO: Readonly<Record<string, number>> = {
   ENOTCONN: 107,
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
+  EHOSTUNREACH: 113,
+  ENETUNREACH: 101,
   EALREADY: 114,
   EINPROGRESS: 115,
 }
@@ -46,6 +48,8 @@ export const STRERROR: Readonly<Record<string, string>> = {
   ENOTCONN: 'Transport endpoint is not connected',
   ETIMEDOUT: 'Connection timed out',
   ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
   EALREADY: 'Operation already in progress',
   EINPROGRESS: 'Operation now in progress',
 }

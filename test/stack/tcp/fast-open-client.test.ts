@@ -6,6 +6,7 @@ import type { Socket } from '../../../src/stack/socket/socket'
 import { TCPI_OPT } from '../../../src/stack/tcp-info'
 import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
 import { FastOpenCache } from '../../../src/stack/tcp/fast-open-cache'
+import { ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../../src/stack/wire/icmp'
 import { PEER, PacketPeer } from '../../helpers/packet-peer'
 import { settle } from '../../helpers/virtual-time'
 
@@ -134,6 +135,27 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     await settle()
     const syn = p.expect('S', { seq: 0, len: 1 })
     expect(Buffer.from(syn.options.fastOpen!.cookie)).toEqual(Buffer.from(COOKIE))
+  })
+
+  it('answers fragmentation needed for its SYN with data with a plain SYN at once, offering the MSS the path takes (RFC 1191)', async () => {
+    const p = client()
+    await warmUp(p)
+    const socket = connect(p)
+    socket.write('m'.repeat(1000))
+    await settle()
+    const syn = p.link.sent[0]!
+    p.expect('S', { seq: 0, len: 1000 })
+    // A router on the path: next-hop MTU 800, quoting our SYN's headers.
+    p.link.inject(buildIcmpPacket({ src: 0x0a000063, dst: 0x0a000002, type: ICMP_DEST_UNREACHABLE, code: ICMP_CODE_FRAG_NEEDED, rest: 800, body: syn.subarray(0, 28) }))
+    await settle()
+    const retry = p.expect('S', { seq: 0, len: 0 })
+    expect(retry.options.mss).toBe(760)
+    expect(retry.options.fastOpen).toBeUndefined()
+    await p.send('S.', { seq: 0, ack: 1, options: { mss: 1040 } })
+    // The data follows the handshake, in segments that fit the path.
+    p.expect('.', { seq: 1, ack: 1, len: 760 })
+    p.expect('P.', { seq: 761, ack: 1, len: 240 })
+    expect(socket.state).toBe('ESTABLISHED')
   })
 
   it('ignores a cookie it did not ask for, and takes the data on the SYN,ACK (3.10.7.3)', async () => {

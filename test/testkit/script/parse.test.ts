@@ -98,6 +98,14 @@ describe('segments', () => {
     ])
   })
 
+  it('reads an inbound ICMP destination unreachable: code, next-hop MTU, the quoted segment', () => {
+    const action = (src: string) => parseScript(src).events[0]!.action
+    expect(action('0 < icmp unreachable frag_needed mtu 800 [0:1000(1000)]')).toEqual({
+      type: 'icmp', code: 4, codeName: 'frag_needed', mtu: 800, quote: { seq: 0, len: 1000 },
+    })
+    expect(action('0 < icmp unreachable [5000:6000(1000)]')).toEqual({ type: 'icmp', code: 0, codeName: 'net_unreachable', quote: { seq: 5000, len: 1000 } })
+  })
+
   it('reads explicit ports', () => {
     expect(packet('< 40001>8080 S 0:0(0) win 100')).toMatchObject({ srcPort: 40001, dstPort: 8080, flags: SYN })
   })
@@ -115,6 +123,9 @@ describe('segments', () => {
     ['0 < S 0:0(0) win 1 <frob 1>', 'line 1: unknown TCP option frob'],
     ['0 < S 0:0(0) win 1 <TS 1 2,nop,nop>', 'line 1: timestamps are written TS val N ecr N'],
     ['0 > udp (10)', 'line 1: unsupported: udp packets (only TCP segments)'],
+    ['0 > icmp unreachable', 'line 1: unsupported: icmp packets (only TCP segments)'],
+    ['0 < icmp echo_request', 'line 1: unsupported: icmp echo_request (only icmp unreachable)'],
+    ['0 < icmp unreachable frob', 'line 1: unknown ICMP unreachable code frob (net_unreachable, host_unreachable, protocol_unreachable, port_unreachable, frag_needed, source_route_failed, net_unknown, host_unknown, source_host_isolated, net_prohibited, host_prohibited, net_unreachable_for_tos, host_unreachable_for_tos, packet_filtered, precedence_violation, precedence_cutoff)'],
     ['0 > . 1:1(0) urg 1', 'line 1: unsupported: urg (urgent pointer)'],
     ['0 > [ecn 1] . 1:1(0)', 'line 1: unsupported: IP header fields (tos, ecn, ttl, flowlabel) on a segment'],
     ['0 close(3) = 0\n\n+0 > . 99999999999:99999999999(0)', 'line 3: start sequence number 99999999999 out of range (0 to 4294967295)'],

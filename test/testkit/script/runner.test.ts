@@ -264,6 +264,20 @@ describe('sending', () => {
     expect(await runScriptSource(script)).toEqual({ ok: true })
   })
 
+  it('injects an ICMP destination unreachable quoting the stack\'s segment: the connect() fails (RFC 1122 4.2.3.9)', async () => {
+    const script = `
+0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0   connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0   > S 0:0(0) <...>
++.01 < icmp unreachable host_unreachable [0:0(0)]
++0   connect(3, ..., ...) = -1 EHOSTUNREACH (No route to host)
+`
+    expect(await runScriptSource(script)).toEqual({ ok: true })
+    const elsewhere = script.replace('[0:0(0)]', '[5000:5000(0)]').replace('-1 EHOSTUNREACH (No route to host)', '-1 EALREADY (Operation already in progress)')
+    expect(await runScriptSource(elsewhere)).toEqual({ ok: true }) // not in flight: ignored (RFC 5927 4.1)
+  })
+
   it('refuses MSG_FASTOPEN with EOPNOTSUPP when tcp_fastopen has the client bit off, or the address is AF_UNSPEC', async () => {
     const off = `
 0  \`sysctl -q net.ipv4.tcp_fastopen=0\`
