@@ -3,7 +3,7 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (rcv_mss, min_rtt, delivered, segs_in,
+// A field Linux has and tuntcp does not keep (rcv_mss, min_rtt, segs_in,
 // pacing_rate, ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
@@ -87,6 +87,8 @@ export interface TcpInfo {
   reordering: number
   /** Segments retransmitted over the connection's life. */
   total_retrans: number
+  /** Segments the peer received, each counted once, cumulatively ACKed or SACKed; the SYN and FIN one each (Linux's tp->delivered). */
+  delivered: number
   /** Data bytes acknowledged by the peer, and data bytes received in order (RFC 4898). */
   bytes_acked: number
   bytes_received: number
@@ -103,7 +105,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'rto', 'ato', 'snd_mss', 'unacked', 'sacked', 'lost', 'retrans', 'fackets',
   'last_data_sent', 'last_ack_sent', 'last_data_recv', 'last_ack_recv',
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
-  'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
+  'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd', 'delivered',
 ]
 
 /**
@@ -146,6 +148,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     advmss: tcb.rcvMss - (tcb.tsOk ? TIMESTAMPS_ALIGNED : 0),
     reordering: tcb.reordering,
     total_retrans: tcb.totalRetransmits,
+    delivered: tcb.delivered,
     bytes_acked: tcb.bytesAcked,
     bytes_received: tcb.bytesReceived,
     notsent_bytes: tcb.unsentBytes,

@@ -79,6 +79,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   takeMss(tcb, seg.options.mss)
   acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
+    tcb.countDelivered(0, 1) // our SYN; with Fast Open data, one segment in all, as Linux counts it
     tcb.sndUna = seg.ack
     sampleRtt(tcb)
     sampleEcho(tcb, seg.options.timestamp?.echo)

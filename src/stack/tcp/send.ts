@@ -163,6 +163,10 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
   const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
   const acked = seqDiff(dataEnd, tcb.bufSeq)
+  // TCP_INFO's delivered: what this ACK newly covers, less what a SACK reported already (detection.ts).
+  const controls = (tcb.sndUna === tcb.iss ? 1 : 0) + (tcb.finSeq !== null && seqLt(tcb.finSeq, ack) && !seqLt(tcb.finSeq, tcb.sndUna) ? 1 : 0)
+  tcb.countDelivered(Math.max(0, acked) - tcb.ackSackedCovered, controls)
+  tcb.ackSackedCovered = 0
   if (acked > 0) {
     tcb.sendBuffer.consume(acked)
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)

@@ -242,6 +242,13 @@ export class Tcb {
   retries = 0
   /** Segments retransmitted over the connection's life, by timeout, fast retransmit or probe (Linux's tcpi_total_retrans). */
   totalRetransmits = 0
+  /**
+   * Segments the peer has received, each counted once when cumulatively ACKed or SACKed, our
+   * SYN and FIN one each (Linux's tp->delivered, TCP_INFO's delivered): bytes counted in SND.MSS.
+   */
+  delivered = 0
+  /** Bytes the ACK being processed covers that an earlier SACK had reported (counted delivered then). */
+  ackSackedCovered = 0
 
   // What went through, as `ss -ti` shows it (RFC 4898's HCThruOctetsAcked and HCThruOctetsReceived)
   /**
@@ -361,6 +368,11 @@ export class Tcb {
     this.state = to
     this.host.stateChanged(this, from, to, cause)
     this.user?.onStateChange(from, to, cause)
+  }
+
+  /** `bytes` of data and `controls` SYN or FIN newly delivered: `delivered` grows by the segments they made. */
+  countDelivered(bytes: number, controls: number): void {
+    this.delivered += controls + Math.ceil(Math.max(0, bytes) / Math.max(1, this.sndMss))
   }
 
   /** The application has fully closed; it will read and write no more. */

@@ -103,6 +103,9 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     await p.send('S.', { seq: 0, ack: 1, options: { mss: 1460 } })
     p.expect('P.', { seq: 1, ack: 1, len: 1000 })
     expect(socket.state).toBe('ESTABLISHED')
+    expect(socket.info().delivered).toBe(1) // the SYN only
+    await p.send('.', { seq: 1, ack: 1001 })
+    expect(socket.info().delivered).toBe(2)
   })
 
   it('accepts a SYN,ACK that acknowledges the data of the first SYN after a plain SYN retry', async () => {
