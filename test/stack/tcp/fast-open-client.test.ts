@@ -8,7 +8,9 @@ import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
 import { FastOpenCache } from '../../../src/stack/tcp/fast-open-cache'
 import { ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../../src/stack/wire/icmp'
 import { PEER, PacketPeer } from '../../helpers/packet-peer'
-import { settle } from '../../helpers/virtual-time'
+import { runFor, settle } from '../../helpers/virtual-time'
+import { B, collect, twoStacks } from '../../helpers/two-stacks'
+import { SYN, type TcpSegment } from '../../../src/stack/wire/tcp'
 
 const SERVER_PORT = 8080
 const COOKIE = Uint8Array.from([0xab, 0xcd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc])
@@ -225,6 +227,34 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     connect(p)
     await settle()
     expect(p.expect('S', { seq: 0, len: 0 }).options.fastOpen).toBeUndefined()
+  })
+})
+
+describe('TCP Fast Open between two tuntcp stacks', () => {
+  it('the second connection carries its request in the SYN, and the server has it before the handshake ends', async () => {
+    const net = twoStacks()
+    const got: Array<{ state: string; data: string }> = []
+    net.b.createServer(socket => {
+      const entry = { state: socket.state, data: '' }
+      got.push(entry)
+      socket.on('data', (d: Buffer) => { entry.data += d.toString() })
+      socket.on('end', () => socket.end(`got ${entry.data.length}`))
+    }).listen({ port: 80, fastOpen: 8 })
+    const syns: TcpSegment[] = []
+    net.a.on('segment', (dir: string, { seg }: { seg: TcpSegment }) => { if (dir === 'out' && seg.flags & SYN) syns.push(seg) })
+    const replies: string[] = []
+    for (const request of ['first request', 'second request']) {
+      const socket = net.a.connect({ host: B, port: 80, fastOpen: true })
+      const reply = collect(socket)
+      socket.end(request)
+      await runFor(net.clock, 100)
+      expect(reply.ended()).toBe(true)
+      replies.push(reply.data().toString())
+      expect((socket.info().options & TCPI_OPT.SYN_DATA) !== 0).toBe(request === 'second request')
+    }
+    expect(replies).toEqual(['got 13', 'got 14'])
+    expect(syns.map(s => [s.options.fastOpen?.cookie.length, s.payload.length])).toEqual([[0, 0], [8, 14]])
+    expect(got).toEqual([{ state: 'ESTABLISHED', data: 'first request' }, { state: 'SYN-RECEIVED', data: 'second request' }])
   })
 })
 
