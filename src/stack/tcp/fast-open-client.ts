@@ -11,6 +11,7 @@
 // input.ts (SYN-SENT, 3.10.7.3), user.ts (OPEN and SEND) and timers.ts call here.
 
 import { sendSyn } from './emit.js'
+import { flightLost } from './recovery/recovery-and-undo.js'
 import { seqAdd, seqDiff } from './seq.js'
 import type { FastOpenClient, Tcb } from './tcb.js'
 import type { TcpSegment } from '../wire/tcp.js'
@@ -69,9 +70,11 @@ export function sendFirstSyn(tcb: Tcb): void {
   }
   tcb.synSentAt = tcb.host.clock.now()
   sendSyn(tcb, len)
+  // The SYN's data is in flight like any other, for RACK (RFC 8985 6.1), should it go again.
+  tcb.sent.onSend(seqAdd(tcb.iss, 1), len, tcb.synSentAt, tcb.sndMss, seqAdd(tcb.iss, 1))
   if (fo !== null) fo.synOption = null // SYN retries carry no Fast Open option (as Linux)
   tcb.sndNxt = seqAdd(tcb.iss, 1 + len)
-  tcb.rttSeq = tcb.sndNxt
+  tcb.rttSeq = seqAdd(tcb.iss, 1) // the SYN is timed, whatever of its data the SYN,ACK acknowledges
   tcb.rttStart = tcb.host.clock.now()
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }
@@ -80,9 +83,9 @@ export function sendFirstSyn(tcb: Tcb): void {
  * The SYN,ACK of a Fast Open SYN arrived and SND.UNA has moved (3.10.7.3, fourth step, with
  * RFC 7413 4.2.2; Linux's tcp_rcv_fastopen_synack). The data it acknowledges leaves the send
  * buffer; its cookie (only when we asked: an unsolicited one is ignored) and MSS go into the
- * cache. Returns true when part of the SYN's data was not acknowledged: SND.NXT then goes
- * back to SND.UNA, and that data is sent again as the window allows, carrying our ACK. A
- * record end (MSG_EOR's mark) after it keeps it one piece, as Linux's retransmitted skb.
+ * cache. Returns true when part of the SYN's data was not acknowledged: it is then marked
+ * lost (recovery/, the `loss` state without a congestion response), and the next output()
+ * retransmits it, carrying our ACK.
  */
 export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
   const fo = tcb.fastOpen
@@ -93,6 +96,7 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
     tcb.bytesAcked += acked
   }
+  tcb.sent.trim(tcb.sndUna)
   const unacked = seqDiff(tcb.sndNxt, tcb.sndUna)
   const cache = tcb.host.fastOpenCache
   if (cache !== undefined && (fo.asked || fo.synData > 0)) {
@@ -112,12 +116,8 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
     cache.learn(tcb.remoteAddr, { mss: seg.options.mss ?? 0, cookie, synLost, tryExp }, tcb.host.clock.now())
   }
   if (unacked > 0) {
-    // Resent as Linux resends the SYN's data: a piece of its own (no later write joins it), not held by Nagle.
-    tcb.sendBuffer.markRecordEnd(unacked)
-    tcb.sndNxt = tcb.sndUna
-    tcb.rttSeq = null // Karn: what goes again is never timed
-    tcb.totalRetransmits += Math.ceil(unacked / Math.max(1, tcb.sndMss))
-    tcb.host.counters.retransmissions++
+    // Lost, not to congestion: the go-back-N resends it as output() runs (Linux's tcp_non_congestion_loss_retransmit).
+    flightLost(tcb)
     return true
   }
   tcb.synDataAcked = fo.synData > 0

@@ -95,7 +95,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     // Data about to go carries the ACK of the SYN,ACK, as Linux saves that ACK while a write waits.
     const bare = seg.payload.length === 0 && !(seg.flags & FIN)
     const carried = bare && (resend || (tcb.fastOpen !== null && tcb.unsentBytes > 0))
-    const sndNxt = tcb.sndNxt
+    const sentBefore = tcb.host.counters.segmentsOut
     if (bare && !carried) sendAck(tcb)
     if (carried && !resend) synAckAckSaved(tcb) // (resent SYN data is not new data: Linux returns before saving the ACK)
     tcb.user?.onEstablished()
@@ -108,7 +108,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
       if (tcb.state === 'ESTABLISHED' && tcb.unackedSegments > 0) sendAck(tcb)
     }
     output(tcb)
-    if (carried && tcb.sndNxt === sndNxt && tcb.state === 'ESTABLISHED') sendAck(tcb) // nothing went: the ACK alone
+    if (carried && tcb.host.counters.segmentsOut === sentBefore && tcb.state === 'ESTABLISHED') sendAck(tcb) // nothing went: the ACK alone
     return
   }
   // Simultaneous open: their SYN crossed ours.

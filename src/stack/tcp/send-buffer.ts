@@ -21,16 +21,10 @@ export class SendBuffer {
     this.length += data.length
   }
 
-  /**
-   * MSG_EOR: what is queued so far (or the first `offset` bytes from the front) ends a record;
-   * later data never shares a segment with it (Linux's tcp_skb_can_collapse_to).
-   */
-  markRecordEnd(offset = this.length): void {
-    if (offset <= 0 || offset > this.length) return
-    const end = this.dropped + offset
-    if (this.recordEnds.includes(end)) return
-    this.recordEnds.push(end)
-    this.recordEnds.sort((a, b) => a - b)
+  /** MSG_EOR: what is queued so far ends a record; later data never shares a segment with it (Linux's tcp_skb_can_collapse_to). */
+  markRecordEnd(): void {
+    const end = this.dropped + this.length
+    if (this.length > 0 && this.recordEnds.at(-1) !== end) this.recordEnds.push(end)
   }
 
   /** Bytes from `offset` (from the front) to the end of its record, or Infinity when no record end follows. */
