@@ -20,6 +20,7 @@ function options(o: TcpOptions): string {
   if (o.timestamp) parts.push(`TS ${o.timestamp.value} ${o.timestamp.echo}`)
   if (o.windowScale !== undefined) parts.push(`wscale ${o.windowScale}`)
   if (o.sackBlocks?.length) parts.push('sack ' + o.sackBlocks.map(b => `${b.left}:${b.right}`).join(' '))
+  if (o.fastOpen) parts.push(`${o.fastOpen.experimental ? 'FOEXP' : 'FO'}${o.fastOpen.cookie.length > 0 ? ' ' + Buffer.from(o.fastOpen.cookie).toString('hex') : ''}`)
   return parts.length === 0 ? '' : ` <${parts.join(',')}>`
 }
 

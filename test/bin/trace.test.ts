@@ -2,6 +2,8 @@
 import { expect, it } from 'vitest'
 import { Tracer } from '../../src/bin/trace'
 import { B, twoStacks } from '../helpers/two-stacks'
+import { PacketPeer } from '../helpers/packet-peer'
+import { settle } from '../helpers/virtual-time'
 import { runFor, runUntil } from '../helpers/virtual-time'
 
 it('prints each segment with relative and absolute numbers, and each state change with its cause', async () => {
@@ -31,4 +33,15 @@ it('colours lines for a terminal and leaves them plain otherwise', async () => {
   await runFor(net.clock, 10)
   expect(coloured[0]).toMatch(/^\x1b\[36m.* in .* S +seq 0 .*\x1b\[0m$/)
   expect(coloured[1]).toMatch(/^\x1b\[31m.*out .* R\. .*\x1b\[0m$/)
+})
+
+it('shows a Fast Open cookie request and the cookie given, as packetdrill writes them (RFC 7413)', async () => {
+  const p = new PacketPeer()
+  const lines: string[] = []
+  new Tracer(p.stack, line => lines.push(line))
+  p.stack.createServer(() => {}).listen({ port: 80, fastOpen: 1 })
+  await settle()
+  await p.send('S', { seq: 0, options: { mss: 1460, fastOpen: { cookie: new Uint8Array(0), experimental: true } } })
+  expect(lines[0]).toMatch(/ S +seq 0 .*<mss 1460,FOEXP>$/)
+  expect(lines.join('\n')).toMatch(/out .* S\. .*<mss 1460,FOEXP [0-9a-f]{16}>/)
 })

@@ -6,6 +6,7 @@
 // test's own network namespace only (the sysctl is per namespace: checked first).
 
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer as httpCreateServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Socket } from '../../src/stack/socket/socket'
@@ -18,6 +19,7 @@ const DEV = 'tktfo0'
 const KERNEL = '10.71.0.1'
 const ADDR = '10.71.0.2'
 const PORT = 8070
+const HTTP_PORT = 8071
 const CLIENT = fileURLToPath(new URL('./tfo-client.py', import.meta.url))
 const SYSCTL = '/proc/sys/net/ipv4/tcp_fastopen'
 
@@ -55,7 +57,16 @@ beforeAll(() => {
     // The SYN's data is delivered right after 'connection', in the same turn, before any ACK can come.
     queueMicrotask(() => { entry.bytesAtAccept = socket.bytesRead })
   }).listen({ port: PORT, fastOpen: 16 })
+  // node:http on the stack's sockets, Fast Open on: curl --tcp-fastopen puts its request in the SYN.
+  const http = httpCreateServer((req, res) => res.end(`${req.method} ${req.url} ${req.socket.remoteAddress}\n`))
+  t.stack.createServer((socket: Socket) => {
+    httpStates.push(socket.state)
+    http.emit('connection', socket)
+  }).listen({ port: HTTP_PORT, fastOpen: 16 })
 })
+
+/** The state of each connection the HTTP server got, when it got it. */
+const httpStates: string[] = []
 
 afterAll(async () => {
   if (before !== '') writeFileSync(SYSCTL, before)
@@ -94,6 +105,42 @@ describe('a kernel client with tcp_fastopen=3 and the stack as a Fast Open serve
     // The kernel keeps the cookie for our address (its TCP metrics cache).
     const metrics = await runText('ip', ['tcp_metrics', 'show', ADDR])
     expect(metrics.stdout).toContain(`fo_cookie ${cookie}`)
+    expect(t.internalErrors).toEqual([])
+  })
+
+  it('after a key change the kernel\'s cookie fails: only the SYN is ACKed, a fresh cookie given, the kernel sends its data again (RFC 7413 4.2.2)', async () => {
+    const first = synAcks.length
+    const firstAccepted = accepted.length
+    t.stack.tcpConfig.fastOpenKey = '0badc0de-5eed1234-600dcafe-7e577e57'
+    const r = await runText('python3', [CLIENT, ADDR, String(PORT), 'again', '2'], 30_000)
+    expect(r.stderr).toBe('')
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['got again', 'got again'])
+    const fresh = synAcks[first]!.cookie
+    expect(fresh).toMatch(/^[0-9a-f]{16}$/)
+    expect(fresh).not.toBe(synAcks[0]!.cookie)
+    expect(t.stack.counters.fastOpenPassiveFail).toBe(1)
+    // The failed one was an ordinary handshake; the next SYN brought the fresh cookie and was taken.
+    expect(accepted[firstAccepted]).toMatchObject({ state: 'ESTABLISHED', synData: false })
+    expect(accepted[firstAccepted + 1]).toEqual({ state: 'SYN-RECEIVED', bytesAtAccept: 5, synData: true })
+    expect(syns.at(-2)).toEqual({ cookie: synAcks[0]!.cookie, data: 5 }) // the old cookie, with data
+    expect(syns.at(-1)).toEqual({ cookie: fresh, data: 5 })
+    const metrics = await runText('ip', ['tcp_metrics', 'show', ADDR])
+    expect(metrics.stdout).toContain(`fo_cookie ${fresh}`)
+    expect(t.internalErrors).toEqual([])
+  })
+
+  it('curl --tcp-fastopen to node:http on the stack: the second request rides in the SYN and is answered', async () => {
+    // The kernel keeps cookies per destination address: forget the one the tests above left.
+    expect((await runText('ip', ['tcp_metrics', 'delete', ADDR])).code).toBe(0)
+    const passive = t.stack.counters.fastOpenPassive
+    const url = `http://${ADDR}:${HTTP_PORT}/tfo`
+    for (let i = 0; i < 2; i++) {
+      const r = await runText('curl', ['-sS', '--tcp-fastopen', '--max-time', '10', url], 20_000)
+      expect(r.stderr).toBe('')
+      expect(r.stdout).toBe(`GET /tfo ${KERNEL}\n`)
+    }
+    expect(httpStates).toEqual(['ESTABLISHED', 'SYN-RECEIVED'])
+    expect(t.stack.counters.fastOpenPassive).toBe(passive + 1)
     expect(t.internalErrors).toEqual([])
   })
 })

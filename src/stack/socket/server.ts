@@ -6,14 +6,6 @@ import { EventEmitter } from 'node:events'
 import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
 import type { Tcb } from '../tcp/tcb.js'
 import { codedError, listenError, validatePort } from './errors.js'
-
-/** A Fast Open queue length: a whole number, 0 or more; net's ERR_OUT_OF_RANGE otherwise. */
-function checkQueueLength(n: unknown, name: string): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw codedError(new RangeError(`The value of "${name}" is out of range. It must be a non-negative integer. Received ${String(n)}`), 'ERR_OUT_OF_RANGE')
-  }
-  return n
-}
 import { LoopHold, LoopRef } from './loop-hold.js'
 import { Socket } from './socket.js'
 
@@ -45,6 +37,14 @@ const DEFAULT_BACKLOG = 511
 
 /** Hosts that mean "every local address" (INADDR_ANY, in6addr_any). */
 const ANY_HOST = new Set(['', '0.0.0.0', '::'])
+
+/** A Fast Open queue length: a whole number, 0 or more; net's ERR_OUT_OF_RANGE otherwise. */
+function checkQueueLength(n: unknown, name: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw codedError(new RangeError(`The value of "${name}" is out of range. It must be a non-negative integer. Received ${String(n)}`), 'ERR_OUT_OF_RANGE')
+  }
+  return n
+}
 
 export class Server extends EventEmitter {
   private listener: Listener | null = null

@@ -118,7 +118,8 @@ export interface TcpConfig {
   fastOpen: FastOpenConfig
   /**
    * The server's cookie key (RFC 7413 4.1.2), 16 bytes written as Linux's tcp_fastopen_key
-   * sysctl writes it, four groups of 8 hex digits: 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4'.
+   * sysctl writes it, four groups of 8 hex digits: 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4', and
+   * perhaps a backup key after a comma, which still checks cookies given before a rotation.
    * null: a key drawn from the stack's random source when the stack starts.
    */
   fastOpenKey: string | null

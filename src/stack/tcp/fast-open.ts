@@ -40,44 +40,62 @@ export interface FastOpenDecision {
 
 const ORDINARY: FastOpenDecision = { accept: false, cookie: undefined }
 
-/** The cookie key: the stack's own, or the one the config names (Linux's tcp_fastopen_key). */
+type Key = readonly [bigint, bigint]
+
+/**
+ * The cookie keys: the stack's own, or those the config names (Linux's tcp_fastopen_key):
+ * a primary, which makes the cookies we give, and perhaps a backup, which still checks the
+ * ones given before the keys were rotated.
+ */
 export class FastOpenCookies {
-  private readonly own: [bigint, bigint]
-  private named: { text: string; key: [bigint, bigint] } | null = null
+  private readonly own: Key
+  private named: { text: string; keys: Key[] } | null = null
 
   constructor(random: Random) {
     const w = (): bigint => BigInt(random.nextUint32())
     this.own = [w() | (w() << 32n), w() | (w() << 32n)]
   }
 
-  /** The cookie for a SYN from `client` to `server` (IPv4 addresses as unsigned 32-bit numbers). */
+  /** The cookie for a SYN from `client` to `server` (IPv4 addresses as unsigned 32-bit numbers), under the primary key. */
   make(config: TcpConfig, client: number, server: number): Uint8Array {
-    const [k0, k1] = this.key(config)
-    const addrs = new Uint8Array(8)
-    new DataView(addrs.buffer).setUint32(0, client)
-    new DataView(addrs.buffer).setUint32(4, server)
-    const h = siphash24(k0, k1, addrs)
-    const cookie = new Uint8Array(FAST_OPEN_COOKIE_SIZE)
-    for (let i = 0; i < FAST_OPEN_COOKIE_SIZE; i++) cookie[i] = Number((h >> BigInt(8 * i)) & 0xffn) // little-endian, as Linux stores it
-    return cookie
+    return cookieOf(this.keys(config)[0]!, client, server)
   }
 
-  private key(config: TcpConfig): [bigint, bigint] {
+  /** Which key `cookie` is valid under: 1 the primary, 2 the backup, 0 none (Linux's tcp_fastopen_cookie_gen_check). */
+  check(config: TcpConfig, cookie: Uint8Array, client: number, server: number): 0 | 1 | 2 {
+    const keys = this.keys(config)
+    for (let i = 0; i < keys.length; i++) if (sameBytes(cookie, cookieOf(keys[i]!, client, server))) return i === 0 ? 1 : 2
+    return 0
+  }
+
+  private keys(config: TcpConfig): Key[] {
     const text = config.fastOpenKey
-    if (text === null) return this.own
-    if (this.named?.text !== text) this.named = { text, key: parseFastOpenKey(text) }
-    return this.named.key
+    if (text === null) return [this.own]
+    if (this.named?.text !== text) this.named = { text, keys: text.split(',').map(parseFastOpenKey) }
+    return this.named.keys
   }
 }
 
+/** SipHash-2-4 of the two addresses, source first, as 8 bytes little-endian (Linux's __tcp_fastopen_cookie_gen_cipher). */
+function cookieOf([k0, k1]: Key, client: number, server: number): Uint8Array {
+  const addrs = new Uint8Array(8)
+  const view = new DataView(addrs.buffer)
+  view.setUint32(0, client)
+  view.setUint32(4, server)
+  const h = siphash24(k0, k1, addrs)
+  const cookie = new Uint8Array(FAST_OPEN_COOKIE_SIZE)
+  for (let i = 0; i < FAST_OPEN_COOKIE_SIZE; i++) cookie[i] = Number((h >> BigInt(8 * i)) & 0xffn)
+  return cookie
+}
+
 /**
- * Linux's tcp_fastopen_key text, four 32-bit words in hex, as SipHash's two 64-bit key
- * words: each group is stored little-endian (proc_tcp_fastopen_key), so k0 is the first
- * group with the second above it.
+ * One key of Linux's tcp_fastopen_key text, four 32-bit words in hex, as SipHash's two
+ * 64-bit key words: each group is stored little-endian (proc_tcp_fastopen_key), so k0 is
+ * the first group with the second above it.
  */
-export function parseFastOpenKey(text: string): [bigint, bigint] {
-  const u = text.split('-').map(h => BigInt(parseInt(h, 16)))
-  if (u.length !== 4 || u.some(x => Number.isNaN(Number(x)))) throw new RangeError(`not a Fast Open key: ${text}`)
+export function parseFastOpenKey(text: string): Key {
+  if (!/^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{8}){3}$/.test(text)) throw new RangeError(`not a Fast Open key: ${text}`)
+  const u = text.split('-').map(h => BigInt('0x' + h))
   return [u[0]! | (u[1]! << 32n), u[2]! | (u[3]! << 32n)]
 }
 
@@ -92,7 +110,8 @@ export function fastOpenQueue(listener: FastOpenListener, config: TcpConfig): nu
  * RFC 7413 4.2.2, the server on a SYN, in Linux's order (tcp_try_fastopen): only a Fast Open
  * listener with room in its queue, for a SYN with data or the option; with
  * serverNoCookie (0x200) any such SYN; a cookie request is answered; a valid cookie accepts;
- * a bad one is replaced by a fresh cookie and the data left for the client to send again.
+ * one valid under the backup key accepts and gives the primary's; a bad one is replaced by a
+ * fresh cookie and the data left for the client to send again.
  */
 export function fastOpenOnSyn(listener: FastOpenListener, seg: TcpSegment, cookies: FastOpenCookies, config: TcpConfig,
   counters: Counters, client: number, server: number): FastOpenDecision {
@@ -106,10 +125,14 @@ export function fastOpenOnSyn(listener: FastOpenListener, seg: TcpSegment, cooki
   }
   if (config.fastOpen.serverNoCookie) return { accept: true, cookie: undefined }
   if (fo === undefined) return ORDINARY
-  const good = cookies.make(config, client, server)
-  if (fo.cookie.length > 0 && sameBytes(fo.cookie, good)) return { accept: true, cookie: undefined }
-  if (fo.cookie.length > 0) counters.fastOpenPassiveFail++
-  return { accept: false, cookie: { cookie: good, experimental: fo.experimental } }
+  const fresh = { cookie: cookies.make(config, client, server), experimental: fo.experimental }
+  if (fo.cookie.length === 0) return { accept: false, cookie: fresh }
+  const valid = cookies.check(config, fo.cookie, client, server)
+  if (valid === 1) return { accept: true, cookie: undefined }
+  // Valid under the backup key (the keys were rotated): take the data, and give the new cookie.
+  if (valid === 2) return { accept: true, cookie: fresh }
+  counters.fastOpenPassiveFail++
+  return { accept: false, cookie: fresh }
 }
 
 /**

@@ -237,7 +237,9 @@ function onReset(tcb: Tcb, seq: number): void {
     case 'SYN-RECEIVED':
       // Passive: the listener stays; this half-open connection goes. Active: refused. A Fast
       // Open connection the application holds already is reset, as an ESTABLISHED one.
-      if (tcb.passive && tcb.fastOpenPassive && !tcb.orphaned) return enterClosed(tcb, new TcpError('ECONNRESET', `connection reset by ${tcb.label}`), 'RST received')
+      if (tcb.passive && tcb.fastOpenPassive && !tcb.orphaned) {
+        return enterClosed(tcb, new TcpError('ECONNRESET', `connection reset by ${tcb.label}`), 'RST received')
+      }
       if (tcb.passive) return enterClosed(tcb, null, 'RST received')
       return enterClosed(tcb, new TcpError('ECONNREFUSED', `connection refused by ${tcb.label}`), 'RST received')
     case 'ESTABLISHED':

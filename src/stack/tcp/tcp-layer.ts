@@ -406,7 +406,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     acceptSynData(tcb, seg)
     listener.fastOpenPending++
     startCongestionControl(tcb) // it may send before the handshake ends
-    this.startSynAck(tcb)
+    this.startSynAck(tcb, tfo.cookie)
     listener.onAccept(tcb)
     deliverSynData(tcb, seg)
   }
@@ -515,7 +515,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     } else if (from === 'SYN-RECEIVED' && tcb.passive && tcb.localAddr === this.address) {
       const listener = this.listeners.get(tcb.localPort)
       if (listener !== undefined) listener.synReceived--
-      if (listener !== undefined && tcb.fastOpenPassive) listener.fastOpenPending--
+      // (A listener opened since on the same port never counted it: no lower than 0.)
+      if (listener !== undefined && tcb.fastOpenPassive && listener.fastOpenPending > 0) listener.fastOpenPending--
     }
     if (to === 'CLOSED') this.connections.delete(tcb)
     this.onStateChange(tcb, from, to, cause)

@@ -111,7 +111,7 @@ const TFO_SERVER_COOKIE_NOT_REQD = 0x200
 const TFO_SERVER_WO_SOCKOPT1 = 0x400
 const TFO_KNOWN_BITS = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE | TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1
 /** tcp_fastopen_key as Linux prints it (proc_tcp_fastopen_key, net/ipv4/sysctl_net_ipv4.c). */
-const FAST_OPEN_KEY = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/
+const FAST_OPEN_KEY = /^[0-9a-f]{8}(?:-[0-9a-f]{8}){3}(?:,[0-9a-f]{8}(?:-[0-9a-f]{8}){3})?$/
 
 /** The Fast Open switches a tcp_fastopen value sets. */
 export function fastOpenFromSysctl(n: number): FastOpenConfig {
@@ -198,10 +198,10 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
     },
   },
   tcp_fastopen_key: {
-    doc: 'fastOpenKey: the server\'s cookie key, four groups of 8 hex digits (a second, backup key after a comma is refused)',
+    doc: 'fastOpenKey: the server\'s cookie key, four groups of 8 hex digits, and perhaps a backup key after a comma (it still checks cookies)',
     apply(value) {
       const v = value.trim().toLowerCase()
-      if (!FAST_OPEN_KEY.test(v)) return refuse('must be one key of four groups of 8 hex digits, a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4')
+      if (!FAST_OPEN_KEY.test(v)) return refuse('must be a key of four groups of 8 hex digits, a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4, and perhaps a backup key after a comma')
       return ok({ fastOpenKey: v })
     },
   },

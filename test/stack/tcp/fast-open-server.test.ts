@@ -57,6 +57,17 @@ describe('Fast Open cookies (RFC 7413 4.1.2)', () => {
     expect(() => parseFastOpenKey('a1a1a1a1')).toThrow(RangeError)
   })
 
+  it('checks a cookie under the primary key (1), the backup key (2), or neither (0)', () => {
+    const c = new FastOpenCookies(new SeededRandom(1))
+    const old = { ...DEFAULT_TCP_CONFIG, fastOpenKey: 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4' }
+    const rotated = { ...DEFAULT_TCP_CONFIG, fastOpenKey: '0badc0de-5eed1234-600dcafe-7e577e57,a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4' }
+    const given = c.make(old, 1, 2)
+    expect(c.check(old, given, 1, 2)).toBe(1)
+    expect(c.check(rotated, given, 1, 2)).toBe(2)
+    expect(c.check(rotated, c.make(rotated, 1, 2), 1, 2)).toBe(1)
+    expect(c.check(rotated, given, 1, 3)).toBe(0) // another server address
+  })
+
   it('keys differ per stack without a configured key: a cookie from one stack is no good at another', () => {
     const a = new FastOpenCookies(new SeededRandom(1)).make(DEFAULT_TCP_CONFIG, 1, 2)
     const b = new FastOpenCookies(new SeededRandom(2)).make(DEFAULT_TCP_CONFIG, 1, 2)
@@ -100,6 +111,17 @@ describe('a Fast Open listener (RFC 7413 4.2.2)', () => {
     expect(accepted).toHaveLength(1) // not handed over twice
   })
 
+  it('sends a whole initial window before the handshake ends: our SYN takes no room in cwnd (RFC 5681 FlightSize is data)', async () => {
+    const { p, accepted } = await tfoServer()
+    const cookie = await getCookie(p)
+    await p.send('S', { seq: 0, options: withCookie(cookie), data: 'hello' })
+    p.expect('S.', { ack: 6 })
+    accepted[0]!.socket.write(Buffer.alloc(20 * 1460))
+    await settle()
+    const sent = p.takeAll()
+    expect(sent.map(s => s.payload.length)).toEqual(Array(10).fill(1460)) // IW10 (RFC 6928), all full-sized
+  })
+
   it('ignores the data of a SYN with a bad cookie: ACKs only the SYN and sends a fresh cookie; the client sends the data again', async () => {
     const { p, accepted } = await tfoServer()
     const good = await getCookie(p)
@@ -112,6 +134,17 @@ describe('a Fast Open listener (RFC 7413 4.2.2)', () => {
     await p.send('P.', { seq: 1, ack: 1, data: 'hello' })
     expect(accepted.map(a => [a.stateAtAccept, a.data])).toEqual([['ESTABLISHED', ['hello']]])
     expect(accepted[0]!.socket.info().options & TCPI_OPT.SYN_DATA).toBe(0)
+  })
+
+  it('takes the data of a cookie valid under the backup key, and gives the cookie of the new primary key', async () => {
+    const before = 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4'
+    const { p, accepted } = await tfoServer(4, { fastOpenKey: before })
+    const old = await getCookie(p)
+    p.stack.tcpConfig.fastOpenKey = `0badc0de-5eed1234-600dcafe-7e577e57,${before}` // rotated: the old key is the backup
+    await p.send('S', { seq: 0, options: withCookie(old), data: 'hi' })
+    const synAck = p.expect('S.', { ack: 3 })
+    expect(hex(synAck.options.fastOpen!.cookie)).not.toBe(hex(old))
+    expect(accepted.map(a => a.data)).toEqual([['hi']])
   })
 
   it('hands over at once a SYN with a valid cookie and no data, which may then send first', async () => {

@@ -105,6 +105,11 @@ export const tcpOptionsArb: fc.Arbitrary<TcpOptions> = fc
       sackPermitted: fc.constant(true),
       sackBlocks: fc.array(fc.record({ left: u32, right: u32 }), { minLength: 1, maxLength: 4 }),
       timestamp: fc.record({ value: u32, echo: u32 }),
+      // RFC 7413 4.1.1: a request (no cookie) or a cookie of 4..16 bytes, even.
+      fastOpen: fc.record({
+        cookie: fc.oneof(fc.constant(new Uint8Array(0)), fc.integer({ min: 2, max: 8 }).chain(n => fc.uint8Array({ minLength: 2 * n, maxLength: 2 * n }))),
+        experimental: fc.boolean(),
+      }),
     },
     { requiredKeys: [] },
   )
@@ -114,6 +119,7 @@ export const tcpOptionsArb: fc.Arbitrary<TcpOptions> = fc
     n += o.timestamp !== undefined ? 12 : o.sackPermitted ? 4 : 0
     if (o.windowScale !== undefined) n += 4
     if (o.sackBlocks !== undefined) n += 4 + 8 * o.sackBlocks.length
+    if (o.fastOpen !== undefined) n += ((o.fastOpen.experimental ? 4 : 2) + o.fastOpen.cookie.length + 3) & ~3
     return n <= 40
   })
 

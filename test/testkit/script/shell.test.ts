@@ -63,7 +63,8 @@ describe('the sysctl table', () => {
     ['net.ipv4.tcp_syncookies', '2', 'only when the SYN queue is full'],
     ['net.ipv4.tcp_congestion_control', 'bbr', 'tuntcp has cubic and reno'],
     ['net.ipv4.tcp_fastopen', '0x8', 'bits 0x8 are not among the ones tuntcp knows'],
-    ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2', 'must be one key of four groups of 8 hex digits'],
+    ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2', 'must be a key of four groups of 8 hex digits'],
+    ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4,', 'must be a key of four groups of 8 hex digits'],
     ['net.ipv4.tcp_synack_retries', '3', 'tuntcp retransmits SYN,ACKs as often as SYNs (tcp_syn_retries, now 6)'],
   ])('refuses %s=%s', (name, value, reason) => {
     const r = applySysctl(name, value)
@@ -79,6 +80,8 @@ describe('the sysctl table', () => {
       ok: true, patch: { fastOpen: { client: true, server: true, clientNoCookie: true, serverNoCookie: true, serverAllListeners: false } },
     })
     expect(applySysctl('net.ipv4.tcp_fastopen_key', 'A0BF63F7-ed803d81-cd641d30-cebc4a90')).toEqual({ ok: true, patch: { fastOpenKey: 'a0bf63f7-ed803d81-cd641d30-cebc4a90' } })
+    const two = 'a0bf63f7-ed803d81-cd641d30-cebc4a90,a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4'
+    expect(applySysctl('net.ipv4.tcp_fastopen_key', two)).toEqual({ ok: true, patch: { fastOpenKey: two } })
   })
 
   it('is documented row by row in docs/scripts.md', () => {

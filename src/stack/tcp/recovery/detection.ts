@@ -20,7 +20,9 @@ export const MAX_REORDERING = 300
 
 /** FlightSize (RFC 5681 2): data sent and not yet cumulatively acknowledged. */
 export function flightSize(tcb: Tcb): number {
-  return Math.max(0, seqDiff(tcb.sndNxt, tcb.sndUna))
+  // Our SYN is not data: a Fast Open server sends data before its SYN is acknowledged (RFC 7413 4.2.2).
+  const syn = tcb.state === 'SYN-RECEIVED' && tcb.sndUna === tcb.iss ? 1 : 0
+  return Math.max(0, seqDiff(tcb.sndNxt, tcb.sndUna) - syn)
 }
 
 /**
