@@ -708,7 +708,10 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   const sendFlags = (i: number) => {
     const flags = words(arg(i))
     const bad = flags.find(w => !SEND_FLAGS.includes(w))
-    if (bad !== undefined || (flags.length === 0 && num(i, 'flags') !== 0)) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
+    // Flags written as a number (0x20000000) are those bits: each must be one of ours.
+    const known = SEND_FLAGS.reduce((m, f) => m | SYMBOLS[f]!, 0)
+    const numeric = flags.length === 0 ? num(i, 'flags') : 0
+    if (bad !== undefined || (numeric & ~known) !== 0) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
   }
   evaluateOr(s.result, line, `the result of ${s.name}()`)
   switch (s.name) {

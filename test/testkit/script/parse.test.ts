@@ -98,6 +98,12 @@ describe('segments', () => {
     ])
   })
 
+  it('takes send flags written as a number when each bit is a flag it knows', () => {
+    expect(() => parseScript('0 sendto(4, ..., 10, 0x20000000, ..., ...) = 10')).not.toThrow()
+    expect(() => parseScript('0 send(4, ..., 10, 0x20000040) = 10')).not.toThrow() // MSG_FASTOPEN|MSG_DONTWAIT
+    expect(error('0 send(4, ..., 10, 0x4000000) = 10')).toBe('line 1: unsupported: send() flag 67108864 (only MSG_EOR, MSG_DONTWAIT, MSG_FASTOPEN)')
+  })
+
   it('reads an inbound ICMP destination unreachable: code, next-hop MTU, the quoted segment', () => {
     const action = (src: string) => parseScript(src).events[0]!.action
     expect(action('0 < icmp unreachable frag_needed mtu 800 [0:1000(1000)]')).toEqual({
