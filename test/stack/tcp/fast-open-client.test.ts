@@ -110,6 +110,32 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     expect(socket.info().delivered).toBe(2)
   })
 
+  it('after two SYNs with data lost in a row, sends plain SYNs to that server for a while (RFC 7413 4.1.3.2)', async () => {
+    const p = client()
+    await warmUp(p)
+    for (let i = 0; i < 2; i++) {
+      const socket = connect(p)
+      socket.write('l'.repeat(100))
+      await settle()
+      p.expect('S', { seq: 0, len: 100 })
+      await p.run(1000)
+      p.expect('S', { seq: 0, len: 0 }) // the retry: plain
+      await p.send('S.', { seq: 0, ack: 1, options: { mss: 1460 } }) // only the plain SYN got there
+      p.expect('P.', { seq: 1, ack: 1, len: 100 })
+      socket.destroy()
+      await settle()
+      p.takeAll()
+    }
+    const next = connect(p)
+    await settle()
+    expect(next.synDataRoom).toBeNull() // no waiting for data: the SYN went at once
+    expect(p.expect('S', { seq: 0, len: 0 }).options.fastOpen).toBeUndefined()
+    await p.run(240_000) // 60 s << 2 later the server gets data in SYNs again
+    next.destroy()
+    p.takeAll()
+    expect(connect(p).synDataRoom).toBe(1420)
+  })
+
   it('accepts a SYN,ACK that acknowledges the data of the first SYN after a plain SYN retry', async () => {
     const p = client()
     await warmUp(p)
