@@ -24,16 +24,16 @@ const NO_COOKIE = new Uint8Array(0)
 /**
  * Decide what the first SYN of this active open carries (Linux's tcp_fastopen_cookie_check):
  * with a cached cookie, the cookie and data; with none, a cookie request and no data; with the
- * stack's clientNoCookie switch, data and no option; after recurring losses of SYNs with data
- * to this server, a plain SYN. A SYN that may carry data waits for the first SEND (`deferred`).
+ * stack's clientNoCookie switch, data and no option. Null (a plain SYN, no Fast Open at all)
+ * with the client switch off or after recurring losses of SYNs with data to this server. A
+ * SYN that may carry data waits for the first SEND (`deferred`).
  */
-export function planFastOpen(tcb: Tcb): FastOpenClient {
-  const fo: FastOpenClient = { deferred: false, synOption: null, asked: false, experimental: false, room: 0, synData: 0 }
+export function planFastOpen(tcb: Tcb): FastOpenClient | null {
   const cache = tcb.host.fastOpenCache
   const config = tcb.host.config.fastOpen
-  if (cache === undefined || !config.client) return fo
-  const now = tcb.host.clock.now()
-  if (cache.synDataBlocked(tcb.remoteAddr, now)) return fo
+  // Off for clients, or recurring losses to this server: a plain SYN, as if never asked.
+  if (cache === undefined || !config.client || cache.synDataBlocked(tcb.remoteAddr, tcb.host.clock.now())) return null
+  const fo: FastOpenClient = { deferred: false, synOption: null, asked: false, experimental: false, room: 0, synData: 0 }
   const entry = cache.get(tcb.remoteAddr)
   // The server's MSS as cached, never above what our own MTU carries, less room for options.
   const mss = Math.min(entry !== undefined && entry.mss > 0 ? entry.mss : tcb.rcvMss, tcb.rcvMss)
