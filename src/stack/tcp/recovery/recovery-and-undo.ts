@@ -317,6 +317,17 @@ export function tlpAck(tcb: Tcb, ack: number, advances: boolean): void {
  * allows, stepping over what the peer has SACKed, and ACKs pace the rest.
  */
 export function pathMtuReduced(tcb: Tcb): void {
+  flightLost(tcb)
+  resendLost(tcb)
+}
+
+/**
+ * Everything in flight is to go again, lost without congestion (the `loss` state, cwnd and
+ * ssthresh kept): the go-back-N of resendLost resends SND.UNA to SND.NXT as cwnd allows.
+ * A smaller path MTU (above), or the data of a Fast Open SYN the SYN,ACK did not acknowledge
+ * (fast-open-client.ts; Linux's tcp_non_congestion_loss_retransmit).
+ */
+export function flightLost(tcb: Tcb): void {
   tcb.lossState = 'loss'
   tcb.dupAcks = 0
   tcb.rttSeq = null // Karn: never time a retransmitted segment
@@ -324,7 +335,6 @@ export function pathMtuReduced(tcb: Tcb): void {
   tcb.tlp = null
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
-  resendLost(tcb)
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }
 
