@@ -59,6 +59,14 @@ export interface TcpConfig {
    * every ACK of that phase, as RFC 6937 (measured fewer RTOs here: docs/congestion-control.md).
    */
   prrSafeAck: boolean
+  /**
+   * How far an ACK outside fast recovery grows cwnd. Off: by the bytes it newly acknowledges
+   * cumulatively (RFC 5681 3.1 with RFC 3465's byte counting), SACKed ones included. On: by
+   * the data it newly delivered (cumulatively or by SACK, Linux's acked_sacked: bytes SACKed
+   * by an earlier ACK count then, not again), and an ACK that only SACKs grows it only once
+   * the path is seen to reorder beyond DupThresh, as Linux's tcp_may_raise_cwnd (tcp_input.c).
+   */
+  growOnDelivered: boolean
   /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): idle time, probe interval (ms), probes. */
   keepaliveIdleMs: number
   keepaliveIntervalMs: number
@@ -126,6 +134,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   pushBursts: false,
   probeInRecovery: true,
   prrSafeAck: false,
+  growOnDelivered: false,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,
@@ -171,6 +180,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   probeInRecovery: false,
   // PRR-SSRB's extra segment only on an ACK that moves SND.UNA with no new loss (tcp_cwnd_reduction, tcp_input.c).
   prrSafeAck: true,
+  // cwnd grows by what each ACK newly delivered (tcp_cong_control, tcp_may_raise_cwnd, tcp_input.c).
+  growOnDelivered: true,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).

@@ -113,6 +113,8 @@ export function duplicateAck(tcb: Tcb): void {
     if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
     return
   }
+  // growOnDelivered: once the path reorders beyond DupThresh, data SACKed grows cwnd too (Linux's tcp_may_raise_cwnd).
+  if (tcb.host.config.growOnDelivered && tcb.reordering > DUP_THRESH && tcb.cwndLimited && delivered > 0) tcb.cc.onAck(delivered, context(tcb))
   // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
   // which also stays for a SACK peer whose duplicate ACKs carry no blocks.
   const lost = lostHoleRemains(tcb) || (tcb.dupAcks >= tcb.reordering && tcb.scoreboard.isEmpty)
@@ -179,9 +181,11 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   tcb.probeSent = false
   // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
+  // The growth outside recovery: the bytes newly acknowledged, or newly delivered (growOnDelivered).
+  const growth = tcb.host.config.growOnDelivered ? delivered : acked
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwndLimited) tcb.cc.onAck(acked, context(tcb))
+      if (tcb.cwndLimited) tcb.cc.onAck(growth, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
@@ -189,7 +193,7 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       return
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.
-      tcb.cc.onAck(acked, context(tcb))
+      tcb.cc.onAck(growth, context(tcb))
       if (seqGt(tcb.sndUna, tcb.recover)) {
         tcb.lossState = 'open'
         rackRecoveryEnded(tcb)
@@ -319,9 +323,10 @@ export function resendLost(tcb: Tcb): void {
       if (!seqLt(tcb.rtxNext, end)) break
       const room = cwndBytes(tcb) - seqDiff(tcb.rtxNext, tcb.sndUna)
       let left = seqDiff(end, tcb.rtxNext)
-      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1).
+      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1);
+      // at the end of a segment, which goes whole unless wholly SACKed (wholeSegmentEnd).
       const hole = tcb.sackOk ? tcb.scoreboard.nextHole(tcb.rtxNext) : null
-      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(hole.right, tcb.rtxNext))
+      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(wholeSegmentEnd(tcb, hole.right), tcb.rtxNext))
       if (room < Math.min(mss, left)) break
       const sent = resend(tcb, tcb.rtxNext, Math.min(room, left))
       if (sent === 0) break
@@ -352,20 +357,27 @@ function nextToResend(tcb: Tcb): { seq: number; len: number } | null {
   return lostBelow(tcb, tcb.sndNxt)
 }
 
-/** The first range below `limit` in a segment deemed lost and not SACKed, or null. */
+/**
+ * The first segment below `limit` deemed lost and not wholly SACKed, or null. It goes whole:
+ * SACK counts per segment here, as Linux's (tcp_match_skb_to_sack takes a block only in whole
+ * MSS), so a block covering part of a segment never makes a retransmission of a few bytes.
+ */
 function lostBelow(tcb: Tcb, limit: number): { seq: number; len: number } | null {
   if (!tcb.sackOk) return null
-  const sb = tcb.scoreboard
   for (const s of tcb.sent.segments) {
     if (!seqLt(s.start, limit)) return null
     if (!s.lost || s.delivered) continue
-    const at = sb.firstUnsacked(seqMax(s.start, tcb.sndUna))
-    if (!seqLt(at, s.end)) continue
-    const hole = sb.nextHole(at)
-    const right = hole !== null && seqLt(hole.right, s.end) ? hole.right : s.end
-    return { seq: at, len: seqDiff(seqMin(right, limit), at) }
+    const at = seqMax(s.start, tcb.sndUna)
+    if (!seqLt(tcb.scoreboard.firstUnsacked(at), s.end)) continue // SACKed whole, not yet taken by RACK
+    return { seq: at, len: seqDiff(seqMin(s.end, limit), at) }
   }
   return null
+}
+
+/** Where a retransmission that reaches `seq` ends: the end of the segment holding `seq - 1` (see lostBelow). */
+function wholeSegmentEnd(tcb: Tcb, seq: number): number {
+  const s = tcb.sent.find(seqAdd(seq, -1))
+  return s !== undefined && seqGt(s.end, seq) ? s.end : seq
 }
 
 /**
