@@ -117,13 +117,13 @@ export function duplicateAck(tcb: Tcb): void {
   if (tcb.host.config.growOnDelivered && tcb.reordering > DUP_THRESH && tcb.cwndLimited && delivered > 0) tcb.cc.onAck(delivered, context(tcb))
   // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
   // which also stays for a SACK peer whose duplicate ACKs carry no blocks.
-  const lost = lostHoleRemains(tcb) || (tcb.dupAcks >= tcb.reordering && tcb.scoreboard.isEmpty)
-  if (!lost) return
-  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
-  // so one window's losses never halve cwnd twice. In the open state `recover` trails
-  // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
+  if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, false)
+  if (tcb.dupAcks < tcb.reordering || !tcb.scoreboard.isEmpty) return
+  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery, so one
+  // window's losses never halve cwnd twice, and after an RTO the go-back-N's duplicates
+  // start none (RFC 6582 4). In the open state `recover` trails SND.UNA (ackAdvanced).
   if (!seqGt(tcb.sndUna, tcb.recover)) return
-  enterRecovery(tcb, delivered)
+  enterRecovery(tcb, delivered, false)
 }
 
 /**
@@ -143,10 +143,14 @@ function resendIfRetransmissionLost(tcb: Tcb): void {
 
 /**
  * Fast retransmit (RFC 5681 3.2 step 2; RFC 6675 5 step 4) and the start of PRR;
- * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer).
+ * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer);
+ * `advanced`: that ACK moved SND.UNA. A loss RACK finds below `recover`, in the window a
+ * tail loss probe's response already reduced for, is repaired the same way but without a
+ * second reduction (RFC 6582 3.2 step 1; Linux enters Recovery from CWR so).
  */
-export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): void {
+export function enterRecovery(tcb: Tcb, delivered: number, advanced: boolean): void {
   const mss = tcb.sndMss
+  const reduce = seqGt(tcb.sndUna, tcb.recover)
   tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
   tcb.lossState = 'recovery'
   tcb.host.counters.fastRetransmits++
@@ -154,9 +158,9 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): vo
   tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   // RFC 3708: or should a D-SACK come back for every retransmission it sends.
-  tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false }
+  tcb.undo = reduce ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false } : null
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd.
-  tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
+  if (reduce) tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
   prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
@@ -190,6 +194,8 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
       if (!seqInWindow(tcb.recover, tcb.sndUna, tcb.sndNxt)) tcb.recover = seqAdd(tcb.sndUna, -1)
+      // RACK found a loss on this ACK (RFC 8985 6.2): repair it now, not at the next duplicate ACK.
+      if (lostHoleRemains(tcb)) enterRecovery(tcb, delivered, true)
       return
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.

@@ -30,7 +30,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
   const at = tcb.rack.timeoutAt
   if (tcb.sackOk && at !== null && tcb.host.clock.now() >= at) {
     if (detectLoss(tcb)) {
-      if (tcb.lossState === 'open') enterRecovery(tcb, 0) // no ACK: nothing delivered
+      if (tcb.lossState === 'open') enterRecovery(tcb, 0, false) // no ACK: nothing delivered
       else resendLost(tcb) // a lost retransmission, in recovery or after an RTO
     }
     armRetransmitTimer(tcb)

@@ -71,6 +71,37 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
     expect(sent).toEqual(expect.arrayContaining([1, 4]))
   })
 
+  it('a loss RACK finds on an ACK that moves SND.UNA is resent at once, not at the next duplicate ACK', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    p.takeAll()
+    await p.run(10)
+    // 1 arrives, 2 is lost, 3-5 arrive: the ACK moves SND.UNA and shows 2 lost (three SACKed above it).
+    expect(await ackTo(p, seg(2), [[seg(3), seg(6)]])).toContain(2)
+    expect(tcb.lossState).toBe('recovery')
+  })
+
+  it('a loss in the window a tail loss probe already reduced for is repaired without a second reduction (RFC 6582 3.2)', async () => {
+    const { p, socket, tcb } = await established(10, 10 * MSS, { probeInRecovery: false })
+    p.takeAll()
+    await ackTo(p, seg(9)) // 1..8 acknowledged; 9 arrived (its ACK is delayed), 10 is lost
+    await p.run(10)
+    expect(nums(p, p.takeAll())).toEqual([10]) // the probe: the last segment again
+    socket.write(Buffer.alloc(8 * MSS, 7))
+    await settle()
+    expect(nums(p, p.takeAll())).toEqual([11, 12, 13, 14, 15, 16, 17, 18])
+    await p.run(10)
+    // The probe repaired 10 (the ACK goes beyond it, no D-SACK): one reduction, `recover` at 18.
+    // 13 is lost and 14-16 arrived: RACK marks it lost on this same ACK.
+    const out = await ackTo(p, seg(13), [[seg(14), seg(17)]])
+    const ssthresh = tcb.cc.ssthresh
+    expect(ssthresh).toBeLessThan(INITIAL_SSTHRESH)
+    expect(out).toContain(13)
+    expect(tcb.lossState).toBe('recovery')
+    await ackTo(p, seg(19))
+    expect(tcb.cc.ssthresh).toBe(ssthresh)
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
+  })
+
   it('once reordering is seen, a hole waits reo_wnd, and the reorder timer marks it lost, in recovery too (6.3)', async () => {
     const { p, tcb } = await established()
     p.takeAll()
