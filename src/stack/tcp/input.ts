@@ -12,7 +12,7 @@ import { TcpError, type Tcb } from './tcb.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
-import { duplicateAck, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
+import { dsackArrived, duplicateAck, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
 import { headerPrediction } from './fast-path.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
@@ -249,6 +249,7 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
   const oldSack = tcb.sackOk && seqLt(ack, tcb.sndUna) && blocks.length > 0
   if (tcb.sackOk && (seqGe(ack, tcb.sndUna) || oldSack)) {
     takeSack(tcb, blocks, seqMax(ack, tcb.sndUna))
+    if (tcb.ackDsack !== null) dsackArrived(tcb) // RFC 3708: undo a recovery all of whose retransmissions were needless
     if (!seqGt(ack, tcb.sndUna)) tlpAck(tcb, tcb.sndUna, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
   }
   let acked = 0

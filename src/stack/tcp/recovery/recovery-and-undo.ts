@@ -215,14 +215,6 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
 }
 
 /**
- * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
- * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
- * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
- * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
- * Out of recovery, with `recover` at SND.UNA - 1: should a hole of this window turn out
- * really lost, its duplicate ACKs start a new recovery rather than wait for the RTO.
- */
-/**
  * Undo the recovery if it was needless (detection.ts spurious): but a hole RACK already
  * deems lost is a real loss in the same window, and the recovery goes on to repair it.
  */
@@ -233,25 +225,53 @@ function tryUndo(tcb: Tcb, acked: number): boolean {
   return true
 }
 
+/**
+ * RFC 3708 once the recovery is over (Linux's tcp_try_undo_dsack): the D-SACKs for its last
+ * retransmissions often come after the full ACK, since the originals that filled the holes
+ * made it. When the last of them is in, and no reduction came since, the recovery is undone.
+ * Called for every ACK carrying a D-SACK (input.ts), after the scoreboard took it.
+ */
+export function dsackArrived(tcb: Tcb): void {
+  const undo = tcb.undo
+  if (tcb.lossState !== 'open' || undo === null || !undo.dsacked || undo.retrans.size > 0) return
+  undoRecovery(tcb, undo, 0)
+}
+
+/**
+ * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
+ * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
+ * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
+ * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
+ * After the recovery cwnd never falls by it, and may grow by up to IW. Out of recovery, with `recover` at SND.UNA - 1:
+ * should a hole of this window turn out really lost, its duplicate ACKs start a new
+ * recovery rather than wait for the RTO.
+ */
 function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): void {
   const mss = tcb.sndMss
-  const cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(acked, initialWindow(mss)))
+  // After the full ACK (the D-SACKs came late), a burst of up to IW, the most RFC 4015 allows.
+  const ended = tcb.lossState === 'open'
+  let cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(ended ? Infinity : acked, initialWindow(mss)))
+  if (ended) cwnd = Math.max(cwnd, tcb.cc.cwnd)
   tcb.cc.onUndo(Math.max(cwnd, mss), Math.max(undo.ssthresh, undo.cwnd))
   tcb.lossState = 'open'
   tcb.undo = null
   tcb.recover = seqAdd(tcb.sndUna, -1)
+  tcb.sent.clearLossMarks()
   tcb.host.counters.spuriousRecoveries++
-  rackRecoveryEnded(tcb)
+  if (!ended) rackRecoveryEnded(tcb)
 }
 
 /**
  * A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3).
  * cwnd = ssthresh, RFC 6582's second choice and PRR's end (RFC 6937 3, Linux's
  * tcp_end_cwnd_reduction): PRR has brought pipe close to it already, so no burst follows.
+ * The undo record stays while D-SACKs may still show every retransmission needless (dsackArrived).
  */
 function exitRecovery(tcb: Tcb): void {
   tcb.lossState = 'open'
-  tcb.undo = null
+  const undo = tcb.undo
+  if (undo !== null && undo.retrans.size > 0) undo.tsVal = null // Eifel's moment has passed
+  else tcb.undo = null
   rackRecoveryEnded(tcb)
   tcb.cc.cwnd = tcb.cc.ssthresh
 }
@@ -282,6 +302,7 @@ export function tlpAck(tcb: Tcb, ack: number, advances: boolean): void {
   } else if (seqGt(ack, tlp.end)) {
     tcb.tlp = null
     if (tcb.lossState !== 'open') return // a recovery or an RTO took over: its response counts
+    tcb.undo = null // a reduction since: an earlier recovery is no longer to be undone
     tcb.cc.onCongestion(tlp.flight, context(tcb))
     tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
   } else if (!advances && tcb.sackedChange === 0) {

@@ -78,6 +78,7 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.dupDelivered = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed
   tcb.tlp = null
+  tcb.undo = null // an earlier recovery's undo would now undo the RTO's response too
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
   markLostOnRto(tcb) // RFC 8985 6.3: SND.UNA's segment, and all that waited long enough

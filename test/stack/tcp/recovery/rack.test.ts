@@ -195,6 +195,54 @@ describe('TLP (RFC 8985 7) and D-SACK', () => {
   })
 })
 
+describe('D-SACK undo (RFC 3708; Linux tcp_try_undo_dsack)', () => {
+  /** 1 only late: 2-4 SACKed start a recovery that resends 1; then the ACK of all ten. */
+  async function needlessRecovery(tcb: Tcb, p: PacketPeer) {
+    p.takeAll()
+    await p.run(10)
+    const before = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh }
+    for (const n of [2, 3, 4]) await ackTo(p, 1, [[seg(2), seg(n + 1)]])
+    expect(tcb.lossState).toBe('recovery')
+    expect(tcb.cc.ssthresh).toBeLessThan(before.ssthresh)
+    return before
+  }
+
+  it('the D-SACK of the only retransmission, after the full ACK, undoes the recovery: cwnd and ssthresh back', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    const before = await needlessRecovery(tcb, p)
+    await ackTo(p, seg(11)) // the late original filled the hole: the full ACK
+    expect(tcb.lossState).toBe('open')
+    expect(tcb.cc.cwnd).toBeLessThan(before.cwnd)
+    await ackTo(p, seg(11), [[seg(1), seg(2)]]) // then the retransmission arrives too: a D-SACK for it
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.cc.ssthresh).toBe(before.ssthresh)
+    expect(tcb.cc.cwnd).toBeGreaterThanOrEqual(Math.min(before.cwnd, 10 * MSS))
+  })
+
+  it('during the recovery too; but a D-SACK of a segment never resent (the path duplicated it) undoes nothing', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    const before = await needlessRecovery(tcb, p)
+    await ackTo(p, 1, [[seg(5), seg(6)], [seg(2), seg(6)]]) // 5 twice: a D-SACK, not of a retransmission
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    await ackTo(p, seg(6), [[seg(1), seg(2)]]) // 1 arrives late, then its retransmission: D-SACKed
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.lossState).toBe('open')
+    expect(tcb.cc.ssthresh).toBe(before.ssthresh)
+  })
+
+  it('not after a reduction since: an RTO in between keeps its own response', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    await needlessRecovery(tcb, p)
+    await ackTo(p, seg(10)) // all but 10, whose ACK never comes: the RTO
+    await p.run(1_000)
+    expect(p.stack.counters.retransmitTimeouts).toBeGreaterThan(0)
+    const ssthresh = tcb.cc.ssthresh
+    await ackTo(p, seg(11), [[seg(1), seg(2)]])
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    expect(tcb.cc.ssthresh).toBe(ssthresh)
+  })
+})
+
 describe('RACK invariants (property)', () => {
   it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0', async () => {
     const ackArb = fc.record({
