@@ -189,13 +189,14 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const growth = tcb.host.config.growOnDelivered ? delivered : acked
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwndLimited) tcb.cc.onAck(growth, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
       if (!seqInWindow(tcb.recover, tcb.sndUna, tcb.sndNxt)) tcb.recover = seqAdd(tcb.sndUna, -1)
-      // RACK found a loss on this ACK (RFC 8985 6.2): repair it now, not at the next duplicate ACK.
-      if (lostHoleRemains(tcb)) enterRecovery(tcb, delivered, true)
+      // RACK found a loss on this ACK (RFC 8985 6.2): repair it now, not at the next
+      // duplicate ACK; the ACK then feeds PRR rather than growing cwnd.
+      if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, true)
+      if (tcb.cwndLimited) tcb.cc.onAck(growth, context(tcb))
       return
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.
