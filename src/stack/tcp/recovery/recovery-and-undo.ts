@@ -204,6 +204,8 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       if (seqGt(tcb.sndUna, tcb.recover)) {
         tcb.lossState = 'open'
         rackRecoveryEnded(tcb)
+        // What RACK marked lost among the segments sent since the RTO: a loss of a new window.
+        if (lostHoleRemains(tcb)) enterRecovery(tcb, delivered, true)
       }
       return
     case 'recovery': {

@@ -15,6 +15,7 @@ import { flightSize, isLost, pipe } from '../../../../src/stack/tcp/recovery/det
 import { seqDiff, seqLe, seqLt } from '../../../../src/stack/tcp/seq'
 import { probeAllowed } from '../../../../src/stack/tcp/recovery/timers'
 import { LINUX_PROFILE, type TcpConfig } from '../../../../src/stack/tcp/config'
+import { tcpInfo } from '../../../../src/stack/tcp-info'
 
 const MSS = 1460
 const PEER_ISN = 0x7000_0000
@@ -244,11 +245,11 @@ describe('D-SACK undo (RFC 3708; Linux tcp_try_undo_dsack)', () => {
 })
 
 describe('RACK invariants (property)', () => {
-  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0', async () => {
+  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0, lost_out <= segments out, ssthresh >= 2 SMSS after a reduction, no segment deemed lost left unsent in the open state', async () => {
     const ackArb = fc.record({
       advance: fc.integer({ min: 0, max: 3 }),
       blocks: fc.array(fc.tuple(fc.integer({ min: 0, max: 24 }), fc.integer({ min: 1, max: 4 })), { maxLength: 3 }),
-      wait: fc.integer({ min: 0, max: 12 }),
+      wait: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(600)), // now and then past the RTO
     })
     await fc.assert(fc.asyncProperty(fc.array(ackArb, { minLength: 1, maxLength: 25 }), async acks => {
       const { p, tcb } = await established()
@@ -276,6 +277,12 @@ describe('RACK invariants (property)', () => {
         expect(inFlight).toBeGreaterThanOrEqual(0)
         expect(inFlight).toBeLessThanOrEqual(flightSize(tcb))
         expect(tcb.cc.cwnd).toBeGreaterThanOrEqual(0)
+        const info = tcpInfo(tcb)
+        expect(info.lost).toBeLessThanOrEqual(info.unacked)
+        if (tcb.cc.ssthresh !== INITIAL_SSTHRESH) expect(tcb.cc.ssthresh).toBeGreaterThanOrEqual(2 * tcb.sndMss)
+        // A segment deemed lost and not resent starts a recovery at once (RFC 8985 6.2), so in
+        // the open state none remains: only the RTO's go-back-N leaves them to itself.
+        if (tcb.lossState === 'open') expect(segments.some(s => s.lost && !s.delivered)).toBe(false)
       }
     }), { numRuns: 40 })
   })
