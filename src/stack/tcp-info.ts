@@ -3,7 +3,7 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate, delivery_rate,
+// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate,
 // ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
@@ -113,6 +113,8 @@ export interface TcpInfo {
   data_segs_in: number
   /** The smallest RTT sample of the last config.minRttWindowMs, 300 s by default (µs); 4294967295 before the first, as Linux. */
   min_rtt: number
+  /** The last delivery rate sample that measured the path (bytes/s; congestion/rate.ts), 0 before one. */
+  delivery_rate: number
 }
 
 /** The fields of TcpInfo, as a script names them after `tcpi_`. */
@@ -123,6 +125,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
   'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
   'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt', 'delivered',
+  'delivery_rate',
 ]
 
 /**
@@ -179,6 +182,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     data_segs_out: tcb.dataSegsOut,
     data_segs_in: tcb.dataSegsIn,
     min_rtt: Number.isFinite(tcb.minRtt) ? us(tcb.minRtt) : NO_MIN_RTT,
+    delivery_rate: Math.round((tcb.sent.rate.reported?.rate ?? 0) * 1000),
   }
 }
 

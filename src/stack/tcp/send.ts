@@ -2,8 +2,9 @@
 // writer. An ACK of new data moves SND.UNA, frees the send buffer, gives an RTT sample
 // (RFC 6298, RFC 7323 RTTM) and restarts the retransmission timer; the window update
 // follows the SND.WL1/SND.WL2 rule (RFC 9293 3.10.7.4, fifth step, which input.ts runs).
-// output() sends what the windows allow (3.8; 3.10.4 for the FIN). What counts as lost and
-// goes again is recovery/'s; the segments themselves are built by emit.ts.
+// output() sends what the windows allow (3.8; 3.10.4 for the FIN), no faster than the
+// pacing rate when the congestion control sets one (BBR). What counts as lost and goes
+// again is recovery/'s; the segments themselves are built by emit.ts.
 
 import type { Tcb } from './tcb.js'
 import { sendSegmentAt } from './emit.js'
@@ -46,6 +47,7 @@ export function output(tcb: Tcb, force = false): void {
     const toRecordEnd = tcb.sendBuffer.toRecordEnd(seqDiff(tcb.sndNxt, tcb.bufSeq))
     const endsRecord = toRecordEnd <= Math.min(unsent, usable, tcb.sendSize)
     if (!force && !endsRecord && !mayTransmit(tcb, Math.min(unsent, usable, tcb.sendSize), unsent)) break
+    if (unsent > 0 && pacingHolds(tcb)) break
     const start = tcb.sndNxt
     const len = Math.min(unsent, usable, tcb.sendSize, toRecordEnd)
     // Linux's profile (config.pushBursts): PSH also ends each packet of more than one segment.
@@ -55,6 +57,7 @@ export function output(tcb: Tcb, force = false): void {
     const sent = sendSegmentAt(tcb, start, Math.min(unsent, usable, toRecordEnd), push || endsRecord)
     burst++
     if (sent === 0) break
+    paced(tcb, sent)
     prrSent(tcb, sent) // RFC 6937: new data sent in recovery counts in prr_out
     if (tcb.finQueued && seqAdd(start, sent) === seqAdd(tcb.bufSeq, tcb.sendBuffer.length + 1)) {
       tcb.finSeq = seqAdd(start, sent - 1)
@@ -71,6 +74,7 @@ export function output(tcb: Tcb, force = false): void {
   // A tail loss probe is due two RTTs after the last new segment (RFC 8985 7.2).
   if (seqDiff(tcb.sndNxt, sndNxtBefore) > 0) scheduleProbe(tcb)
   noteCwndLimited(tcb, tcb.unsentBytes, peerRoom(tcb))
+  checkAppLimited(tcb)
   const blocked = tcb.finSeq === null && (tcb.unsentBytes > 0 || tcb.finQueued)
   if (blocked && tcb.sndUna === tcb.sndNxt && !tcb.persistTimer.armed) {
     host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
@@ -143,6 +147,43 @@ function segmentsPerPacket(tcb: Tcb): number {
   if (r < 32) bytes += 65_536 / 2 ** r
   const autosize = Math.max(tcb.host.config.minTsoSegs, Math.floor(Math.min(bytes, 65_536) / tcb.sndMss))
   return Math.min(autosize, halfCwnd)
+}
+
+/**
+ * Pacing, when the congestion control sets a rate (BBR): new data goes no faster than it, by
+ * an earliest departure time as Linux's (tcp_wstamp_ns; tcp_update_skb_after_send): each
+ * send moves tcb.pacingNextAt on by its length at the rate, from now if that is later. A
+ * send quantum (about 1 ms of the rate, at least the timer wheel's 1 ms tick) may leave at
+ * once, as Linux's TSO bursts; past it the pacing timer releases the rest.
+ * Retransmissions are not held (resendLost runs first). Does pacing hold new data now?
+ */
+function pacingHolds(tcb: Tcb): boolean {
+  const rate = tcb.cc.pacingRate
+  if (rate === undefined || rate <= 0) return false
+  const now = tcb.host.clock.now()
+  const slack = Math.max(1, ((tcb.cc.sendQuantum ?? tcb.sndMss) * 1000) / rate)
+  const wait = tcb.pacingNextAt - slack - now
+  if (wait < 0) return false
+  if (!tcb.pacingTimer.armed) tcb.host.wheel.arm(tcb.pacingTimer, Math.max(1, Math.ceil(wait)))
+  return true
+}
+
+/** `bytes` went: the next departure is that much later at the pacing rate. */
+function paced(tcb: Tcb, bytes: number): void {
+  const rate = tcb.cc.pacingRate
+  if (rate === undefined || rate <= 0) return
+  tcb.pacingNextAt = Math.max(tcb.pacingNextAt, tcb.host.clock.now()) + (bytes * 1000) / rate
+}
+
+/**
+ * After an output() pass: did the application, not the network, stop the sender, that is
+ * less than a full segment left to send, room in cwnd and nothing lost waiting? Then the
+ * delivery rate samples of what is in flight are app-limited (congestion/rate.ts, as
+ * Linux's tcp_rate_check_app_limited).
+ */
+function checkAppLimited(tcb: Tcb): void {
+  if (tcb.unsentBytes >= tcb.sndMss || tcb.lossState !== 'open' || sendAllowance(tcb) <= 0) return
+  tcb.sent.rate.markAppLimited(seqDiff(tcb.sndNxt, tcb.sndUna))
 }
 
 /** What the peer's window still allows beyond SND.NXT. */

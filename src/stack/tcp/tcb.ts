@@ -357,6 +357,10 @@ export class Tcb {
   readonly keepaliveTimer: Timer
   /** FIN-WAIT-2 timeout for orphans (Linux's tcp_fin_timeout). 2MSL runs on the TIME-WAIT entry (time-wait.ts). */
   readonly closeTimer: Timer
+  /** Pacing (send.ts): releases the next new data once the pacing rate allows it. */
+  readonly pacingTimer: Timer
+  /** Pacing: the earliest time the next new data may go (ms; Linux's tcp_wstamp_ns). */
+  pacingNextAt = 0
   /** Zero-window probes sent without the window opening. */
   persistBackoff = 0
   keepaliveEnabled = false
@@ -384,7 +388,7 @@ export class Tcb {
     readonly localPort: number,
     readonly remoteAddr: number,
     readonly remotePort: number,
-    handlers: { retransmit(): void; delayedAck(): void; persist(): void; keepalive(): void; close(): void },
+    handlers: { retransmit(): void; delayedAck(): void; persist(): void; keepalive(): void; close(): void; pace(): void },
   ) {
     this.rtt = new RtoEstimator(host.config)
     this.cc = createCongestionControl(host.config.congestionControl, this.sndMss)
@@ -394,6 +398,7 @@ export class Tcb {
     this.persistTimer = new Timer(handlers.persist)
     this.keepaliveTimer = new Timer(handlers.keepalive)
     this.closeTimer = new Timer(handlers.close)
+    this.pacingTimer = new Timer(handlers.pace)
     this.lastReceived = host.clock.now()
   }
 
@@ -493,6 +498,7 @@ export class Tcb {
     wheel.disarm(this.persistTimer)
     wheel.disarm(this.keepaliveTimer)
     wheel.disarm(this.closeTimer)
+    wheel.disarm(this.pacingTimer)
   }
 
   /** A short label for traces and errors: local and remote ends. */

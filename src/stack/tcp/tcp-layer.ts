@@ -29,7 +29,7 @@ import { ConnectionTable } from './connection-table.js'
 import { FastOpenCache } from './fast-open-cache.js'
 import { PendingSyn, type PendingSynUser } from './pending-syn.js'
 import { TimeWait, closeTimeWait, restart2Msl, synMayReopen, timeWaitArrives, type TimeWaitHost } from './time-wait.js'
-import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPersist, onRetransmitTimeout } from './timers.js'
+import { enterClosed, onCloseTimer, onDelayedAck, onKeepalive, onPacingTimer, onPersist, onRetransmitTimeout } from './timers.js'
 import { openActive } from './user.js'
 import { startCongestionControl } from './recovery/recovery-and-undo.js'
 
@@ -573,6 +573,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       persist: () => onPersist(tcb),
       keepalive: () => onKeepalive(tcb),
       close: () => onCloseTimer(tcb),
+      pace: () => onPacingTimer(tcb),
     })
     tcb.tsOffset = this.isn.timestampOffset(localAddr, remoteAddr)
     return tcb

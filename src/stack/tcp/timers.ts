@@ -56,6 +56,11 @@ export function onPersist(tcb: Tcb): void {
   tcb.host.wheel.arm(tcb.persistTimer, persistDelay(tcb))
 }
 
+/** The pacing timer (send.ts): the rate allows the next new data now. */
+export function onPacingTimer(tcb: Tcb): void {
+  output(tcb)
+}
+
 /** Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): probe an idle connection, give up after enough silence. */
 export function onKeepalive(tcb: Tcb): void {
   const config = tcb.host.config

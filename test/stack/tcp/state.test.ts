@@ -152,7 +152,7 @@ describe('Tcb.setState', () => {
     }
     const nothing = () => undefined
     const tcb = new Tcb(host, 0x0a000002, 80, 0x0a000001, 40000, {
-      retransmit: nothing, delayedAck: nothing, persist: nothing, keepalive: nothing, close: nothing,
+      retransmit: nothing, delayedAck: nothing, persist: nothing, keepalive: nothing, close: nothing, pace: nothing,
     })
     return { tcb, told }
   }

@@ -1,14 +1,18 @@
-// The congestion control interface: what an algorithm (NewReno, CUBIC) decides,
+// The congestion control interface: what an algorithm (NewReno, CUBIC, BBR) decides,
 // and the parts every algorithm shares. An algorithm owns two numbers, cwnd and
 // ssthresh (RFC 5681 2), and answers five events. It never sends anything and
 // never sees a segment: recovery/ detects losses and resends, send.ts
 // sends at most min(cwnd, SND.WND) beyond SND.UNA. The shape follows smoltcp's
 // congestion controller and Linux's tcp_congestion_ops (ssthresh, cong_avoid).
+// A model-based algorithm (BBR) also has onAckSample, Linux's cong_control: it sees every
+// ACK with its delivery rate sample (rate.ts) and alone sets cwnd and the pacing rate.
 
-/** The algorithms there are: CUBIC is the default, as on Linux. */
-export type CongestionControlName = 'newreno' | 'cubic'
+import type { RateSample } from './rate.js'
 
-export const CONGESTION_CONTROLS: readonly CongestionControlName[] = ['newreno', 'cubic']
+/** The algorithms there are: CUBIC is the default, as on Linux; BBR (v1) is opt-in. */
+export type CongestionControlName = 'newreno' | 'cubic' | 'bbr'
+
+export const CONGESTION_CONTROLS: readonly CongestionControlName[] = ['newreno', 'cubic', 'bbr']
 
 /** What an algorithm may need to know beside the bytes acknowledged. */
 export interface CongestionContext {
@@ -18,6 +22,22 @@ export interface CongestionContext {
   mss: number
   /** The smoothed round-trip time in ms (RFC 6298 SRTT), undefined before the first sample. */
   srtt: number | undefined
+}
+
+/** What a model-based algorithm sees of every ACK (Linux's cong_control and its rate_sample). */
+export interface AckContext extends CongestionContext {
+  /** The loss state after the ACK (Linux's icsk_ca_state): fast recovery, or after an RTO. */
+  lossState: 'open' | 'recovery' | 'loss'
+  /** Bytes in flight after the ACK (RFC 6675 pipe; Linux's tcp_packets_in_flight). */
+  inFlight: number
+  /** Bytes this ACK newly delivered, cumulatively or by SACK (Linux's acked_sacked). */
+  delivered: number
+  /** Bytes this ACK newly showed lost (Linux's rs->losses, in bytes). */
+  lost: number
+  /** C.delivered: bytes delivered over the whole connection (rate.ts). */
+  totalDelivered: number
+  /** This ACK's delivery rate sample, or null when it gives none. */
+  sample: RateSample | null
 }
 
 export interface CongestionControl {
@@ -48,6 +68,16 @@ export interface CongestionControl {
    * ssthresh (recovery/recovery-and-undo.ts chooses them) and forget what else the reduction changed.
    */
   onUndo(cwnd: number, ssthresh: number): void
+  /**
+   * Model-based control (BBR): every ACK, in every loss state, after loss detection. When an
+   * algorithm has it, it alone sets cwnd: onAck, PRR's and the recovery's end are skipped, as
+   * Linux skips tcp_cong_avoid and tcp_cwnd_reduction for an algorithm with cong_control.
+   */
+  onAckSample?(ack: AckContext): void
+  /** Bytes per second the sender keeps to (pacing, send.ts), or undefined: no pacing. */
+  readonly pacingRate?: number
+  /** How many bytes the sender may send at once when pacing (Linux's tcp_tso_autosize, bbr_tso_segs_goal). */
+  readonly sendQuantum?: number
 }
 
 /** Linux's "infinite" ssthresh: before the first loss, slow start has no ceiling (RFC 5681 3.1: "arbitrarily high"). */

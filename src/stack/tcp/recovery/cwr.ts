@@ -17,6 +17,11 @@ import { flightSize, pipe } from './detection.js'
 /** An ECE ACK arrived in the open state and no reduction is under way: begin one (6.1.2). */
 export function enterCwr(tcb: Tcb, ctx: CongestionContext): void {
   if (tcb.cwr !== null) return
+  // BBR v1 does not respond to ECN (Linux skips tcp_cwnd_reduction for it): only the receiver is told.
+  if (tcb.cc.onAckSample !== undefined) {
+    tcb.ecnCwrPending = true
+    return
+  }
   const priorCwnd = tcb.cc.cwnd
   tcb.cc.onCongestion(flightSize(tcb), ctx) // ssthresh = beta * cwnd, as for a loss
   tcb.cc.cwnd = priorCwnd // PRR brings it down from here, ACK by ACK

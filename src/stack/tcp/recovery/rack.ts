@@ -43,7 +43,7 @@ function eachDelivered(tcb: Tcb, ack: number, fn: (s: SentSegment) => void): voi
       delivered = block !== undefined && seqLe(block.left, s.start) && seqLe(s.end, block.right)
     }
     if (delivered) {
-      s.delivered = true
+      tcb.sent.deliver(s)
       fn(s)
     }
   }

@@ -1,6 +1,8 @@
 // Repairing losses, and how much the congestion window lets the sender put in flight.
 // The algorithm in congestion/ (NewReno or CUBIC) decides how cwnd grows and how far it
-// falls; this file decides when, and what to resend. detection.ts says what is lost,
+// falls; this file decides when, and what to resend. A model-based algorithm (BBR) sets
+// cwnd itself from every ACK's delivery rate sample (takeRateSample): PRR and the growth
+// here are skipped for it, as Linux skips them for an algorithm with cong_control. detection.ts says what is lost,
 // timers.ts when the retransmission timer goes off, timeouts.ts what it does then.
 //
 //   open      no loss suspected. ACKs grow cwnd; the first two duplicate ACKs
@@ -31,6 +33,27 @@ import { armRetransmitTimer } from './timers.js'
 
 export function context(tcb: Tcb): CongestionContext {
   return { now: tcb.host.clock.now(), mss: tcb.sndMss, srtt: tcb.rtt.srtt }
+}
+
+/** Does the algorithm set cwnd from rate samples itself (BBR), rather than through PRR and onAck? */
+export function modelBased(tcb: Tcb): boolean {
+  return tcb.cc.onAckSample !== undefined
+}
+
+/**
+ * The end of every ACK's processing (ackAdvanced, duplicateAck): its delivery rate sample
+ * (congestion/rate.ts; TCP_INFO's delivery_rate), handed with the loss state to a
+ * model-based algorithm (Linux's tcp_rate_gen, then cong_control). `delivered`: the
+ * ACK's DeliveredData.
+ */
+function takeRateSample(tcb: Tcb, delivered: number): void {
+  const rate = tcb.sent.rate
+  const now = tcb.host.clock.now()
+  const sample = rate.sample(now, Number.isFinite(tcb.minRtt) ? tcb.minRtt : 0)
+  if (tcb.cc.onAckSample === undefined) return
+  const lost = (tcb.sent.lossMarks - rate.lossMarks) * tcb.sndMss
+  rate.lossMarks = tcb.sent.lossMarks
+  tcb.cc.onAckSample({ ...context(tcb), lossState: tcb.lossState, inFlight: pipe(tcb), delivered, lost, totalDelivered: rate.delivered, sample })
 }
 
 /** cwnd in whole segments, as Linux counts it: a window of 2.7 segments sends 2 (and never less than 1). */
@@ -117,6 +140,11 @@ export function restartAfterIdle(tcb: Tcb): void {
 export function duplicateAck(tcb: Tcb): void {
   tcb.dupAcks++
   const delivered = deliveredByDupAck(tcb)
+  duplicateAckResponse(tcb, delivered)
+  takeRateSample(tcb, delivered)
+}
+
+function duplicateAckResponse(tcb: Tcb, delivered: number): void {
   // RACK's reorder timer (RFC 8985 6.3): a segment not yet late enough to count as lost.
   if (tcb.rack.timeoutAt !== null) armRetransmitTimer(tcb)
   if (tcb.lossState !== 'open') {
@@ -128,11 +156,11 @@ export function duplicateAck(tcb: Tcb): void {
     // Each duplicate ACK is data that left the network: PRR lets part of it be replaced
     // (RFC 6937 3; it replaces RFC 5681 3.2 step 4's inflation). After an RTO cwnd grows
     // only with new ACKs.
-    if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
+    if (tcb.lossState === 'recovery' && !modelBased(tcb)) prrAck(tcb, delivered, false)
     return
   }
   // growOnDelivered: once the path reorders beyond DupThresh, data SACKed grows cwnd too (Linux's tcp_may_raise_cwnd).
-  if (tcb.host.config.growOnDelivered && tcb.reordering > DUP_THRESH && tcb.cwr === null && mayGrowCwnd(tcb) && delivered > 0) tcb.cc.onAck(delivered, context(tcb))
+  if (tcb.host.config.growOnDelivered && !modelBased(tcb) && tcb.reordering > DUP_THRESH && tcb.cwr === null && mayGrowCwnd(tcb) && delivered > 0) tcb.cc.onAck(delivered, context(tcb))
   // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
   // which also stays for a SACK peer whose duplicate ACKs carry no blocks.
   if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, false)
@@ -183,7 +211,7 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced: boolean): v
   if (reduce && !inCwr) tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
-  prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
+  if (!modelBased(tcb)) prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
   if (tcb.sackOk) {
     // What RACK marked lost goes (RFC 8985 6.2), SND.UNA's segment when DupThresh alone spoke.
     const head = tcb.sent.find(tcb.sndUna)
@@ -209,6 +237,11 @@ export function ecnEchoArrives(tcb: Tcb): void {
 export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   const acked = seqDiff(tcb.sndUna, prevUna)
   const delivered = deliveredByAck(tcb, acked)
+  ackResponse(tcb, acked, delivered)
+  takeRateSample(tcb, delivered)
+}
+
+function ackResponse(tcb: Tcb, acked: number, delivered: number): void {
   tcb.dupAcks = 0
   tcb.probeSent = false
   // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
@@ -224,6 +257,7 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       // RACK found a loss on this ACK (RFC 8985 6.2): repair it now, not at the next
       // duplicate ACK; the ACK then feeds PRR rather than growing cwnd.
       if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, true)
+      if (modelBased(tcb)) return // BBR: takeRateSample
       if (tcb.cwr !== null) cwrAck(tcb, delivered) // an ECN reduction under way: no growth (RFC 3168 6.1.2)
       else if (mayGrowCwnd(tcb)) tcb.cc.onAck(growth, context(tcb))
       return
@@ -241,7 +275,8 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
       if (tryUndo(tcb, acked)) return
       if (seqGt(tcb.sndUna, tcb.recover)) return exitRecovery(tcb)
       partialAck(tcb)
-      return prrAck(tcb, delivered, true)
+      if (!modelBased(tcb)) prrAck(tcb, delivered, true)
+      return
     }
   }
 }
@@ -305,7 +340,7 @@ function exitRecovery(tcb: Tcb): void {
   if (undo !== null && undo.retrans.size > 0) undo.tsVal = null // Eifel's moment has passed
   else tcb.undo = null
   rackRecoveryEnded(tcb)
-  tcb.cc.cwnd = tcb.cc.ssthresh
+  if (!modelBased(tcb)) tcb.cc.cwnd = tcb.cc.ssthresh
 }
 
 /**

@@ -9,11 +9,14 @@
 //   trim(sndUna)                        forget what the cumulative ACK covers
 //   segments                            the entries, in sequence order (read only)
 //   find(seq)                           the entry holding the byte at `seq`, or undefined
+//   deliver(s)                          `s` is cumulatively ACKed or SACKed (rack.ts, trim)
+//   rate                                the delivery rate estimator the sends stamp (congestion/rate.ts)
 //
 // RACK's per-connection state (the Rack record) is defined here too, so tcb.ts needs only
 // this file; rack.ts runs the algorithm on both.
 
-import { seqAdd, seqGe, seqGt, seqLe, seqLt } from '../seq.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../seq.js'
+import { DeliveryRate, type RateStamp } from '../congestion/rate.js'
 
 /** One segment in flight: RFC 8985 6.1's Segment.xmit_ts, .end_seq, .retransmitted and .lost. */
 export interface SentSegment {
@@ -35,6 +38,8 @@ export interface SentSegment {
   markedLost: boolean
   /** Delivered: cumulatively ACKed or wholly SACKed, already taken by RACK's update (6.2 step 2). */
   delivered: boolean
+  /** The delivery counters when it was last sent (congestion/rate.ts). */
+  rate: RateStamp
 }
 
 /** Most entries kept; beyond that the oldest new sends are not recorded (the send buffer bounds it well before). */
@@ -44,6 +49,8 @@ export class SentSegments {
   private list: SentSegment[] = []
   /** Sends so far, for SentSegment.order. */
   private sends = 0
+  /** Delivery rate estimation over these segments (draft-cheng-iccrg-delivery-rate-estimation). */
+  readonly rate = new DeliveryRate()
 
   get segments(): readonly SentSegment[] {
     return this.list
@@ -54,10 +61,11 @@ export class SentSegments {
     if (len <= 0) return
     const end = seqAdd(seq, len)
     const order = ++this.sends
+    const rate = this.rate.stamp(now, this.list.length === 0)
     if (seqGe(seq, sndNxt)) {
       for (let at = seq; seqLt(at, end) && this.list.length < MAX_SEGMENTS; at = seqAdd(at, mss)) {
         const right = seqLt(seqAdd(at, mss), end) ? seqAdd(at, mss) : end
-        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, markedLost: false, delivered: false })
+        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, markedLost: false, delivered: false, rate })
       }
       return
     }
@@ -71,15 +79,25 @@ export class SentSegments {
       s.order = order
       s.retransmitted = true
       s.lost = false
+      s.rate = rate
     }
   }
 
   trim(sndUna: number): void {
     let n = 0
-    while (n < this.list.length && seqLe(this.list[n]!.end, sndUna)) n++
+    while (n < this.list.length && seqLe(this.list[n]!.end, sndUna)) {
+      const s = this.list[n++]!
+      if (!s.delivered) this.deliver(s)
+    }
     if (n > 0) this.list.splice(0, n)
     const first = this.list[0]
     if (first !== undefined && seqLt(first.start, sndUna)) first.start = sndUna
+  }
+
+  /** `s` is delivered, cumulatively ACKed or wholly SACKed: counted once, for the delivery rate too. */
+  deliver(s: SentSegment): void {
+    s.delivered = true
+    this.rate.onDelivered(s.rate, seqDiff(s.end, s.start), s.xmitTs, s.order, s.retransmitted)
   }
 
   /** Segments deemed lost so far, in all: PRR tells an ACK that marked one (prr.ts). */
