@@ -5,13 +5,14 @@
 // counts *spurious* retransmissions: data segments sent again that the receiver
 // already held when they went. No device, no root; the same seed gives the same run.
 //
-//   node --import tsx bench/lossy-sim.ts [--mib N] [--seeds N] [--cc cubic,newreno]
+//   node --import tsx bench/lossy-sim.ts [--mib N] [--seeds N] [--cc cubic,newreno,bbr]
 
 import { parseArgs } from 'node:util'
 import type { Socket } from '../src/stack/socket/socket'
 import { parseIPv4 } from '../src/stack/wire/ipv4'
 import { SYN, parseTcp, type TcpSegment } from '../src/stack/wire/tcp'
 import { Simulation } from '../src/testkit/sim'
+import { isCongestionControlName, type CongestionControlName } from '../src/stack/tcp/congestion'
 import { NETEM_PROFILE } from '../test/helpers/netem-profile'
 
 const SERVER = '10.0.0.2'
@@ -31,7 +32,7 @@ async function download(seed: number, bytes: number, cc: string) {
   const sim = new Simulation({ seed, link: NETEM_PROFILE })
   // TUNTCP_LOSSY_TCP='{"growOnDelivered":false}': any TcpConfig override on both ends, to compare (as bench/lossy-link.ts).
   const override = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : {}
-  const server = sim.addStack(SERVER, { tcp: { ...override, congestionControl: cc as 'cubic' } })
+  const server = sim.addStack(SERVER, { tcp: { ...override, congestionControl: cc as CongestionControlName } })
   const client = sim.addStack(CLIENT, { tcp: override })
   server.createServer((s: Socket) => { s.end(Buffer.alloc(bytes, 7)) }).listen(80)
 
@@ -86,7 +87,7 @@ async function download(seed: number, bytes: number, cc: string) {
   }
 }
 
-const USAGE = 'usage: node --import tsx bench/lossy-sim.ts [--mib N] [--seeds N] [--cc cubic,newreno]'
+const USAGE = 'usage: node --import tsx bench/lossy-sim.ts [--mib N] [--seeds N] [--cc cubic,newreno,bbr]'
 function options() {
   try {
     return parseArgs({ options: { mib: { type: 'string', default: '20' }, seeds: { type: 'string', default: '3' }, cc: { type: 'string', default: 'cubic,newreno' }, help: { type: 'boolean', default: false } } }).values
@@ -100,7 +101,7 @@ if (values.help) {
   console.log(USAGE)
   process.exit(0)
 }
-const bad = !(Number(values.mib) > 0) ? `--mib ${values.mib}` : !(Number.isInteger(Number(values.seeds)) && Number(values.seeds) > 0) ? `--seeds ${values.seeds}` : values.cc!.split(',').find(c => c !== 'cubic' && c !== 'newreno')
+const bad = !(Number(values.mib) > 0) ? `--mib ${values.mib}` : !(Number.isInteger(Number(values.seeds)) && Number(values.seeds) > 0) ? `--seeds ${values.seeds}` : values.cc!.split(',').find(c => !isCongestionControlName(c))
 if (bad !== undefined) {
   console.error(`bench/lossy-sim.ts: not a valid value: ${bad}; ${USAGE}`)
   process.exit(2)

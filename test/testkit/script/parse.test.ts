@@ -211,7 +211,7 @@ describe('options', () => {
     ['--local_ip=10.0.0\n0 close(3) = 0', 'line 1: --local_ip must be an IPv4 address, not 10.0'],
     ['--tcp_msl_ms=fast\n0 close(3) = 0', 'line 1: --tcp_msl_ms must be a whole number, not fast'],
     ['--tcp_sack=maybe\n0 close(3) = 0', 'line 1: --tcp_sack must be true or false, not maybe'],
-    ['--tcp_congestion_control=vegas\n0 close(3) = 0', 'line 1: --tcp_congestion_control must be one of newreno, cubic, not vegas'],
+    ['--tcp_congestion_control=vegas\n0 close(3) = 0', 'line 1: --tcp_congestion_control must be one of newreno, cubic, bbr, not vegas'],
     ['0 close(3) = 0\n--tolerance_usecs=1', 'line 2: --tolerance_usecs must come before the first event'],
   ])('refuses %j', (source, message) => {
     expect(error(source)).toBe(message)

@@ -276,6 +276,21 @@ describe('choosing the algorithm', () => {
     const cwnd = socket.congestion.cwnd
     socket.setCongestionControl('newreno')
     expect(socket.congestion).toMatchObject({ algorithm: 'newreno', cwnd })
-    expect(() => socket.setCongestionControl('bbr' as CongestionControlName)).toThrow(/unknown congestion control/)
+    expect(() => socket.setCongestionControl('vegas' as CongestionControlName)).toThrow(/unknown congestion control/)
+  })
+
+  it('switches to BBR mid-connection: cwnd carries over, pacing starts with its first ACKs', async () => {
+    const { p, socket } = await established('cubic', true)
+    socket.write(Buffer.alloc(1 << 16))
+    await settle()
+    const cwnd = socket.congestion.cwnd
+    socket.setCongestionControl('bbr')
+    expect(socket.congestion).toMatchObject({ algorithm: 'bbr', cwnd })
+    const flight = p.takeAll()
+    await p.run(20) // a round trip of 20 ms: the rate samples need an interval
+    for (const s of flight) await ackTo(p, end(p, s))
+    // 10 segments in 20 ms, the first sample's interval: about 724 kB/s.
+    expect(socket.info().delivery_rate).toBeGreaterThan(0)
+    expect((socket as unknown as { connection: { cc: { pacingRate: number } } }).connection.cc.pacingRate).toBeGreaterThan(0)
   })
 })
