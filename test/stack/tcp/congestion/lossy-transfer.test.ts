@@ -40,58 +40,42 @@ function lossyPair(seed: number, cc: CongestionControlName, sack: boolean) {
   return { clock, a, b }
 }
 
+/** 1 MiB each way at once, then both close: every byte intact, both ends CLOSED or in TIME-WAIT. */
+async function bothWays(seed: number, cc: CongestionControlName, sack: boolean) {
+  const { clock, a, b } = lossyPair(seed, cc, sack)
+  const up = payload(seed)
+  const down = payload(seed + 1000)
+  let server: Socket | undefined
+  b.createServer({ allowHalfOpen: true }, s => {
+    server = s
+    s.end(down)
+  }).listen(5001)
+  const client = a.connect({ host: B, port: 5001, allowHalfOpen: true })
+  const got = collect(client)
+  client.end(up)
+  await runUntil(clock, () => server !== undefined, 60_000)
+  const serverGot = collect(server!)
+  const done = () => got.ended() && serverGot.ended() &&
+    ['CLOSED', 'TIME-WAIT'].includes(client.state) && ['CLOSED', 'TIME-WAIT'].includes(server!.state)
+  const t0 = clock.now()
+  await runUntil(clock, done, 600_000)
+  if (process.env.LOSSY_DEBUG) console.log(`seed ${seed} ${cc} sack=${sack}: ${clock.now() - t0} ms virtual, rtx ${a.counters.retransmissions + b.counters.retransmissions}`)
+  expect(sha(got.data())).toBe(sha(down))
+  expect(sha(serverGot.data())).toBe(sha(up))
+  expect(a.counters.retransmissions + b.counters.retransmissions).toBeGreaterThan(0)
+}
+
 describe('lossy transfers, many seeds (5% loss, reordering, duplicates, corruption)', () => {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const cc: CongestionControlName = seed % 2 === 0 ? 'newreno' : 'cubic'
     const sack = seed % 3 !== 0
-    it(`seed ${seed}: 1 MiB each way intact, both ends closed (${cc}${sack ? ', SACK' : ''})`, async () => {
-      const { clock, a, b } = lossyPair(seed, cc, sack)
-      const up = payload(seed)
-      const down = payload(seed + 1000)
-      let server: Socket | undefined
-      b.createServer({ allowHalfOpen: true }, s => {
-        server = s
-        s.end(down)
-      }).listen(5001)
-      const client = a.connect({ host: B, port: 5001, allowHalfOpen: true })
-      const got = collect(client)
-      client.end(up)
-      await runUntil(clock, () => server !== undefined, 60_000)
-      const serverGot = collect(server!)
-      const done = () => got.ended() && serverGot.ended() &&
-        ['CLOSED', 'TIME-WAIT'].includes(client.state) && ['CLOSED', 'TIME-WAIT'].includes(server!.state)
-      const t0 = clock.now()
-      await runUntil(clock, done, 600_000)
-      if (process.env.LOSSY_DEBUG) console.log(`seed ${seed} ${cc} sack=${sack}: ${clock.now() - t0} ms virtual, rtx ${a.counters.retransmissions + b.counters.retransmissions}`)
-      expect(sha(got.data())).toBe(sha(down))
-      expect(sha(serverGot.data())).toBe(sha(up))
-      expect(a.counters.retransmissions + b.counters.retransmissions).toBeGreaterThan(0)
-    })
+    it(`seed ${seed}: 1 MiB each way intact, both ends closed (${cc}${sack ? ', SACK' : ''})`, () => bothWays(seed, cc, sack))
   }
 })
 
 describe('lossy transfers with BBR (the same profile and checks)', () => {
   for (let seed = 31; seed <= 36; seed++) {
     const sack = seed % 3 !== 0
-    it(`seed ${seed}: 1 MiB each way intact, both ends closed (bbr${sack ? ', SACK' : ''})`, async () => {
-      const { clock, a, b } = lossyPair(seed, 'bbr', sack)
-      const up = payload(seed)
-      const down = payload(seed + 1000)
-      let server: Socket | undefined
-      b.createServer({ allowHalfOpen: true }, s => {
-        server = s
-        s.end(down)
-      }).listen(5001)
-      const client = a.connect({ host: B, port: 5001, allowHalfOpen: true })
-      const got = collect(client)
-      client.end(up)
-      await runUntil(clock, () => server !== undefined, 60_000)
-      const serverGot = collect(server!)
-      const done = () => got.ended() && serverGot.ended() &&
-        ['CLOSED', 'TIME-WAIT'].includes(client.state) && ['CLOSED', 'TIME-WAIT'].includes(server!.state)
-      await runUntil(clock, done, 600_000)
-      expect(sha(got.data())).toBe(sha(down))
-      expect(sha(serverGot.data())).toBe(sha(up))
-    })
+    it(`seed ${seed}: 1 MiB each way intact, both ends closed (bbr${sack ? ', SACK' : ''})`, () => bothWays(seed, 'bbr', sack))
   }
 })
