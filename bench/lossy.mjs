@@ -87,9 +87,10 @@ const ROWS = [
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /**
- * Three pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
+ * Four pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
  * stack's default, CUBIC; both loss-based and alike, kernel Reno against the stack's NewReno;
- * and kernel CUBIC against the stack's CUBIC, download only. A network namespace may make Reno
+ * kernel CUBIC against the stack's CUBIC, download only; and kernel BBR against the stack's
+ * BBR (congestionControl: 'bbr'), download only. A network namespace may make Reno
  * or its host's default its own default, not CUBIC unless the host allows it
  * (net.ipv4.tcp_allowed_congestion_control), but a privileged process may set CUBIC on its own
  * sockets: for that row the kernel side's /bytes comes from bench/bytes-server-cc.py on port
@@ -99,6 +100,7 @@ const VARIANTS = [
   { id: '', kernelCc: null, tuntcpCc: 'cubic' },
   { id: '-reno', kernelCc: 'reno', tuntcpCc: 'newreno' },
   { id: '-cubic', kernelCc: 'cubic', tuntcpCc: 'cubic', perSocketPort: 8080, rows: ['lossy-download'] },
+  { id: '-bbr', kernelCc: 'bbr', tuntcpCc: 'bbr', rows: ['lossy-download'] },
 ]
 
 /** The per-socket CUBIC server of the '-cubic' pairing, inside the kernel server's namespace. */

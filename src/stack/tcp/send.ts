@@ -152,17 +152,25 @@ function segmentsPerPacket(tcb: Tcb): number {
 /**
  * Pacing, when the congestion control sets a rate (BBR): new data goes no faster than it, by
  * an earliest departure time as Linux's (tcp_wstamp_ns; tcp_update_skb_after_send): each
- * send moves tcb.pacingNextAt on by its length at the rate, from now if that is later. A
- * send quantum (about 1 ms of the rate, at least the timer wheel's 1 ms tick) may leave at
- * once, as Linux's TSO bursts; past it the pacing timer releases the rest.
- * Retransmissions are not held (resendLost runs first). Does pacing hold new data now?
+ * send moves tcb.pacingNextAt on by its length at the rate. A send quantum (about 1 ms of
+ * the rate, as Linux's TSO bursts, and at least PACING_SLACK_MS: the timer wheel ticks in
+ * whole ms) may leave at once; past it the pacing timer releases the rest. A timer that
+ * fires late (real time, a busy event loop) may make up at most that much again: the
+ * departure time trails now by no more than the slack, so the rate holds without bursts
+ * of more than two quanta. Retransmissions are not held (resendLost runs first).
  */
+const PACING_SLACK_MS = 2
+
+/** How far ahead of now (ms) the departure time may be for new data to leave at once. */
+function pacingSlack(tcb: Tcb, rate: number): number {
+  return Math.max(PACING_SLACK_MS, ((tcb.cc.sendQuantum ?? tcb.sndMss) * 1000) / rate)
+}
+
+/** Does pacing hold new data now? If so, the pacing timer is armed for when it may go. */
 function pacingHolds(tcb: Tcb): boolean {
   const rate = tcb.cc.pacingRate
   if (rate === undefined || rate <= 0) return false
-  const now = tcb.host.clock.now()
-  const slack = Math.max(1, ((tcb.cc.sendQuantum ?? tcb.sndMss) * 1000) / rate)
-  const wait = tcb.pacingNextAt - slack - now
+  const wait = tcb.pacingNextAt - pacingSlack(tcb, rate) - tcb.host.clock.now()
   if (wait < 0) return false
   if (!tcb.pacingTimer.armed) tcb.host.wheel.arm(tcb.pacingTimer, Math.max(1, Math.ceil(wait)))
   return true
@@ -172,7 +180,8 @@ function pacingHolds(tcb: Tcb): boolean {
 function paced(tcb: Tcb, bytes: number): void {
   const rate = tcb.cc.pacingRate
   if (rate === undefined || rate <= 0) return
-  tcb.pacingNextAt = Math.max(tcb.pacingNextAt, tcb.host.clock.now()) + (bytes * 1000) / rate
+  const now = tcb.host.clock.now()
+  tcb.pacingNextAt = Math.max(tcb.pacingNextAt, now - pacingSlack(tcb, rate)) + (bytes * 1000) / rate
 }
 
 /**
