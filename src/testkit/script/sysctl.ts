@@ -164,12 +164,13 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
     },
   },
   tcp_congestion_control: {
-    doc: 'congestionControl: cubic, or reno (tuntcp\'s newreno, RFC 6582, which Linux\'s reno is)',
+    doc: 'congestionControl: cubic, bbr, or reno (tuntcp\'s newreno, RFC 6582, which Linux\'s reno is)',
     apply(value) {
       const v = value.trim()
       if (v === 'cubic') return ok({ congestionControl: 'cubic' })
+      if (v === 'bbr') return ok({ congestionControl: 'bbr' })
       if (v === 'reno') return ok({ congestionControl: 'newreno' })
-      return refuse('tuntcp has cubic and reno (newreno)')
+      return refuse('tuntcp has cubic, bbr and reno (newreno)')
     },
   },
   tcp_reordering: fixed('the DupThresh a connection starts with is 3 (RFC 5681); reordering seen raises it', [3]),

@@ -61,7 +61,7 @@ describe('the sysctl table', () => {
     ['net.ipv4.tcp_ecn', '3', 'sysctl net.ipv4.tcp_ecn=3: tuntcp has classic ECN (RFC 3168) only'],
     ['net.ipv4.tcp_reordering', '5', 'tuntcp only behaves as 3'],
     ['net.ipv4.tcp_syncookies', '2', 'only when the SYN queue is full'],
-    ['net.ipv4.tcp_congestion_control', 'bbr', 'tuntcp has cubic and reno'],
+    ['net.ipv4.tcp_congestion_control', 'vegas', 'tuntcp has cubic, bbr and reno'],
     ['net.ipv4.tcp_fastopen', '0x8', 'bits 0x8 are not among the ones tuntcp knows'],
     ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2', 'must be a key of four groups of 8 hex digits'],
     ['net.ipv4.tcp_fastopen_key', 'a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4,', 'must be a key of four groups of 8 hex digits'],
