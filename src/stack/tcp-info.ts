@@ -3,7 +3,7 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (delivered, rcv_space, pacing_rate,
+// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate,
 // delivery_rate, ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
@@ -109,6 +109,8 @@ export interface TcpInfo {
   segs_in: number
   data_segs_out: number
   data_segs_in: number
+  /** Segments delivered to the peer: newly cumulatively ACKed or SACKed, retransmissions included, our SYN or SYN,ACK too (Linux's tp->delivered; tcp/delivered.ts). */
+  delivered: number
   /** The smallest RTT sample of the last config.minRttWindowMs, 300 s by default (µs); 4294967295 before the first, as Linux. */
   min_rtt: number
 }
@@ -121,6 +123,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
   'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
   'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt',
+  'delivered',
 ]
 
 /**
@@ -176,6 +179,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     data_segs_out: tcb.dataSegsOut,
     data_segs_in: tcb.dataSegsIn,
     min_rtt: Number.isFinite(tcb.minRtt) ? us(tcb.minRtt) : NO_MIN_RTT,
+    delivered: tcb.delivered,
   }
 }
 

@@ -16,6 +16,7 @@ import { duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './
 import { ecnEchoed, ecnSegmentArrives, ecnSynAckArrives } from './ecn.js'
 import { headerPrediction } from './fast-path.js'
 import { fastOpenSynAck } from './fast-open-client.js'
+import { deliveredByDupAck, deliveredBySynAck } from './delivered.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {
@@ -80,6 +81,7 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   if (hasAck) {
     ecnSynAckArrives(tcb, seg) // RFC 3168 6.1.1: ECE without CWR agrees to ECN
     tcb.sndUna = seg.ack
+    deliveredBySynAck(tcb, seg.ack, tcb.fastOpen?.synData ?? 0)
     sampleRtt(tcb)
     sampleEcho(tcb, seg.options.timestamp?.echo)
     tcb.host.wheel.disarm(tcb.retransmitTimer)
@@ -247,6 +249,8 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
       return false
     }
     tcb.setState('ESTABLISHED', 'ACK of SYN received')
+    // Our SYN,ACK delivered (Linux's tcp_rcv_state_process); a simultaneous open's SYN too (tcp_clean_rtx_queue).
+    tcb.delivered += tcb.passive ? 1 : 2
     updateWindow(tcb, seq, ack, window, true)
     // A Fast Open connection has its application and its congestion window already (RFC 7413 4.2.2).
     if (!tcb.fastOpenPassive) startCongestionControl(tcb)
@@ -279,7 +283,11 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
     // bytes, whatever else it carries): enough of them mean a segment was lost (recovery/).
     const plain = a.data.length === 0 && !a.fin && window === tcb.sndWnd
-    if (plain || tcb.scoreboard.sackedBytes > sackedBefore) duplicateAck(tcb)
+    if (plain || tcb.scoreboard.sackedBytes > sackedBefore) {
+      const dupDelivered = tcb.dupDelivered
+      duplicateAck(tcb)
+      deliveredByDupAck(tcb, dupDelivered)
+    }
   }
   windowUpdate(tcb, seq, ack, window)
   wakeWriter(tcb, acked)

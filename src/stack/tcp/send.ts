@@ -11,6 +11,7 @@ import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowan
 import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
 import { prrSent } from './recovery/prr.js'
 import { rackOnAck } from './recovery/rack.js'
+import { deliveredByCumulativeAck } from './delivered.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
@@ -163,7 +164,10 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   if (tcb.sackOk) {
     rackOnAck(tcb, ack, tcb.ackDsack) // RACK: what this ACK delivered, what it shows lost (RFC 8985 6.2)
     tlpAck(tcb, ack, true) // did a tail loss probe repair a loss (RFC 8985 7.4)?
-  } else tcb.sent.trim(ack)
+  } else {
+    deliveredByCumulativeAck(tcb, ack)
+    tcb.sent.trim(ack)
+  }
   tcb.ackDsack = null
   const prevUna = tcb.sndUna
   tcb.sndUna = ack

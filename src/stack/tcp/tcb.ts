@@ -268,6 +268,8 @@ export class Tcb {
   bytesAcked = 0
   /** Data bytes received in order: RCV.NXT - IRS less the peer's SYN and FIN, counted likewise. */
   bytesReceived = 0
+  /** Segments delivered to the peer, newly cumulatively ACKed or SACKed, retransmissions included (Linux's tp->delivered; delivered.ts). */
+  delivered = 0
 
   // Congestion control and loss recovery (congestion/, recovery/)
   /** The algorithm that owns cwnd and ssthresh (RFC 5681, RFC 9438). */
