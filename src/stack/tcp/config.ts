@@ -51,6 +51,12 @@ export interface TcpConfig {
    * data waits for cwnd.
    */
   pushBursts: boolean
+  /**
+   * Nagle's algorithm as Linux runs it, Minshall's variant (tcp_nagle_check, tcp_minshall_check
+   * in net/ipv4/tcp_output.c): a segment smaller than the MSS waits only while an earlier small
+   * segment is unacknowledged, not while any data is (RFC 9293 3.7.4, RFC 1122 4.2.3.4).
+   */
+  nagleMinshall: boolean
   /** With pushBursts: the fewest segments in such a packet (Linux's tcp_min_tso_segs, 2). */
   minTsoSegs: number
   /**
@@ -180,6 +186,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   delayedAckMs: 40,
   quickAck: false,
   pushBursts: false,
+  nagleMinshall: false,
   minTsoSegs: 2,
   probeInRecovery: true,
   prrSafeAck: false,
@@ -234,6 +241,8 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   quickAck: true,
   // PSH at the end of each write and of each TSO packet of a burst (tcp.c tcp_push, tcp_output.c).
   pushBursts: true,
+  // Nagle's small segment waits only for an earlier small one (tcp_nagle_check, tcp_minshall_check, tcp_output.c).
+  nagleMinshall: true,
   // The tail loss probe only in the open state (tcp_schedule_loss_probe, tcp_output.c).
   probeInRecovery: false,
   // Its timeout: 2 * SRTT + TCP_TIMEOUT_MIN (2 ms) with more than one segment out, no floor (tcp_schedule_loss_probe).

@@ -16,6 +16,7 @@
 //   paced by cwnd and stepping over SACKed data, with no congestion response: the
 //   router dropped the segments, not congestion. A larger MTU is never taken (the
 //   path MTU only grows again by probing, RFC 1191 6.3, which we do not do).
+//   In SYN-SENT the MTU bounds the MSS our SYN offers and the peer's (synPathMtu).
 // - Destination unreachable while we are in SYN-SENT: our connect() fails at once
 //   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
@@ -32,6 +33,7 @@
 
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { TIMESTAMPS_LENGTH } from './options.js'
+import { sendSyn } from './emit.js'
 import { pathMtuReduced } from './recovery/recovery-and-undo.js'
 import { seqInWindow } from './seq.js'
 import { TcpError, type Tcb, type TcpErrorCode } from './tcb.js'
@@ -73,6 +75,7 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
  */
 function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
+  if (tcb.state === 'SYN-SENT') return synPathMtu(tcb, Math.max(mtu, MIN_PMTU))
   // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
   const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
   if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')
@@ -83,6 +86,27 @@ function lowerMss(tcb: Tcb, mtu: number): void {
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return
   // Segments larger than the new MSS were all dropped: resend the flight, cut to it, as cwnd allows.
   pathMtuReduced(tcb)
+}
+
+/**
+ * Frag needed for our SYN (Linux's tcp_v4_mtu_reduced in SYN-SENT): the peer's MSS is not known
+ * yet, so the path MTU bounds ours: the MSS option of our next SYN, and the peer's MSS when
+ * its SYN,ACK comes (takeMss). A SYN whose Fast Open data (RFC 7413) no longer fits goes again
+ * at once without it (as Linux's tcp_simple_retransmit); the data follows the handshake.
+ */
+function synPathMtu(tcb: Tcb, pmtu: number): void {
+  const mss = pmtu - 40
+  if (mss >= tcb.rcvMss) return tcb.host.counters.drop('icmp-frag-needed-not-smaller')
+  tcb.rcvMss = mss
+  tcb.sndMss = Math.min(tcb.sndMss, mss)
+  tcb.pmtu = pmtu
+  tcb.host.counters.pmtuReductions++
+  if ((tcb.fastOpen?.synData ?? 0) > mss) {
+    tcb.rttSeq = null // Karn: the SYN that goes again is not timed (no timeout: the initial window stays, RFC 6298 5.7)
+    tcb.totalRetransmits++
+    tcb.host.counters.retransmissions++
+    sendSyn(tcb)
+  }
 }
 
 /** Net or host unreachable, or time exceeded: the peer of this half-open connection is not there. */

@@ -91,7 +91,7 @@ export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
   if (tcb.corked && !tcb.finQueued) return false // TCP_CORK holds partial segments (user.ts setCork)
   // No data sent and unacknowledged (SND.NXT = SND.UNA, counting from the first data byte:
   // a passive open's first write may come while the ACK of our SYN is still being processed).
-  const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
+  const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq || minshallAllows(tcb)
   if (len === unsent) return nagleAllows || tcb.finQueued
   return nagleAllows && len >= tcb.maxSndWnd / 2
 }
@@ -108,7 +108,12 @@ function burstEndsWith(tcb: Tcb, len: number, unsent: number, usable: number): b
   if (moreData <= 0 || room <= 0) return true
   const next = Math.min(moreData, room, tcb.sendSize)
   if (next >= tcb.sndMss) return false
-  return next === moreData ? !(tcb.noDelay || tcb.finQueued) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
+  return next === moreData ? !(tcb.noDelay || tcb.finQueued || minshallAllows(tcb)) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
+}
+
+/** Minshall's Nagle (config.nagleMinshall, Linux's tcp_minshall_check): no small segment sent is unacknowledged. */
+function minshallAllows(tcb: Tcb): boolean {
+  return tcb.host.config.nagleMinshall && !(seqLt(tcb.sndUna, tcb.sndSml) && seqLe(tcb.sndSml, tcb.sndNxt))
 }
 
 /**

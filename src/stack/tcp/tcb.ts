@@ -234,6 +234,8 @@ export class Tcb {
   sackRecent: number[] = []
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
+  /** One past the last small (below SND.MSS) data segment sent: Minshall's Nagle (Linux's snd_sml; send.ts). */
+  sndSml = 0
   /** This connection's send buffer size (SO_SNDBUF), or null for the stack's sndBufSize. */
   sndBufSize: number | null = null
   /** This connection's receive buffer size (SO_RCVBUF), or null for the stack's rcvBufSize. */

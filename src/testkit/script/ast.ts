@@ -56,6 +56,19 @@ export interface PacketSpec {
   ecn?: EcnSpec
 }
 
+/** `< icmp TYPE [CODE] [mtu N] [[start:end(len)]]`: an ICMPv4 error from the peer quoting one of the stack's segments (icmp.ts). */
+export interface IcmpSpec {
+  type: 'icmp'
+  direction: 'in'
+  icmpType: number
+  code: number
+  /** `mtu N`: the next-hop MTU of a frag_needed (RFC 1191 4). */
+  mtu?: number
+  /** The quoted segment's start sequence number (relative, as the stack's segments are written; 0 without `[...]`) and length. */
+  quotedSeq: number
+  quotedLen: number
+}
+
 export type EcnSpec = 'noecn' | 'ect0' | 'ect1' | 'ce' | 'ect01'
 
 /** An expression in a system call, in packetdrill's C-like syntax. */
@@ -101,7 +114,7 @@ export interface ScriptEvent {
   /** The source line, trimmed, for messages. */
   source: string
   time: EventTime
-  action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
+  action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
 }
 
 export interface ScriptOptions {

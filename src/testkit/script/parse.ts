@@ -8,13 +8,14 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
 import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
-import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
 import { tokenize, type Token } from './lexer.js'
 import { parsePython } from './python.js'
 import { interpretShell, type ShellContext, type ShellEffect } from './shell.js'
 import { ERRNO, GET_SOCKET_OPTIONS, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
+import { ICMP_TYPES, ICMP_UNREACHABLE_CODES } from './icmp.js'
 
 export interface ParseOptions {
   /** The script's directory: relative paths in its shell lines (defaults.sh) are read from there. */
@@ -166,7 +167,7 @@ class Parser {
     const line = this.peek().line
     const time = this.time()
     const t = this.peek()
-    let action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
+    let action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
     if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
     else if (t.kind === 'word' || t.kind === 'ellipsis') action = this.syscall()
     else if (t.kind === 'command' || t.kind === 'code') action = this.blockAction(this.next())
@@ -217,15 +218,16 @@ class Parser {
 
   // ---- TCP segments ----
 
-  private packet(): PacketSpec {
+  private packet(): PacketSpec | IcmpSpec {
     const dir = this.next()
     const direction = dir.text === '<' ? 'in' : 'out'
     const line = dir.line
     let t = this.peek()
+    if (this.isWord('icmp')) return this.icmp(direction)
     const ecn = this.isPunct('[') ? this.ecnField() : undefined
     t = this.peek()
     if (this.isPunct('(') || this.isPunct('[')) throw unsupported(t.line, 'IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])')
-    if (t.kind === 'word' && ['udp', 'icmp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
+    if (t.kind === 'word' && ['udp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
       throw unsupported(t.line, `${t.text} packets (only TCP segments)`)
     }
     const spec: PacketSpec = { type: 'packet', direction, flags: 0, flagsText: '', seq: 0, len: 0, options: [] }
@@ -265,6 +267,46 @@ class Parser {
     if (direction === 'in') {
       if (spec.options === null) throw new ScriptError(line, '<...> for TCP options can only be used with outbound segments')
       if (spec.win === undefined) throw new ScriptError(line, 'an inbound segment needs its window: win N')
+    }
+    return spec
+  }
+
+  /** `icmp TYPE [CODE] [mtu N] [[start:end(len)]]` after `<` (packetdrill's icmp_packet_spec, IPv4 and TCP only). */
+  private icmp(direction: 'in' | 'out'): IcmpSpec {
+    const icmp = this.next()
+    if (direction === 'out') throw unsupported(icmp.line, 'outbound icmp packets (the stack sends ICMP only for UDP and pings; a TCP script expects none)')
+    const typeTok = this.expect('word', 'the ICMP type (unreachable, time_exceeded, source_quench, ... or type_N)')
+    const icmpType = namedNumber(typeTok.text, ICMP_TYPES, 'type_')
+    if (icmpType === null) throw new ScriptError(typeTok.line, `unknown ICMP type ${typeTok.text} (${Object.keys(ICMP_TYPES).join(', ')}, or type_N)`)
+    let code = 0
+    if (this.peek().kind === 'word' && !this.isWord('mtu')) {
+      const codeTok = this.next()
+      const found = namedNumber(codeTok.text, icmpType === ICMP_TYPES.unreachable ? ICMP_UNREACHABLE_CODES : {}, 'code_')
+      if (found === null) throw new ScriptError(codeTok.line, `unknown ICMP code ${codeTok.text} for ${typeTok.text} (${icmpType === ICMP_TYPES.unreachable ? Object.keys(ICMP_UNREACHABLE_CODES).join(', ') + ', or ' : ''}code_N)`)
+      code = found
+    }
+    const spec: IcmpSpec = { type: 'icmp', direction: 'in', icmpType, code, quotedSeq: 0, quotedLen: 0 }
+    if (this.isWord('mtu')) {
+      const word = this.next()
+      if (icmpType !== ICMP_TYPES.unreachable || code !== ICMP_UNREACHABLE_CODES.frag_needed) throw new ScriptError(word.line, 'an ICMP mtu is only valid for unreachable frag_needed')
+      const mtu = this.expect('int', 'the MTU after mtu')
+      if (mtu.value < 0 || mtu.value > 0xffff) throw new ScriptError(mtu.line, `ICMP mtu ${mtu.text} out of range (0 to 65535)`)
+      spec.mtu = mtu.value
+    }
+    if (this.isPunct('[')) {
+      this.next()
+      if (this.isWord('udp')) throw unsupported(this.peek().line, 'an ICMP quoting a UDP datagram (only TCP segments)')
+      const start = this.u32(this.expect('int', 'the quoted segment start:end(length)'), 'start sequence number')
+      this.expectPunct(':', 'start:end(length)')
+      const end = this.u32(this.expect('int', 'start:end(length)'), 'end sequence number')
+      this.expectPunct('(', 'start:end(length)')
+      const len = this.expect('int', 'start:end(length)')
+      this.expectPunct(')', 'start:end(length)')
+      this.expectPunct(']', 'the quoted segment [start:end(length)]')
+      if (len.value < 0 || len.value > 0xffff - 40) throw new ScriptError(len.line, `quoted payload length ${len.text} out of range`)
+      if (((start.value + len.value) >>> 0) !== end.value) throw new ScriptError(start.line, 'inconsistent sequence numbers and payload length: end must be start + length')
+      spec.quotedSeq = start.value
+      spec.quotedLen = len.value
     }
     return spec
   }
@@ -839,4 +881,13 @@ function evaluateOr(e: Expr | undefined, line: number, what: string): number {
     if (error instanceof ScriptError) throw new ScriptError(line, `${what}: ${error.detail}`)
     throw error
   }
+}
+
+/** A name from `table`, or `PREFIX<N>` for any other value 0 to 255 (packetdrill's type_N, code_N); null if neither. */
+function namedNumber(text: string, table: Readonly<Record<string, number>>, prefix: string): number | null {
+  const named = table[text]
+  if (named !== undefined) return named
+  const m = text.startsWith(prefix) ? /^\d+$/.exec(text.slice(prefix.length)) : null
+  const n = m === null ? NaN : Number(m[0])
+  return n >= 0 && n <= 255 ? n : null
 }

@@ -19,8 +19,9 @@ import { parseAddress } from '../../stack/wire/ipv4.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
-import type { CodeSpec, EventTime, Expr, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
+import type { CodeSpec, EventTime, Expr, IcmpSpec, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
+import { buildIcmpError } from './icmp.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText, iovLength, structFields } from './parse.js'
@@ -337,6 +338,9 @@ class Runner {
     } else if (a.type === 'packet') {
       if (await this.waitFor(ev, when.us, 'inbound segment')) this.inbound(ev, a)
       await this.step()
+    } else if (a.type === 'icmp') {
+      if (await this.waitFor(ev, when.us, 'inbound ICMP message')) this.inboundIcmp(a)
+      await this.step()
     } else if (a.type === 'shell') {
       if (await this.waitFor(ev, when.us, 'shell line')) this.shell(a)
       await this.step()
@@ -440,6 +444,15 @@ class Runner {
       }))
     }
     this.link.inject(packets)
+  }
+
+  /** An ICMP error quoting the stack's segment at the script's sequence number (packetdrill's map_inbound_icmp_tcp_packet). */
+  private inboundIcmp(a: IcmpSpec): void {
+    const c = this.conn
+    const seq = (a.quotedSeq + c.liveLocalIsn) >>> 0
+    this.link.inject([buildIcmpError(a.icmpType, a.code, a.mtu, {
+      local: this.local, localPort: c.localPort, remote: this.remote, remotePort: c.remotePort, seq, len: a.quotedLen,
+    })])
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
@@ -1244,7 +1257,7 @@ function pollText(mask: number, prefix: 'POLL' | 'EPOLL'): string {
 const O_NONBLOCK = 0o4000
 
 function isInbound(ev: ScriptEvent): boolean {
-  return ev.action.type === 'packet' && ev.action.direction === 'in'
+  return (ev.action.type === 'packet' && ev.action.direction === 'in') || ev.action.type === 'icmp'
 }
 
 /** Seconds since the start of the script: 0.100 s, or 0.000250 s below a millisecond. */

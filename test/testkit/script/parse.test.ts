@@ -1,7 +1,7 @@
 // The parser: each construct of the language, and a clear "line N: ..." for
 // each mistake. Scripts here are tiny; the real ones live in test/scripts/.
 import { describe, expect, it } from 'vitest'
-import type { PacketSpec, SyscallSpec } from '../../../src/testkit/script/ast'
+import type { IcmpSpec, PacketSpec, SyscallSpec } from '../../../src/testkit/script/ast'
 import { ScriptError } from '../../../src/testkit/script/errors'
 import { parseScript } from '../../../src/testkit/script/parse'
 import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../../src/stack/wire/tcp'
@@ -202,5 +202,27 @@ describe('options', () => {
 
   it('names the known tunables when one is misspelt', () => {
     expect(error('--tcp_msl=1\n0 close(3) = 0')).toMatch(/^line 1: unknown option --tcp_msl \(the stack's tunables are --tcp_msl_ms, --tcp_fin_wait2_timeout_ms, /)
+  })
+})
+
+describe('icmp lines', () => {
+  const icmp = (line: string) => event(line).action as IcmpSpec
+
+  it('reads type, code, mtu and the quoted segment, by packetdrill names or numbers', () => {
+    expect(icmp('< icmp unreachable frag_needed mtu 1200 [1:1001(1000)]')).toEqual({ type: 'icmp', direction: 'in', icmpType: 3, code: 4, mtu: 1200, quotedSeq: 1, quotedLen: 1000 })
+    expect(icmp('< icmp unreachable')).toEqual({ type: 'icmp', direction: 'in', icmpType: 3, code: 0, quotedSeq: 0, quotedLen: 0 })
+    expect(icmp('< icmp time_exceeded')).toMatchObject({ icmpType: 11, code: 0 })
+    expect(icmp('< icmp type_40 code_7')).toMatchObject({ icmpType: 40, code: 7 })
+  })
+
+  it.each([
+    ['0 > icmp unreachable', 'line 1: unsupported: outbound icmp packets'],
+    ['0 < icmp bogus', 'line 1: unknown ICMP type bogus'],
+    ['0 < icmp unreachable no_such_code', 'line 1: unknown ICMP code no_such_code for unreachable'],
+    ['0 < icmp unreachable host_unreachable mtu 1200', 'line 1: an ICMP mtu is only valid for unreachable frag_needed'],
+    ['0 < icmp unreachable [udp (100)]', 'line 1: unsupported: an ICMP quoting a UDP datagram'],
+    ['0 < icmp unreachable [1:10(5)]', 'line 1: inconsistent sequence numbers and payload length'],
+  ])('refuses %j', (source, message) => {
+    expect(error(source)).toContain(message)
   })
 })
