@@ -22,6 +22,7 @@ import { emptyTcpInfo } from '../../stack/tcp-info.js'
 import type { CodeSpec, EventTime, Expr, IcmpSpec, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
 import { buildIcmpError } from './icmp.js'
+import { nstatSnapshot } from './nstat.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText, iovLength, structFields } from './parse.js'
@@ -210,6 +211,8 @@ class Runner {
   private underTest: number | null = null
   /** The variables of the %{ }% blocks, one namespace for the whole script. */
   private readonly pyVars = new Map<string, PyValue>()
+  /** nstat's history: the counters when nstat last ran (nstat.ts); none before the first, as a fresh namespace counts from 0. */
+  private nstatHistory = new Map<string, number>()
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
@@ -232,6 +235,7 @@ class Runner {
 
   async run(): Promise<RunResult> {
     this.traceShell(this.script.setup)
+    this.nstat(this.script.setup, null)
     for (const ev of this.script.events) {
       await this.runEvent(ev)
       if (this.failure !== null) break
@@ -342,7 +346,7 @@ class Runner {
       if (await this.waitFor(ev, when.us, 'inbound ICMP message')) this.inboundIcmp(a)
       await this.step()
     } else if (a.type === 'shell') {
-      if (await this.waitFor(ev, when.us, 'shell line')) this.shell(a)
+      if (await this.waitFor(ev, when.us, 'shell line')) this.shell(ev, a)
       await this.step()
     } else if (a.type === 'code') {
       if (await this.waitFor(ev, when.us, '%{ }% block')) this.code(ev, a)
@@ -355,9 +359,29 @@ class Runner {
   }
 
   /** A shell line during the script: its settings change the stack's tunables from now on (shell.ts). */
-  private shell(a: ShellSpec): void {
+  private shell(ev: ScriptEvent, a: ShellSpec): void {
     Object.assign(this.stack.tcpConfig, mergeEffects(a.effects))
     this.traceShell(a.effects)
+    this.nstat(a.effects, ev)
+  }
+
+  /** The nstat commands of a shell line (nstat.ts): update the history, or check a counter as grep would. */
+  private nstat(effects: readonly ShellEffect[], ev: ScriptEvent | null): void {
+    for (const e of effects) {
+      if (e.nstat === undefined) continue
+      const now = nstatSnapshot(this.stack.counters)
+      if (e.nstat.kind === 'check') {
+        const { counter, absolute } = e.nstat
+        const value = now.get(counter)!
+        const shown = absolute ? value : value - (this.nstatHistory.get(counter) ?? 0)
+        this.trace(`${''.padStart(12)}  nstat: ${counter} ${shown}${absolute ? '' : ' since the last nstat'}`)
+        if (shown === 0) {
+          const at = ev ?? { line: e.line, source: e.what }
+          this.failure ??= { line: at.line, source: at.source, message: `shell command failed: ${e.what}: nstat shows no ${counter} (${absolute ? 'it is 0' : 'it has not changed since the last nstat'}), so grep finds nothing` }
+        }
+      }
+      this.nstatHistory = now
+    }
   }
 
   private traceShell(effects: readonly ShellEffect[]): void {

@@ -223,6 +223,16 @@ describe('shell lines and %{ }% blocks', () => {
 `
     expect(await runScriptSource(body)).toEqual({ ok: true })
   })
+
+  it('fails nstat | grep NAME at its line when NAME has not changed since the last nstat, as grep would', async () => {
+    const r = await run('+0  `nstat`\n+0  `nstat | grep TcpExtOutOfWindowIcmps`\n')
+    expect(r.failure).toEqual({
+      line: NEXT + 1, source: '+0  `nstat | grep TcpExtOutOfWindowIcmps`',
+      message: 'shell command failed: nstat | grep TcpExtOutOfWindowIcmps: nstat shows no TcpExtOutOfWindowIcmps (it has not changed since the last nstat), so grep finds nothing',
+    })
+    // Counted since the start (no nstat before): the passive open.
+    expect(await run('+0  `nstat | grep TcpPassiveOpens`\n+0  `nstat -a | grep TcpPassiveOpens`\n')).toEqual({ ok: true })
+  })
 })
 
 // ---- the system calls and options of issue 12 part 5, as Linux means them ----
