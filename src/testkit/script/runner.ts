@@ -432,7 +432,10 @@ class Runner {
       // a SYN from another port written `< PORT>8080 S ...` makes another one, numbered on its own.
       c = this.conn = this.newConnection('passive-received')
       c.remoteIsn = p.seq
+      // Each passive connection gets a remote port of its own, as packetdrill's next_ephemeral_port:
+      // a second one while the first is open is a new 4-tuple, not a SYN to the first.
       if (p.srcPort !== undefined) c.remotePort = p.srcPort
+      else while (this.byPort.has(c.remotePort)) c.remotePort++
       this.byPort.set(c.remotePort, c)
     } else if (c.state === 'synack-sent' && p.flags & ACK) {
       c.state = 'synack-acked'
@@ -823,7 +826,9 @@ class Runner {
       const conn = fd.queue!.shift()
       if (conn === undefined) return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
       const num = evaluate(s.result, ev.line)
-      if (this.fds.has(num)) {
+      // A script fd still open on an earlier accepted connection is taken over, the old socket left
+      // open and out of the script's reach, as packetdrill's newer fd shadows it (run_syscall_accept).
+      if (this.fds.has(num) && this.fds.get(num)!.kind !== 'conn') {
         this.fail(ev, `accept() = ${num}: file descriptor ${num} is already open in the script`)
         return { ret: num }
       }

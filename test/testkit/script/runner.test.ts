@@ -187,6 +187,15 @@ describe('options and numbering as in packetdrill', () => {
     const result = await run('+0  < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 5 ecr 7>\n')
     expect(result.failure?.message).toMatch(/^cannot map TS ecr 7 to the stack's clock/)
   })
+
+  it('gives a second passive connection a remote port of its own, and its accept() the fd number again', async () => {
+    // The first connection (fd 4) stays open; packetdrill's next SYN comes from a new port
+    // (next_ephemeral_port), so it is a new connection, not a SYN to the first.
+    const second = `+0  close(3) = 0${OPEN.replace('0   socket', '+0  socket')}+0  write(4, ..., 10) = 10
++0  > P. 1:11(10) ack 1
+`
+    expect(await run(second)).toEqual({ ok: true })
+  })
 })
 
 describe('shell lines and %{ }% blocks', () => {
