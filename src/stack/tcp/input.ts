@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, growWindow, segmentsIn } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -338,7 +338,10 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
     const end = seqAdd(a.seq, a.data.length)
     if (tcb.reassembly.blocks().some(r => seqLe(r.left, a.seq) && seqLe(end, r.right))) noteDuplicate(tcb, a.seq, end)
     tcb.reassembly.insert(a.seq, a.data, a.fin)
-    if (tcb.sackOk && a.data.length > 0) noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
+    if (tcb.sackOk && a.data.length > 0) {
+      noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
+      growWindow(tcb, a.data.length) // with SACK only: without, a window held still forces duplicate ACKs (Linux's tcp_data_queue_ofo)
+    }
     // Bounded memory per connection: too many pieces, the highest go (counted).
     if (tcb.reassembly.prune(tcb.host.config.maxOutOfOrderPieces) > 0) tcb.host.counters.drop('tcp-ofo-pruned')
     return sendAck(tcb)
@@ -362,6 +365,7 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
     countReceived(tcb, a.data.length)
+    growWindow(tcb, a.data.length)
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
     // A FIN after the text is ACKed at once by finArrives, and that one ACK covers both.

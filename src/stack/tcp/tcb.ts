@@ -248,6 +248,8 @@ export class Tcb {
   userTimeoutMs = 0
   /** When the oldest unacknowledged data was first sent, as Linux's retrans_stamp (ms), set at the first RTO. */
   retransStamp = 0
+  /** Linux's rcv_ssthresh: with config.rcvSsthresh, the most window we advertise (receive.ts growWindow). */
+  rcvSsthresh = MAX_WINDOW
   /** The window last advertised was smaller than the buffer because of data held: reads may call for a window update. */
   rcvWndHeldBack = false
 
@@ -449,6 +451,12 @@ export class Tcb {
     return Math.max(0, this.rcvSpace(syn) - held)
   }
 
+  /** The window we would offer now: the free buffer, and with config.rcvSsthresh at most rcv_ssthresh, as Linux (receive.ts growWindow). */
+  windowOffered(syn = false): number {
+    const free = this.rcvFree(syn)
+    return syn || !this.host.config.rcvSsthresh ? free : Math.min(free, this.rcvSsthresh)
+  }
+
   /**
    * The window field of an outgoing segment: free receive buffer, with the
    * receiver's silly window syndrome avoidance (RFC 9293 3.8.6.2.2): the right
@@ -457,8 +465,8 @@ export class Tcb {
    * rounded up so the right edge still never moves left (RFC 7323 2.3, 2.4).
    */
   windowToAdvertise(syn = false): number {
-    const free = this.rcvFree(syn)
-    this.rcvWndHeldBack = !syn && free < this.rcvSpace(syn)
+    this.rcvWndHeldBack = !syn && this.rcvFree(syn) < this.rcvSpace(syn)
+    const free = this.windowOffered(syn)
     const proposed = seqAdd(this.rcvNxt, free)
     if (seqDiff(proposed, this.rcvAdv) >= this.swsThreshold(syn)) this.rcvAdv = proposed
     this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)
