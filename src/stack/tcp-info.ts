@@ -3,8 +3,8 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate,
-// delivery_rate, ...) is left out rather than faked; docs/api.md lists what is here.
+// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate, delivery_rate,
+// ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
 import { seqAdd, seqDiff, seqGe, seqLt } from './tcp/seq.js'
@@ -92,6 +92,8 @@ export interface TcpInfo {
   reordering: number
   /** Segments retransmitted over the connection's life. */
   total_retrans: number
+  /** Segments delivered to the peer, each once, when first cumulatively ACKed or SACKed, retransmissions included; our SYN or SYN,ACK one (Linux's tp->delivered; tcp/delivered.ts). */
+  delivered: number
   /** Data bytes acknowledged by the peer, and data bytes received in order (RFC 4898). */
   bytes_acked: number
   bytes_received: number
@@ -109,8 +111,6 @@ export interface TcpInfo {
   segs_in: number
   data_segs_out: number
   data_segs_in: number
-  /** Segments delivered to the peer: newly cumulatively ACKed or SACKed, retransmissions included, our SYN or SYN,ACK too (Linux's tp->delivered; tcp/delivered.ts). */
-  delivered: number
   /** The smallest RTT sample of the last config.minRttWindowMs, 300 s by default (µs); 4294967295 before the first, as Linux. */
   min_rtt: number
 }
@@ -122,8 +122,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'last_data_sent', 'last_ack_sent', 'last_data_recv', 'last_ack_recv',
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
   'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
-  'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt',
-  'delivered',
+  'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt', 'delivered',
 ]
 
 /**

@@ -16,7 +16,10 @@
 //   paced by cwnd and stepping over SACKed data, with no congestion response: the
 //   router dropped the segments, not congestion. A larger MTU is never taken (the
 //   path MTU only grows again by probing, RFC 1191 6.3, which we do not do).
-//   In SYN-SENT the MTU bounds the MSS our SYN offers and the peer's (synPathMtu).
+// - Fragmentation needed for a SYN that carried Fast Open data (RFC 7413): the SYN goes again
+//   at once without the data, its MSS option lowered to what the path carries, as Linux's
+//   tcp_simple_retransmit and route MSS do; the data follows the handshake (fast-open-client.ts).
+//   For a plain SYN the MTU bounds the MSS our next SYN offers and the peer's (synPathMtu).
 // - Destination unreachable while we are in SYN-SENT: our connect() fails at once
 //   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
@@ -33,7 +36,7 @@
 
 import type { IcmpError } from '../ip/icmp-errors.js'
 import { TIMESTAMPS_LENGTH } from './options.js'
-import { sendSyn } from './emit.js'
+import { synDataTooBig } from './fast-open-client.js'
 import { pathMtuReduced } from './recovery/recovery-and-undo.js'
 import { seqInWindow } from './seq.js'
 import { TcpError, type Tcb, type TcpErrorCode } from './tcb.js'
@@ -75,6 +78,8 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
  */
 function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
+  // Our SYN carried Fast Open data and was too big for the path: a plain SYN goes now (fast-open-client.ts).
+  if (tcb.state === 'SYN-SENT' && (tcb.fastOpen?.synData ?? 0) > 0) return synDataTooBig(tcb, Math.max(mtu, MIN_PMTU))
   if (tcb.state === 'SYN-SENT') return synPathMtu(tcb, Math.max(mtu, MIN_PMTU))
   // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
   const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
@@ -89,10 +94,9 @@ function lowerMss(tcb: Tcb, mtu: number): void {
 }
 
 /**
- * Frag needed for our SYN (Linux's tcp_v4_mtu_reduced in SYN-SENT): the peer's MSS is not known
- * yet, so the path MTU bounds ours: the MSS option of our next SYN, and the peer's MSS when
- * its SYN,ACK comes (takeMss). A SYN whose Fast Open data (RFC 7413) no longer fits goes again
- * at once without it (as Linux's tcp_simple_retransmit); the data follows the handshake.
+ * Frag needed for our plain SYN (Linux's tcp_v4_mtu_reduced in SYN-SENT): the peer's MSS is not
+ * known yet, so the path MTU bounds ours: the MSS option of our next SYN (Linux takes it from the
+ * route), and the peer's MSS when its SYN,ACK comes (takeMss). The SYN itself fits and stays.
  */
 function synPathMtu(tcb: Tcb, pmtu: number): void {
   const mss = pmtu - 40
@@ -101,12 +105,6 @@ function synPathMtu(tcb: Tcb, pmtu: number): void {
   tcb.sndMss = Math.min(tcb.sndMss, mss)
   tcb.pmtu = pmtu
   tcb.host.counters.pmtuReductions++
-  if ((tcb.fastOpen?.synData ?? 0) > mss) {
-    tcb.rttSeq = null // Karn: the SYN that goes again is not timed (no timeout: the initial window stays, RFC 6298 5.7)
-    tcb.totalRetransmits++
-    tcb.host.counters.retransmissions++
-    sendSyn(tcb)
-  }
 }
 
 /** Net or host unreachable, or time exceeded: the peer of this half-open connection is not there. */

@@ -232,10 +232,10 @@ export class Tcb {
   readonly scoreboard = new SackScoreboard()
   /** Left edges of the out-of-order segments most recently received, newest first: SACK block order (RFC 2018 4). */
   sackRecent: number[] = []
+  /** Where the last segment smaller than SND.MSS we sent ends (Linux's snd_sml), or null: Minshall's Nagle (send.ts). */
+  sndSml: number | null = null
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
-  /** One past the last small (below SND.MSS) data segment sent: Minshall's Nagle (Linux's snd_sml; send.ts). */
-  sndSml = 0
   /** This connection's send buffer size (SO_SNDBUF), or null for the stack's sndBufSize. */
   sndBufSize: number | null = null
   /** This connection's receive buffer size (SO_RCVBUF), or null for the stack's rcvBufSize. */
@@ -342,6 +342,8 @@ export class Tcb {
   synRetransmitted = false
   /** TCP Fast Open as a client (RFC 7413), or null for a plain three-way handshake (fast-open-client.ts). */
   fastOpen: FastOpenClient | null = null
+  /** When our first SYN went (clock ms): a SYN,ACK's TSecr echoes a TSval from then on (input.ts). */
+  synSentAt = 0
   /** TCP_SYNCNT: this connection's SYN retransmissions before ETIMEDOUT, or null for the stack's synRetries. */
   synRetries: number | null = null
 

@@ -56,19 +56,6 @@ export interface PacketSpec {
   ecn?: EcnSpec
 }
 
-/** `< icmp TYPE [CODE] [mtu N] [[start:end(len)]]`: an ICMPv4 error from the peer quoting one of the stack's segments (icmp.ts). */
-export interface IcmpSpec {
-  type: 'icmp'
-  direction: 'in'
-  icmpType: number
-  code: number
-  /** `mtu N`: the next-hop MTU of a frag_needed (RFC 1191 4). */
-  mtu?: number
-  /** The quoted segment's start sequence number (relative, as the stack's segments are written; 0 without `[...]`) and length. */
-  quotedSeq: number
-  quotedLen: number
-}
-
 export type EcnSpec = 'noecn' | 'ect0' | 'ect1' | 'ce' | 'ect01'
 
 /** An expression in a system call, in packetdrill's C-like syntax. */
@@ -115,6 +102,23 @@ export interface ScriptEvent {
   source: string
   time: EventTime
   action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
+}
+
+/**
+ * An inbound ICMP destination unreachable (`< icmp unreachable frag_needed mtu 800 [0:1000(1000)]`):
+ * from the script's address, quoting the IP header and the first 8 bytes of a segment the stack
+ * sent on the connection under test, at `seq` (relative, as a `>` line numbers it; absent: the
+ * last one it sent).
+ */
+export interface IcmpSpec {
+  type: 'icmp'
+  /** The unreachable code (RFC 792, RFC 1191), and its name as written. */
+  code: number
+  codeName: string
+  /** Next-hop MTU, for frag_needed (RFC 1191 4). */
+  mtu?: number
+  /** The quoted segment's start and length, as [start:end(length)]. */
+  quote?: { seq: number; len: number }
 }
 
 export interface ScriptOptions {

@@ -15,7 +15,6 @@ import { tokenize, type Token } from './lexer.js'
 import { parsePython } from './python.js'
 import { interpretShell, type ShellContext, type ShellEffect } from './shell.js'
 import { ERRNO, GET_SOCKET_OPTIONS, SOCKET_OPTIONS, SYMBOLS } from './symbols.js'
-import { ICMP_TYPES, ICMP_UNREACHABLE_CODES } from './icmp.js'
 
 export interface ParseOptions {
   /** The script's directory: relative paths in its shell lines (defaults.sh) are read from there. */
@@ -130,7 +129,9 @@ class Parser {
       case 'tcp_ts_tick_usecs':
         if (int(1, 1_000_000) !== 1000) throw unsupported(t.line, `--tcp_ts_tick_usecs=${value!.text}: tuntcp's TSval clock ticks every 1000 us`)
         break
-      case 'tcp_ts_ecr_scaled': throw unsupported(t.line, 'option --tcp_ts_ecr_scaled (inbound TS ecr values scaled by the tick)')
+      // An inbound TS ecr that echoes no TS val the stack sent is mapped by its offset from the
+      // first one: what this asks packetdrill to do, and what the runner always does.
+      case 'tcp_ts_ecr_scaled': break
       case 'mss': options.mss = int(1, 65535); break
       default:
         if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())
@@ -168,7 +169,8 @@ class Parser {
     const time = this.time()
     const t = this.peek()
     let action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
-    if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
+    if (t.kind === 'punct' && t.text === '<' && this.isWord('icmp', 1)) action = this.icmp()
+    else if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
     else if (t.kind === 'word' || t.kind === 'ellipsis') action = this.syscall()
     else if (t.kind === 'command' || t.kind === 'code') action = this.blockAction(this.next())
     else throw new ScriptError(t.line, `expected a segment (< or >) or a system call after the time, found ${describe(t)}`)
@@ -218,16 +220,15 @@ class Parser {
 
   // ---- TCP segments ----
 
-  private packet(): PacketSpec | IcmpSpec {
+  private packet(): PacketSpec {
     const dir = this.next()
     const direction = dir.text === '<' ? 'in' : 'out'
     const line = dir.line
     let t = this.peek()
-    if (this.isWord('icmp')) return this.icmp(direction)
     const ecn = this.isPunct('[') ? this.ecnField() : undefined
     t = this.peek()
     if (this.isPunct('(') || this.isPunct('[')) throw unsupported(t.line, 'IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])')
-    if (t.kind === 'word' && ['udp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
+    if (t.kind === 'word' && ['udp', 'icmp', 'ipv4', 'ipv6', 'gre', 'GREv0', 'mpls'].includes(t.text)) {
       throw unsupported(t.line, `${t.text} packets (only TCP segments)`)
     }
     const spec: PacketSpec = { type: 'packet', direction, flags: 0, flagsText: '', seq: 0, len: 0, options: [] }
@@ -271,46 +272,6 @@ class Parser {
     return spec
   }
 
-  /** `icmp TYPE [CODE] [mtu N] [[start:end(len)]]` after `<` (packetdrill's icmp_packet_spec, IPv4 and TCP only). */
-  private icmp(direction: 'in' | 'out'): IcmpSpec {
-    const icmp = this.next()
-    if (direction === 'out') throw unsupported(icmp.line, 'outbound icmp packets (the stack sends ICMP only for UDP and pings; a TCP script expects none)')
-    const typeTok = this.expect('word', 'the ICMP type (unreachable, time_exceeded, source_quench, ... or type_N)')
-    const icmpType = namedNumber(typeTok.text, ICMP_TYPES, 'type_')
-    if (icmpType === null) throw new ScriptError(typeTok.line, `unknown ICMP type ${typeTok.text} (${Object.keys(ICMP_TYPES).join(', ')}, or type_N)`)
-    let code = 0
-    if (this.peek().kind === 'word' && !this.isWord('mtu')) {
-      const codeTok = this.next()
-      const found = namedNumber(codeTok.text, icmpType === ICMP_TYPES.unreachable ? ICMP_UNREACHABLE_CODES : {}, 'code_')
-      if (found === null) throw new ScriptError(codeTok.line, `unknown ICMP code ${codeTok.text} for ${typeTok.text} (${icmpType === ICMP_TYPES.unreachable ? Object.keys(ICMP_UNREACHABLE_CODES).join(', ') + ', or ' : ''}code_N)`)
-      code = found
-    }
-    const spec: IcmpSpec = { type: 'icmp', direction: 'in', icmpType, code, quotedSeq: 0, quotedLen: 0 }
-    if (this.isWord('mtu')) {
-      const word = this.next()
-      if (icmpType !== ICMP_TYPES.unreachable || code !== ICMP_UNREACHABLE_CODES.frag_needed) throw new ScriptError(word.line, 'an ICMP mtu is only valid for unreachable frag_needed')
-      const mtu = this.expect('int', 'the MTU after mtu')
-      if (mtu.value < 0 || mtu.value > 0xffff) throw new ScriptError(mtu.line, `ICMP mtu ${mtu.text} out of range (0 to 65535)`)
-      spec.mtu = mtu.value
-    }
-    if (this.isPunct('[')) {
-      this.next()
-      if (this.isWord('udp')) throw unsupported(this.peek().line, 'an ICMP quoting a UDP datagram (only TCP segments)')
-      const start = this.u32(this.expect('int', 'the quoted segment start:end(length)'), 'start sequence number')
-      this.expectPunct(':', 'start:end(length)')
-      const end = this.u32(this.expect('int', 'start:end(length)'), 'end sequence number')
-      this.expectPunct('(', 'start:end(length)')
-      const len = this.expect('int', 'start:end(length)')
-      this.expectPunct(')', 'start:end(length)')
-      this.expectPunct(']', 'the quoted segment [start:end(length)]')
-      if (len.value < 0 || len.value > 0xffff - 40) throw new ScriptError(len.line, `quoted payload length ${len.text} out of range`)
-      if (((start.value + len.value) >>> 0) !== end.value) throw new ScriptError(start.line, 'inconsistent sequence numbers and payload length: end must be start + length')
-      spec.quotedSeq = start.value
-      spec.quotedLen = len.value
-    }
-    return spec
-  }
-
   /** `[ect0]`: the ECN field of the segment's IP header (RFC 3168 5). */
   private ecnField(): EcnSpec {
     const open = this.next()
@@ -322,6 +283,42 @@ class Parser {
     this.next()
     this.expectPunct(']', 'the ECN field [ect0]')
     return word.text as EcnSpec
+  }
+
+  /** `< icmp unreachable [CODE] [mtu N] [[start:end(length)]]`: only destination unreachable, only inbound. */
+  private icmp(): IcmpSpec {
+    this.next() // <
+    this.next() // icmp
+    const what = this.expect('word', 'the ICMP message: unreachable')
+    if (what.text !== 'unreachable') throw unsupported(what.line, `icmp ${what.text} (only icmp unreachable)`)
+    const spec: IcmpSpec = { type: 'icmp', code: 0, codeName: 'net_unreachable' }
+    const name = this.peek()
+    if (name.kind === 'word' && name.text !== 'mtu') {
+      const code = UNREACHABLE_CODES.indexOf(name.text)
+      if (code < 0) throw new ScriptError(name.line, `unknown ICMP unreachable code ${name.text} (${UNREACHABLE_CODES.join(', ')})`)
+      this.next()
+      spec.code = code
+      spec.codeName = name.text
+    }
+    if (this.isWord('mtu')) {
+      this.next()
+      const mtu = this.expect('int', 'the MTU after mtu')
+      if (mtu.value < 68 || mtu.value > 0xffff) throw new ScriptError(mtu.line, `mtu ${mtu.text} out of range (68 to 65535)`)
+      spec.mtu = mtu.value
+    }
+    if (this.isPunct('[')) {
+      this.next()
+      const start = this.u32(this.expect('int', 'the quoted segment [start:end(length)]'), 'start sequence number')
+      this.expectPunct(':', '[start:end(length)]')
+      const end = this.u32(this.expect('int', '[start:end(length)]'), 'end sequence number')
+      this.expectPunct('(', '[start:end(length)]')
+      const len = this.expect('int', '[start:end(length)]')
+      this.expectPunct(')', '[start:end(length)]')
+      this.expectPunct(']', '[start:end(length)]')
+      if (((start.value + len.value) >>> 0) !== end.value) throw new ScriptError(start.line, 'inconsistent sequence numbers and payload length: end must be start + length')
+      spec.quote = { seq: start.value, len: len.value }
+    }
+    return spec
   }
 
   private flags(spec: PacketSpec): void {
@@ -566,8 +563,8 @@ class Parser {
     return t.kind === 'punct' && t.text === text
   }
 
-  private isWord(text: string): boolean {
-    const t = this.peek()
+  private isWord(text: string, ahead = 0): boolean {
+    const t = this.peek(ahead)
     return t.kind === 'word' && t.text === text
   }
 
@@ -678,6 +675,14 @@ const CALLS = [
 ]
 
 /** The send() flags the runner carries out: MSG_EOR (a record boundary) and MSG_DONTWAIT. */
+/** ICMP destination unreachable codes by packetdrill's names, in code order (RFC 792, RFC 1191, RFC 1812). */
+const UNREACHABLE_CODES = [
+  'net_unreachable', 'host_unreachable', 'protocol_unreachable', 'port_unreachable', 'frag_needed',
+  'source_route_failed', 'net_unknown', 'host_unknown', 'source_host_isolated', 'net_prohibited',
+  'host_prohibited', 'net_unreachable_for_tos', 'host_unreachable_for_tos', 'packet_filtered',
+  'precedence_violation', 'precedence_cutoff',
+]
+
 const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT', 'MSG_FASTOPEN']
 
 /** The fields of a packetdrill struct, `{name=value, ...}` or `name(len)=value`, by name. */
@@ -721,7 +726,10 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   const sendFlags = (i: number) => {
     const flags = words(arg(i))
     const bad = flags.find(w => !SEND_FLAGS.includes(w))
-    if (bad !== undefined || (flags.length === 0 && num(i, 'flags') !== 0)) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
+    // Flags written as a number (0x20000000) are those bits: each must be one of ours.
+    const known = SEND_FLAGS.reduce((m, f) => m | SYMBOLS[f]!, 0)
+    const numeric = flags.length === 0 ? num(i, 'flags') : 0
+    if (bad !== undefined || (numeric & ~known) !== 0) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
   }
   evaluateOr(s.result, line, `the result of ${s.name}()`)
   switch (s.name) {
@@ -883,11 +891,3 @@ function evaluateOr(e: Expr | undefined, line: number, what: string): number {
   }
 }
 
-/** A name from `table`, or `PREFIX<N>` for any other value 0 to 255 (packetdrill's type_N, code_N); null if neither. */
-function namedNumber(text: string, table: Readonly<Record<string, number>>, prefix: string): number | null {
-  const named = table[text]
-  if (named !== undefined) return named
-  const m = text.startsWith(prefix) ? /^\d+$/.exec(text.slice(prefix.length)) : null
-  const n = m === null ? NaN : Number(m[0])
-  return n >= 0 && n <= 255 ? n : null
-}

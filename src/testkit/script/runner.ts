@@ -17,11 +17,11 @@ import { TCP_PROFILES, type TcpProfileName } from '../../stack/tcp/config.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
+import { ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../stack/wire/icmp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
 import type { CodeSpec, EventTime, Expr, IcmpSpec, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
-import { buildIcmpError } from './icmp.js'
 import { nstatSnapshot } from './nstat.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
@@ -213,6 +213,10 @@ class Runner {
   private readonly pyVars = new Map<string, PyValue>()
   /** nstat's history: the counters when nstat last ran (nstat.ts); none before the first, as a fresh namespace counts from 0. */
   private nstatHistory = new Map<string, number>()
+  /** Local ports of active sockets the script has moved on from: their segments are not checked (as packetdrill's sniffer skips other sockets' packets). */
+  private readonly retiredPorts = new Set<number>()
+  /** The last segment the stack sent (on a socket not retired): what an ICMP line quotes by default. */
+  private lastOut: WireSegment | null = null
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
@@ -343,7 +347,7 @@ class Runner {
       if (await this.waitFor(ev, when.us, 'inbound segment')) this.inbound(ev, a)
       await this.step()
     } else if (a.type === 'icmp') {
-      if (await this.waitFor(ev, when.us, 'inbound ICMP message')) this.inboundIcmp(a)
+      if (await this.waitFor(ev, when.us, 'inbound ICMP message')) this.icmpIn(ev, a)
       await this.step()
     } else if (a.type === 'shell') {
       if (await this.waitFor(ev, when.us, 'shell line')) this.shell(ev, a)
@@ -361,6 +365,7 @@ class Runner {
   /** A shell line during the script: its settings change the stack's tunables from now on (shell.ts). */
   private shell(ev: ScriptEvent, a: ShellSpec): void {
     Object.assign(this.stack.tcpConfig, mergeEffects(a.effects))
+    if (a.effects.some(e => e.flushMetrics === true)) this.stack.flushFastOpenCache()
     this.traceShell(a.effects)
     this.nstat(a.effects, ev)
   }
@@ -473,13 +478,21 @@ class Runner {
     this.link.inject(packets)
   }
 
-  /** An ICMP error quoting the stack's segment at the script's sequence number (packetdrill's map_inbound_icmp_tcp_packet). */
-  private inboundIcmp(a: IcmpSpec): void {
+  /**
+   * An ICMP destination unreachable from the script's address (RFC 792): it quotes the IP
+   * header and first 8 bytes of the segment at the line's [start:...] on the connection under
+   * test (numbered as its `>` lines are), or else of the last segment the stack sent.
+   */
+  private icmpIn(ev: ScriptEvent, a: IcmpSpec): void {
     const c = this.conn
-    const seq = (a.quotedSeq + c.liveLocalIsn) >>> 0
-    this.link.inject([buildIcmpError(a.icmpType, a.code, a.mtu, {
-      local: this.local, localPort: c.localPort, remote: this.remote, remotePort: c.remotePort, seq, len: a.quotedLen,
-    })])
+    const last = this.lastOut
+    if (a.quote === undefined && last === null) return this.fail(ev, 'the ICMP message has no segment to quote: the stack has sent none yet (write [start:end(length)])')
+    const seq = a.quote !== undefined ? (c.liveLocalIsn + a.quote.seq) >>> 0 : last!.seq
+    const srcPort = a.quote !== undefined || last === null ? c.localPort : last.srcPort
+    const dstPort = a.quote !== undefined || last === null ? c.remotePort : last.dstPort
+    const quoted = buildPacket({ src: this.local, dst: this.remote, srcPort, dstPort, seq, ack: 0, flags: 0, win: 0, options: new Uint8Array(0), payload: new Uint8Array(0) })
+    // Next-hop MTU in the low 16 bits of the second word (RFC 1191 4).
+    this.link.inject([buildIcmpPacket({ src: this.remote, dst: this.local, type: ICMP_DEST_UNREACHABLE, code: a.code, rest: a.mtu ?? 0, body: quoted.subarray(0, 28) })])
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
@@ -495,8 +508,25 @@ class Runner {
   private onSend(packet: Uint8Array): void {
     const seg = decodePacket(packet)
     if (seg === null || seg.src !== this.local || seg.dst !== this.remote) return
+    if (this.retiredPorts.has(seg.srcPort) && seg.srcPort !== this.conn.localPort) return this.traceRetired(this.nowUs(), seg)
     if (seg.flags & SYN) this.outIss = seg.seq
+    this.lastOut = seg
     this.sent.push({ us: this.nowUs(), seg })
+  }
+
+  /** The script moved on from the active socket on `port`: what it sent and sends is not checked. */
+  private retire(port: number): void {
+    this.retiredPorts.add(port)
+    for (let i = 0; i < this.sent.length; i++) {
+      const { us, seg } = this.sent[i]!
+      if (seg.srcPort !== port) continue
+      this.sent.splice(i--, 1)
+      this.traceRetired(us, seg)
+    }
+  }
+
+  private traceRetired(us: number, seg: WireSegment): void {
+    this.trace(`${secs(us).padStart(12)}  > ${flagsText(seg.flags)} from port ${seg.srcPort}   (not checked: from an earlier socket)`)
   }
 
   private async outbound(ev: ScriptEvent, p: PacketSpec, when: { us: number; endUs: number }): Promise<void> {
@@ -723,6 +753,8 @@ class Runner {
         return null
       }
       if (fd >= 0) {
+        // packetdrill checks only the socket under test's segments: an earlier active socket's go unchecked.
+        if (this.conn.state.startsWith('active-')) this.retire(this.conn.localPort)
         this.conn = this.newConnection('new')
         this.fds.set(fd, { kind: 'socket', nonblocking: (arg(1) & O_NONBLOCK) !== 0, keepalive: false, connection: this.conn, opts: {} })
         this.underTest = fd

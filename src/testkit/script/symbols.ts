@@ -121,7 +121,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   O_NONBLOCK: 0o4000,
 }
 
-const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN']
+const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_FASTOPEN', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT']
 
 /** The socket options setsockopt() accepts: level, then name. */
 export const SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {
