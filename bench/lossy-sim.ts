@@ -29,8 +29,10 @@ function tcpOf(packet: Uint8Array): TcpSegment | null {
 
 async function download(seed: number, bytes: number, cc: string) {
   const sim = new Simulation({ seed, link: NETEM_PROFILE })
-  const server = sim.addStack(SERVER, { tcp: { congestionControl: cc as 'cubic' } })
-  const client = sim.addStack(CLIENT)
+  // TUNTCP_LOSSY_TCP='{"growOnDelivered":false}': any TcpConfig override on both ends, to compare (as bench/lossy-link.ts).
+  const override = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : {}
+  const server = sim.addStack(SERVER, { tcp: { ...override, congestionControl: cc as 'cubic' } })
+  const client = sim.addStack(CLIENT, { tcp: override })
   server.createServer((s: Socket) => { s.end(Buffer.alloc(bytes, 7)) }).listen(80)
 
   // One byte each: sent once already, held by the receiver. Offsets from the server's ISN + 1.
