@@ -13,7 +13,7 @@ export interface SenderInfo {
   remoteAddress: string
   remotePort: number
   state: State
-  /** The congestion control in use ('cubic', 'newreno'). */
+  /** The congestion control in use ('cubic', 'newreno', 'bbr'). */
   congestionControl: string
   /** cwnd and ssthresh in bytes (RFC 5681 2); ssthresh starts at 0x7fffffff (no limit) until the first loss. */
   cwnd: number

@@ -200,7 +200,7 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   /**
-   * The congestion control algorithm of this connection ('cubic' or 'newreno'), like
+   * The congestion control algorithm of this connection ('cubic', 'newreno' or 'bbr'), like
    * setsockopt(TCP_CONGESTION) on Linux: before or after connecting; cwnd and ssthresh carry over.
    */
   setCongestionControl(name: CongestionControlName): this {
