@@ -100,6 +100,11 @@ export class Bbr implements CongestionControl {
     return Math.max(Math.floor(bytes / this.mss), 2) * this.mss
   }
 
+  /** In ProbeRTT the sender is held to 4 segments: its samples say nothing of the path (as tcp_bbr.c's app_limited there). */
+  get holdsBack(): boolean {
+    return this.mode === 'probe-rtt'
+  }
+
   /** BtlBw: the windowed max of the delivery rate, bytes per ms (0 before any sample). */
   get btlBw(): number {
     let max = 0

@@ -78,6 +78,8 @@ export interface CongestionControl {
   readonly pacingRate?: number
   /** How many bytes the sender may send at once when pacing (Linux's tcp_tso_autosize, bbr_tso_segs_goal). */
   readonly sendQuantum?: number
+  /** The algorithm itself holds the sender below the path's rate (BBR's ProbeRTT): what is in flight is app-limited (rate.ts). */
+  readonly holdsBack?: boolean
 }
 
 /** Linux's "infinite" ssthresh: before the first loss, slow start has no ceiling (RFC 5681 3.1: "arbitrarily high"). */

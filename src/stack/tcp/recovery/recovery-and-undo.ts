@@ -53,7 +53,9 @@ function takeRateSample(tcb: Tcb, delivered: number): void {
   if (tcb.cc.onAckSample === undefined) return
   const lost = (tcb.sent.lossMarks - rate.lossMarks) * tcb.sndMss
   rate.lossMarks = tcb.sent.lossMarks
-  tcb.cc.onAckSample({ ...context(tcb), lossState: tcb.lossState, inFlight: pipe(tcb), delivered, lost, totalDelivered: rate.delivered, sample })
+  const inFlight = pipe(tcb)
+  tcb.cc.onAckSample({ ...context(tcb), lossState: tcb.lossState, inFlight, delivered, lost, totalDelivered: rate.delivered, sample })
+  if (tcb.cc.holdsBack === true) rate.markAppLimited(inFlight)
 }
 
 /** cwnd in whole segments, as Linux counts it: a window of 2.7 segments sends 2 (and never less than 1). */

@@ -56,6 +56,7 @@ describe('BBR v1 on a clean 20 Mbit/s path', () => {
         btlBwAtProbeBw ||= bbr.btlBw
       }
       if (bbr.mode === 'probe-rtt') {
+        expect(tcb.sent.rate.appLimited).toBeGreaterThan(0) // ProbeRTT's low rate is not the path's
         probeRttAt ||= now
         probeRttCwnd = Math.min(probeRttCwnd, bbr.cwnd)
       }
