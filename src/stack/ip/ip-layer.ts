@@ -12,6 +12,7 @@ import { Ipv6Input } from './ipv6-input.js'
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
 import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Header } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
+import type { Address } from '../wire/address.js'
 import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
 
 /** What the UDP layer did with a datagram: a socket or flow took it, nobody listens there, or it was dropped (counted). */
@@ -30,8 +31,8 @@ export interface IpLayerOptions {
   counters: Counters
   /** Send one IP packet. */
   output(packet: Uint8Array): void
-  /** A valid TCP segment addressed to us. */
-  tcpInput(src: number, dst: number, seg: TcpSegment): void
+  /** A valid TCP segment addressed to us, over either family (wire/address.ts). */
+  tcpInput(src: Address, dst: Address, seg: TcpSegment): void
   /** An ICMP error about a TCP segment we sent (icmp-errors.ts). */
   tcpIcmpError?(err: IcmpError): void
   /** A valid UDP datagram. */
@@ -46,7 +47,10 @@ export class IpLayer {
   private readonly v6: Ipv6Input
 
   constructor(private readonly opts: IpLayerOptions) {
-    this.v6 = new Ipv6Input({ address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output, icmpErrors: opts.icmpErrors })
+    this.v6 = new Ipv6Input({
+      address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output,
+      icmpErrors: opts.icmpErrors, tcpInput: opts.tcpInput, tcpIcmpError: opts.tcpIcmpError,
+    })
   }
 
   /**
@@ -55,7 +59,7 @@ export class IpLayer {
    */
   input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
-    if (isIpv6(packet)) return this.v6.input(packet)
+    if (isIpv6(packet)) return this.v6.input(packet, checksumTrusted)
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
     const { header, payload } = ip.value

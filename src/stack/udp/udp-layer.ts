@@ -268,6 +268,8 @@ export class UdpLayer {
   /** Reported to a connected socket if hard (udp/icmp.ts), else counted: an unconnected one cannot tell whose it is. */
   icmpError(err: IcmpError): void {
     const { counters } = this.opts
+    // UDP runs over IPv4 only: an error quoting an IPv6 datagram is not about one of ours.
+    if (typeof err.localAddr !== 'number' || typeof err.remoteAddr !== 'number') return counters.drop('udp-icmp-no-socket')
     const ep = this.findFlow(err.localAddr, err.localPort, err.remoteAddr, err.remotePort)?.endpoint ??
       this.socketFor(err.localAddr, err.localPort, err.remoteAddr, err.remotePort)
     if (ep === undefined) return counters.drop('udp-icmp-no-socket')

@@ -4,6 +4,8 @@ import {
   ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildIcmpv6Packet, parseIcmpv6, parseIcmpv6Quote,
 } from '../../../src/stack/wire/icmpv6'
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
+import { flagsToString, parseTcp } from '../../../src/stack/wire/tcp'
+import { IPPROTO_UDP } from '../../../src/stack/wire/udp'
 import { formatAddressV6, parseAddressV6, parseIPv6 } from '../../../src/stack/wire/ipv6'
 import { MemoryLink } from '../../../src/tun/memory-link'
 import { PacketPeer } from '../../helpers/packet-peer'
@@ -17,6 +19,13 @@ function peer(options: ConstructorParameters<typeof PacketPeer>[0] = {}) {
   const internal: unknown[] = []
   p.stack.on('internal-error', e => internal.push(e))
   return { p, internal, sent: () => p.link.sent.splice(0, p.link.sent.length) }
+}
+
+/** The captured SYN's packet turned into a UDP datagram's: next header 17 (no checksum is looked at before the protocol is refused). */
+function udpV6(): Uint8Array {
+  const packet = CAPTURED_V6.linuxSyn.slice()
+  packet[6] = IPPROTO_UDP
+  return packet
 }
 
 function decode(bytes: Uint8Array) {
@@ -51,24 +60,57 @@ describe('IPv6 input (RFC 8200, RFC 4443)', () => {
     expect(sent()).toEqual([])
   })
 
-  it('answers a TCP SYN over IPv6 with a Parameter Problem (code 1) pointing at its next header, quoting it', async () => {
-    const { p, sent } = peer()
+  it('answers the kernel\'s captured IPv6 SYN to a closed port with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> over IPv6 (9293 3.10.7.1)', async () => {
+    const { p, sent, internal } = peer()
     await p.sendRaw(CAPTURED_V6.linuxSyn)
+    const out = sent()
+    expect(out).toHaveLength(1)
+    const ip = parseIPv6(out[0]!)
+    if (!ip.ok) throw new Error(ip.reason)
+    expect(ip.value.header.protocol).toBe(IPPROTO_TCP)
+    expect(formatAddressV6(ip.value.header.dst)).toBe('fd77::1')
+    const seg = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst) // the IPv6 pseudo header checks out
+    expect(seg.ok && { flags: flagsToString(seg.value.flags), seq: seg.value.seq, ack: seg.value.ack, dstPort: seg.value.dstPort })
+      .toEqual({ flags: 'R.', seq: 0, ack: 0x4f9d802b, dstPort: 0xc5b2 })
+    expect(p.stack.counters.drops).toEqual({ 'tcp-no-connection': 1 })
+    expect(internal).toEqual([])
+  })
+
+  it('answers it on a listening port with a SYN,ACK over IPv6 offering MSS = MTU - 60 (RFC 8200 8.3)', async () => {
+    const { p, sent } = peer()
+    p.stack.createServer(() => {}).listen(80)
+    await new Promise(resolve => setImmediate(resolve))
+    await p.sendRaw(CAPTURED_V6.linuxSyn)
+    const out = sent()
+    expect(out).toHaveLength(1)
+    const ip = parseIPv6(out[0]!)
+    if (!ip.ok) throw new Error(ip.reason)
+    const seg = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst)
+    if (!seg.ok) throw new Error(seg.reason)
+    expect(flagsToString(seg.value.flags)).toBe('S.')
+    expect(seg.value.ack).toBe(0x4f9d802b)
+    expect(seg.value.options.mss).toBe(p.stack.link.mtu - 60)
+    expect(p.stack.connections()).toMatchObject([{ state: 'SYN-RECEIVED', localAddress: 'fd77::2', remoteAddress: 'fd77::1', remotePort: 0xc5b2 }])
+  })
+
+  it('answers UDP over IPv6 (not carried yet) with a Parameter Problem (code 1) pointing at its next header, quoting it', async () => {
+    const { p, sent } = peer()
+    await p.sendRaw(udpV6())
     const out = sent()
     expect(out).toHaveLength(1)
     const { ip, icmp } = decode(out[0]!)
     expect(icmp).toMatchObject({ type: ICMPV6_PARAMETER_PROBLEM, code: 1, rest: 6 })
     expect(formatAddressV6(ip.header.dst)).toBe('fd77::1')
     const quote = parseIcmpv6Quote(icmp.body)
-    expect(quote.ok && quote.value).toMatchObject({ protocol: IPPROTO_TCP, srcPort: 0xc5b2, dstPort: 80, seq: 0x4f9d802a })
+    expect(quote.ok && quote.value).toMatchObject({ protocol: IPPROTO_UDP, srcPort: 0xc5b2, dstPort: 80 })
     expect(p.stack.counters.drops).toEqual({ 'ipv6-protocol': 1 })
     expect(p.stack.counters.icmpErrorsSent).toBe(1)
   })
 
   it('keeps to the ICMP rate limit, and sends no error about a packet to a multicast address', async () => {
     const { p, sent } = peer({ icmpRate: { perSecond: 0, burst: 1 } })
-    await p.sendRaw(CAPTURED_V6.linuxSyn)
-    await p.sendRaw(CAPTURED_V6.linuxSyn)
+    await p.sendRaw(udpV6())
+    await p.sendRaw(udpV6())
     expect(sent()).toHaveLength(1)
     expect(p.stack.counters.icmpErrorsLimited).toBe(1)
     const { p: q, sent: qSent } = peer({ promiscuous: true })
