@@ -120,3 +120,8 @@ export function isMulticast(a: Address): boolean {
 export function defaultMss(a: Address): number {
   return typeof a === 'string' ? 1220 : 536
 }
+
+/** An address in text with its port, as ss prints it: 10.77.0.2:80, and IPv6 in brackets, [fd77::2]:80. */
+export function hostPortText(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
