@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
 import type { StateChange } from '../../../src/stack/stack'
 import { onesComplementSum } from '../../../src/stack/wire/checksum'
-import { ICMPV6_PACKET_TOO_BIG, buildIcmpv6Error } from '../../../src/stack/wire/icmpv6'
+import { ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_PACKET_TOO_BIG, buildIcmpv6Error } from '../../../src/stack/wire/icmpv6'
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
 import { parseAddressV6, parseIPv6, pseudoHeaderSumV6 } from '../../../src/stack/wire/ipv6'
 import { parseTcp } from '../../../src/stack/wire/tcp'
@@ -197,6 +197,53 @@ describe('TCP over IPv6 between two stacks', () => {
     net.linkB.send(buildIcmpv6Error(first!, ICMPV6_PACKET_TOO_BIG, 0, 600, parseAddressV6('fd00::99')!, parseAddressV6(A6)!))
     await runUntil(net.clock, () => got.ended())
     expect(Math.max(...passed)).toBe(1280) // segments of 1280 - 60 - 12 (timestamps), never cut to fit 600
+  })
+
+  it('answers a SYN flood over IPv6 with SYN cookies keyed by the 16-byte addresses; a cookie ACK makes the connection (RFC 4987)', async () => {
+    const net = twoStacks({ tcp: { synBacklog: 1 } }, 11, true)
+    const accepted: Socket[] = []
+    net.b.createServer(s => { accepted.push(s); s.pipe(s) }).listen(7)
+    // Three at once: one takes the only SYN queue slot, the others get cookies.
+    const socks = [0, 1, 2].map(() => net.a.connect({ host: B6, port: 7 }))
+    const got = socks.map(collect)
+    socks.forEach((s, i) => s.end(`six ${i}`))
+    await runUntil(net.clock, () => got.every(g => g.ended()))
+    expect(got.map(g => g.data().toString())).toEqual(['six 0', 'six 1', 'six 2'])
+    expect(net.b.counters.synCookiesSent).toBe(2)
+    expect(net.b.counters.synCookiesAccepted).toBe(2)
+    expect(accepted.every(s => s.remoteFamily === 'IPv6')).toBe(true)
+  })
+
+  it('Fast Open over IPv6: the first connection learns a cookie for the 16-byte addresses, the second carries data in its SYN (RFC 7413)', async () => {
+    const net = twoStacks({}, 12, true)
+    net.b.createServer(s => s.pipe(s)).listen({ port: 7, fastOpen: 16 })
+    const first = net.a.connect({ host: B6, port: 7, fastOpen: true })
+    const got1 = collect(first)
+    first.end('first')
+    await runUntil(net.clock, () => got1.ended())
+    const synData: number[] = []
+    net.b.on('segment', (dir: 'in' | 'out', { seg }: { seg: { flags: number; payload: Uint8Array } }) => {
+      if (dir === 'in' && seg.flags === 0x02) synData.push(seg.payload.length)
+    })
+    const second = net.a.connect({ host: B6, port: 7, fastOpen: true })
+    const got2 = collect(second)
+    second.end('second')
+    await runUntil(net.clock, () => got2.ended())
+    expect([got1.data().toString(), got2.data().toString()]).toEqual(['first', 'second'])
+    expect(synData).toEqual([6]) // 'second' rode in the SYN
+  })
+
+  it('fails connect() at once on an ICMPv6 port unreachable for its SYN: ECONNREFUSED (RFC 4443 3.1, code 4)', async () => {
+    const net = twoStacks({}, 13, true)
+    let syn: Uint8Array | null = null
+    net.linkA.onSend = p => { syn ??= p; return false }
+    const sock = net.a.connect({ host: B6, port: 7 })
+    const errors = errorsOf(sock)
+    await runFor(net.clock, 1)
+    net.linkB.send(buildIcmpv6Error(syn!, ICMPV6_DEST_UNREACHABLE, ICMPV6_CODE_PORT_UNREACHABLE, 0, parseAddressV6(B6)!, parseAddressV6(A6)!))
+    await runFor(net.clock, 10)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    expect(net.a.counters.icmpHardErrors).toBe(1)
   })
 
   it('refuses to connect to an IPv6 host without an IPv6 address of its own', () => {
