@@ -115,7 +115,7 @@ export function formatSnapshot(s: Snapshot, info = false): string {
  * the stack, and the upstream kernel socket's own end and peer), each UDP flow the same way.
  */
 export function forwardedLines(f: NonNullable<Snapshot['forwarded']>): string[] {
-  const end = (e: { address: string; port: number } | null) => (e === null ? '-' : `${e.address}:${e.port}`)
+  const end = (e: { address: string; port: number } | null) => (e === null ? '-' : hostPortText(e.address, e.port))
   const rows = [['Proto', 'Client', 'Destination', 'Upstream Local', 'Upstream Peer', 'State']]
   for (const c of f.connections) rows.push(['tcp', end(c.client), end(c.destination), end(c.upstreamLocal), end(c.upstreamRemote), c.phase])
   for (const u of f.flows) rows.push(['udp', end(u.client), end(u.destination), end(u.upstreamLocal), end(u.upstreamRemote), `${u.datagramsUp} up, ${u.datagramsDown} down`])

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
 import { serveAll } from '../../src/apps/index'
 import type { StateChange } from '../../src/stack/stack'
-import { KernelSockets, readAll, run, runText, sha, stackOnTun, waitFor, type TunStack } from './helpers'
+import { KernelSockets, exitWithin, readAll, run, runText, sha, stackOnTun, stopLeftovers, tuntcp, waitFor, type TunStack } from './helpers'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkv6'
@@ -36,8 +36,9 @@ beforeAll(() => {
   serveAll(tun.stack)
 })
 
-afterEach(() => {
+afterEach(async () => {
   kernelSockets.destroyAll()
+  await stopLeftovers()
 })
 
 afterAll(async () => {
@@ -192,5 +193,44 @@ describe('path MTU discovery over IPv6 (RFC 8201)', () => {
     expect(mine).toBeDefined()
     expect(sock.state === 'CLOSED' || sock.state === 'TIME-WAIT' || sock.state === 'FIN-WAIT-2').toBe(true)
     expect(far.internalErrors).toEqual([])
+  })
+})
+
+describe('tuntcp serve over both families', () => {
+  it('serves --addr of each family with --kernel-addr of each (nodad), answers curl -6 and nc -6, ss shows [addr]:port, SIGINT exits 0', async () => {
+    const cli = tuntcp(['serve', '--dev', 'tkv6cli', '--addr', '10.78.0.2', '--addr', 'fd78::2', '--kernel-addr', '10.78.0.1/24', '--kernel-addr', 'fd78::1/64', '--msl', '1'])
+    await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', 15_000)
+    expect(cli.stdout()).toMatch(/at 10\.78\.0\.2 and fd78::2, kernel side 10\.78\.0\.1\/24 and fd78::1\/64/)
+    expect(cli.stdout()).toContain('curl -g http://[fd78::2]/')
+    const page = await run('curl', ['-6', '-g', '-sS', '--max-time', '10', '-w', '\n%{http_code}', 'http://[fd78::2]/'])
+    expect(page.stderr).toBe('')
+    expect(page.stdout.toString().endsWith('\n200')).toBe(true)
+    const sock = await kernelSockets.dial('fd78::2', 7)
+    const echoed = new Promise<string>(resolve => sock.once('data', (c: Buffer) => resolve(c.toString())))
+    sock.write('still here')
+    expect(await echoed).toBe('still here')
+    const listing = tuntcp(['ss', '--dev', 'tkv6cli'])
+    expect(await exitWithin(listing, 15_000)).toBe(0)
+    expect(listing.stdout()).toMatch(new RegExp(`^ESTABLISHED +0 +0 +\\[fd78::2\\]:7 +\\[fd78::1\\]:${sock.localPort}`, 'm'))
+    const four = await run('nc', ['-N', '-w', '5', '10.78.0.2', '7'], { input: 'four\n', timeoutMs: 10_000 })
+    expect(four.stdout.toString()).toBe('four\n')
+    cli.child.kill('SIGINT')
+    expect(await exitWithin(cli, 10_000)).toBe(0)
+  })
+
+  it('tuntcp connect reaches a kernel server over IPv6', async () => {
+    const { createServer } = await import('node:net')
+    const got: Buffer[] = []
+    const server = createServer(s => { s.on('data', (c: Buffer) => got.push(c)); s.on('end', () => s.end('bye\n')) })
+    await new Promise<void>(resolve => server.listen(9200, '::', resolve))
+    try {
+      const cli = tuntcp(['connect', 'fd76::1', '9200', '--dev', 'tkv6con', '--addr', '10.76.0.2', '--addr', 'fd76::2', '--kernel-addr', '10.76.0.1/24', '--kernel-addr', 'fd76::1/64'], 'over six\n')
+      expect(await exitWithin(cli, 15_000)).toBe(0)
+      expect(cli.stdout()).toBe('bye\n')
+      expect(Buffer.concat(got).toString()).toBe('over six\n')
+      expect(cli.stderr()).toMatch(/connecting to \[fd76::1\]:9200 from \[fd76::2\]:\d+/)
+    } finally {
+      server.close()
+    }
   })
 })
