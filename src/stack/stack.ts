@@ -178,13 +178,13 @@ export class Stack extends EventEmitter {
     })
     const promiscuous = opts.promiscuous === true
     this.udp = new UdpLayer({
-      address: addr, promiscuous, mtu: opts.link.mtu, config: { ...DEFAULT_UDP_CONFIG, ...opts.udp },
+      address: addr, address6: this.address6, promiscuous, mtu: opts.link.mtu, config: { ...DEFAULT_UDP_CONFIG, ...opts.udp },
       counters: this.counters, random, wheel: this.wheel, clock: this.clock, output,
       onNewFlow: (tuple, size) => this.onNewFlow(tuple, size),
     })
     this.ip = new IpLayer({ address: addr, address6: addr6, promiscuous, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
       tcpIcmpError: err => this.tcp.icmpError(err),
-      udpInput: (ip, dgram) => this.udp.input(ip, dgram), udpIcmpError: err => this.udp.icmpError(err),
+      udpInput: (src, dst, dgram) => this.udp.input(src, dst, dgram), udpIcmpError: err => this.udp.icmpError(err),
       icmpErrors: new IcmpErrorSender(this.clock, this.counters, output, opts.icmpRate ?? DEFAULT_ICMP_RATE),
     })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
@@ -260,12 +260,13 @@ export class Stack extends EventEmitter {
   }
 
   /**
-   * A UDP socket, as dgram.createSocket: createSocket('udp4', [onMessage]) or
-   * createSocket({ type: 'udp4', recvBufferSize, signal }, [onMessage]).
+   * A UDP socket, as dgram.createSocket: createSocket('udp4' | 'udp6', [onMessage]) or
+   * createSocket({ type, recvBufferSize, signal }, [onMessage]). 'udp6' needs address6 and is IPv6-only.
    */
-  createSocket(type: 'udp4' | UdpSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): UdpSocket {
+  createSocket(type: 'udp4' | 'udp6' | UdpSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): UdpSocket {
     const options: UdpSocketOptions = typeof type === 'string' ? { type } : type
-    if (options?.type !== 'udp4') throw badType(typeof type === 'string' ? type : options?.type)
+    if (options?.type !== 'udp4' && options?.type !== 'udp6') throw badType(typeof type === 'string' ? type : options?.type)
+    if (options.type === 'udp6' && this.address6 === null) throw new TypeError("createSocket('udp6') needs an IPv6 address: StackOptions.address6")
     const socket = new UdpSocket(this.udp, options, this.loopHold)
     if (onMessage) socket.on('message', onMessage)
     return socket

@@ -168,6 +168,29 @@ describe('TCP over IPv6 with kernel clients', () => {
   })
 })
 
+describe('UDP over IPv6 with a kernel socket', () => {
+  it('echoes a datagram to a kernel udp6 socket, and a closed port refuses it (ICMPv6 port unreachable: ECONNREFUSED)', async () => {
+    const { createSocket } = await import('node:dgram')
+    const echo = tun.stack.createSocket('udp6')
+    echo.on('message', (msg: Buffer, rinfo) => echo.send(msg, rinfo.port, rinfo.address))
+    echo.bind(5353)
+    const kernel = createSocket('udp6')
+    try {
+      const reply = new Promise<[string, string]>(resolve => kernel.once('message', (m, r) => resolve([m.toString(), r.address])))
+      kernel.send('six by udp', 5353, ADDR6)
+      expect(await reply).toEqual(['six by udp', ADDR6])
+      const refused = createSocket('udp6')
+      const error = new Promise<string>(resolve => refused.once('error', e => resolve((e as NodeJS.ErrnoException).code!)))
+      refused.connect(5354, ADDR6, () => refused.send('anyone?'))
+      expect(await error).toBe('ECONNREFUSED')
+      refused.close()
+    } finally {
+      kernel.close()
+      echo.close()
+    }
+  })
+})
+
 describe('path MTU discovery over IPv6 (RFC 8201)', () => {
   it('a Packet Too Big from the kernel as a router lowers our MSS to 1280 - 60, and the data gets through', async () => {
     // The far stack's TUN is opened for 1500 bytes, so it offers MSS 1440; then its kernel

@@ -10,7 +10,7 @@ import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender } from './icmp-out.js'
 import { isIpv6 } from './ipv6-chatter.js'
 import { Ipv6Input } from './ipv6-input.js'
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
-import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Header } from '../wire/ipv4.js'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
 import type { Address } from '../wire/address.js'
 import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
@@ -35,8 +35,8 @@ export interface IpLayerOptions {
   tcpInput(src: Address, dst: Address, seg: TcpSegment): void
   /** An ICMP error about a TCP segment we sent (icmp-errors.ts). */
   tcpIcmpError?(err: IcmpError): void
-  /** A valid UDP datagram. */
-  udpInput?(ip: IPv4Header, dgram: UdpDatagram): UdpVerdict
+  /** A valid UDP datagram, over either family. */
+  udpInput?(src: Address, dst: Address, dgram: UdpDatagram): UdpVerdict
   /** An ICMP error about a UDP datagram we sent. */
   udpIcmpError?(err: IcmpError): void
   /** Sends (and rate-limits) the ICMP errors we originate. */
@@ -50,6 +50,7 @@ export class IpLayer {
     this.v6 = new Ipv6Input({
       address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output,
       icmpErrors: opts.icmpErrors, tcpInput: opts.tcpInput, tcpIcmpError: opts.tcpIcmpError,
+      udpInput: opts.udpInput, udpIcmpError: opts.udpIcmpError,
     })
   }
 
@@ -75,7 +76,7 @@ export class IpLayer {
       case IPPROTO_UDP: {
         const dgram = parseUdp(payload, header.src, header.dst, !checksumTrusted)
         if (!dgram.ok) return counters.drop(dgram.reason)
-        if (this.opts.udpInput?.(header, dgram.value) !== 'port-unreachable') return
+        if (this.opts.udpInput?.(header.src, header.dst, dgram.value) !== 'port-unreachable') return
         // From the address it was sent to: in promiscuous mode, the host the sender meant.
         this.opts.icmpErrors?.send(header, packet, ICMP_DEST_UNREACHABLE, ICMP_CODE_PORT_UNREACHABLE, header.dst)
         return

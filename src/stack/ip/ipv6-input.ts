@@ -2,23 +2,26 @@
 // to the one TCP layer (with RFC 5952 text addresses, wire/address.ts), answer echo
 // requests to our IPv6 address (RFC 4443 4.2), give ICMPv6 errors about our segments
 // to TCP (Packet Too Big lowers the path MTU, RFC 8201), and count the kernel's own
-// neighbour discovery and MLD (a TUN link is layer 3: no NDP is needed). UDP is not
-// carried over IPv6 yet: a datagram for us gets RFC 8200 4's answer to a next header
-// a node does not process, a Parameter Problem (code 1) pointing at it, which a kernel
-// client reports at once (ECONNREFUSED for UDP) instead of waiting.
+// neighbour discovery and MLD (a TUN link is layer 3: no NDP is needed). UDP datagrams
+// go to the one UDP layer the same way, and one no socket takes gets a port unreachable
+// (RFC 4443 3.1, code 4). Any other next header gets RFC 8200 4's answer to one a node
+// does not process, a Parameter Problem (code 1) pointing at it.
 // Without an IPv6 address (StackOptions.address6) every IPv6 packet is only counted.
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpv6Error, type IcmpError } from './icmp-errors.js'
 import type { IcmpErrorSender } from './icmp-out.js'
+import type { UdpVerdict } from './ip-layer.js'
 import { ipv6Kind } from './ipv6-chatter.js'
 import { fromBytesV6, type Address } from '../wire/address.js'
 import {
-  ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildEchoReplyV6, isIcmpv6Error, parseIcmpv6,
+  ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildEchoReplyV6,
+  isIcmpv6Error, parseIcmpv6,
 } from '../wire/icmpv6.js'
 import { IPPROTO_TCP } from '../wire/ipv4.js'
 import { IPPROTO_ICMPV6, NEXT_NONE, parseIPv6, type IPv6Address } from '../wire/ipv6.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
+import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
 
 /** Parameter Problem code 1: unrecognized Next Header type encountered (RFC 4443 3.4). */
 export const ICMPV6_CODE_UNRECOGNIZED_NEXT_HEADER = 1
@@ -38,6 +41,10 @@ export interface Ipv6InputOptions {
   tcpInput?(src: Address, dst: Address, seg: TcpSegment): void
   /** An ICMPv6 error about a TCP segment we sent. */
   tcpIcmpError?(err: IcmpError): void
+  /** A valid UDP datagram (the UDP layer's verdict decides whether a port unreachable goes back). */
+  udpInput?(src: Address, dst: Address, dgram: UdpDatagram): UdpVerdict
+  /** An ICMPv6 error about a UDP datagram we sent. */
+  udpIcmpError?(err: IcmpError): void
 }
 
 export class Ipv6Input {
@@ -64,6 +71,14 @@ export class Ipv6Input {
       seg.value.ecn = header.trafficClass & 3 // RFC 3168 5 (RFC 8200 7): the ECN field, for TCP's echo
       return this.opts.tcpInput(fromBytesV6(header.src), fromBytesV6(header.dst), seg.value)
     }
+    if (header.protocol === IPPROTO_UDP && this.opts.udpInput !== undefined) {
+      const dgram = parseUdp(payload, header.src, header.dst, !checksumTrusted)
+      if (!dgram.ok) return counters.drop(dgram.reason)
+      if (this.opts.udpInput(fromBytesV6(header.src), fromBytesV6(header.dst), dgram.value) !== 'port-unreachable') return
+      // From the address it was sent to: in promiscuous mode, the host the sender meant.
+      this.opts.icmpErrors?.sendV6(header, packet, ICMPV6_DEST_UNREACHABLE, ICMPV6_CODE_PORT_UNREACHABLE, 0, header.dst)
+      return
+    }
     if (icmp !== null) {
       if (isIcmpv6Error(icmp.value.type)) return this.icmpError(decodeIcmpv6Error(icmp.value, counters))
       if (icmp.value.type !== ICMPV6_ECHO_REQUEST) return counters.drop('icmp-unhandled-type')
@@ -76,14 +91,15 @@ export class Ipv6Input {
     this.opts.icmpErrors?.sendV6(header, packet, ICMPV6_PARAMETER_PROBLEM, ICMPV6_CODE_UNRECOGNIZED_NEXT_HEADER, header.protocolOffset, header.dst)
   }
 
-  /** An ICMPv6 error to TCP, if it quotes a segment we sent (TCP finds the connection by its 4-tuple). */
+  /** An ICMPv6 error to TCP or UDP, if it quotes what we sent (they find the connection or socket by its 4-tuple). */
   private icmpError(err: IcmpError | null): void {
     if (err === null) return
     const { counters, address6 } = this.opts
-    if (err.protocol !== IPPROTO_TCP) return counters.drop('icmp-error-protocol')
+    if (err.protocol !== IPPROTO_TCP && err.protocol !== IPPROTO_UDP) return counters.drop('icmp-error-protocol')
     const fromUs = (address6 !== null && err.localAddr === fromBytesV6(address6)) || this.opts.promiscuous === true
-    if (!fromUs || this.opts.tcpIcmpError === undefined) return counters.drop('icmp-error-not-ours')
-    this.opts.tcpIcmpError(err)
+    const handler = err.protocol === IPPROTO_TCP ? this.opts.tcpIcmpError : this.opts.udpIcmpError
+    if (!fromUs || handler === undefined) return counters.drop('icmp-error-not-ours')
+    handler(err)
   }
 }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { Stack } from '../../../src/stack/stack'
 import {
-  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildIcmpv6Packet, parseIcmpv6, parseIcmpv6Quote,
+  ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildIcmpv6Packet, parseIcmpv6, parseIcmpv6Quote,
 } from '../../../src/stack/wire/icmpv6'
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
 import { flagsToString, parseTcp } from '../../../src/stack/wire/tcp'
-import { IPPROTO_UDP } from '../../../src/stack/wire/udp'
+import { IPPROTO_UDP, buildUdpPacket } from '../../../src/stack/wire/udp'
 import { formatAddressV6, parseAddressV6, parseIPv6 } from '../../../src/stack/wire/ipv6'
 import { MemoryLink } from '../../../src/tun/memory-link'
 import { PacketPeer } from '../../helpers/packet-peer'
@@ -21,11 +21,9 @@ function peer(options: ConstructorParameters<typeof PacketPeer>[0] = {}) {
   return { p, internal, sent: () => p.link.sent.splice(0, p.link.sent.length) }
 }
 
-/** The captured SYN's packet turned into a UDP datagram's: next header 17 (no checksum is looked at before the protocol is refused). */
+/** A UDP datagram from the kernel's address to ours, port 40000 to 53, checksum over the IPv6 pseudo header. */
 function udpV6(): Uint8Array {
-  const packet = CAPTURED_V6.linuxSyn.slice()
-  packet[6] = IPPROTO_UDP
-  return packet
+  return buildUdpPacket({ src: 'fd77::1', dst: 'fd77::2', srcPort: 40000, dstPort: 53, payload: Uint8Array.of(1, 2, 3) })
 }
 
 function decode(bytes: Uint8Array) {
@@ -93,18 +91,28 @@ describe('IPv6 input (RFC 8200, RFC 4443)', () => {
     expect(p.stack.connections()).toMatchObject([{ state: 'SYN-RECEIVED', localAddress: 'fd77::2', remoteAddress: 'fd77::1', remotePort: 0xc5b2 }])
   })
 
-  it('answers UDP over IPv6 (not carried yet) with a Parameter Problem (code 1) pointing at its next header, quoting it', async () => {
+  it('answers a UDP datagram to a port nobody holds with an ICMPv6 port unreachable quoting it (RFC 4443 3.1)', async () => {
     const { p, sent } = peer()
     await p.sendRaw(udpV6())
     const out = sent()
     expect(out).toHaveLength(1)
     const { ip, icmp } = decode(out[0]!)
-    expect(icmp).toMatchObject({ type: ICMPV6_PARAMETER_PROBLEM, code: 1, rest: 6 })
+    expect(icmp).toMatchObject({ type: ICMPV6_DEST_UNREACHABLE, code: ICMPV6_CODE_PORT_UNREACHABLE })
     expect(formatAddressV6(ip.header.dst)).toBe('fd77::1')
     const quote = parseIcmpv6Quote(icmp.body)
-    expect(quote.ok && quote.value).toMatchObject({ protocol: IPPROTO_UDP, srcPort: 0xc5b2, dstPort: 80 })
-    expect(p.stack.counters.drops).toEqual({ 'ipv6-protocol': 1 })
+    expect(quote.ok && quote.value).toMatchObject({ protocol: IPPROTO_UDP, srcPort: 40000, dstPort: 53 })
+    expect(p.stack.counters.drops).toEqual({ 'udp-no-port': 1 })
     expect(p.stack.counters.icmpErrorsSent).toBe(1)
+  })
+
+  it('answers a next header it does not process with a Parameter Problem (code 1) pointing at it', async () => {
+    const { p, sent } = peer()
+    const sctp = CAPTURED_V6.linuxSyn.slice()
+    sctp[6] = 132
+    await p.sendRaw(sctp)
+    const { icmp } = decode(sent()[0]!)
+    expect(icmp).toMatchObject({ type: ICMPV6_PARAMETER_PROBLEM, code: 1, rest: 6 })
+    expect(p.stack.counters.drops).toEqual({ 'ipv6-protocol': 1 })
   })
 
   it('keeps to the ICMP rate limit, and sends no error about a packet to a multicast address', async () => {

@@ -109,7 +109,8 @@ describe('UDP sockets (dgram-shaped)', () => {
 
   it('throws dgram\'s errors for misuse, before doing anything', async () => {
     const { a } = twoStacks()
-    expect(() => a.createSocket('udp6' as 'udp4')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_TYPE' }))
+    expect(() => a.createSocket('udp5' as 'udp4')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_TYPE' }))
+    expect(() => a.createSocket('udp6')).toThrow(/needs an IPv6 address: StackOptions.address6/) // this stack has none
     const s = a.createSocket('udp4')
     expect(() => s.bind(70000)).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_PORT' }))
     expect(() => s.send('x', 0, B)).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_PORT' }))
