@@ -7,6 +7,7 @@ import { SeededRandom } from '../../src/stack/random'
 import { ClockGroup } from './virtual-time'
 import { linkPair } from '../../src/tun/memory-link'
 import type { Socket } from '../../src/stack/socket/socket'
+import type { RemoteInfo, UdpSocket } from '../../src/stack/udp/socket'
 import type { State } from '../../src/stack/tcp/state'
 import { flagsToString, type TcpSegment } from '../../src/stack/wire/tcp'
 
@@ -53,4 +54,11 @@ export function segmentsOut(stack: Stack): string[] {
     if (dir === 'out') flags.push(flagsToString(seg.flags))
   })
   return flags
+}
+
+/** Every 'message' a UDP socket emits, as [text, rinfo]. */
+export function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
+  const seen: Array<[string, RemoteInfo]> = []
+  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
+  return seen
 }

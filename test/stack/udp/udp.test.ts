@@ -6,23 +6,17 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Stack } from '../../../src/stack/stack'
 import { VirtualClock } from '../../../src/stack/time/virtual-clock'
-import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
+import type { UdpSocket } from '../../../src/stack/udp/socket'
 import { ICMP_DEST_UNREACHABLE, parseIcmp } from '../../../src/stack/wire/icmp'
 import { IPPROTO_ICMP, parseIPv4 } from '../../../src/stack/wire/ipv4'
 import { buildUdpPacket, parseUdp } from '../../../src/stack/wire/udp'
 import { MemoryLink } from '../../../src/tun/memory-link'
-import { A, B, twoStacks } from '../../helpers/two-stacks'
+import { A, B, twoStacks, messages } from '../../helpers/two-stacks'
 import { runFor, settle } from '../../helpers/virtual-time'
 
 const A_ADDR = 0x0a000001
 const B_ADDR = 0x0a000002
 
-/** Every 'message' a socket emits, as [text, rinfo]. */
-function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
-  const seen: Array<[string, RemoteInfo]> = []
-  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
-  return seen
-}
 
 /** The codes of a socket's 'error's. */
 function errors(socket: UdpSocket): Array<Error & { code?: string; syscall?: string }> {

@@ -2,17 +2,12 @@
 // IPv6 pseudo header with its mandatory checksum (RFC 8200 8.1), an ICMPv6 port unreachable
 // for a closed port reported on a connected socket, and udp4 beside it on the same port.
 import { describe, expect, it } from 'vitest'
-import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
+import type { RemoteInfo } from '../../../src/stack/udp/socket'
 import { parseIPv6 } from '../../../src/stack/wire/ipv6'
 import { IPPROTO_UDP, buildUdpPacket, parseUdp } from '../../../src/stack/wire/udp'
-import { A6, B, B6, twoStacks } from '../../helpers/two-stacks'
+import { A6, B, B6, twoStacks, messages } from '../../helpers/two-stacks'
 import { runFor } from '../../helpers/virtual-time'
 
-function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
-  const seen: Array<[string, RemoteInfo]> = []
-  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
-  return seen
-}
 
 describe('UDP over IPv6 (dgram udp6)', () => {
   it('sends and answers datagrams over IPv6: rinfo and address() say IPv6, the checksum covers the IPv6 pseudo header', async () => {
