@@ -66,9 +66,29 @@ export function addressBytes(a: Address): Uint8Array {
   return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff)
 }
 
-/** The Address of 16 bytes of an IPv6 header: its RFC 5952 text. */
+/** The last IPv6 addresses turned into text, most recent first: a connection's packets carry the same two. */
+const recentV6: Array<{ bytes: Uint8Array; text: string }> = []
+const RECENT_V6_MAX = 4
+
+/**
+ * The Address of 16 bytes of an IPv6 header: its RFC 5952 text. The last few are kept, so
+ * that a stream of packets between the same two hosts (the ACKs of a download) compares 16
+ * bytes instead of formatting text each time.
+ */
 export function fromBytesV6(b: Uint8Array): string {
-  return formatAddressV6(b)
+  for (let i = 0; i < recentV6.length; i++) {
+    const e = recentV6[i]!
+    if (sameBytes16(e.bytes, b)) return e.text
+  }
+  const text = formatAddressV6(b)
+  if (recentV6.length === RECENT_V6_MAX) recentV6.pop()
+  recentV6.unshift({ bytes: b.slice(0, 16), text })
+  return text
+}
+
+function sameBytes16(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Parse text of either family ('10.77.0.2', 'fd77::2', '[fd77::2]') into an Address, or null. */
