@@ -7,6 +7,9 @@
 
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect as netConnect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
@@ -239,6 +242,31 @@ describe('tuntcp serve over both families', () => {
     expect(four.stdout.toString()).toBe('four\n')
     cli.child.kill('SIGINT')
     expect(await exitWithin(cli, 10_000)).toBe(0)
+  })
+
+  it('--trace prints IPv6 ends as [addr]:port, and --pcap (LINKTYPE_RAW) holds IPv6 packets whose checksums tshark finds good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuntcp-pcap6-'))
+    const file = join(dir, 'six.pcap')
+    try {
+      const cli = tuntcp(['serve', '--dev', 'tkv6pcap', '--addr', '10.75.0.2', '--addr', 'fd75::2', '--kernel-addr', '10.75.0.1/24',
+        '--kernel-addr', 'fd75::1/64', '--trace', '--pcap', file])
+      await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', 15_000)
+      const page = await run('curl', ['-6', '-g', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://[fd75::2]/bytes/100000'])
+      expect(page.stdout.toString()).toBe('200')
+      await waitFor(() => /state \[fd75::2\]:80 \[fd75::1\]:\d+ +SYN-RECEIVED -> ESTABLISHED/.test(cli.stderr()), 'the trace line', 5000)
+      expect(cli.stderr()).toMatch(/in \[fd75::1\]:\d+ > \[fd75::2\]:80 +S /)
+      const fields = await run('tshark', ['-r', file, '-Y', 'tcp.port == 80', '-T', 'fields', '-E', 'separator=,', '-e', 'ipv6.src', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack'])
+      expect(fields.code).toBe(0)
+      const packets = fields.stdout.toString().trim().split('\n')
+      expect(packets.slice(0, 2)).toEqual(['fd75::1,1,0', 'fd75::2,1,1'])
+      // Offloaded segments are written with their checksum completed (withFullTcpChecksum).
+      const bad = await run('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-Y', 'tcp.checksum.status == "Bad"'])
+      expect(bad.stdout.toString().trim()).toBe('')
+      cli.child.kill('SIGINT')
+      expect(await exitWithin(cli, 10_000)).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('tuntcp connect reaches a kernel server over IPv6', async () => {
