@@ -6,7 +6,7 @@
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
-import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender } from './icmp-out.js'
+import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender, type UdpVerdict } from './icmp-out.js'
 import { isIpv6 } from './ipv6-chatter.js'
 import { Ipv6Input } from './ipv6-input.js'
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
@@ -15,8 +15,7 @@ import { parseTcp, type TcpSegment } from '../wire/tcp.js'
 import type { Address } from '../wire/address.js'
 import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
 
-/** What the UDP layer did with a datagram: a socket or flow took it, nobody listens there, or it was dropped (counted). */
-export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
+export type { UdpVerdict } from './icmp-out.js'
 
 export interface IpLayerOptions {
   address: number

@@ -10,8 +10,7 @@
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpv6Error, type IcmpError } from './icmp-errors.js'
-import type { IcmpErrorSender } from './icmp-out.js'
-import type { UdpVerdict } from './ip-layer.js'
+import type { IcmpErrorSender, UdpVerdict } from './icmp-out.js'
 import { ipv6Kind } from './ipv6-chatter.js'
 import { fromBytesV6, type Address } from '../wire/address.js'
 import {
