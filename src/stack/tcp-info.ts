@@ -3,8 +3,8 @@
 // fields tuntcp has. Names are Linux's without the `tcpi_` prefix, units are Linux's:
 // microseconds for rto, ato, rtt and rttvar; milliseconds for the last_* ages;
 // segments for cwnd, ssthresh, unacked, sacked, lost and retrans; bytes for the rest.
-// A field Linux has and tuntcp does not keep (delivered, rcv_space, pacing_rate,
-// delivery_rate, ...) is left out rather than faked; docs/api.md lists what is here.
+// A field Linux has and tuntcp does not keep (rcv_space, pacing_rate, delivery_rate,
+// ...) is left out rather than faked; docs/api.md lists what is here.
 
 import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
 import { seqAdd, seqDiff, seqGe, seqLt } from './tcp/seq.js'
@@ -92,6 +92,8 @@ export interface TcpInfo {
   reordering: number
   /** Segments retransmitted over the connection's life. */
   total_retrans: number
+  /** Segments the peer received, each counted once, cumulatively ACKed or SACKed; the SYN and FIN one each (Linux's tp->delivered). */
+  delivered: number
   /** Data bytes acknowledged by the peer, and data bytes received in order (RFC 4898). */
   bytes_acked: number
   bytes_received: number
@@ -120,7 +122,7 @@ export const TCP_INFO_FIELDS: readonly (keyof TcpInfo)[] = [
   'last_data_sent', 'last_ack_sent', 'last_data_recv', 'last_ack_recv',
   'rtt', 'rttvar', 'snd_ssthresh', 'snd_cwnd', 'advmss', 'reordering', 'total_retrans',
   'bytes_acked', 'bytes_received', 'notsent_bytes', 'snd_wnd', 'rcv_wnd',
-  'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt',
+  'rcv_mss', 'pmtu', 'segs_out', 'segs_in', 'data_segs_out', 'data_segs_in', 'min_rtt', 'delivered',
 ]
 
 /**
@@ -164,6 +166,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     advmss,
     reordering: tcb.reordering,
     total_retrans: tcb.totalRetransmits,
+    delivered: tcb.delivered,
     bytes_acked: tcb.bytesAcked,
     bytes_received: tcb.bytesReceived,
     notsent_bytes: tcb.unsentBytes,

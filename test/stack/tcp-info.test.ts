@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../src/stack/socket/socket'
 import { LINUX_TCP_STATES, TCP_CA, TCPI_OPT } from '../../src/stack/tcp-info'
 import { B, twoStacks } from '../helpers/two-stacks'
-import { runFor } from '../helpers/virtual-time'
+import { runFor, settle } from '../helpers/virtual-time'
+import { acceptedSender } from '../helpers/packet-peer'
 
 async function pair() {
   const net = twoStacks({ faults: { delayMs: 50 } })
@@ -38,6 +39,9 @@ describe('socket.info()', () => {
     // The ACK of the two comes back at 100 ms and the 104 bytes go then, in 50 ms; their ACK is delayed 40 ms.
     await runFor(net.clock, 300)
     expect(client.info()).toMatchObject({ unacked: 0, bytes_acked: 3000, last_data_sent: 201 })
+    // delivered: the SYN, then three segments of data (Linux's tp->delivered); the server's SYN,ACK was delivered too.
+    expect(client.info().delivered).toBe(1 + 3)
+    expect(server.info().delivered).toBe(1)
     expect(server.info()).toMatchObject({ bytes_received: 3000, last_data_recv: 151 })
   })
 
@@ -54,6 +58,18 @@ describe('socket.info()', () => {
     expect(server.info()).toMatchObject({ data_segs_in: 3, rcv_mss: 1448, segs_in: 5 })
     expect(client.info().segs_out).toBe(5)
     expect(client.info().min_rtt).toBe(100_000)
+  })
+
+  it('counts a segment delivered once: when SACKed, not again when the cumulative ACK covers it', async () => {
+    const { p, socket } = await acceptedSender({ sack: true })
+    expect(socket.info().delivered).toBe(1) // our SYN,ACK
+    socket.write(Buffer.alloc(3 * 1460))
+    await settle()
+    p.takeAll()
+    await p.send('.', { seq: 1, ack: 1, options: { sackBlocks: [{ left: (p.iss! + 1461) >>> 0, right: (p.iss! + 4381) >>> 0 }] } })
+    expect(socket.info().delivered).toBe(1 + 2)
+    await p.send('.', { seq: 1, ack: 4381 })
+    expect(socket.info().delivered).toBe(1 + 3)
   })
 
   it('follows the connection to its end: TIME-WAIT for the side that closed first, CLOSE for the other', async () => {

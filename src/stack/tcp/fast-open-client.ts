@@ -10,7 +10,9 @@
 //
 // input.ts (SYN-SENT, 3.10.7.3), user.ts (OPEN and SEND) and timers.ts call here.
 
+import { tcpOverhead } from '../wire/address.js'
 import { sendSyn } from './emit.js'
+import { flightLost } from './recovery/recovery-and-undo.js'
 import { seqAdd, seqDiff } from './seq.js'
 import type { FastOpenClient, Tcb } from './tcb.js'
 import type { TcpSegment } from '../wire/tcp.js'
@@ -23,16 +25,16 @@ const NO_COOKIE = new Uint8Array(0)
 /**
  * Decide what the first SYN of this active open carries (Linux's tcp_fastopen_cookie_check):
  * with a cached cookie, the cookie and data; with none, a cookie request and no data; with the
- * stack's clientNoCookie switch, data and no option; after recurring losses of SYNs with data
- * to this server, a plain SYN. A SYN that may carry data waits for the first SEND (`deferred`).
+ * stack's clientNoCookie switch, data and no option. Null (a plain SYN, no Fast Open at all)
+ * with the client switch off or after recurring losses of SYNs with data to this server. A
+ * SYN that may carry data waits for the first SEND (`deferred`).
  */
-export function planFastOpen(tcb: Tcb): FastOpenClient {
-  const fo: FastOpenClient = { deferred: false, synOption: null, asked: false, experimental: false, room: 0, synData: 0 }
+export function planFastOpen(tcb: Tcb): FastOpenClient | null {
   const cache = tcb.host.fastOpenCache
   const config = tcb.host.config.fastOpen
-  if (cache === undefined || !config.client) return fo
-  const now = tcb.host.clock.now()
-  if (cache.synDataBlocked(tcb.remoteAddr, now)) return fo
+  // Off for clients, or recurring losses to this server: a plain SYN, as if never asked.
+  if (cache === undefined || !config.client || cache.synDataBlocked(tcb.remoteAddr, tcb.host.clock.now())) return null
+  const fo: FastOpenClient = { deferred: false, synOption: null, asked: false, experimental: false, room: 0, synData: 0 }
   const entry = cache.get(tcb.remoteAddr)
   // The server's MSS as cached, never above what our own MTU carries, less room for options.
   const mss = Math.min(entry !== undefined && entry.mss > 0 ? entry.mss : tcb.rcvMss, tcb.rcvMss)
@@ -67,10 +69,13 @@ export function sendFirstSyn(tcb: Tcb): void {
     len = Math.min(fo.room, tcb.sendBuffer.length)
     fo.synData = len
   }
+  tcb.synSentAt = tcb.host.clock.now()
   sendSyn(tcb, len)
+  // The SYN's data is in flight like any other, for RACK (RFC 8985 6.1), should it go again.
+  tcb.sent.onSend(seqAdd(tcb.iss, 1), len, tcb.synSentAt, tcb.sndMss, seqAdd(tcb.iss, 1))
   if (fo !== null) fo.synOption = null // SYN retries carry no Fast Open option (as Linux)
   tcb.sndNxt = seqAdd(tcb.iss, 1 + len)
-  tcb.rttSeq = tcb.sndNxt
+  tcb.rttSeq = seqAdd(tcb.iss, 1) // the SYN is timed, whatever of its data the SYN,ACK acknowledges
   tcb.rttStart = tcb.host.clock.now()
   tcb.host.wheel.arm(tcb.retransmitTimer, tcb.rtt.rto)
 }
@@ -79,8 +84,9 @@ export function sendFirstSyn(tcb: Tcb): void {
  * The SYN,ACK of a Fast Open SYN arrived and SND.UNA has moved (3.10.7.3, fourth step, with
  * RFC 7413 4.2.2; Linux's tcp_rcv_fastopen_synack). The data it acknowledges leaves the send
  * buffer; its cookie (only when we asked: an unsolicited one is ignored) and MSS go into the
- * cache. Returns true when part of the SYN's data was not acknowledged: SND.NXT then goes
- * back to SND.UNA, and that data is sent again as the window allows, carrying our ACK.
+ * cache. Returns true when part of the SYN's data was not acknowledged: it is then marked
+ * lost (recovery/, the `loss` state without a congestion response), and the next output()
+ * retransmits it, carrying our ACK.
  */
 export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
   const fo = tcb.fastOpen
@@ -91,6 +97,7 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
     tcb.bytesAcked += acked
   }
+  tcb.sent.trim(tcb.sndUna)
   const unacked = seqDiff(tcb.sndNxt, tcb.sndUna)
   const cache = tcb.host.fastOpenCache
   if (cache !== undefined && (fo.asked || fo.synData > 0)) {
@@ -110,12 +117,25 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
     cache.learn(tcb.remoteAddr, { mss: seg.options.mss ?? 0, cookie, synLost, tryExp }, tcb.host.clock.now())
   }
   if (unacked > 0) {
-    tcb.sndNxt = tcb.sndUna
-    tcb.rttSeq = null // Karn: what goes again is never timed
-    tcb.totalRetransmits += Math.ceil(unacked / Math.max(1, tcb.sndMss))
-    tcb.host.counters.retransmissions++
+    // Lost, not to congestion: the go-back-N resends it as output() runs (Linux's tcp_non_congestion_loss_retransmit).
+    flightLost(tcb)
     return true
   }
   tcb.synDataAcked = fo.synData > 0
   return false
+}
+
+/**
+ * ICMP fragmentation needed (RFC 1191) for our SYN with data: the path carries at most `mtu`.
+ * Our SYN goes again now as a plain SYN (Linux's tcp_simple_retransmit for SYN data), and the
+ * MSS it offers, and so the peer's segments and ours, fit that MTU, as Linux takes its MSS from
+ * the route. Not a loss: the initial window stays. The data goes after the handshake.
+ */
+export function synDataTooBig(tcb: Tcb, mtu: number): void {
+  tcb.rcvMss = Math.min(tcb.rcvMss, mtu - tcpOverhead(tcb.remoteAddr)) // 40 bytes of headers over IPv4, 60 over IPv6
+  tcb.host.counters.pmtuReductions++
+  tcb.host.counters.retransmissions++
+  tcb.totalRetransmits++
+  tcb.rttSeq = null // Karn: the retransmitted SYN is not timed
+  sendSyn(tcb)
 }

@@ -17,6 +17,9 @@
 //   paced by cwnd and stepping over SACKed data, with no congestion response: the
 //   router dropped the segments, not congestion. A larger MTU is never taken (the
 //   path MTU only grows again by probing, RFC 1191 6.3, which we do not do).
+// - Fragmentation needed for a SYN that carried Fast Open data (RFC 7413): the SYN goes again
+//   at once without the data, its MSS option lowered to what the path carries, as Linux's
+//   tcp_simple_retransmit and route MSS do; the data follows the handshake (fast-open-client.ts).
 // - Destination unreachable while we are in SYN-SENT: our connect() fails at once
 //   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
@@ -35,6 +38,7 @@ import type { IcmpError } from '../ip/icmp-errors.js'
 import { isV6, tcpOverhead } from '../wire/address.js'
 import { IPV6_MIN_MTU } from '../wire/ipv6.js'
 import { TIMESTAMPS_LENGTH } from './options.js'
+import { synDataTooBig } from './fast-open-client.js'
 import { pathMtuReduced } from './recovery/recovery-and-undo.js'
 import { seqInWindow } from './seq.js'
 import { TcpError, type Tcb, type TcpErrorCode } from './tcb.js'
@@ -78,6 +82,8 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
 function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
   const pmtu = Math.max(mtu, isV6(tcb.remoteAddr) ? IPV6_MIN_MTU : MIN_PMTU)
+  // Our SYN carried Fast Open data and was too big for the path: a plain SYN goes now (fast-open-client.ts).
+  if (tcb.state === 'SYN-SENT' && (tcb.fastOpen?.synData ?? 0) > 0) return synDataTooBig(tcb, pmtu)
   // IP and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
   const mss = pmtu - tcpOverhead(tcb.remoteAddr) - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
   if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')

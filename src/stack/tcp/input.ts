@@ -5,14 +5,14 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
-import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, updateTsRecent } from './options.js'
+import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
-import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
-import { duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
+import { dsackArrived, duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
 import { ecnEchoed, ecnSegmentArrives, ecnSynAckArrives } from './ecn.js'
 import { headerPrediction } from './fast-path.js'
 import { fastOpenSynAck } from './fast-open-client.js'
@@ -64,6 +64,11 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     if (!(seg.flags & RST)) sendResetAt(tcb, seg.ack) // <SEQ=SEG.ACK><CTL=RST>
     return counters.drop('tcp-syn-sent-bad-ack')
   }
+  // With it, a TSecr must echo a TSval of one of our SYNs (RFC 7323 3.2, as Linux's PAWS-active check): refused as a bad ACK.
+  if (hasAck && !synAckEchoesOurSyn(tcb, seg)) {
+    if (!(seg.flags & RST)) sendResetAt(tcb, seg.ack)
+    return counters.drop('tcp-syn-sent-bad-tsecr')
+  }
   // Second, the RST bit: with an acceptable ACK it refuses the connection.
   if (seg.flags & RST) {
     if (!hasAck) return counters.drop('tcp-syn-sent-rst-without-ack')
@@ -74,11 +79,13 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   if (!(seg.flags & SYN)) return counters.drop('tcp-syn-sent-no-syn')
   tcb.irs = seg.seq
   tcb.rcvNxt = seqAdd(seg.seq, 1)
-  tcb.rcvAdv = tcb.rcvNxt
+  // RCV.WND is the window our SYN offered (never scaled, RFC 7323 2.2): data on the SYN,ACK fills it.
+  tcb.rcvAdv = seqAdd(tcb.rcvNxt, tcb.rcvFree(true))
   takeMss(tcb, seg.options.mss)
   acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
     ecnSynAckArrives(tcb, seg) // RFC 3168 6.1.1: ECE without CWR agrees to ECN
+    tcb.countDelivered(0, 1) // our SYN; with Fast Open data, one segment in all, as Linux counts it
     tcb.sndUna = seg.ack
     sampleRtt(tcb)
     sampleEcho(tcb, seg.options.timestamp?.echo)
@@ -94,8 +101,9 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
     // Data about to go carries the ACK of the SYN,ACK, as Linux saves that ACK while a write waits.
     const bare = seg.payload.length === 0 && !(seg.flags & FIN)
     const carried = bare && (resend || (tcb.fastOpen !== null && tcb.unsentBytes > 0))
-    const sndNxt = tcb.sndNxt
+    const sentBefore = tcb.host.counters.segmentsOut
     if (bare && !carried) sendAck(tcb)
+    if (carried && !resend) synAckAckSaved(tcb) // (resent SYN data is not new data: Linux returns before saving the ACK)
     tcb.user?.onEstablished()
     // Data or a FIN riding on the SYN,ACK: continue at the sixth step (3.10.7.3); one ACK covers the SYN and it, now.
     if (!bare) {
@@ -106,12 +114,24 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
       if (tcb.state === 'ESTABLISHED' && tcb.unackedSegments > 0) sendAck(tcb)
     }
     output(tcb)
-    if (carried && tcb.sndNxt === sndNxt && tcb.state === 'ESTABLISHED') sendAck(tcb) // nothing went: the ACK alone
+    if (carried && tcb.host.counters.segmentsOut === sentBefore && tcb.state === 'ESTABLISHED') sendAck(tcb) // nothing went: the ACK alone
     return
   }
   // Simultaneous open: their SYN crossed ours.
   tcb.setState('SYN-RECEIVED', 'SYN received (simultaneous open)')
   sendSyn(tcb)
+}
+
+/**
+ * A SYN,ACK's TSecr, when it has one (not 0) and we offered timestamps, lies between the
+ * TSval of our first SYN and our clock now: it echoes one of our SYNs (Linux's check in
+ * tcp_rcv_synsent_state_process, with its retrans_stamp). A stale or forged one does not.
+ */
+function synAckEchoesOurSyn(tcb: Tcb, seg: TcpSegment): boolean {
+  const echo = seg.options.timestamp?.echo
+  if (echo === undefined || echo === 0 || !tcb.host.config.timestamps) return true
+  const first = seqAdd(Math.floor(tcb.synSentAt), tcb.tsOffset)
+  return seqGe(echo, first) && seqLe(echo, tsVal(tcb))
 }
 
 /** RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states, eight steps in order. */
@@ -121,11 +141,14 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   // A SYN-RECEIVED special case (3.10.7.4, "only the new parts are processed"):
   // the peer's SYN again. Without ACK our SYN,ACK was lost, so resend it; with
   // an ACK of our SYN it is the peer's SYN,ACK in a simultaneous open, and its
-  // new part is the ACK.
+  // new part is the ACK. Its SYN octet is old: that is ACKed at once, as the first
+  // step answers an old segment (and as Linux does, a D-SACK block naming it).
   let seq = seg.seq
   let flags = seg.flags
   if (tcb.state === 'SYN-RECEIVED' && flags & SYN && seq === tcb.irs && !(flags & RST)) {
     if (!(flags & ACK)) return sendSyn(tcb)
+    noteDuplicate(tcb, seq, seqAdd(seq, 1))
+    tcb.unackedSegments = 2
     seq = seqAdd(seq, 1)
     flags &= ~SYN
   }
@@ -265,16 +288,23 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     return false
   }
   // RFC 2018, RFC 6675: this ACK's SACK blocks go into the scoreboard before loss recovery looks at it.
+  // An old ACK (below SND.UNA, overtaken by a later one) is ignored as an ACK (3.10.7.4),
+  // but its SACK blocks are news still, taken as a duplicate ACK's (as Linux's tcp_ack).
   const sackedBefore = tcb.scoreboard.sackedBytes
-  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) {
-    takeSack(tcb, a.options.sackBlocks ?? [], ack)
-    if (ack === tcb.sndUna) tlpAck(tcb, ack, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
+  const blocks = a.options.sackBlocks ?? []
+  const oldSack = tcb.sackOk && seqLt(ack, tcb.sndUna) && blocks.length > 0
+  if (tcb.sackOk && (seqGe(ack, tcb.sndUna) || oldSack)) {
+    takeSack(tcb, blocks, seqMax(ack, tcb.sndUna))
+    if (tcb.ackDsack !== null) dsackArrived(tcb) // RFC 3708: undo a recovery all of whose retransmissions were needless
+    if (!seqGt(ack, tcb.sndUna)) tlpAck(tcb, tcb.sndUna, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
   }
   let acked = 0
   // RFC 3168 6.1.2: the peer echoes a CE mark: cut cwnd once for this window (recovery/cwr.ts).
   if (ecnEchoed(tcb, a.flags)) ecnEchoArrives(tcb)
   if (seqGt(ack, tcb.sndUna)) {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)
+  } else if (oldSack) {
+    if (tcb.scoreboard.sackedBytes > sackedBefore && tcb.sndUna !== tcb.sndNxt) duplicateAck(tcb)
   } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
     // bytes, whatever else it carries): enough of them mean a segment was lost (recovery/).

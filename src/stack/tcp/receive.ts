@@ -83,6 +83,19 @@ export function enterQuickAck(tcb: Tcb): void {
   addQuickAcks(tcb)
 }
 
+/**
+ * The ACK of a SYN,ACK waits for the data about to go (input.ts, SYN-SENT), as Linux's
+ * tcp_rcv_synsent_state_process saves it while a write is pending: quick-ACK mode, and the
+ * SYN,ACK's arrival counts as the last data received, as tcp_finish_connect sets lrcvtime,
+ * so the data we send at once makes the connection interactive (pingpong) and the peer's
+ * reply gets a delayed ACK.
+ */
+export function synAckAckSaved(tcb: Tcb): void {
+  enterQuickAck(tcb)
+  tcb.lastDataReceived = tcb.host.clock.now()
+  tcb.sndNxtAtLastData = tcb.sndNxt
+}
+
 /** Linux's tcp_in_quickack_mode: quick ACKs left, and the connection not interactive. */
 function inQuickAck(tcb: Tcb): boolean {
   return tcb.quickAcks > 0 && !tcb.pingpong

@@ -60,6 +60,7 @@ export function output(tcb: Tcb, force = false): void {
       tcb.finSeq = seqAdd(start, sent - 1)
     }
     tcb.sndNxt = seqAdd(start, sent)
+    if (len < tcb.sndMss) tcb.sndSml = tcb.sndNxt // Linux's tcp_minshall_update
     tcb.lastDataSent = host.clock.now()
     if (tcb.rttSeq === null && tcb.lossState === 'open') {
       tcb.rttSeq = tcb.sndNxt // time this segment (RFC 6298 3, one at a time)
@@ -88,11 +89,22 @@ export function output(tcb: Tcb, force = false): void {
 export function mayTransmit(tcb: Tcb, len: number, unsent: number): boolean {
   if (len >= tcb.sndMss || unsent === 0) return true
   if (tcb.corked && !tcb.finQueued) return false // TCP_CORK holds partial segments (user.ts setCork)
-  // No data sent and unacknowledged (SND.NXT = SND.UNA, counting from the first data byte:
-  // a passive open's first write may come while the ACK of our SYN is still being processed).
-  const nagleAllows = tcb.noDelay || tcb.sndNxt === tcb.bufSeq
+  const nagleAllows = !nagleWaits(tcb)
   if (len === unsent) return nagleAllows || tcb.finQueued
   return nagleAllows && len >= tcb.maxSndWnd / 2
+}
+
+/**
+ * Does Nagle's algorithm hold a small segment now (RFC 9293 3.7.4)? Not with setNoDelay; not
+ * when no data sent is unacknowledged (SND.NXT = SND.UNA, counting from the first data byte: a
+ * passive open's first write may come while the ACK of our SYN is still being processed);
+ * with Minshall's variant (config.minshallNagle) not unless a small segment is in flight.
+ */
+function nagleWaits(tcb: Tcb): boolean {
+  if (tcb.noDelay || tcb.sndNxt === tcb.bufSeq) return false
+  if (!tcb.host.config.minshallNagle) return true
+  const sml = tcb.sndSml
+  return sml !== null && seqLt(tcb.sndUna, sml) && seqLe(sml, tcb.sndNxt)
 }
 
 /**
@@ -107,7 +119,7 @@ function burstEndsWith(tcb: Tcb, len: number, unsent: number, usable: number): b
   if (moreData <= 0 || room <= 0) return true
   const next = Math.min(moreData, room, tcb.sendSize)
   if (next >= tcb.sndMss) return false
-  return next === moreData ? !(tcb.noDelay || tcb.finQueued) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
+  return next === moreData ? !(!nagleWaits(tcb) || tcb.finQueued) : !(tcb.noDelay && next >= tcb.maxSndWnd / 2)
 }
 
 /**
@@ -155,6 +167,10 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
   const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
   const acked = seqDiff(dataEnd, tcb.bufSeq)
+  // TCP_INFO's delivered: what this ACK newly covers, less what a SACK reported already (detection.ts).
+  const controls = (tcb.sndUna === tcb.iss ? 1 : 0) + (tcb.finSeq !== null && seqLt(tcb.finSeq, ack) && !seqLt(tcb.finSeq, tcb.sndUna) ? 1 : 0)
+  tcb.countDelivered(Math.max(0, acked) - tcb.ackSackedCovered, controls)
+  tcb.ackSackedCovered = 0
   if (acked > 0) {
     tcb.sendBuffer.consume(acked)
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)

@@ -233,6 +233,8 @@ export class Tcb {
   readonly scoreboard = new SackScoreboard()
   /** Left edges of the out-of-order segments most recently received, newest first: SACK block order (RFC 2018 4). */
   sackRecent: number[] = []
+  /** Where the last segment smaller than SND.MSS we sent ends (Linux's snd_sml), or null: Minshall's Nagle (send.ts). */
+  sndSml: number | null = null
   /** Nagle's algorithm is off (setNoDelay(true)): small segments go at once (RFC 9293 3.7.4). */
   noDelay = false
   /** This connection's send buffer size (SO_SNDBUF), or null for the stack's sndBufSize. */
@@ -260,6 +262,13 @@ export class Tcb {
   retries = 0
   /** Segments retransmitted over the connection's life, by timeout, fast retransmit or probe (Linux's tcpi_total_retrans). */
   totalRetransmits = 0
+  /**
+   * Segments the peer has received, each counted once when cumulatively ACKed or SACKed, our
+   * SYN and FIN one each (Linux's tp->delivered, TCP_INFO's delivered): bytes counted in SND.MSS.
+   */
+  delivered = 0
+  /** Bytes the ACK being processed covers that an earlier SACK had reported (counted delivered then). */
+  ackSackedCovered = 0
 
   // What went through, as `ss -ti` shows it (RFC 4898's HCThruOctetsAcked and HCThruOctetsReceived)
   /**
@@ -337,6 +346,8 @@ export class Tcb {
   synRetransmitted = false
   /** TCP Fast Open as a client (RFC 7413), or null for a plain three-way handshake (fast-open-client.ts). */
   fastOpen: FastOpenClient | null = null
+  /** When our first SYN went (clock ms): a SYN,ACK's TSecr echoes a TSval from then on (input.ts). */
+  synSentAt = 0
   /** TCP_SYNCNT: this connection's SYN retransmissions before ETIMEDOUT, or null for the stack's synRetries. */
   synRetries: number | null = null
 
@@ -395,6 +406,11 @@ export class Tcb {
     this.state = to
     this.host.stateChanged(this, from, to, cause)
     this.user?.onStateChange(from, to, cause)
+  }
+
+  /** `bytes` of data and `controls` SYN or FIN newly delivered: `delivered` grows by the segments they made. */
+  countDelivered(bytes: number, controls: number): void {
+    this.delivered += controls + Math.ceil(Math.max(0, bytes) / Math.max(1, this.sndMss))
   }
 
   /** The application has fully closed; it will read and write no more. */

@@ -101,7 +101,24 @@ export interface ScriptEvent {
   /** The source line, trimmed, for messages. */
   source: string
   time: EventTime
-  action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
+  action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
+}
+
+/**
+ * An inbound ICMP destination unreachable (`< icmp unreachable frag_needed mtu 800 [0:1000(1000)]`):
+ * from the script's address, quoting the IP header and the first 8 bytes of a segment the stack
+ * sent on the connection under test, at `seq` (relative, as a `>` line numbers it; absent: the
+ * last one it sent).
+ */
+export interface IcmpSpec {
+  type: 'icmp'
+  /** The unreachable code (RFC 792, RFC 1191), and its name as written. */
+  code: number
+  codeName: string
+  /** Next-hop MTU, for frag_needed (RFC 1191 4). */
+  mtu?: number
+  /** The quoted segment's start and length, as [start:end(length)]. */
+  quote?: { seq: number; len: number }
 }
 
 export interface ScriptOptions {

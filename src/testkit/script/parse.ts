@@ -8,7 +8,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
 import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
-import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
 import { tokenize, type Token } from './lexer.js'
@@ -129,7 +129,9 @@ class Parser {
       case 'tcp_ts_tick_usecs':
         if (int(1, 1_000_000) !== 1000) throw unsupported(t.line, `--tcp_ts_tick_usecs=${value!.text}: tuntcp's TSval clock ticks every 1000 us`)
         break
-      case 'tcp_ts_ecr_scaled': throw unsupported(t.line, 'option --tcp_ts_ecr_scaled (inbound TS ecr values scaled by the tick)')
+      // An inbound TS ecr that echoes no TS val the stack sent is mapped by its offset from the
+      // first one: what this asks packetdrill to do, and what the runner always does.
+      case 'tcp_ts_ecr_scaled': break
       case 'mss': options.mss = int(1, 65535); break
       default:
         if (t.text.startsWith('tcp_')) return this.stackOption(t, options, need())
@@ -166,8 +168,9 @@ class Parser {
     const line = this.peek().line
     const time = this.time()
     const t = this.peek()
-    let action: PacketSpec | SyscallSpec | ShellSpec | CodeSpec
-    if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
+    let action: PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
+    if (t.kind === 'punct' && t.text === '<' && this.isWord('icmp', 1)) action = this.icmp()
+    else if (t.kind === 'punct' && (t.text === '<' || t.text === '>')) action = this.packet()
     else if (t.kind === 'word' || t.kind === 'ellipsis') action = this.syscall()
     else if (t.kind === 'command' || t.kind === 'code') action = this.blockAction(this.next())
     else throw new ScriptError(t.line, `expected a segment (< or >) or a system call after the time, found ${describe(t)}`)
@@ -280,6 +283,42 @@ class Parser {
     this.next()
     this.expectPunct(']', 'the ECN field [ect0]')
     return word.text as EcnSpec
+  }
+
+  /** `< icmp unreachable [CODE] [mtu N] [[start:end(length)]]`: only destination unreachable, only inbound. */
+  private icmp(): IcmpSpec {
+    this.next() // <
+    this.next() // icmp
+    const what = this.expect('word', 'the ICMP message: unreachable')
+    if (what.text !== 'unreachable') throw unsupported(what.line, `icmp ${what.text} (only icmp unreachable)`)
+    const spec: IcmpSpec = { type: 'icmp', code: 0, codeName: 'net_unreachable' }
+    const name = this.peek()
+    if (name.kind === 'word' && name.text !== 'mtu') {
+      const code = UNREACHABLE_CODES.indexOf(name.text)
+      if (code < 0) throw new ScriptError(name.line, `unknown ICMP unreachable code ${name.text} (${UNREACHABLE_CODES.join(', ')})`)
+      this.next()
+      spec.code = code
+      spec.codeName = name.text
+    }
+    if (this.isWord('mtu')) {
+      this.next()
+      const mtu = this.expect('int', 'the MTU after mtu')
+      if (mtu.value < 68 || mtu.value > 0xffff) throw new ScriptError(mtu.line, `mtu ${mtu.text} out of range (68 to 65535)`)
+      spec.mtu = mtu.value
+    }
+    if (this.isPunct('[')) {
+      this.next()
+      const start = this.u32(this.expect('int', 'the quoted segment [start:end(length)]'), 'start sequence number')
+      this.expectPunct(':', '[start:end(length)]')
+      const end = this.u32(this.expect('int', '[start:end(length)]'), 'end sequence number')
+      this.expectPunct('(', '[start:end(length)]')
+      const len = this.expect('int', '[start:end(length)]')
+      this.expectPunct(')', '[start:end(length)]')
+      this.expectPunct(']', '[start:end(length)]')
+      if (((start.value + len.value) >>> 0) !== end.value) throw new ScriptError(start.line, 'inconsistent sequence numbers and payload length: end must be start + length')
+      spec.quote = { seq: start.value, len: len.value }
+    }
+    return spec
   }
 
   private flags(spec: PacketSpec): void {
@@ -524,8 +563,8 @@ class Parser {
     return t.kind === 'punct' && t.text === text
   }
 
-  private isWord(text: string): boolean {
-    const t = this.peek()
+  private isWord(text: string, ahead = 0): boolean {
+    const t = this.peek(ahead)
     return t.kind === 'word' && t.text === text
   }
 
@@ -636,6 +675,14 @@ const CALLS = [
 ]
 
 /** The send() flags the runner carries out: MSG_EOR (a record boundary) and MSG_DONTWAIT. */
+/** ICMP destination unreachable codes by packetdrill's names, in code order (RFC 792, RFC 1191, RFC 1812). */
+const UNREACHABLE_CODES = [
+  'net_unreachable', 'host_unreachable', 'protocol_unreachable', 'port_unreachable', 'frag_needed',
+  'source_route_failed', 'net_unknown', 'host_unknown', 'source_host_isolated', 'net_prohibited',
+  'host_prohibited', 'net_unreachable_for_tos', 'host_unreachable_for_tos', 'packet_filtered',
+  'precedence_violation', 'precedence_cutoff',
+]
+
 const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT', 'MSG_FASTOPEN']
 
 /** The fields of a packetdrill struct, `{name=value, ...}` or `name(len)=value`, by name. */
@@ -679,7 +726,10 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   const sendFlags = (i: number) => {
     const flags = words(arg(i))
     const bad = flags.find(w => !SEND_FLAGS.includes(w))
-    if (bad !== undefined || (flags.length === 0 && num(i, 'flags') !== 0)) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
+    // Flags written as a number (0x20000000) are those bits: each must be one of ours.
+    const known = SEND_FLAGS.reduce((m, f) => m | SYMBOLS[f]!, 0)
+    const numeric = flags.length === 0 ? num(i, 'flags') : 0
+    if (bad !== undefined || (numeric & ~known) !== 0) throw unsupported(line, `${s.name}() flag ${bad ?? exprText(arg(i))} (only ${SEND_FLAGS.join(', ')})`)
   }
   evaluateOr(s.result, line, `the result of ${s.name}()`)
   switch (s.name) {

@@ -22,6 +22,8 @@ export interface ShellEffect {
   patch: Partial<TcpConfig>
   /** Why this setting is not honoured or has no effect, when that is so. */
   note?: string
+  /** `ip tcp_metrics flush`: the stack forgets what it learnt per destination (its Fast Open cookies and MSS). */
+  flushMetrics?: boolean
 }
 
 /** One simple command: its words, where it starts, and the operator joining it to the previous one. */
@@ -51,14 +53,25 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
   const effects: ShellEffect[] = []
   let config = ctx.config
   const commands = splitCommands(text, ctx.line)
+  let failed = false
   for (const [i, cmd] of commands.entries()) {
     const line = ctx.line + cmd.offset
     if (commands[i + 1]?.join === '|' || cmd.join === '|') {
       throw new ScriptError(line, `unsupported: shell command ${cmd.argv[0]} in a pipe (\`${text.trim()}\`): the runner never runs commands`)
     }
-    // `A || B` runs B only when A fails; every command we accept succeeds.
-    if (cmd.join === '||') continue
-    for (const e of interpretCommand(cmd.argv, { ...ctx, line, config })) {
+    // `A || B` runs B only when A fails, `A && B` only when it succeeds; a command we accept succeeds.
+    if ((cmd.join === '||' && !failed) || (cmd.join === '&&' && failed)) continue
+    failed = false
+    let out: ShellEffect[]
+    try {
+      out = interpretCommand(cmd.argv, { ...ctx, line, config })
+    } catch (error) {
+      // A sysctl of a name we do not have, guarded by `|| B`: it fails as sysctl does, and B runs.
+      if (!(commands[i + 1]?.join === '||' && error instanceof ScriptError && error.message.includes('is not in tuntcp\'s table'))) throw error
+      out = [{ line, what: cmd.argv.join(' '), patch: {}, note: 'no such setting here: the command fails, so what follows || runs' }]
+      failed = true
+    }
+    for (const e of out) {
       effects.push(e)
       config = { ...config, ...e.patch }
     }
@@ -67,7 +80,6 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
 }
 
 const NO_OPS: ReadonlyArray<{ match: (argv: string[]) => boolean; why: string }> = [
-  { match: a => a[0] === 'ip' && a[1] === 'tcp_metrics' && a[2] === 'flush', why: 'tuntcp caches no per-destination metrics (RTT, cwnd, fast open cookies)' },
   {
     match: a => a[0] === 'tc' && a[1] === 'qdisc' && (a[2] === 'add' || a[2] === 'replace') && a[3] === 'dev' && a[5] === 'root' && a[6] === 'pfifo' && a.length === 7,
     why: 'the script\'s link is first in, first out, without pacing',
@@ -92,6 +104,10 @@ function interpretCommand(argv: string[], ctx: ShellContext): ShellEffect[] {
     if (patch === null) throw new ScriptError(ctx.line, `${name}: no set_sysctls.py ran before it, so there is nothing to restore`)
     ctx.restore.patch = null
     return [{ line: ctx.line, what: name, patch }]
+  }
+  // tuntcp's only per-destination metrics are the Fast Open client's cookies and MSS (fast-open-cache.ts).
+  if (argv[0] === 'ip' && argv[1] === 'tcp_metrics' && argv[2] === 'flush') {
+    return [{ line: ctx.line, what: text, patch: {}, flushMetrics: true, note: 'forgets the Fast Open cookies and MSS learnt; tuntcp keeps no other metrics per destination (RTT, cwnd)' }]
   }
   const noOp = NO_OPS.find(n => n.match(argv))
   if (noOp !== undefined) return [{ line: ctx.line, what: text, patch: {}, note: `no effect in tuntcp: ${noOp.why}` }]

@@ -21,6 +21,8 @@ export const ERRNO: Readonly<Record<string, number>> = {
   ENOTCONN: 107,
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
+  EHOSTUNREACH: 113,
+  ENETUNREACH: 101,
   EALREADY: 114,
   EINPROGRESS: 115,
 }
@@ -46,6 +48,8 @@ export const STRERROR: Readonly<Record<string, string>> = {
   ENOTCONN: 'Transport endpoint is not connected',
   ETIMEDOUT: 'Connection timed out',
   ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
   EALREADY: 'Operation already in progress',
   EINPROGRESS: 'Operation now in progress',
 }
@@ -117,7 +121,7 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
   O_NONBLOCK: 0o4000,
 }
 
-const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN']
+const TCP_OPTIONS = ['TCP_NODELAY', 'TCP_CORK', 'TCP_NOTSENT_LOWAT', 'TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_FASTOPEN', 'TCP_KEEPIDLE', 'TCP_SYNCNT', 'TCP_FASTOPEN_CONNECT']
 
 /** The socket options setsockopt() accepts: level, then name. */
 export const SOCKET_OPTIONS: Readonly<Record<string, readonly string[]>> = {

@@ -6,8 +6,11 @@ import type { Socket } from '../../../src/stack/socket/socket'
 import { TCPI_OPT } from '../../../src/stack/tcp-info'
 import { DEFAULT_TCP_CONFIG } from '../../../src/stack/tcp/config'
 import { FastOpenCache } from '../../../src/stack/tcp/fast-open-cache'
+import { ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../../src/stack/wire/icmp'
 import { PEER, PacketPeer } from '../../helpers/packet-peer'
-import { settle } from '../../helpers/virtual-time'
+import { runFor, settle } from '../../helpers/virtual-time'
+import { B, collect, twoStacks } from '../../helpers/two-stacks'
+import { SYN, type TcpSegment } from '../../../src/stack/wire/tcp'
 
 const SERVER_PORT = 8080
 const COOKIE = Uint8Array.from([0xab, 0xcd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc])
@@ -102,6 +105,35 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     await p.send('S.', { seq: 0, ack: 1, options: { mss: 1460 } })
     p.expect('P.', { seq: 1, ack: 1, len: 1000 })
     expect(socket.state).toBe('ESTABLISHED')
+    expect(socket.info().delivered).toBe(1) // the SYN only
+    await p.send('.', { seq: 1, ack: 1001 })
+    expect(socket.info().delivered).toBe(2)
+  })
+
+  it('after two SYNs with data lost in a row, sends plain SYNs to that server for a while (RFC 7413 4.1.3.2)', async () => {
+    const p = client()
+    await warmUp(p)
+    for (let i = 0; i < 2; i++) {
+      const socket = connect(p)
+      socket.write('l'.repeat(100))
+      await settle()
+      p.expect('S', { seq: 0, len: 100 })
+      await p.run(1000)
+      p.expect('S', { seq: 0, len: 0 }) // the retry: plain
+      await p.send('S.', { seq: 0, ack: 1, options: { mss: 1460 } }) // only the plain SYN got there
+      p.expect('P.', { seq: 1, ack: 1, len: 100 })
+      socket.destroy()
+      await settle()
+      p.takeAll()
+    }
+    const next = connect(p)
+    await settle()
+    expect(next.synDataRoom).toBeNull() // no waiting for data: the SYN went at once
+    expect(p.expect('S', { seq: 0, len: 0 }).options.fastOpen).toBeUndefined()
+    await p.run(240_000) // 60 s << 2 later the server gets data in SYNs again
+    next.destroy()
+    p.takeAll()
+    expect(connect(p).synDataRoom).toBe(1420)
   })
 
   it('accepts a SYN,ACK that acknowledges the data of the first SYN after a plain SYN retry', async () => {
@@ -134,6 +166,27 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     await settle()
     const syn = p.expect('S', { seq: 0, len: 1 })
     expect(Buffer.from(syn.options.fastOpen!.cookie)).toEqual(Buffer.from(COOKIE))
+  })
+
+  it('answers fragmentation needed for its SYN with data with a plain SYN at once, offering the MSS the path takes (RFC 1191)', async () => {
+    const p = client()
+    await warmUp(p)
+    const socket = connect(p)
+    socket.write('m'.repeat(1000))
+    await settle()
+    const syn = p.link.sent[0]!
+    p.expect('S', { seq: 0, len: 1000 })
+    // A router on the path: next-hop MTU 800, quoting our SYN's headers.
+    p.link.inject(buildIcmpPacket({ src: 0x0a000063, dst: 0x0a000002, type: ICMP_DEST_UNREACHABLE, code: ICMP_CODE_FRAG_NEEDED, rest: 800, body: syn.subarray(0, 28) }))
+    await settle()
+    const retry = p.expect('S', { seq: 0, len: 0 })
+    expect(retry.options.mss).toBe(760)
+    expect(retry.options.fastOpen).toBeUndefined()
+    await p.send('S.', { seq: 0, ack: 1, options: { mss: 1040 } })
+    // The data follows the handshake, in segments that fit the path.
+    p.expect('.', { seq: 1, ack: 1, len: 760 })
+    p.expect('P.', { seq: 761, ack: 1, len: 240 })
+    expect(socket.state).toBe('ESTABLISHED')
   })
 
   it('ignores a cookie it did not ask for, and takes the data on the SYN,ACK (3.10.7.3)', async () => {
@@ -200,6 +253,34 @@ describe('TCP Fast Open client (RFC 7413)', () => {
     connect(p)
     await settle()
     expect(p.expect('S', { seq: 0, len: 0 }).options.fastOpen).toBeUndefined()
+  })
+})
+
+describe('TCP Fast Open between two tuntcp stacks', () => {
+  it('the second connection carries its request in the SYN, and the server has it before the handshake ends', async () => {
+    const net = twoStacks()
+    const got: Array<{ state: string; data: string }> = []
+    net.b.createServer(socket => {
+      const entry = { state: socket.state, data: '' }
+      got.push(entry)
+      socket.on('data', (d: Buffer) => { entry.data += d.toString() })
+      socket.on('end', () => socket.end(`got ${entry.data.length}`))
+    }).listen({ port: 80, fastOpen: 8 })
+    const syns: TcpSegment[] = []
+    net.a.on('segment', (dir: string, { seg }: { seg: TcpSegment }) => { if (dir === 'out' && seg.flags & SYN) syns.push(seg) })
+    const replies: string[] = []
+    for (const request of ['first request', 'second request']) {
+      const socket = net.a.connect({ host: B, port: 80, fastOpen: true })
+      const reply = collect(socket)
+      socket.end(request)
+      await runFor(net.clock, 100)
+      expect(reply.ended()).toBe(true)
+      replies.push(reply.data().toString())
+      expect((socket.info().options & TCPI_OPT.SYN_DATA) !== 0).toBe(request === 'second request')
+    }
+    expect(replies).toEqual(['got 13', 'got 14'])
+    expect(syns.map(s => [s.options.fastOpen?.cookie.length, s.payload.length])).toEqual([[0, 0], [8, 14]])
+    expect(got).toEqual([{ state: 'ESTABLISHED', data: 'first request' }, { state: 'SYN-RECEIVED', data: 'second request' }])
   })
 })
 

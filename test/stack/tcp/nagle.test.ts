@@ -45,6 +45,20 @@ describe("Nagle's algorithm (RFC 9293 3.7.4)", () => {
     p.expect('P.', { seq: 2922, len: 10 })
   })
 
+  it("with Minshall's variant (minshallNagle, as Linux) holds a small segment only behind a small one in flight", async () => {
+    const { p, socket } = await established(65535, { minshallNagle: true })
+    socket.write(Buffer.alloc(2 * 1460 + 10, 1))
+    await settle()
+    p.expect('.', { seq: 1, len: 1460 })
+    p.expect('.', { seq: 1461, len: 1460 })
+    p.expect('P.', { seq: 2921, len: 10 }) // only full-sized segments are in flight: the tail goes too
+    socket.write('y')
+    await settle()
+    p.expectNothing() // the 10-byte segment is unacknowledged: this one waits
+    await p.send('.', { seq: 1, ack: 2931 })
+    p.expect('P.', { seq: 2931, len: 1 })
+  })
+
   it('setNoDelay(true) sends small writes at once and releases what was held', async () => {
     const { p, socket } = await established()
     socket.write('a')

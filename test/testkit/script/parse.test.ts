@@ -106,6 +106,20 @@ describe('segments', () => {
     ])
   })
 
+  it('takes send flags written as a number when each bit is a flag it knows', () => {
+    expect(() => parseScript('0 sendto(4, ..., 10, 0x20000000, ..., ...) = 10')).not.toThrow()
+    expect(() => parseScript('0 send(4, ..., 10, 0x20000040) = 10')).not.toThrow() // MSG_FASTOPEN|MSG_DONTWAIT
+    expect(error('0 send(4, ..., 10, 0x4000000) = 10')).toBe('line 1: unsupported: send() flag 67108864 (only MSG_EOR, MSG_DONTWAIT, MSG_FASTOPEN)')
+  })
+
+  it('reads an inbound ICMP destination unreachable: code, next-hop MTU, the quoted segment', () => {
+    const action = (src: string) => parseScript(src).events[0]!.action
+    expect(action('0 < icmp unreachable frag_needed mtu 800 [0:1000(1000)]')).toEqual({
+      type: 'icmp', code: 4, codeName: 'frag_needed', mtu: 800, quote: { seq: 0, len: 1000 },
+    })
+    expect(action('0 < icmp unreachable [5000:6000(1000)]')).toEqual({ type: 'icmp', code: 0, codeName: 'net_unreachable', quote: { seq: 5000, len: 1000 } })
+  })
+
   it('reads explicit ports', () => {
     expect(packet('< 40001>8080 S 0:0(0) win 100')).toMatchObject({ srcPort: 40001, dstPort: 8080, flags: SYN })
   })
@@ -123,6 +137,9 @@ describe('segments', () => {
     ['0 < S 0:0(0) win 1 <frob 1>', 'line 1: unknown TCP option frob'],
     ['0 < S 0:0(0) win 1 <TS 1 2,nop,nop>', 'line 1: timestamps are written TS val N ecr N'],
     ['0 > udp (10)', 'line 1: unsupported: udp packets (only TCP segments)'],
+    ['0 > icmp unreachable', 'line 1: unsupported: icmp packets (only TCP segments)'],
+    ['0 < icmp echo_request', 'line 1: unsupported: icmp echo_request (only icmp unreachable)'],
+    ['0 < icmp unreachable frob', 'line 1: unknown ICMP unreachable code frob (net_unreachable, host_unreachable, protocol_unreachable, port_unreachable, frag_needed, source_route_failed, net_unknown, host_unknown, source_host_isolated, net_prohibited, host_prohibited, net_unreachable_for_tos, host_unreachable_for_tos, packet_filtered, precedence_violation, precedence_cutoff)'],
     ['0 > . 1:1(0) urg 1', 'line 1: unsupported: urg (urgent pointer)'],
     ['0 > [ecn 1] . 1:1(0)', 'line 1: unsupported: IP header fields (tos, ttl, flowlabel) on a segment (only the ECN field: [noecn], [ect0], [ect1], [ce], [ect01])'],
     ['0 close(3) = 0\n\n+0 > . 99999999999:99999999999(0)', 'line 3: start sequence number 99999999999 out of range (0 to 4294967295)'],
@@ -159,10 +176,10 @@ describe('system calls', () => {
     ['0 close(3, 4) = 0', 'line 1: close() takes 1 arguments, not 2'],
     ['0 close(3)', "line 1: expected '=' in the expected result: close(...) = N, found the end of the script"],
     ['0 read(4, ..., 10) = -1 EFROB', 'line 1: unknown errno EFROB'],
-    ['0 setsockopt(3, SOL_SOCKET, SO_LINGER, [1], 4) = 0', 'line 1: unsupported: setsockopt option SO_LINGER (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN)'],
-    ['0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0', 'line 1: unsupported: setsockopt option TCP_CONGESTION (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN)'],
-    ['0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4) = 0', 'line 1: unsupported: setsockopt option TCP_MAXSEG (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN)'],
-    ['0 send(4, ..., 1, MSG_ZEROCOPY) = 1', 'line 1: unsupported: send() flag MSG_ZEROCOPY (only MSG_EOR, MSG_DONTWAIT)'],
+    ['0 setsockopt(3, SOL_SOCKET, SO_LINGER, [1], 4) = 0', 'line 1: unsupported: setsockopt option SO_LINGER (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN, TCP_KEEPIDLE, TCP_SYNCNT, TCP_FASTOPEN_CONNECT)'],
+    ['0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) = 0', 'line 1: unsupported: setsockopt option TCP_CONGESTION (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN, TCP_KEEPIDLE, TCP_SYNCNT, TCP_FASTOPEN_CONNECT)'],
+    ['0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4) = 0', 'line 1: unsupported: setsockopt option TCP_MAXSEG (supported: SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_CORK, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT, TCP_INQ, TCP_FASTOPEN, TCP_KEEPIDLE, TCP_SYNCNT, TCP_FASTOPEN_CONNECT)'],
+    ['0 send(4, ..., 1, MSG_ZEROCOPY) = 1', 'line 1: unsupported: send() flag MSG_ZEROCOPY (only MSG_EOR, MSG_DONTWAIT, MSG_FASTOPEN)'],
     ['0 ioctl(4, SIOCATMARK, [0]) = 0', 'line 1: unsupported: ioctl() request SIOCATMARK (only SIOCINQ, FIONREAD, SIOCOUTQ, SIOCOUTQNSD)'],
     ['0 recvmsg(4, {msg_iov(1)=[{..., 1}], msg_control=[{cmsg_level=SOL_SOCKET, cmsg_type=SCM_TIMESTAMPING, cmsg_data=0}]}, 0) = 1', 'line 1: unsupported: recvmsg() control message SCM_TIMESTAMPING (only TCP_CM_INQ)'],
     ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', 'line 1: unsupported: socket type SOCK_DGRAM (only SOCK_STREAM)'],

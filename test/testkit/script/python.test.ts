@@ -80,7 +80,7 @@ describe('what a block may not do', () => {
     ['x = [1]', 'unsupported Python: lists'],
     ['x += 1', 'unsupported Python: augmented assignment +='],
     ['assert 1 in (1, 2)', 'unsupported Python: the operator in'],
-    ['assert tcpi_delivered == 10', "unsupported: tcpi_delivered, a field of Linux's tcp_info that tuntcp does not keep (it has tcpi_state, tcpi_ca_state"],
+    ['assert tcpi_rcv_space == 10', "unsupported: tcpi_rcv_space, a field of Linux's tcp_info that tuntcp does not keep (it has tcpi_state, tcpi_ca_state"],
     ['assert frob == 1', 'name frob is not defined in the %{ }% block'],
     ['assert 1 2', 'one statement per line'],
   ])('refuses %j', (code, message) => {

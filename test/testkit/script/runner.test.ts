@@ -237,8 +237,56 @@ describe('sending', () => {
 `)).toEqual({ ok: true })
   })
 
-  it('refuses MSG_FASTOPEN in one line (Fast Open is not built)', async () => {
-    expect(await message('+0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n')).toMatch(/^unsupported: sendto\(\) with MSG_FASTOPEN/)
+  it('MSG_FASTOPEN on an open connection is an ordinary send, as on Linux', async () => {
+    expect(await run('+0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n+0 > P. 1:11(10) ack 1\n')).toEqual({ ok: true })
+  })
+
+  it('sendto(MSG_FASTOPEN) on a new socket: a cookie request, then the cookie and data in the SYN (RFC 7413)', async () => {
+    const script = `
+0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0   sendto(3, ..., 100, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0   > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 6,FO,nop,nop>
++.01 < S. 0:0(0) ack 1 win 65535 <mss 1000,FO aabbccdd,nop,nop>
++0   > . 1:1(0) ack 1
++0   close(3) = 0
++0   > F. 1:1(0) ack 1
++0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
++0   fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0   sendto(4, ..., 2000, MSG_FASTOPEN, ..., ...) = 960
++0   > S 0:960(960) <mss 1460,sackOK,TS val 110 ecr 0,nop,wscale 6,FO aabbccdd,nop,nop>
++0   sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = -1 EALREADY (Operation already in progress)
++0   write(4, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)
++.01 < S. 0:0(0) ack 961 win 65535 <mss 1000>
++0   > . 961:961(0) ack 1
++0   %{ assert tcpi_options & TCPI_OPT_SYN_DATA }%
+`
+    expect(await runScriptSource(script)).toEqual({ ok: true })
+  })
+
+  it('injects an ICMP destination unreachable quoting the stack\'s segment: the connect() fails (RFC 1122 4.2.3.9)', async () => {
+    const script = `
+0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0   connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0   > S 0:0(0) <...>
++.01 < icmp unreachable host_unreachable [0:0(0)]
++0   connect(3, ..., ...) = -1 EHOSTUNREACH (No route to host)
+`
+    expect(await runScriptSource(script)).toEqual({ ok: true })
+    const elsewhere = script.replace('[0:0(0)]', '[5000:5000(0)]').replace('-1 EHOSTUNREACH (No route to host)', '-1 EALREADY (Operation already in progress)')
+    expect(await runScriptSource(elsewhere)).toEqual({ ok: true }) // not in flight: ignored (RFC 5927 4.1)
+  })
+
+  it('refuses MSG_FASTOPEN with EOPNOTSUPP when tcp_fastopen has the client bit off, or the address is AF_UNSPEC', async () => {
+    const off = `
+0  \`sysctl -q net.ipv4.tcp_fastopen=0\`
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = -1 EOPNOTSUPP (Operation not supported)
++0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = -1 EOPNOTSUPP (Operation not supported)
++0 sendto(3, ..., 10, MSG_FASTOPEN, AF_UNSPEC, ...) = -1 EOPNOTSUPP (Operation not supported)
+`
+    expect(await runScriptSource(off)).toEqual({ ok: true })
   })
 
   it('MSG_EOR ends a segment: the next write does not join it', async () => {
