@@ -82,7 +82,9 @@ export function fromBytesV6(b: Uint8Array): string {
   }
   const text = formatAddressV6(b)
   if (recentV6.length === RECENT_V6_MAX) recentV6.pop()
-  recentV6.unshift({ bytes: b.slice(0, 16), text })
+  const bytes = new Uint8Array(16) // a copy of its own: b may be a view into a read buffer (a Buffer's slice() is one)
+  bytes.set(b.subarray(0, 16))
+  recentV6.unshift({ bytes, text })
   return text
 }
 
