@@ -125,7 +125,7 @@ class Parser {
         let v = need()
         // The tokenizer cuts "ipv4-mapped-ipv6" at its dashes: join the word again.
         while (this.isPunct('-') && this.peek(1).line === t.line) v += `-${(this.next(), this.next()).text}`
-        if (v === 'ipv4-mapped-ipv6') throw unsupported(t.line, '--ip_version=ipv4-mapped-ipv6 (IPv4 on the wire behind IPv6 sockets): tuntcp has no IPv4-mapped sockets')
+        if (v === 'ipv4-mapped-ipv6' || v === 'ipv4_mapped_ipv6') throw unsupported(t.line, '--ip_version=ipv4-mapped-ipv6 (IPv4 on the wire behind IPv6 sockets): tuntcp has no IPv4-mapped sockets')
         if (v !== 'ipv4' && v !== 'ipv6') throw new ScriptError(t.line, `--ip_version must be ipv4 or ipv6, not ${v}`)
         options.ipVersion = v
         break

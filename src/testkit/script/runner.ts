@@ -63,7 +63,7 @@ export interface RunResult {
 
 /** The port the remote end uses for connections it opens (packetdrill picks an ephemeral one). */
 export const REMOTE_PORT = 40_000
-/** With --ip_version=ipv6 and no --local_ip / --remote_ip: the stack's address (a ULA) and the script's (RFC 3849's documentation prefix). */
+/** With --ip_version=ipv6 and no --local_ip / --remote_ip, as packetdrill: the stack's address (a ULA, RFC 4193) and the script's (RFC 3849's documentation prefix). */
 export const LOCAL_IP6 = 'fd3d:fa7b:d17d::1'
 export const REMOTE_IP6 = '2001:db8::1'
 /** How far past a missed deadline we look, in virtual time, to say what the stack sent instead. */
@@ -224,7 +224,7 @@ class Runner {
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
-    // --ip_version=ipv6: the IPv4 defaults give way to IPv6 ones (ours: a ULA for the stack, RFC 3849's documentation prefix for the peer).
+    // --ip_version=ipv6: the IPv4 defaults give way to packetdrill's IPv6 ones (a ULA for the stack, RFC 3849's documentation prefix for the peer).
     const ipVersion = options.ipVersion ?? o.ipVersion
     const v6 = ipVersion === 'ipv6'
     const localIp = v6 && o.localIp === DEFAULT_OPTIONS.localIp ? LOCAL_IP6 : o.localIp
