@@ -60,12 +60,6 @@ export function bytesV6(a: string): Uint8Array {
   return b
 }
 
-/** The address's bytes in network order: 4 for IPv4, 16 for IPv6 (a fresh array). */
-export function addressBytes(a: Address): Uint8Array {
-  if (typeof a === 'string') return bytesV6(a).slice()
-  return Uint8Array.of(a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff)
-}
-
 /** The last IPv6 addresses turned into text, most recent first: a connection's packets carry the same two. */
 const recentV6: Array<{ bytes: Uint8Array; text: string }> = []
 const RECENT_V6_MAX = 4
