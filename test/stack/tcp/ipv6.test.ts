@@ -9,7 +9,7 @@ import { onesComplementSum } from '../../../src/stack/wire/checksum'
 import { ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_PACKET_TOO_BIG, buildIcmpv6Error } from '../../../src/stack/wire/icmpv6'
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
 import { parseAddressV6, parseIPv6, pseudoHeaderSumV6 } from '../../../src/stack/wire/ipv6'
-import { parseTcp } from '../../../src/stack/wire/tcp'
+import { RST, SYN, buildTcpPacket, parseTcp, type TcpSegment } from '../../../src/stack/wire/tcp'
 import { A, A6, B, B6, collect, errorsOf, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil } from '../../helpers/virtual-time'
 
@@ -244,6 +244,34 @@ describe('TCP over IPv6 between two stacks', () => {
     await runFor(net.clock, 10)
     expect(errors).toEqual(['ECONNREFUSED'])
     expect(net.a.counters.icmpHardErrors).toBe(1)
+  })
+
+  it('answers a blind in-window RST and SYN over IPv6 with challenge ACKs and stays ESTABLISHED (RFC 5961 3.2, 4.2)', async () => {
+    const net = twoStacks({}, 14, true)
+    let server: Socket | undefined
+    net.b.createServer(s => { server = s }).listen(9)
+    const sock = net.a.connect({ host: B6, port: 9 })
+    await runFor(net.clock, 10)
+    // A's next sequence number and what it acknowledges, from B's view: forge from there.
+    const info = net.b.connections()[0]!
+    let last: TcpSegment | undefined
+    net.a.on('segment', (dir: 'in' | 'out', { seg }: { seg: TcpSegment }) => { if (dir === 'out') last = seg })
+    sock.write('x')
+    await runFor(net.clock, 10)
+    // In the window but not at RCV.NXT; with a timestamp, as every segment of this connection must carry (RFC 7323).
+    const ts = last!.options.timestamp!
+    const forged = (flags: number) => buildTcpPacket({
+      src: A6, dst: B6, srcPort: sock.localPort, dstPort: 9, seq: (last!.seq + 1 + 1000) >>> 0, ack: last!.ack, flags, window: 1000,
+      options: { timestamp: { value: ts.value + 1, echo: ts.echo } },
+    })
+    net.linkA.send(forged(RST))
+    await runFor(net.clock, 10)
+    expect(net.b.counters.challengeAcksSent).toBe(1)
+    net.linkA.send(forged(SYN))
+    await runFor(net.clock, 10)
+    expect(net.b.counters.challengeAcksSent).toBe(2)
+    expect(server!.state).toBe('ESTABLISHED')
+    expect(info.remoteAddress).toBe(A6)
   })
 
   it('refuses to connect to an IPv6 host without an IPv6 address of its own', () => {
