@@ -899,3 +899,4 @@ function evaluateOr(e: Expr | undefined, line: number, what: string): number {
     throw error
   }
 }
+
