@@ -244,6 +244,17 @@ describe('tuntcp serve over both families', () => {
     expect(await exitWithin(cli, 10_000)).toBe(0)
   })
 
+  it('out of the box (no --addr, no --kernel-addr) serves 10.77.0.2 and fd77::2, the kernel side 10.77.0.1/24 and fd77::1/64', async () => {
+    const cli = tuntcp(['serve', '--dev', 'tkv6def'])
+    await waitFor(() => cli.stdout().includes('Ctrl-C to stop') || cli.child.exitCode !== null, 'the banner', 15_000)
+    expect(cli.stdout()).toMatch(/at 10\.77\.0\.2 and fd77::2, kernel side 10\.77\.0\.1\/24 and fd77::1\/64/)
+    const six = await run('curl', ['-6', '-g', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://[fd77::2]/'])
+    const four = await run('curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.77.0.2/'])
+    expect([six.stdout.toString(), four.stdout.toString()]).toEqual(['200', '200'])
+    cli.child.kill('SIGINT')
+    expect(await exitWithin(cli, 10_000)).toBe(0)
+  })
+
   it('--trace prints IPv6 ends as [addr]:port, and --pcap (LINKTYPE_RAW) holds IPv6 packets whose checksums tshark finds good', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tuntcp-pcap6-'))
     const file = join(dir, 'six.pcap')
