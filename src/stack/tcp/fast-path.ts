@@ -21,7 +21,7 @@ import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
 import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
 import { ECN } from './ecn.js'
 import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
-import { newAck, output, wakeWriter, windowUpdate } from './send.js'
+import { newAck, output, replyOutput, wakeWriter, windowUpdate } from './send.js'
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
 
@@ -86,6 +86,6 @@ function inOrderData(tcb: Tcb, seg: TcpSegment): void {
   deliver(tcb, seg.payload)
   if (tcb.state === 'CLOSED') return // the application destroyed the socket from its 'data' handler
   delayedAck(tcb)
-  output(tcb)
+  replyOutput(tcb)
   ackIfOwedNow(tcb)
 }
