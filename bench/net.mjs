@@ -388,9 +388,9 @@ function summarizeProfile(file, n = 15) {
   return { totalMs: Math.round(total / 1000), functions: top(byFunction, n), files: top(byFile, 10), layers: top(byLayer, 20) }
 }
 
-/** Which part of the server a sample's function belongs to: a folder of src/, a part of Node, or V8 itself. */
+/** Which part of the server a sample's function belongs to: a folder of src/ (dist/ compiled from it), a part of Node, or V8 itself. */
 function layerOf(where, functionName) {
-  const m = /^src\/(stack\/[a-z-]+|[a-z-]+)\//.exec(where)
+  const m = /^(?:src|dist)\/(stack\/[a-z-]+|[a-z-]+)\//.exec(where)
   if (m) return `src/${m[1]}`
   if (where.startsWith('node:internal/http') || where === 'node:_http_server' || where.startsWith('node:_http')) return 'node:http'
   if (where.startsWith('node:internal/streams') || where === 'node:stream') return 'node:streams'
