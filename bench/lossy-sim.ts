@@ -29,8 +29,10 @@ function tcpOf(packet: Uint8Array): TcpSegment | null {
 
 async function download(seed: number, bytes: number, cc: string) {
   const sim = new Simulation({ seed, link: NETEM_PROFILE })
-  const server = sim.addStack(SERVER, { tcp: { congestionControl: cc as 'cubic' } })
-  const client = sim.addStack(CLIENT)
+  // TUNTCP_LOSSY_TCP='{"growOnDelivered":false}': any TcpConfig override on both ends, to compare (as bench/lossy-link.ts).
+  const override = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : {}
+  const server = sim.addStack(SERVER, { tcp: { ...override, congestionControl: cc as 'cubic' } })
+  const client = sim.addStack(CLIENT, { tcp: override })
   server.createServer((s: Socket) => { s.end(Buffer.alloc(bytes, 7)) }).listen(80)
 
   // One byte each: sent once already, held by the receiver. Offsets from the server's ISN + 1.
@@ -84,7 +86,25 @@ async function download(seed: number, bytes: number, cc: string) {
   }
 }
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '20' }, seeds: { type: 'string', default: '3' }, cc: { type: 'string', default: 'cubic,newreno' } } })
+const USAGE = 'usage: node --import tsx bench/lossy-sim.ts [--mib N] [--seeds N] [--cc cubic,newreno]'
+function options() {
+  try {
+    return parseArgs({ options: { mib: { type: 'string', default: '20' }, seeds: { type: 'string', default: '3' }, cc: { type: 'string', default: 'cubic,newreno' }, help: { type: 'boolean', default: false } } }).values
+  } catch (err) {
+    console.error(`bench/lossy-sim.ts: ${(err as Error).message}; ${USAGE}`)
+    process.exit(2)
+  }
+}
+const values = options()
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const bad = !(Number(values.mib) > 0) ? `--mib ${values.mib}` : !(Number.isInteger(Number(values.seeds)) && Number(values.seeds) > 0) ? `--seeds ${values.seeds}` : values.cc!.split(',').find(c => c !== 'cubic' && c !== 'newreno')
+if (bad !== undefined) {
+  console.error(`bench/lossy-sim.ts: not a valid value: ${bad}; ${USAGE}`)
+  process.exit(2)
+}
 const bytes = Math.round(Number(values.mib) * 1024 * 1024)
 console.log(`download of ${values.mib} MiB through the netem profile, both ways, in virtual time`)
 console.log('cc       seed  MB/s  segments  retransmitted  spurious  fast rtx  RTOs  probes  undone  reordering seen')

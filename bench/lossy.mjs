@@ -65,8 +65,8 @@ async function startKernelSide() {
   return { server, relay }
 }
 
-async function download(addr, bytes) {
-  const url = `http://${addr}/bytes/${bytes}`
+async function download(addr, bytes, port = 80) {
+  const url = `http://${addr}:${port}/bytes/${bytes}`
   const r = await run('curl', ['-sS', '-o', '/dev/null', '--max-time', '170', '-w', '%{http_code} %{size_download} %{time_total}', url], 180_000)
   const [status, size, seconds] = r.stdout.trim().split(' ').map(Number)
   if (r.code !== 0 || status !== 200 || size !== bytes) throw new Error(`curl ${url}: exit ${r.code}, status ${status}, ${size} of ${bytes} bytes ${r.stderr.trim()}`)
@@ -87,15 +87,27 @@ const ROWS = [
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /**
- * Two pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
- * stack's default, CUBIC; then both loss-based and alike, kernel Reno against the stack's
- * NewReno. A network namespace may pick Reno or its host's default, not CUBIC unless the host
- * allows it (net.ipv4.tcp_allowed_congestion_control), so CUBIC against CUBIC is not offered.
+ * Three pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
+ * stack's default, CUBIC; both loss-based and alike, kernel Reno against the stack's NewReno;
+ * and kernel CUBIC against the stack's CUBIC, download only. A network namespace may make Reno
+ * or its host's default its own default, not CUBIC unless the host allows it
+ * (net.ipv4.tcp_allowed_congestion_control), but a privileged process may set CUBIC on its own
+ * sockets: for that row the kernel side's /bytes comes from bench/bytes-server-cc.py on port
+ * 8080 in the kernel server's namespace (Node has no TCP_CONGESTION).
  */
 const VARIANTS = [
   { id: '', kernelCc: null, tuntcpCc: 'cubic' },
   { id: '-reno', kernelCc: 'reno', tuntcpCc: 'newreno' },
+  { id: '-cubic', kernelCc: 'cubic', tuntcpCc: 'cubic', perSocketPort: 8080, rows: ['lossy-download'] },
 ]
+
+/** The per-socket CUBIC server of the '-cubic' pairing, inside the kernel server's namespace. */
+async function startPerSocketServer(variant, serverPid) {
+  const helper = startHelper(`kernel ${variant.kernelCc} server`, 'nsenter',
+    ['-t', String(serverPid), '-n', 'python3', 'bench/bytes-server-cc.py', KERNEL.addr, String(variant.perSocketPort), variant.kernelCc])
+  await helper.ready
+  return helper
+}
 
 /** Set the default congestion control of this namespace and of the kernel server's. */
 function setKernelCc(name, serverPid) {
@@ -114,15 +126,18 @@ async function main() {
   const results = { plan: PLAN, profile: 'loss 5%, delay 5ms 1ms, reorder 10%, duplicate 1%, corrupt 0.5% (each way, userspace)', kernelDefaultCc: hostDefault, rows: [], servers: {} }
   let kernel = null
   let tuntcp = null
+  let perSocket = null
   try {
     kernel = await startKernelSide()
     const sides = { kernel: KERNEL.addr, tuntcp: TUNTCP.addr }
     for (const variant of VARIANTS) {
       const kernelCc = variant.kernelCc ?? hostDefault
-      setKernelCc(kernelCc, kernel.server.child.pid)
+      if (variant.perSocketPort) perSocket = await startPerSocketServer(variant, kernel.server.child.pid)
+      else setKernelCc(kernelCc, kernel.server.child.pid)
+      const ports = { kernel: variant.perSocketPort ?? 80, tuntcp: 80 }
       tuntcp = startTuntcp(variant.tuntcpCc)
       await tuntcp.ready
-      for (const row of ROWS) {
+      for (const row of ROWS.filter(r => variant.rows === undefined || variant.rows.includes(r.id))) {
         const id = `${row.id}${variant.id}`
         const runs = { kernel: [], tuntcp: [] }
         const errors = {}
@@ -133,7 +148,7 @@ async function main() {
               const probe = process.env.TUNTCP_LOSSY_SS && side === 'kernel' && row.id === 'lossy-download'
                 ? setTimeout(() => run('nsenter', ['-t', String(kernel.server.child.pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
                   .then(r => process.stdout.write(r.stdout)), 150) : null
-              const r = await row.fn(sides[side], PLAN.bytes)
+              const r = await row.fn(sides[side], PLAN.bytes, ports[side])
               if (probe) clearTimeout(probe)
               runs[side].push(r)
               process.stdout.write(`  ${id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
@@ -151,11 +166,14 @@ async function main() {
           kernel: cell('kernel'), tuntcp: cell('tuntcp'),
         })
       }
-      results.servers[`tuntcp-${variant.tuntcpCc}`] = await tuntcp.stop()
+      results.servers[`tuntcp-${variant.tuntcpCc}${variant.perSocketPort ? `-vs-kernel-${kernelCc}` : ''}`] = await tuntcp.stop()
       tuntcp = null
+      if (perSocket) await perSocket.stop()
+      perSocket = null
     }
   } finally {
     if (tuntcp) await tuntcp.stop()
+    if (perSocket) await perSocket.stop()
     if (kernel) {
       results.servers.relay = await kernel.relay.stop()
       await kernel.server.stop()

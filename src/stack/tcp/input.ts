@@ -9,10 +9,10 @@ import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmen
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
-import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
+import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from './seq.js'
 import { armFinWait2Timeout, enterClosed, enterTimeWait } from './timers.js'
 import { takeSack } from './recovery/detection.js'
-import { duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
+import { dsackArrived, duplicateAck, ecnEchoArrives, startCongestionControl, tlpAck } from './recovery/recovery-and-undo.js'
 import { ecnEchoed, ecnSegmentArrives, ecnSynAckArrives } from './ecn.js'
 import { headerPrediction } from './fast-path.js'
 import { fastOpenSynAck } from './fast-open-client.js'
@@ -288,16 +288,23 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     return false
   }
   // RFC 2018, RFC 6675: this ACK's SACK blocks go into the scoreboard before loss recovery looks at it.
+  // An old ACK (below SND.UNA, overtaken by a later one) is ignored as an ACK (3.10.7.4),
+  // but its SACK blocks are news still, taken as a duplicate ACK's (as Linux's tcp_ack).
   const sackedBefore = tcb.scoreboard.sackedBytes
-  if (tcb.sackOk && seqGe(ack, tcb.sndUna)) {
-    takeSack(tcb, a.options.sackBlocks ?? [], ack)
-    if (ack === tcb.sndUna) tlpAck(tcb, ack, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
+  const blocks = a.options.sackBlocks ?? []
+  const oldSack = tcb.sackOk && seqLt(ack, tcb.sndUna) && blocks.length > 0
+  if (tcb.sackOk && (seqGe(ack, tcb.sndUna) || oldSack)) {
+    takeSack(tcb, blocks, seqMax(ack, tcb.sndUna))
+    if (tcb.ackDsack !== null) dsackArrived(tcb) // RFC 3708: undo a recovery all of whose retransmissions were needless
+    if (!seqGt(ack, tcb.sndUna)) tlpAck(tcb, tcb.sndUna, false) // RFC 8985 7.4 (an ACK that moves SND.UNA: send.ts newAck)
   }
   let acked = 0
   // RFC 3168 6.1.2: the peer echoes a CE mark: cut cwnd once for this window (recovery/cwr.ts).
   if (ecnEchoed(tcb, a.flags)) ecnEchoArrives(tcb)
   if (seqGt(ack, tcb.sndUna)) {
     acked = newAck(tcb, ack, a.options.timestamp?.echo)
+  } else if (oldSack) {
+    if (tcb.scoreboard.sackedBytes > sackedBefore && tcb.sndUna !== tcb.sndNxt) duplicateAck(tcb)
   } else if (ack === tcb.sndUna && tcb.sndUna !== tcb.sndNxt) {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
     // bytes, whatever else it carries): enough of them mean a segment was lost (recovery/).

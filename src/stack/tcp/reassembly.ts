@@ -46,7 +46,8 @@ export class Reassembly {
       const gapEnd = next === undefined ? end : seqMin(end, next.seq)
       if (seqLt(cursor, gapEnd)) {
         const from = seqDiff(cursor, seq)
-        const piece = { seq: cursor, data: data.slice(from, from + seqDiff(gapEnd, cursor)) }
+        // A copy (the packet's buffer is the link's), never a view, even of a Buffer.
+        const piece = { seq: cursor, data: new Uint8Array(data.subarray(from, from + seqDiff(gapEnd, cursor))) }
         this.pieces.splice(i, 0, piece)
         this.bytes += piece.data.length
         i++

@@ -134,8 +134,8 @@ export function parseIcmpv6Quote(body: Uint8Array): Parsed<Icmpv6Quote> {
     ok: true,
     value: {
       protocol: next,
-      src: body.slice(8, 24),
-      dst: body.slice(24, 40),
+      src: new Uint8Array(body.subarray(8, 24)), // copies, also of a Buffer
+      dst: new Uint8Array(body.subarray(24, 40)),
       totalLength: IPV6_HEADER_LENGTH + ((body[4]! << 8) | body[5]!),
       srcPort: (body[at]! << 8) | body[at + 1]!,
       dstPort: (body[at + 2]! << 8) | body[at + 3]!,

@@ -119,8 +119,8 @@ export function parseIPv6(packet: Uint8Array): Parsed<IPv6Packet> {
         flowLabel: ((packet[1]! & 0x0f) << 16) | (packet[2]! << 8) | packet[3]!,
         payloadLength,
         hopLimit: packet[7]!,
-        src: packet.slice(8, 24),
-        dst: packet.slice(24, 40),
+        src: new Uint8Array(packet.subarray(8, 24)), // a copy, also of a Buffer (whose slice() is a view)
+        dst: new Uint8Array(packet.subarray(24, 40)),
         protocol: next,
         extensionLength: at - IPV6_HEADER_LENGTH,
         protocolOffset: nextOffset,

@@ -192,11 +192,11 @@ function parseOptions(b: Uint8Array, start: number, end: number, out: TcpOptions
       case OPT_FAST_OPEN:
         // A cookie of a length RFC 7413 does not allow is ignored, not fatal (as Linux's
         // tcp_parse_fastopen_option): the segment is still a good SYN.
-        if (isFastOpenCookieLength(len - 2)) out.fastOpen = { cookie: b.slice(i + 2, i + len), experimental: false }
+        if (isFastOpenCookieLength(len - 2)) out.fastOpen = { cookie: new Uint8Array(b.subarray(i + 2, i + len)), experimental: false }
         break
       case OPT_EXPERIMENTAL:
         if (len >= 4 && ((b[i + 2]! << 8) | b[i + 3]!) === FAST_OPEN_EXID && isFastOpenCookieLength(len - 4)) {
-          out.fastOpen = { cookie: b.slice(i + 4, i + len), experimental: true }
+          out.fastOpen = { cookie: new Uint8Array(b.subarray(i + 4, i + len)), experimental: true }
         }
         break // another experiment's ExID: skipped by its length
       default:

@@ -184,7 +184,7 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
   },
   tcp_slow_start_after_idle: fixed('tuntcp restarts from the initial window after an idle RTO (RFC 5681 4.1), as 1', [1], 'tuntcp restarts slow start after idle (RFC 5681 4.1), as tcp_slow_start_after_idle=1'),
   tcp_frto: fixed('tuntcp has no F-RTO (RFC 5682): after an RTO it resends go-back-N and undoes a spurious one by timestamps (RFC 4015), as 0', [0], 'tuntcp has no F-RTO (RFC 5682), as tcp_frto=0'),
-  tcp_dsack: fixed('tuntcp sends no D-SACK blocks (RFC 2883), as 0', [0], 'tuntcp sends no D-SACK blocks (RFC 2883), as tcp_dsack=0'),
+  tcp_dsack: fixed('tuntcp sends a D-SACK block for a duplicate segment and uses those it receives (RFC 2883), as 1', [1], 'tuntcp always sends and uses D-SACK blocks (RFC 2883), as tcp_dsack=1'),
   tcp_early_retrans: fixed('tuntcp sends tail loss probes (RFC 8985 7), as 3 or 4', [3, 4], 'tuntcp always sends tail loss probes (RFC 8985 7), as tcp_early_retrans=3'),
   tcp_recovery: fixed('tuntcp marks losses by RACK\'s reordering window once reordering is seen (RFC 8985), as 1', [1], 'tuntcp uses RACK\'s reordering window once reordering is seen, as tcp_recovery=1'),
   tcp_fack: noEffect('FACK is gone from Linux itself (4.15) and was never in tuntcp'),

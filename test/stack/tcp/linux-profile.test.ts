@@ -27,8 +27,8 @@ describe('window scale from the buffer sizes (RFC 7323 2.3; Linux tcp_select_ini
 describe('the Linux profile', () => {
   it('is a named set of tunables; tuntcp\'s defaults keep delayed ACKs and PSH at the end of the data only', () => {
     expect(TCP_PROFILES.linux).toBe(LINUX_PROFILE)
-    expect(LINUX_PROFILE).toMatchObject({ quickAck: true, pushBursts: true, probeInRecovery: false, initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 120_000, delayedAckMs: 40 })
-    expect(DEFAULT_TCP_CONFIG).toMatchObject({ quickAck: false, pushBursts: false, probeInRecovery: true, rcvBufMax: 0 })
+    expect(LINUX_PROFILE).toMatchObject({ quickAck: true, pushBursts: true, probeInRecovery: false, prrSafeAck: true, growOnDelivered: true, initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 120_000, delayedAckMs: 40 })
+    expect(DEFAULT_TCP_CONFIG).toMatchObject({ quickAck: false, pushBursts: false, probeInRecovery: true, prrSafeAck: false, growOnDelivered: true, rcvBufMax: 0 })
   })
 
   it('a stack given it offers window scale 7 and starts from IW10 (RFC 6928, Linux TCP_INIT_CWND)', async () => {

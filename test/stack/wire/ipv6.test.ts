@@ -57,6 +57,15 @@ describe('IPv6 header (RFC 8200 3)', () => {
       }))
   })
 
+  it('copies the addresses out of a Buffer too (whose slice() would be a view into a read buffer reused)', () => {
+    const bytes = Buffer.from(CAPTURED_V6.linuxSyn)
+    const r = parseIPv6(bytes)
+    if (!r.ok) throw new Error(r.reason)
+    bytes.fill(0)
+    expect(formatAddressV6(r.value.header.src)).toBe('fd77::1')
+    expect(Buffer.isBuffer(r.value.header.src)).toBe(false)
+  })
+
   it('round-trips traffic class, flow label and hop limit through writeIPv6Header', () => {
     const p = new Uint8Array(48)
     writeIPv6Header(p, 0, { src: A, dst: B, protocol: IPPROTO_ICMPV6, payloadLength: 8, hopLimit: 255, trafficClass: 0xb9, flowLabel: 0xfedcb })

@@ -197,6 +197,16 @@ describe('TCP options (RFC 9293 3.2, RFC 7323, RFC 2018)', () => {
     expect(fo('fe08abcdaabbccdd')).toEqual({}) // ExID of another experiment
   })
 
+  it('copies a Fast Open cookie out of a Buffer: the cache keeps it after the read buffer is reused', () => {
+    const seg = Buffer.from(buildTcpPacket({ src: 1, dst: 2, srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: SYN, window: 0,
+      options: { fastOpen: { cookie: fromHex('00abaaabe8e954c2'), experimental: false } } }).subarray(20))
+    const r = parseTcp(seg, 1, 2)
+    if (!r.ok) throw new Error(r.reason)
+    seg.fill(0)
+    expect(toHex(r.value.options.fastOpen!.cookie)).toBe('00abaaabe8e954c2')
+    expect(Buffer.isBuffer(r.value.options.fastOpen!.cookie)).toBe(false)
+  })
+
   it('refuses to write more than 40 option bytes', () => {
     const o: TcpOptions = { timestamp: { value: 0, echo: 0 }, sackBlocks: Array(4).fill({ left: 0, right: 0 }) }
     expect(tcpOptionsLength(o)).toBe(48)

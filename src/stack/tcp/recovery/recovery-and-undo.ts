@@ -131,15 +131,17 @@ export function duplicateAck(tcb: Tcb): void {
     if (tcb.lossState === 'recovery') prrAck(tcb, delivered, false)
     return
   }
+  // growOnDelivered: once the path reorders beyond DupThresh, data SACKed grows cwnd too (Linux's tcp_may_raise_cwnd).
+  if (tcb.host.config.growOnDelivered && tcb.reordering > DUP_THRESH && tcb.cwr === null && mayGrowCwnd(tcb) && delivered > 0) tcb.cc.onAck(delivered, context(tcb))
   // With SACK, RACK marked a segment lost (RFC 8985 6.2); without, RFC 5681's DupThresh,
   // which also stays for a SACK peer whose duplicate ACKs carry no blocks.
-  const lost = lostHoleRemains(tcb) || (tcb.dupAcks >= tcb.reordering && tcb.scoreboard.isEmpty)
-  if (!lost) return
-  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery,
-  // so one window's losses never halve cwnd twice. In the open state `recover` trails
-  // SND.UNA (ackAdvanced), so this holds back only after a tail loss probe's reduction.
+  if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, false)
+  if (tcb.dupAcks < tcb.reordering || !tcb.scoreboard.isEmpty) return
+  // RFC 6582 3.2 step 1: only an ACK beyond `recover` may start a new recovery, so one
+  // window's losses never halve cwnd twice, and after an RTO the go-back-N's duplicates
+  // start none (RFC 6582 4). In the open state `recover` trails SND.UNA (ackAdvanced).
   if (!seqGt(tcb.sndUna, tcb.recover)) return
-  enterRecovery(tcb, delivered)
+  enterRecovery(tcb, delivered, false)
 }
 
 /**
@@ -159,10 +161,14 @@ function resendIfRetransmissionLost(tcb: Tcb): void {
 
 /**
  * Fast retransmit (RFC 5681 3.2 step 2; RFC 6675 5 step 4) and the start of PRR;
- * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer).
+ * `delivered`: the DeliveredData of the ACK that showed the loss (0 from a timer);
+ * `advanced`: that ACK moved SND.UNA. A loss RACK finds below `recover`, in the window a
+ * tail loss probe's response already reduced for, is repaired the same way but without a
+ * second reduction (RFC 6582 3.2 step 1; Linux enters Recovery from CWR so).
  */
-export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): void {
+export function enterRecovery(tcb: Tcb, delivered: number, advanced: boolean): void {
   const mss = tcb.sndMss
+  const reduce = seqGt(tcb.sndUna, tcb.recover)
   tcb.recover = seqAdd(tcb.sndNxt, -1) // RecoveryPoint = HighData
   tcb.lossState = 'recovery'
   tcb.host.counters.fastRetransmits++
@@ -170,10 +176,11 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced = false): vo
   tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   // RFC 3708: or should a D-SACK come back for every retransmission it sends.
-  tcb.undo = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false }
+  tcb.undo = reduce ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false } : null
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd. An ECN
   // reduction under way has set ssthresh for this window already (Linux's tcp_enter_recovery).
-  if (!leaveCwr(tcb)) tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
+  const inCwr = leaveCwr(tcb)
+  if (reduce && !inCwr) tcb.cc.onCongestion(Math.min(flightSize(tcb), cwndBytes(tcb)), context(tcb))
   tcb.highRxt = tcb.sndUna
   startPrr(tcb, delivered)
   prrAck(tcb, delivered, advanced) // cwnd = pipe + sndcnt, at least one segment: this one
@@ -206,21 +213,28 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
   tcb.probeSent = false
   // The new SND.UNA was resent already if the go-back-N after an RTO went past it.
   tcb.unaRtxAt = tcb.lossState === 'loss' && seqLt(tcb.sndUna, tcb.rtxNext) ? tcb.lastDataSent : null
+  // The growth outside recovery: the bytes newly acknowledged, or newly delivered (growOnDelivered).
+  const growth = tcb.host.config.growOnDelivered ? delivered : acked
   switch (tcb.lossState) {
     case 'open':
-      if (tcb.cwr !== null) cwrAck(tcb, delivered) // an ECN reduction under way: no growth (RFC 3168 6.1.2)
-      else if (mayGrowCwnd(tcb)) tcb.cc.onAck(acked, context(tcb))
       // RFC 6582's `recover` trails SND.UNA while no reduction covers data in flight. Left
       // at the ISS it would seem ahead of SND.UNA (modulo 2^32) after 2^31 bytes without a
       // loss, and fast retransmit would stop for good; kept close, the comparison holds.
       if (!seqInWindow(tcb.recover, tcb.sndUna, tcb.sndNxt)) tcb.recover = seqAdd(tcb.sndUna, -1)
+      // RACK found a loss on this ACK (RFC 8985 6.2): repair it now, not at the next
+      // duplicate ACK; the ACK then feeds PRR rather than growing cwnd.
+      if (lostHoleRemains(tcb)) return enterRecovery(tcb, delivered, true)
+      if (tcb.cwr !== null) cwrAck(tcb, delivered) // an ECN reduction under way: no growth (RFC 3168 6.1.2)
+      else if (mayGrowCwnd(tcb)) tcb.cc.onAck(growth, context(tcb))
       return
     case 'loss':
       // Slow start again from one segment, up to the ssthresh the timeout set.
-      tcb.cc.onAck(acked, context(tcb))
+      tcb.cc.onAck(growth, context(tcb))
       if (seqGt(tcb.sndUna, tcb.recover)) {
         tcb.lossState = 'open'
         rackRecoveryEnded(tcb)
+        // What RACK marked lost among the segments sent since the RTO: a loss of a new window.
+        if (lostHoleRemains(tcb)) enterRecovery(tcb, delivered, true)
       }
       return
     case 'recovery': {
@@ -233,14 +247,6 @@ export function ackAdvanced(tcb: Tcb, prevUna: number): void {
 }
 
 /**
- * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
- * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
- * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
- * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
- * Out of recovery, with `recover` at SND.UNA - 1: should a hole of this window turn out
- * really lost, its duplicate ACKs start a new recovery rather than wait for the RTO.
- */
-/**
  * Undo the recovery if it was needless (detection.ts spurious): but a hole RACK already
  * deems lost is a real loss in the same window, and the recovery goes on to repair it.
  */
@@ -251,25 +257,53 @@ function tryUndo(tcb: Tcb, acked: number): boolean {
   return true
 }
 
+/**
+ * RFC 3708 once the recovery is over (Linux's tcp_try_undo_dsack): the D-SACKs for its last
+ * retransmissions often come after the full ACK, since the originals that filled the holes
+ * made it. When the last of them is in, and no reduction came since, the recovery is undone.
+ * Called for every ACK carrying a D-SACK (input.ts), after the scoreboard took it.
+ */
+export function dsackArrived(tcb: Tcb): void {
+  const undo = tcb.undo
+  if (tcb.lossState !== 'open' || undo === null || !undo.dsacked || undo.retrans.size > 0) return
+  undoRecovery(tcb, undo, 0)
+}
+
+/**
+ * The Eifel response (RFC 4015 3.2): the reduction is undone, but without a burst.
+ * cwnd = min(cwnd before, FlightSize + min(bytes acknowledged, IW)): never the cwnd of
+ * the recovery, which NewReno inflated by one SMSS per duplicate ACK; ssthresh =
+ * max(ssthresh before, cwnd before), so slow start regains the rest within a round trip.
+ * After the recovery cwnd never falls by it, and may grow by up to IW. Out of recovery, with `recover` at SND.UNA - 1:
+ * should a hole of this window turn out really lost, its duplicate ACKs start a new
+ * recovery rather than wait for the RTO.
+ */
 function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): void {
   const mss = tcb.sndMss
-  const cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(acked, initialWindow(mss)))
+  // After the full ACK (the D-SACKs came late), a burst of up to IW, the most RFC 4015 allows.
+  const ended = tcb.lossState === 'open'
+  let cwnd = Math.min(undo.cwnd, flightSize(tcb) + Math.min(ended ? Infinity : acked, initialWindow(mss)))
+  if (ended) cwnd = Math.max(cwnd, tcb.cc.cwnd)
   tcb.cc.onUndo(Math.max(cwnd, mss), Math.max(undo.ssthresh, undo.cwnd))
   tcb.lossState = 'open'
   tcb.undo = null
   tcb.recover = seqAdd(tcb.sndUna, -1)
+  tcb.sent.clearLossMarks()
   tcb.host.counters.spuriousRecoveries++
-  rackRecoveryEnded(tcb)
+  if (!ended) rackRecoveryEnded(tcb)
 }
 
 /**
  * A full ACK: everything sent before the loss is acknowledged (RFC 6582 3.2 step 3).
  * cwnd = ssthresh, RFC 6582's second choice and PRR's end (RFC 6937 3, Linux's
  * tcp_end_cwnd_reduction): PRR has brought pipe close to it already, so no burst follows.
+ * The undo record stays while D-SACKs may still show every retransmission needless (dsackArrived).
  */
 function exitRecovery(tcb: Tcb): void {
   tcb.lossState = 'open'
-  tcb.undo = null
+  const undo = tcb.undo
+  if (undo !== null && undo.retrans.size > 0) undo.tsVal = null // Eifel's moment has passed
+  else tcb.undo = null
   rackRecoveryEnded(tcb)
   tcb.cc.cwnd = tcb.cc.ssthresh
 }
@@ -300,6 +334,7 @@ export function tlpAck(tcb: Tcb, ack: number, advances: boolean): void {
   } else if (seqGt(ack, tlp.end)) {
     tcb.tlp = null
     if (tcb.lossState !== 'open') return // a recovery or an RTO took over: its response counts
+    tcb.undo = null // a reduction since: an earlier recovery is no longer to be undone
     tcb.cc.onCongestion(tlp.flight, context(tcb))
     tcb.recover = seqAdd(tcb.sndNxt, -1) // RFC 6582: no second reduction for what is in flight now
   } else if (!advances && tcb.sackedChange === 0) {
@@ -357,9 +392,10 @@ export function resendLost(tcb: Tcb): void {
       if (!seqLt(tcb.rtxNext, end)) break
       const room = cwndBytes(tcb) - seqDiff(tcb.rtxNext, tcb.sndUna)
       let left = seqDiff(end, tcb.rtxNext)
-      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1).
+      // Stop short of the next SACKed block: the peer holds what lies there (RFC 6675 5.1);
+      // at the end of a segment, which goes whole unless wholly SACKed (wholeSegmentEnd).
       const hole = tcb.sackOk ? tcb.scoreboard.nextHole(tcb.rtxNext) : null
-      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(hole.right, tcb.rtxNext))
+      if (hole !== null && hole.left === tcb.rtxNext) left = Math.min(left, seqDiff(wholeSegmentEnd(tcb, hole.right), tcb.rtxNext))
       if (room < Math.min(mss, left)) break
       const sent = resend(tcb, tcb.rtxNext, Math.min(room, left))
       if (sent === 0) break
@@ -390,20 +426,27 @@ function nextToResend(tcb: Tcb): { seq: number; len: number } | null {
   return lostBelow(tcb, tcb.sndNxt)
 }
 
-/** The first range below `limit` in a segment deemed lost and not SACKed, or null. */
+/**
+ * The first segment below `limit` deemed lost and not wholly SACKed, or null. It goes whole:
+ * SACK counts per segment here, as Linux's (tcp_match_skb_to_sack takes a block only in whole
+ * MSS), so a block covering part of a segment never makes a retransmission of a few bytes.
+ */
 function lostBelow(tcb: Tcb, limit: number): { seq: number; len: number } | null {
   if (!tcb.sackOk) return null
-  const sb = tcb.scoreboard
   for (const s of tcb.sent.segments) {
     if (!seqLt(s.start, limit)) return null
     if (!s.lost || s.delivered) continue
-    const at = sb.firstUnsacked(seqMax(s.start, tcb.sndUna))
-    if (!seqLt(at, s.end)) continue
-    const hole = sb.nextHole(at)
-    const right = hole !== null && seqLt(hole.right, s.end) ? hole.right : s.end
-    return { seq: at, len: seqDiff(seqMin(right, limit), at) }
+    const at = seqMax(s.start, tcb.sndUna)
+    if (!seqLt(tcb.scoreboard.firstUnsacked(at), s.end)) continue // SACKed whole, not yet taken by RACK
+    return { seq: at, len: seqDiff(seqMin(s.end, limit), at) }
   }
   return null
+}
+
+/** Where a retransmission that reaches `seq` ends: the end of the segment holding `seq - 1` (see lostBelow). */
+function wholeSegmentEnd(tcb: Tcb, seq: number): number {
+  const s = tcb.sent.find(seqAdd(seq, -1))
+  return s !== undefined && seqGt(s.end, seq) ? s.end : seq
 }
 
 /**

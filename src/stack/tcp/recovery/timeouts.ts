@@ -31,7 +31,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
   const at = tcb.rack.timeoutAt
   if (tcb.sackOk && at !== null && tcb.host.clock.now() >= at) {
     if (detectLoss(tcb)) {
-      if (tcb.lossState === 'open') enterRecovery(tcb, 0) // no ACK: nothing delivered
+      if (tcb.lossState === 'open') enterRecovery(tcb, 0, false) // no ACK: nothing delivered
       else resendLost(tcb) // a lost retransmission, in recovery or after an RTO
     }
     armRetransmitTimer(tcb)
@@ -82,6 +82,7 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.dupDelivered = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed
   tcb.tlp = null
+  tcb.undo = null // an earlier recovery's undo would now undo the RTO's response too
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
   markLostOnRto(tcb) // RFC 8985 6.3: SND.UNA's segment, and all that waited long enough

@@ -15,6 +15,7 @@ import { flightSize, isLost, pipe } from '../../../../src/stack/tcp/recovery/det
 import { seqDiff, seqLe, seqLt } from '../../../../src/stack/tcp/seq'
 import { probeAllowed } from '../../../../src/stack/tcp/recovery/timers'
 import { LINUX_PROFILE, type TcpConfig } from '../../../../src/stack/tcp/config'
+import { tcpInfo } from '../../../../src/stack/tcp-info'
 
 const MSS = 1460
 const PEER_ISN = 0x7000_0000
@@ -69,6 +70,37 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
     const sent = await ackTo(p, 1, [[seg(5), seg(21)], [seg(2), seg(4)]])
     expect(lost(p, tcb, 1) || sent.includes(1)).toBe(true)
     expect(sent).toEqual(expect.arrayContaining([1, 4]))
+  })
+
+  it('a loss RACK finds on an ACK that moves SND.UNA is resent at once, not at the next duplicate ACK', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    p.takeAll()
+    await p.run(10)
+    // 1 arrives, 2 is lost, 3-5 arrive: the ACK moves SND.UNA and shows 2 lost (three SACKed above it).
+    expect(await ackTo(p, seg(2), [[seg(3), seg(6)]])).toContain(2)
+    expect(tcb.lossState).toBe('recovery')
+  })
+
+  it('a loss in the window a tail loss probe already reduced for is repaired without a second reduction (RFC 6582 3.2)', async () => {
+    const { p, socket, tcb } = await established(10, 10 * MSS, { probeInRecovery: false })
+    p.takeAll()
+    await ackTo(p, seg(9)) // 1..8 acknowledged; 9 arrived (its ACK is delayed), 10 is lost
+    await p.run(10)
+    expect(nums(p, p.takeAll())).toEqual([10]) // the probe: the last segment again
+    socket.write(Buffer.alloc(8 * MSS, 7))
+    await settle()
+    expect(nums(p, p.takeAll())).toEqual([11, 12, 13, 14, 15, 16, 17, 18])
+    await p.run(10)
+    // The probe repaired 10 (the ACK goes beyond it, no D-SACK): one reduction, `recover` at 18.
+    // 13 is lost and 14-16 arrived: RACK marks it lost on this same ACK.
+    const out = await ackTo(p, seg(13), [[seg(14), seg(17)]])
+    const ssthresh = tcb.cc.ssthresh
+    expect(ssthresh).toBeLessThan(INITIAL_SSTHRESH)
+    expect(out).toContain(13)
+    expect(tcb.lossState).toBe('recovery')
+    await ackTo(p, seg(19))
+    expect(tcb.cc.ssthresh).toBe(ssthresh)
+    expect(p.stack.counters.retransmitTimeouts).toBe(0)
   })
 
   it('once reordering is seen, a hole waits reo_wnd, and the reorder timer marks it lost, in recovery too (6.3)', async () => {
@@ -164,12 +196,60 @@ describe('TLP (RFC 8985 7) and D-SACK', () => {
   })
 })
 
+describe('D-SACK undo (RFC 3708; Linux tcp_try_undo_dsack)', () => {
+  /** 1 only late: 2-4 SACKed start a recovery that resends 1; then the ACK of all ten. */
+  async function needlessRecovery(tcb: Tcb, p: PacketPeer) {
+    p.takeAll()
+    await p.run(10)
+    const before = { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh }
+    for (const n of [2, 3, 4]) await ackTo(p, 1, [[seg(2), seg(n + 1)]])
+    expect(tcb.lossState).toBe('recovery')
+    expect(tcb.cc.ssthresh).toBeLessThan(before.ssthresh)
+    return before
+  }
+
+  it('the D-SACK of the only retransmission, after the full ACK, undoes the recovery: cwnd and ssthresh back', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    const before = await needlessRecovery(tcb, p)
+    await ackTo(p, seg(11)) // the late original filled the hole: the full ACK
+    expect(tcb.lossState).toBe('open')
+    expect(tcb.cc.cwnd).toBeLessThan(before.cwnd)
+    await ackTo(p, seg(11), [[seg(1), seg(2)]]) // then the retransmission arrives too: a D-SACK for it
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.cc.ssthresh).toBe(before.ssthresh)
+    expect(tcb.cc.cwnd).toBeGreaterThanOrEqual(Math.min(before.cwnd, 10 * MSS))
+  })
+
+  it('during the recovery too; but a D-SACK of a segment never resent (the path duplicated it) undoes nothing', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    const before = await needlessRecovery(tcb, p)
+    await ackTo(p, 1, [[seg(5), seg(6)], [seg(2), seg(6)]]) // 5 twice: a D-SACK, not of a retransmission
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    await ackTo(p, seg(6), [[seg(1), seg(2)]]) // 1 arrives late, then its retransmission: D-SACKed
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.lossState).toBe('open')
+    expect(tcb.cc.ssthresh).toBe(before.ssthresh)
+  })
+
+  it('not after a reduction since: an RTO in between keeps its own response', async () => {
+    const { p, tcb } = await established(10, 10 * MSS)
+    await needlessRecovery(tcb, p)
+    await ackTo(p, seg(10)) // all but 10, whose ACK never comes: the RTO
+    await p.run(1_000)
+    expect(p.stack.counters.retransmitTimeouts).toBeGreaterThan(0)
+    const ssthresh = tcb.cc.ssthresh
+    await ackTo(p, seg(11), [[seg(1), seg(2)]])
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    expect(tcb.cc.ssthresh).toBe(ssthresh)
+  })
+})
+
 describe('RACK invariants (property)', () => {
-  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0', async () => {
+  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0, lost_out <= segments out, ssthresh >= 2 SMSS after a reduction, no segment deemed lost left unsent in the open state', async () => {
     const ackArb = fc.record({
       advance: fc.integer({ min: 0, max: 3 }),
       blocks: fc.array(fc.tuple(fc.integer({ min: 0, max: 24 }), fc.integer({ min: 1, max: 4 })), { maxLength: 3 }),
-      wait: fc.integer({ min: 0, max: 12 }),
+      wait: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(600)), // now and then past the RTO
     })
     await fc.assert(fc.asyncProperty(fc.array(ackArb, { minLength: 1, maxLength: 25 }), async acks => {
       const { p, tcb } = await established()
@@ -197,6 +277,12 @@ describe('RACK invariants (property)', () => {
         expect(inFlight).toBeGreaterThanOrEqual(0)
         expect(inFlight).toBeLessThanOrEqual(flightSize(tcb))
         expect(tcb.cc.cwnd).toBeGreaterThanOrEqual(0)
+        const info = tcpInfo(tcb)
+        expect(info.lost).toBeLessThanOrEqual(info.unacked)
+        if (tcb.cc.ssthresh !== INITIAL_SSTHRESH) expect(tcb.cc.ssthresh).toBeGreaterThanOrEqual(2 * tcb.sndMss)
+        // A segment deemed lost and not resent starts a recovery at once (RFC 8985 6.2), so in
+        // the open state none remains: only the RTO's go-back-N leaves them to itself.
+        if (tcb.lossState === 'open') expect(segments.some(s => s.lost && !s.delivered)).toBe(false)
       }
     }), { numRuns: 40 })
   })
