@@ -43,6 +43,8 @@ export interface TcbUser {
   onFin(): void
   /** Acknowledged data freed room in the send buffer. */
   onSendSpace(): void
+  /** A write waits for that room: onSendSpace would run application code. Absent: assume it may. */
+  writerWaiting?(): boolean
   /** The TCB reached CLOSED; `error` says why when it was not a clean close. */
   onClosed(error: TcpError | null): void
   onStateChange(from: State, to: State, cause: string): void

@@ -105,6 +105,16 @@ describe('header prediction: the predicted segments take the fast path', () => {
     expect(c.received()).toBe(2 * 1448)
   })
 
+  it('the next in-order data that also acknowledges ours (a request after our response, the next byte of an echo)', async () => {
+    const c = await established()
+    await inFlight(c, 3000)
+    await c.p.send('P.', { seq: 1, ack: 1 + 3000, win: WIN, data: 'request', options: tsOption(c) })
+    expect(hits(c)).toEqual({ acks: 0, data: 1 })
+    expect(sndUna(c)).toBe(1 + 3000)
+    expect(c.tcb.retransmitTimer.armed).toBe(false) // everything acknowledged (RFC 6298 5.2)
+    expect(c.received()).toBe(7)
+  })
+
   it('without timestamps, SACK or window scaling too', async () => {
     const c = await established({}, { mss: 1460 })
     await c.p.send('.', { seq: 1, ack: 1, win: 60000, data: 'x'.repeat(100) })
@@ -191,11 +201,15 @@ describe('header prediction: every other segment takes the full path (RFC 9293 3
     expect(c.received()).toBe(2000)
   })
 
-  it('data that also acknowledges new data', async () => {
-    const c = await established()
-    await inFlight(c, 3000)
-    await notPredicted(c, '.', { seq: 1, ack: 1 + 3000, win: WIN, data: 'request', options: tsOption(c) })
-    expect(sndUna(c)).toBe(1 + 3000)
+  it('data that also acknowledges new data while a write waits for room (the application may run between the steps)', async () => {
+    const c = await established({ sndBufSize: 4096 })
+    c.socket.setNoDelay(true)
+    let written = false
+    c.socket.write(Buffer.alloc(8000, 7), () => { written = true }) // more than the send buffer: the write waits
+    await settle()
+    while (c.p.take() !== undefined) { /* the data segments */ }
+    expect(written).toBe(false)
+    await notPredicted(c, '.', { seq: 1, ack: 1 + 1448, win: WIN, data: 'request', options: tsOption(c) })
     expect(c.received()).toBe(7)
   })
 
