@@ -41,9 +41,9 @@ function ms(n: number): string {
  * One `ss -ti` style line, in its order: the options (RFC 7323, RFC 2018, RFC 3168), the algorithm,
  * rto, rtt/rttvar (ms, RFC 6298), mss, the path MTU, the peer's MSS seen, cwnd and ssthresh in
  * segments (RFC 5681; no ssthresh before the first loss), data bytes acknowledged and received,
- * segments sent and received, retransmissions (of the current segment / over the connection's
+ * segments sent and received, segments delivered, retransmissions (of the current segment / over the connection's
  * life), bytes SACKed, the minimum RTT:
- *   ts sack cubic wscale:7,7 rto:204 rtt:0.1/0.05 mss:1448 pmtu:1500 rcvmss:536 cwnd:10 bytes_acked:2 bytes_received:79 segs_out:4 segs_in:3 retrans:0/0 minrtt:0.1
+ *   ts sack cubic wscale:7,7 rto:204 rtt:0.1/0.05 mss:1448 pmtu:1500 rcvmss:536 cwnd:10 bytes_acked:2 bytes_received:79 segs_out:4 segs_in:3 delivered:2 retrans:0/0 minrtt:0.1
  */
 export function infoLine(c: ConnectionInfo): string {
   const o = c.options
@@ -66,6 +66,7 @@ export function infoLine(c: ConnectionInfo): string {
     `bytes_received:${c.bytesReceived}`,
     `segs_out:${c.segsOut}`,
     `segs_in:${c.segsIn}`,
+    `delivered:${c.delivered}`,
     `retrans:${c.retransmits}/${c.totalRetransmits}`,
     ...(c.sackedBytes > 0 ? [`sacked:${c.sackedBytes}`] : []),
     ...(c.minRttMs !== undefined ? [`minrtt:${ms(c.minRttMs)}`] : []),

@@ -54,6 +54,8 @@ export interface ConnectionInfo {
   /** Segments sent and received over the connection's life; 0 in TIME-WAIT. */
   segsOut: number
   segsIn: number
+  /** Segments delivered to the peer, newly ACKed or SACKed (Linux's tp->delivered, tcp/delivered.ts); 0 in TIME-WAIT. */
+  delivered: number
   /** The smallest recent RTT sample (ms), undefined before the first. */
   minRttMs: number | undefined
 }
@@ -91,6 +93,7 @@ function timeWaitInfo(tw: TimeWait): ConnectionInfo {
     rcvMss: 0,
     segsOut: 0,
     segsIn: 0,
+    delivered: 0,
     minRttMs: undefined,
   }
 }
@@ -127,6 +130,7 @@ function tcbInfo(tcb: Tcb): ConnectionInfo {
     rcvMss: rcvMssEstimate(tcb),
     segsOut: tcb.segsOut,
     segsIn: tcb.segsIn,
+    delivered: tcb.delivered,
     minRttMs: Number.isFinite(tcb.minRtt) ? tcb.minRtt : undefined,
   }
 }

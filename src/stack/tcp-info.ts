@@ -92,7 +92,7 @@ export interface TcpInfo {
   reordering: number
   /** Segments retransmitted over the connection's life. */
   total_retrans: number
-  /** Segments the peer received, each counted once, cumulatively ACKed or SACKed; the SYN and FIN one each (Linux's tp->delivered). */
+  /** Segments delivered to the peer, each once, when first cumulatively ACKed or SACKed, retransmissions included; our SYN or SYN,ACK one (Linux's tp->delivered; tcp/delivered.ts). */
   delivered: number
   /** Data bytes acknowledged by the peer, and data bytes received in order (RFC 4898). */
   bytes_acked: number
@@ -166,7 +166,6 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     advmss,
     reordering: tcb.reordering,
     total_retrans: tcb.totalRetransmits,
-    delivered: tcb.delivered,
     bytes_acked: tcb.bytesAcked,
     bytes_received: tcb.bytesReceived,
     notsent_bytes: tcb.unsentBytes,
@@ -179,6 +178,7 @@ export function tcpInfo(tcb: Tcb, opts: { state?: State; lastDataRecv?: number }
     data_segs_out: tcb.dataSegsOut,
     data_segs_in: tcb.dataSegsIn,
     min_rtt: Number.isFinite(tcb.minRtt) ? us(tcb.minRtt) : NO_MIN_RTT,
+    delivered: tcb.delivered,
   }
 }
 

@@ -49,11 +49,11 @@ it('shows the retransmission timer, the retransmissions now and in all, and ssth
   expect(conn!.sendQueue).toBe(4)
   // After a timeout cwnd is one segment, ssthresh two (RFC 5681 3.1: max(FlightSize / 2, 2*SMSS)).
   // In all three: a tail loss probe went first, at the RTO since PTO is capped there (RFC 8985 7.2).
-  expect(infoLine(conn!)).toMatch(/ rto:800 .* cwnd:1 ssthresh:2 bytes_acked:0 bytes_received:0 segs_out:\d+ segs_in:1 retrans:2\/3 minrtt:\d+(\.\d+)?$/)
+  expect(infoLine(conn!)).toMatch(/ rto:800 .* cwnd:1 ssthresh:2 bytes_acked:0 bytes_received:0 segs_out:\d+ segs_in:1 delivered:1 retrans:2\/3 minrtt:\d+(\.\d+)?$/)
   net.linkA.onSend = null // and comes back: the next timeout's retransmission gets through
   await runUntil(net.clock, () => net.a.connections()[0]!.sendQueue === 0)
   ;[conn] = net.a.connections()
-  expect(infoLine(conn!)).toMatch(/ rto:200 .* bytes_acked:4 bytes_received:0 segs_out:\d+ segs_in:2 retrans:0\/4 minrtt:\d+(\.\d+)?$/)
+  expect(infoLine(conn!)).toMatch(/ rto:200 .* bytes_acked:4 bytes_received:0 segs_out:\d+ segs_in:2 delivered:2 retrans:0\/4 minrtt:\d+(\.\d+)?$/)
   expect(conn!.totalRetransmits).toBe(net.a.counters.retransmissions)
 })
 
@@ -86,8 +86,8 @@ it('with --info, prints under each connection what ss -ti shows, in its order', 
   await runUntil(net.clock, () => net.a.connections()[0]!.sendQueue === 0)
   const [conn] = net.b.connections()
   // No loss yet: no ssthresh (still "arbitrarily high", RFC 5681 3.1); the initial window of RFC 6928.
-  expect(infoLine(conn!)).toMatch(/^ts sack cubic wscale:6,6 rto:\d+(\.\d+)? rtt:\d+(\.\d+)?\/\d+(\.\d+)? mss:1448 pmtu:1500 rcvmss:1000 cwnd:10 bytes_acked:2 bytes_received:1000 segs_out:3 segs_in:4 retrans:0\/0 minrtt:\d+(\.\d+)?$/)
-  expect(infoLine(net.a.connections()[0]!)).toMatch(/ mss:1448 pmtu:1500 rcvmss:\d+ cwnd:10 bytes_acked:1000 bytes_received:2 segs_out:\d+ segs_in:\d+ retrans:0\/0 minrtt:\d+(\.\d+)?$/)
+  expect(infoLine(conn!)).toMatch(/^ts sack cubic wscale:6,6 rto:\d+(\.\d+)? rtt:\d+(\.\d+)?\/\d+(\.\d+)? mss:1448 pmtu:1500 rcvmss:1000 cwnd:10 bytes_acked:2 bytes_received:1000 segs_out:3 segs_in:4 delivered:2 retrans:0\/0 minrtt:\d+(\.\d+)?$/)
+  expect(infoLine(net.a.connections()[0]!)).toMatch(/ mss:1448 pmtu:1500 rcvmss:\d+ cwnd:10 bytes_acked:1000 bytes_received:2 segs_out:\d+ segs_in:\d+ delivered:2 retrans:0\/0 minrtt:\d+(\.\d+)?$/)
   const lines = formatSnapshot({ address: B, device: 'tun9', connections: net.b.connections(), counters: net.b.counters.toJSON() }, true).split('\n')
   expect(lines[1]).toMatch(/^ESTABLISHED /)
   expect(lines[2]).toBe(`\t ${infoLine(conn!)}`)
@@ -104,7 +104,7 @@ it('carries every ss -ti field in the JSON snapshot', async () => {
     congestionControl: 'cubic', cwnd: 14_480, ssthresh: null, mss: 1448,
     rttMs: expect.any(Number), rttvarMs: expect.any(Number), rtoMs: 200,
     bytesAcked: 0, bytesReceived: 3, retransmits: 0, totalRetransmits: 0, // the FIN is no data byte
-    pmtu: 1500, rcvMss: 536, segsOut: expect.any(Number), segsIn: expect.any(Number), minRttMs: expect.any(Number),
+    pmtu: 1500, rcvMss: 536, segsOut: expect.any(Number), segsIn: expect.any(Number), delivered: 1, minRttMs: expect.any(Number),
   })
   // TIME-WAIT keeps no window and no counts: only its options are left to show.
   sock.end()

@@ -380,7 +380,7 @@ describe('tuntcp serve and ss, per network namespace', () => {
       const row = lines.findIndex(l => new RegExp(`^ESTABLISHED .* 10\\.74\\.0\\.2:80 +10\\.74\\.0\\.1:${sock.localPort}`).test(l))
       expect(row).toBeGreaterThan(0)
       expect(lines[row + 1]).toMatch(new RegExp('^\\t ts sack cubic wscale:\\d+,\\d+ rto:\\d+(\\.\\d+)? rtt:[\\d.]+/[\\d.]+ mss:\\d+ pmtu:1500 rcvmss:\\d+ cwnd:\\d+( ssthresh:\\d+)? ' +
-        `bytes_acked:${got} bytes_received:${request.length} segs_out:\\d+ segs_in:\\d+ retrans:0/\\d+`))
+        `bytes_acked:${got} bytes_received:${request.length} segs_out:\\d+ segs_in:\\d+ delivered:\\d+ retrans:0/\\d+`))
       type Json = { connections: Array<Record<string, unknown>>; counters: { ignored: Record<string, number>; drops: Record<string, number> } }
       const ask = async (): Promise<Json> => {
         const json = tuntcp(['ss', '--dev', 'tkinfo0', '--json'])

@@ -180,6 +180,26 @@ describe('negotiated with the kernel (its view from ss -tin and its segments)', 
     expect(info.minRttMs!).toBeLessThanOrEqual(info.rttMs!)
   })
 
+  it("counts segments delivered as the kernel's ss -ti does (tp->delivered): the SYN or SYN,ACK, then one per data segment", async () => {
+    const sock = await dial(ECHO_PORT)
+    const segments = 200
+    const data = randomBytes(segments * 1448)
+    let echoed = 0
+    sock.on('data', (c: Buffer) => { echoed += c.length })
+    sock.write(data)
+    await waitFor(() => echoed === data.length, 'the echo', 20_000)
+    await waitFor(() => stack.connections().find(c => c.remotePort === sock.localPort)!.sendQueue === 0, 'our echo acknowledged')
+    // The kernel sent the data: its SYN, then 200 full segments, each delivered once.
+    const line = await ss(`dst ${ADDR}:${ECHO_PORT} sport = :${sock.localPort}`)
+    const kernelDelivered = Number(/\bdelivered:(\d+)/.exec(line)?.[1])
+    expect(kernelDelivered).toBe(1 + segments)
+    // We echoed it in segments of our own making: the SYN,ACK, then each one once, none lost here.
+    const ours = stack.connections().find(c => c.remotePort === sock.localPort)!
+    expect(ours.totalRetransmits).toBe(0)
+    expect(ours.delivered).toBeGreaterThanOrEqual(1 + segments)
+    expect(ours.delivered).toBeLessThanOrEqual(ours.segsOut)
+  })
+
   it('active open (our connect -> kernel listener): wscale, ts and sack all on', async () => {
     await kernelEcho(KERNEL_PORT)
     const sock = await stackDial(KERNEL_PORT)

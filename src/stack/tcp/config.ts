@@ -118,6 +118,19 @@ export interface TcpConfig {
    */
   ackUnsentChallenge: boolean
   /**
+   * With timestamps on, drop a segment (not a RST) that carries none, as RFC 7323 3.2 says a
+   * TCP SHOULD; off, take it, skipping PAWS for it, as Linux does (tcp_validate_incoming,
+   * net/ipv4/tcp_input.c, checks PAWS only on segments with the option; the Linux profile).
+   */
+  timestampsRequired: boolean
+  /**
+   * The receive window as Linux grows it (tcp_grow_window, net/ipv4/tcp_input.c; receive.ts
+   * growWindow): we advertise at most rcv_ssthresh, which starts at min(buffer, 65535)
+   * (tcp_select_initial_window, net/ipv4/tcp_output.c) and grows with the data that arrives;
+   * off, the free buffer (RFC 9293 3.8.6.2.2).
+   */
+  rcvSsthresh: boolean
+  /**
    * The RST of an ABORT (close with unread data, destroy(), a keepalive or FIN-WAIT-2
    * timeout) also carries ACK and RCV.NXT, as Linux's tcp_send_active_reset
    * (net/ipv4/tcp_output.c); off, it is RFC 9293 3.10.5's <SEQ=SND.NXT><CTL=RST>.
@@ -221,6 +234,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckLimit: 1000,
   synCookies: true,
   ackUnsentChallenge: true,
+  timestampsRequired: true,
+  rcvSsthresh: false,
   abortResetAck: false,
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
@@ -272,6 +287,10 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   growOnDelivered: true,
   // An ACK of unsent data is dropped without an answer (tcp_ack, tcp_input.c).
   ackUnsentChallenge: false,
+  // A segment without timestamps on a timestamps connection is taken (tcp_validate_incoming, tcp_input.c).
+  timestampsRequired: false,
+  // The window starts at 64 KiB and grows with the data received (tcp_select_initial_window, tcp_grow_window).
+  rcvSsthresh: true,
   // The RST of an abort carries ACK (tcp_send_active_reset, tcp_output.c).
   abortResetAck: true,
   // tcp_syn_retries 6 and tcp_retries2 15 (Documentation/networking/ip-sysctl.rst).

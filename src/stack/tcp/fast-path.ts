@@ -21,7 +21,7 @@
 import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
 import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
 import { ECN } from './ecn.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, growWindow } from './receive.js'
 import { newAck, output, replyOutput, wakeWriter, windowUpdate } from './send.js'
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
@@ -117,6 +117,7 @@ function text(tcb: Tcb, seg: TcpSegment): void {
   // RCV.NXT and the owed ACK move before the application sees the data (as processTextAndFin).
   tcb.rcvNxt = seqAdd(seg.seq, seg.payload.length)
   countReceived(tcb, seg.payload.length)
+  growWindow(tcb, seg.payload.length)
   deliver(tcb, seg.payload)
   if (tcb.state === 'CLOSED') return // the application destroyed the socket from its 'data' handler
   delayedAck(tcb)

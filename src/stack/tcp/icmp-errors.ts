@@ -19,6 +19,7 @@
 // - Fragmentation needed for a SYN that carried Fast Open data (RFC 7413): the SYN goes again
 //   at once without the data, its MSS option lowered to what the path carries, as Linux's
 //   tcp_simple_retransmit and route MSS do; the data follows the handshake (fast-open-client.ts).
+//   For a plain SYN the MTU bounds the MSS our next SYN offers and the peer's (synPathMtu).
 // - Destination unreachable while we are in SYN-SENT: our connect() fails at once
 //   with ECONNREFUSED (protocol or port unreachable), ENETUNREACH or EHOSTUNREACH,
 //   as on Linux. The sequence check makes that a 32-bit guess of our ISS.
@@ -79,6 +80,7 @@ function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
   // Our SYN carried Fast Open data and was too big for the path: a plain SYN goes now (fast-open-client.ts).
   if (tcb.state === 'SYN-SENT' && (tcb.fastOpen?.synData ?? 0) > 0) return synDataTooBig(tcb, Math.max(mtu, MIN_PMTU))
+  if (tcb.state === 'SYN-SENT') return synPathMtu(tcb, Math.max(mtu, MIN_PMTU))
   // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
   const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
   if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')
@@ -89,6 +91,20 @@ function lowerMss(tcb: Tcb, mtu: number): void {
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return
   // Segments larger than the new MSS were all dropped: resend the flight, cut to it, as cwnd allows.
   pathMtuReduced(tcb)
+}
+
+/**
+ * Frag needed for our plain SYN (Linux's tcp_v4_mtu_reduced in SYN-SENT): the peer's MSS is not
+ * known yet, so the path MTU bounds ours: the MSS option of our next SYN (Linux takes it from the
+ * route), and the peer's MSS when its SYN,ACK comes (takeMss). The SYN itself fits and stays.
+ */
+function synPathMtu(tcb: Tcb, pmtu: number): void {
+  const mss = pmtu - 40
+  if (mss >= tcb.rcvMss) return tcb.host.counters.drop('icmp-frag-needed-not-smaller')
+  tcb.rcvMss = mss
+  tcb.sndMss = Math.min(tcb.sndMss, mss)
+  tcb.pmtu = pmtu
+  tcb.host.counters.pmtuReductions++
 }
 
 /** Net or host unreachable, or time exceeded: the peer of this half-open connection is not there. */

@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, replyOutput, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, segmentsIn, synAckAckSaved } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, growWindow, segmentsIn, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -16,6 +16,7 @@ import { dsackArrived, duplicateAck, ecnEchoArrives, startCongestionControl, tlp
 import { ecnEchoed, ecnSegmentArrives, ecnSynAckArrives } from './ecn.js'
 import { headerPrediction } from './fast-path.js'
 import { fastOpenSynAck } from './fast-open-client.js'
+import { deliveredByDupAck, deliveredBySynAck } from './delivered.js'
 
 /** The parts of a segment the steps below read, after trimming to the window. */
 interface Arrival {
@@ -85,8 +86,8 @@ function synSent(tcb: Tcb, seg: TcpSegment): void {
   acceptSynOptions(tcb, seg.options) // window scale, timestamps, SACK: on when both SYNs carry them
   if (hasAck) {
     ecnSynAckArrives(tcb, seg) // RFC 3168 6.1.1: ECE without CWR agrees to ECN
-    tcb.countDelivered(0, 1) // our SYN; with Fast Open data, one segment in all, as Linux counts it
     tcb.sndUna = seg.ack
+    deliveredBySynAck(tcb, seg.ack, tcb.fastOpen?.synData ?? 0)
     sampleRtt(tcb)
     sampleEcho(tcb, seg.options.timestamp?.echo)
     tcb.host.wheel.disarm(tcb.retransmitTimer)
@@ -270,6 +271,8 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
       return false
     }
     tcb.setState('ESTABLISHED', 'ACK of SYN received')
+    // Our SYN,ACK delivered (Linux's tcp_rcv_state_process); a simultaneous open's SYN too (tcp_clean_rtx_queue).
+    tcb.delivered += tcb.passive ? 1 : 2
     updateWindow(tcb, seq, ack, window, true)
     // A Fast Open connection has its application and its congestion window already (RFC 7413 4.2.2).
     if (!tcb.fastOpenPassive) startCongestionControl(tcb)
@@ -309,7 +312,11 @@ function checkAck(tcb: Tcb, a: Arrival): boolean {
     // A duplicate ACK (RFC 5681 2: no data, same window; RFC 6675 2: or it SACKs new
     // bytes, whatever else it carries): enough of them mean a segment was lost (recovery/).
     const plain = a.data.length === 0 && !a.fin && window === tcb.sndWnd
-    if (plain || tcb.scoreboard.sackedBytes > sackedBefore) duplicateAck(tcb)
+    if (plain || tcb.scoreboard.sackedBytes > sackedBefore) {
+      const dupDelivered = tcb.dupDelivered
+      duplicateAck(tcb)
+      deliveredByDupAck(tcb, dupDelivered)
+    }
   }
   windowUpdate(tcb, seq, ack, window)
   wakeWriter(tcb, acked)
@@ -360,7 +367,10 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
     const end = seqAdd(a.seq, a.data.length)
     if (tcb.reassembly.blocks().some(r => seqLe(r.left, a.seq) && seqLe(end, r.right))) noteDuplicate(tcb, a.seq, end)
     tcb.reassembly.insert(a.seq, a.data, a.fin)
-    if (tcb.sackOk && a.data.length > 0) noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
+    if (tcb.sackOk && a.data.length > 0) {
+      noteOutOfOrder(tcb, a.seq) // its block goes first in our SACK option (RFC 2018 4)
+      growWindow(tcb, a.data.length) // with SACK only: without, a window held still forces duplicate ACKs (Linux's tcp_data_queue_ofo)
+    }
     // Bounded memory per connection: too many pieces, the highest go (counted).
     if (tcb.reassembly.prune(tcb.host.config.maxOutOfOrderPieces) > 0) tcb.host.counters.drop('tcp-ofo-pruned')
     return sendAck(tcb)
@@ -384,6 +394,7 @@ function processTextAndFin(tcb: Tcb, a: Arrival): void {
       tcb.unackedSegments = 2 // a gap just filled: ACK now (RFC 5681 4.2)
     }
     countReceived(tcb, a.data.length)
+    growWindow(tcb, a.data.length)
     for (const d of chunks) deliver(tcb, d)
     if (tcb.state === 'CLOSED') return
     // A FIN after the text is ACKed at once by finArrives, and that one ACK covers both.

@@ -149,13 +149,14 @@ export function peerWindow(tcb: Tcb, seg: TcpSegment): number {
 
 /**
  * RFC 7323 5.3 R1 (PAWS) and 3.2: with timestamps on, a segment whose TSval is
- * older than TS.Recent is an old duplicate, and one without TSopt is dropped.
+ * older than TS.Recent is an old duplicate, and one without TSopt is dropped (unless
+ * config.timestampsRequired is off, as on Linux).
  * RSTs are exempt from both. Returns the reason to drop it, or null to go on.
  */
 export function pawsCheck(tcb: Tcb, seg: TcpSegment): string | null {
   if (seg.flags & RST) return null
   const ts = seg.options.timestamp
-  if (ts === undefined) return 'tcp-no-timestamp'
+  if (ts === undefined) return tcb.host.config.timestampsRequired ? 'tcp-no-timestamp' : null
   if (tcb.host.clock.now() - tcb.tsRecentAge > TS_RECENT_MAX_AGE_MS) {
     // 5.5: after 24 idle days TS.Recent is not valid; take this segment's TSval instead.
     tcb.tsRecent = ts.value

@@ -21,6 +21,21 @@ export function countReceived(tcb: Tcb, length: number): void {
   if (tcb.host.config.quickAck) dataReceived(tcb, tcb.rcvWnd + length)
 }
 
+/**
+ * Linux's receive window growth (config.rcvSsthresh; tcp_grow_window, net/ipv4/tcp_input.c):
+ * rcv_ssthresh, the most window we advertise, starts at min(buffer, 65535) and each data
+ * segment of 128 bytes or more raises it by twice the larger of the segment and the peer's
+ * MSS as seen, up to the buffer. Linux also weighs each arriving buffer's memory overhead
+ * (skb truesize, which a userspace stack does not have); here every segment counts as one
+ * whose overhead is at most its length, as a NIC's or a TUN device's full-sized ones are.
+ * Data in a Fast Open SYN does not grow it (Linux's tcp_fastopen_add_skb does not either).
+ */
+export function growWindow(tcb: Tcb, length: number): void {
+  if (!tcb.host.config.rcvSsthresh || length < 128) return
+  const room = tcb.rcvSpace() - tcb.rcvSsthresh
+  if (room > 0) tcb.rcvSsthresh += Math.min(room, 2 * Math.max(tcb.rcvMssSeen, length))
+}
+
 /** How many segments of full size `length` bytes of data stand for (at least 1): an offloaded segment counts as the ones it carries. */
 export function segmentsIn(tcb: Tcb, length: number): number {
   const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss

@@ -11,6 +11,7 @@ import { ackAdvanced, noteCwndLimited, resendLost, restartAfterIdle, sendAllowan
 import { armRetransmitTimer, scheduleProbe } from './recovery/timers.js'
 import { prrSent } from './recovery/prr.js'
 import { rackOnAck } from './recovery/rack.js'
+import { deliveredByCumulativeAck } from './delivered.js'
 import { rttFromEcho } from './options.js'
 import { seqAdd, seqDiff, seqLe, seqLt, seqMin } from './seq.js'
 
@@ -176,10 +177,6 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   // Data bytes acknowledged: from the buffer start up to the ACK, not counting our FIN.
   const dataEnd = tcb.finSeq !== null ? seqMin(ack, tcb.finSeq) : ack
   const acked = seqDiff(dataEnd, tcb.bufSeq)
-  // TCP_INFO's delivered: what this ACK newly covers, less what a SACK reported already (detection.ts).
-  const controls = (tcb.sndUna === tcb.iss ? 1 : 0) + (tcb.finSeq !== null && seqLt(tcb.finSeq, ack) && !seqLt(tcb.finSeq, tcb.sndUna) ? 1 : 0)
-  tcb.countDelivered(Math.max(0, acked) - tcb.ackSackedCovered, controls)
-  tcb.ackSackedCovered = 0
   if (acked > 0) {
     tcb.sendBuffer.consume(acked)
     tcb.bufSeq = seqAdd(tcb.bufSeq, acked)
@@ -188,7 +185,10 @@ export function newAck(tcb: Tcb, ack: number, echo: number | undefined): number 
   if (tcb.sackOk) {
     rackOnAck(tcb, ack, tcb.ackDsack) // RACK: what this ACK delivered, what it shows lost (RFC 8985 6.2)
     tlpAck(tcb, ack, true) // did a tail loss probe repair a loss (RFC 8985 7.4)?
-  } else tcb.sent.trim(ack)
+  } else {
+    deliveredByCumulativeAck(tcb, ack)
+    tcb.sent.trim(ack)
+  }
   tcb.ackDsack = null
   const prevUna = tcb.sndUna
   tcb.sndUna = ack

@@ -254,6 +254,8 @@ export class Tcb {
   userTimeoutMs = 0
   /** When the oldest unacknowledged data was first sent, as Linux's retrans_stamp (ms), set at the first RTO. */
   retransStamp = 0
+  /** Linux's rcv_ssthresh: with config.rcvSsthresh, the most window we advertise (receive.ts growWindow). */
+  rcvSsthresh = MAX_WINDOW
   /** The window last advertised was smaller than the buffer because of data held: reads may call for a window update. */
   rcvWndHeldBack = false
 
@@ -267,13 +269,6 @@ export class Tcb {
   retries = 0
   /** Segments retransmitted over the connection's life, by timeout, fast retransmit or probe (Linux's tcpi_total_retrans). */
   totalRetransmits = 0
-  /**
-   * Segments the peer has received, each counted once when cumulatively ACKed or SACKed, our
-   * SYN and FIN one each (Linux's tp->delivered, TCP_INFO's delivered): bytes counted in SND.MSS.
-   */
-  delivered = 0
-  /** Bytes the ACK being processed covers that an earlier SACK had reported (counted delivered then). */
-  ackSackedCovered = 0
 
   // What went through, as `ss -ti` shows it (RFC 4898's HCThruOctetsAcked and HCThruOctetsReceived)
   /**
@@ -283,6 +278,8 @@ export class Tcb {
   bytesAcked = 0
   /** Data bytes received in order: RCV.NXT - IRS less the peer's SYN and FIN, counted likewise. */
   bytesReceived = 0
+  /** Segments delivered to the peer, newly cumulatively ACKed or SACKed, retransmissions included (Linux's tp->delivered; delivered.ts). */
+  delivered = 0
 
   // Congestion control and loss recovery (congestion/, recovery/)
   /** The algorithm that owns cwnd and ssthresh (RFC 5681, RFC 9438). */
@@ -413,11 +410,6 @@ export class Tcb {
     this.user?.onStateChange(from, to, cause)
   }
 
-  /** `bytes` of data and `controls` SYN or FIN newly delivered: `delivered` grows by the segments they made. */
-  countDelivered(bytes: number, controls: number): void {
-    this.delivered += controls + Math.ceil(Math.max(0, bytes) / Math.max(1, this.sndMss))
-  }
-
   /** The application has fully closed; it will read and write no more. */
   get orphaned(): boolean {
     return this.user === null
@@ -467,6 +459,12 @@ export class Tcb {
     return Math.max(0, this.rcvSpace(syn) - held)
   }
 
+  /** The window we would offer now: the free buffer, and with config.rcvSsthresh at most rcv_ssthresh, as Linux (receive.ts growWindow). */
+  windowOffered(syn = false): number {
+    const free = this.rcvFree(syn)
+    return syn || !this.host.config.rcvSsthresh ? free : Math.min(free, this.rcvSsthresh)
+  }
+
   /**
    * The window field of an outgoing segment: free receive buffer, with the
    * receiver's silly window syndrome avoidance (RFC 9293 3.8.6.2.2): the right
@@ -475,8 +473,8 @@ export class Tcb {
    * rounded up so the right edge still never moves left (RFC 7323 2.3, 2.4).
    */
   windowToAdvertise(syn = false): number {
-    const free = this.rcvFree(syn)
-    this.rcvWndHeldBack = !syn && free < this.rcvSpace(syn)
+    this.rcvWndHeldBack = !syn && this.rcvFree(syn) < this.rcvSpace(syn)
+    const free = this.windowOffered(syn)
     const proposed = seqAdd(this.rcvNxt, free)
     if (seqDiff(proposed, this.rcvAdv) >= this.swsThreshold(syn)) this.rcvAdv = proposed
     this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)

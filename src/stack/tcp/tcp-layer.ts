@@ -302,7 +302,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     const tcb = this.connections.get(err.localAddr, err.localPort, err.remoteAddr, err.remotePort)
     if (tcb === undefined) return this.counters.drop('icmp-no-connection')
     // In TIME-WAIT nothing of ours is in flight that the error could be about (RFC 5927 4.1).
-    if (tcb instanceof TimeWait) return this.counters.drop(err.kind === 'source-quench' ? 'icmp-source-quench' : 'icmp-seq-not-in-flight')
+    if (tcb instanceof TimeWait) return this.counters.drop(err.kind === 'source-quench' ? 'icmp-source-quench' : 'icmp-time-wait')
     icmpErrorArrives(tcb, err)
   }
 

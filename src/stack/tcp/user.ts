@@ -112,7 +112,7 @@ export function received(tcb: Tcb): void {
   if (!tcb.rcvWndHeldBack) return
   const current = tcb.rcvWnd
   if (current * 2 > tcb.rcvSpace()) return
-  const free = tcb.rcvFree()
+  const free = tcb.windowOffered()
   if (free - current >= tcb.swsThreshold() && free >= 2 * current) sendAck(tcb)
 }
 

@@ -890,3 +890,4 @@ function evaluateOr(e: Expr | undefined, line: number, what: string): number {
     throw error
   }
 }
+

@@ -22,6 +22,7 @@ import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
 import type { CodeSpec, EventTime, Expr, IcmpSpec, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
+import { nstatSnapshot } from './nstat.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
 import { evaluate, exprText, iovLength, structFields } from './parse.js'
@@ -210,6 +211,8 @@ class Runner {
   private underTest: number | null = null
   /** The variables of the %{ }% blocks, one namespace for the whole script. */
   private readonly pyVars = new Map<string, PyValue>()
+  /** nstat's history: the counters when nstat last ran (nstat.ts); none before the first, as a fresh namespace counts from 0. */
+  private nstatHistory = new Map<string, number>()
   /** Local ports of active sockets the script has moved on from: their segments are not checked (as packetdrill's sniffer skips other sockets' packets). */
   private readonly retiredPorts = new Set<number>()
   /** The last segment the stack sent (on a socket not retired): what an ICMP line quotes by default. */
@@ -236,6 +239,7 @@ class Runner {
 
   async run(): Promise<RunResult> {
     this.traceShell(this.script.setup)
+    this.nstat(this.script.setup, null)
     for (const ev of this.script.events) {
       await this.runEvent(ev)
       if (this.failure !== null) break
@@ -346,7 +350,7 @@ class Runner {
       if (await this.waitFor(ev, when.us, 'inbound ICMP message')) this.icmpIn(ev, a)
       await this.step()
     } else if (a.type === 'shell') {
-      if (await this.waitFor(ev, when.us, 'shell line')) this.shell(a)
+      if (await this.waitFor(ev, when.us, 'shell line')) this.shell(ev, a)
       await this.step()
     } else if (a.type === 'code') {
       if (await this.waitFor(ev, when.us, '%{ }% block')) this.code(ev, a)
@@ -359,10 +363,30 @@ class Runner {
   }
 
   /** A shell line during the script: its settings change the stack's tunables from now on (shell.ts). */
-  private shell(a: ShellSpec): void {
+  private shell(ev: ScriptEvent, a: ShellSpec): void {
     Object.assign(this.stack.tcpConfig, mergeEffects(a.effects))
     if (a.effects.some(e => e.flushMetrics === true)) this.stack.flushFastOpenCache()
     this.traceShell(a.effects)
+    this.nstat(a.effects, ev)
+  }
+
+  /** The nstat commands of a shell line (nstat.ts): update the history, or check a counter as grep would. */
+  private nstat(effects: readonly ShellEffect[], ev: ScriptEvent | null): void {
+    for (const e of effects) {
+      if (e.nstat === undefined) continue
+      const now = nstatSnapshot(this.stack.counters)
+      if (e.nstat.kind === 'check') {
+        const { counter, absolute } = e.nstat
+        const value = now.get(counter)!
+        const shown = absolute ? value : value - (this.nstatHistory.get(counter) ?? 0)
+        this.trace(`${''.padStart(12)}  nstat: ${counter} ${shown}${absolute ? '' : ' since the last nstat'}`)
+        if (shown === 0) {
+          const at = ev ?? { line: e.line, source: e.what }
+          this.failure ??= { line: at.line, source: at.source, message: `shell command failed: ${e.what}: nstat shows no ${counter} (${absolute ? 'it is 0' : 'it has not changed since the last nstat'}), so grep finds nothing` }
+        }
+      }
+      this.nstatHistory = now
+    }
   }
 
   private traceShell(effects: readonly ShellEffect[]): void {
@@ -413,7 +437,10 @@ class Runner {
       // a SYN from another port written `< PORT>8080 S ...` makes another one, numbered on its own.
       c = this.conn = this.newConnection('passive-received')
       c.remoteIsn = p.seq
+      // Each passive connection gets a remote port of its own, as packetdrill's next_ephemeral_port:
+      // a second one while the first is open is a new 4-tuple, not a SYN to the first.
       if (p.srcPort !== undefined) c.remotePort = p.srcPort
+      else while (this.byPort.has(c.remotePort)) c.remotePort++
       this.byPort.set(c.remotePort, c)
     } else if (c.state === 'synack-sent' && p.flags & ACK) {
       c.state = 'synack-acked'
@@ -831,7 +858,9 @@ class Runner {
       const conn = fd.queue!.shift()
       if (conn === undefined) return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
       const num = evaluate(s.result, ev.line)
-      if (this.fds.has(num)) {
+      // A script fd still open on an earlier accepted connection is taken over, the old socket left
+      // open and out of the script's reach, as packetdrill's newer fd shadows it (run_syscall_accept).
+      if (this.fds.has(num) && this.fds.get(num)!.kind !== 'conn') {
         this.fail(ev, `accept() = ${num}: file descriptor ${num} is already open in the script`)
         return { ret: num }
       }

@@ -3,7 +3,8 @@
 // /proc/sys/net/ipv4/tcp_timestamps=0`, `sysctl -q net.ipv4.tcp_sack=0`. Here a
 // small shell tokenizer reads the line as data (words, quotes, $((arithmetic)),
 // `;` `&&` `||` and newlines, redirections to /dev/null), and each command it
-// recognises becomes settings for the stack under test (sysctl.ts). Anything
+// recognises becomes settings for the stack under test (sysctl.ts), or an nstat
+// read of its counters that the runner does at the line's time (nstat.ts). Anything
 // else is refused with one line naming it: nothing runs on the host, ever.
 
 import { readFileSync } from 'node:fs'
@@ -11,6 +12,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { LINUX_PROFILE, type TcpConfig } from '../../stack/tcp/config.js'
 import { ScriptError } from './errors.js'
 import { applySysctl, LINUX_DEFAULTS } from './sysctl.js'
+import { nstatAction, type NstatAction } from './nstat.js'
 
 /** One setting a shell line made, or a command accepted as changing nothing. */
 export interface ShellEffect {
@@ -22,6 +24,8 @@ export interface ShellEffect {
   patch: Partial<TcpConfig>
   /** Why this setting is not honoured or has no effect, when that is so. */
   note?: string
+  /** An nstat command (nstat.ts): the runner does it at the line's time, with the stack's counters. */
+  nstat?: NstatAction
   /** `ip tcp_metrics flush`: the stack forgets what it learnt per destination (its Fast Open cookies and MSS). */
   flushMetrics?: boolean
 }
@@ -56,6 +60,11 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
   let failed = false
   for (const [i, cmd] of commands.entries()) {
     const line = ctx.line + cmd.offset
+    if (cmd.argv[0] === 'nstat' && cmd.join !== '||') {
+      effects.push(nstat(cmd, commands[i + 1], commands[i + 2], line, text))
+      continue
+    }
+    if (cmd.join === '|' && commands[i - 1]?.argv[0] === 'nstat') continue // the grep of nstat | grep, taken above
     if (commands[i + 1]?.join === '|' || cmd.join === '|') {
       throw new ScriptError(line, `unsupported: shell command ${cmd.argv[0]} in a pipe (\`${text.trim()}\`): the runner never runs commands`)
     }
@@ -77,6 +86,17 @@ export function interpretShell(text: string, ctx: ShellContext): ShellEffect[] {
     }
   }
   return effects
+}
+
+/** `nstat ...` or `nstat ... | grep NAME` (nstat.ts), `next` and `after` the commands that follow it. */
+function nstat(cmd: Command, next: Command | undefined, after: Command | undefined, line: number, text: string): ShellEffect {
+  const piped = next?.join === '|' ? next : undefined
+  if (piped !== undefined && after?.join === '|') throw new ScriptError(line, `unsupported: a pipe of more than nstat | grep (\`${text.trim()}\`)`)
+  if (piped !== undefined && after?.join === '||') throw new ScriptError(line, `unsupported: || after nstat | grep (\`${text.trim()}\`): the check's failure would be hidden`)
+  const action = nstatAction(cmd.argv, piped?.argv ?? null)
+  if (typeof action === 'string') throw new ScriptError(line, `unsupported: ${action} (\`${text.trim()}\`)`)
+  const what = piped === undefined ? cmd.argv.join(' ') : `${cmd.argv.join(' ')} | ${piped.argv.join(' ')}`
+  return { line, what, patch: {}, nstat: action }
 }
 
 const NO_OPS: ReadonlyArray<{ match: (argv: string[]) => boolean; why: string }> = [

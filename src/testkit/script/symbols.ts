@@ -15,6 +15,7 @@ export const ERRNO: Readonly<Record<string, number>> = {
   EOPNOTSUPP: 95,
   EADDRINUSE: 98,
   EADDRNOTAVAIL: 99,
+  ENETUNREACH: 101,
   ECONNABORTED: 103,
   ECONNRESET: 104,
   EISCONN: 106,
@@ -22,7 +23,6 @@ export const ERRNO: Readonly<Record<string, number>> = {
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
   EHOSTUNREACH: 113,
-  ENETUNREACH: 101,
   EALREADY: 114,
   EINPROGRESS: 115,
 }
@@ -42,6 +42,7 @@ export const STRERROR: Readonly<Record<string, string>> = {
   EOPNOTSUPP: 'Operation not supported',
   EADDRINUSE: 'Address already in use',
   EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENETUNREACH: 'Network is unreachable',
   ECONNABORTED: 'Software caused connection abort',
   ECONNRESET: 'Connection reset by peer',
   EISCONN: 'Transport endpoint is already connected',
@@ -49,7 +50,6 @@ export const STRERROR: Readonly<Record<string, string>> = {
   ETIMEDOUT: 'Connection timed out',
   ECONNREFUSED: 'Connection refused',
   EHOSTUNREACH: 'No route to host',
-  ENETUNREACH: 'Network is unreachable',
   EALREADY: 'Operation already in progress',
   EINPROGRESS: 'Operation now in progress',
 }

@@ -68,3 +68,35 @@ ${ackUnsentChallenge ? '+0  > . 1:1(0) ack 1 <nop,nop,TS val 800 ecr 200>\n' : '
     }
   })
 })
+
+describe('the window offered, as Linux grows it (rcvSsthresh; tcp_grow_window)', () => {
+  // A 100000-byte buffer: our shift is 1, so window fields are in 2-byte units.
+  const open = (synOptions: string) => `--tcp_rcv_ssthresh=true
+--tcp_rcv_buf_size=100000
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <${synOptions}>
++0  > S. 0:0(0) ack 1 <...>
++.1 < . 1:1(0) ack 1 win 65535
++0  accept(3, ..., ...) = 4
++0  < P. 1:101(100) ack 1 win 65535
++0~+.05 > . 1:1(0) ack 101 win 32718
++0  read(4, ..., 100) = 100
++0  < P. 101:1101(1000) ack 1 win 65535
++0~+.05 > . 1:1(0) ack 1101 win 33768
++0  < P. 1101:2101(1000) ack 1 win 65535
++0  < P. 2101:3101(1000) ack 1 win 65535
++0  > . 1:1(0) ack 3101 win 35768
+`
+  it('starts at 65535 and grows by twice each segment of 128 bytes or more, though the buffer has more room', async () => {
+    // 100 bytes: no growth (the right edge stays at 1 + 65535); then 65535 + 2000 = 67535, then 71535.
+    expect(await runScriptSource(open('mss 1000,sackOK,nop,nop,nop,wscale 0'))).toEqual({ ok: true })
+  })
+
+  it('grows for out-of-order data only with SACK, as Linux keeps the window still to force duplicate ACKs without', async () => {
+    const ooo = (win: number, sack: string) => `+0  < P. 4101:5101(1000) ack 1 win 65535\n+0  > . 1:1(0) ack 3101 win ${win}${sack}\n`
+    expect(await runScriptSource(open('mss 1000,sackOK,nop,nop,nop,wscale 0') + ooo(36768, ' <nop,nop,sack 4101:5101>'))).toEqual({ ok: true })
+    expect(await runScriptSource(open('mss 1000,nop,wscale 0') + ooo(35768, ''))).toEqual({ ok: true })
+  })
+})

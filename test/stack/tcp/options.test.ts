@@ -149,8 +149,8 @@ describe('window scaling (RFC 7323 2)', () => {
 })
 
 describe('timestamps (RFC 7323 3, 4)', () => {
-  async function withTimestamps() {
-    const r = await passive({ timestamp: { value: 1000, echo: 0 } })
+  async function withTimestamps(config: Partial<TcpConfig> = {}) {
+    const r = await passive({ timestamp: { value: 1000, echo: 0 } }, config)
     const ourTs = r.synAck.options.timestamp!.value
     await r.p.send('.', { seq: 1, ack: 1, options: ts(1001, ourTs) })
     return { ...r, ourTs }
@@ -264,6 +264,19 @@ describe('timestamps (RFC 7323 3, 4)', () => {
     await p.send('P.', { seq: 1, ack: 1, data: 'bare' })
     p.expectNothing()
     expect(p.stack.counters.drops['tcp-no-timestamp']).toBe(1)
+  })
+
+  it('takes a segment without TSopt, skipping PAWS for it, with timestampsRequired off (Linux)', async () => {
+    const { p, socket } = await withTimestamps({ timestampsRequired: false })
+    const got: string[] = []
+    socket().on('data', c => got.push(c.toString()))
+    await p.send('P.', { seq: 1, ack: 1, data: 'bare' })
+    await settle()
+    expect(got).toEqual(['bare'])
+    expect(p.stack.counters.drops['tcp-no-timestamp']).toBeUndefined()
+    // TS.Recent is not moved by it: an older TSval than the last one is still PAWS-dropped.
+    await p.send('P.', { seq: 5, ack: 1, data: 'old', options: ts(900, 0) })
+    expect(p.stack.counters.drops['tcp-paws']).toBe(1)
   })
 
   it('after 24 idle days TS.Recent is no longer valid, and an older TSval is accepted (5.5)', async () => {

@@ -187,6 +187,15 @@ describe('options and numbering as in packetdrill', () => {
     const result = await run('+0  < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 5 ecr 7>\n')
     expect(result.failure?.message).toMatch(/^cannot map TS ecr 7 to the stack's clock/)
   })
+
+  it('gives a second passive connection a remote port of its own, and its accept() the fd number again', async () => {
+    // The first connection (fd 4) stays open; packetdrill's next SYN comes from a new port
+    // (next_ephemeral_port), so it is a new connection, not a SYN to the first.
+    const second = `+0  close(3) = 0${OPEN.replace('0   socket', '+0  socket')}+0  write(4, ..., 10) = 10
++0  > P. 1:11(10) ack 1
+`
+    expect(await run(second)).toEqual({ ok: true })
+  })
 })
 
 describe('shell lines and %{ }% blocks', () => {
@@ -222,6 +231,16 @@ describe('shell lines and %{ }% blocks', () => {
 +0  > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 6>
 `
     expect(await runScriptSource(body)).toEqual({ ok: true })
+  })
+
+  it('fails nstat | grep NAME at its line when NAME has not changed since the last nstat, as grep would', async () => {
+    const r = await run('+0  `nstat`\n+0  `nstat | grep TcpExtOutOfWindowIcmps`\n')
+    expect(r.failure).toEqual({
+      line: NEXT + 1, source: '+0  `nstat | grep TcpExtOutOfWindowIcmps`',
+      message: 'shell command failed: nstat | grep TcpExtOutOfWindowIcmps: nstat shows no TcpExtOutOfWindowIcmps (it has not changed since the last nstat), so grep finds nothing',
+    })
+    // Counted since the start (no nstat before): the passive open.
+    expect(await run('+0  `nstat | grep TcpPassiveOpens`\n+0  `nstat -a | grep TcpPassiveOpens`\n')).toEqual({ ok: true })
   })
 })
 

@@ -149,6 +149,14 @@ describe('shell lines', () => {
     expect(settings('../../common/defaults.sh', { scriptDir: '/nowhere', readFile: () => null })).toMatchObject({ rcvBufSize: 540_000, rcvBufMax: 15_728_640, synRetries: 5, quickAck: true, pushBursts: true })
   })
 
+  it('reads nstat as data: the history updated, or one counter checked as grep would (nstat.ts)', () => {
+    const effects = (text: string) => interpretShell(text, ctx()).map(e => e.nstat)
+    expect(effects('nstat > /dev/null')).toEqual([{ kind: 'update' }])
+    expect(effects('nstat -n')).toEqual([{ kind: 'update' }])
+    expect(effects('nstat | grep TcpExtOutOfWindowIcmps > /dev/null')).toEqual([{ kind: 'check', counter: 'TcpExtOutOfWindowIcmps', absolute: false }])
+    expect(effects('nstat -a | grep -q -w TcpOutRsts')).toEqual([{ kind: 'check', counter: 'TcpOutRsts', absolute: true }])
+  })
+
   it('does not run the alternative of || when the first command is accepted', () => {
     expect(settings('sysctl -q net.ipv4.tcp_sack=0 || rm -rf /')).toEqual({ sack: false })
     expect(settings('sysctl -q net.ipv4.tcp_sack=0 &> /dev/null ||\n   rm -rf /\nsysctl -q net.ipv4.tcp_sack=1')).toEqual({ sack: true })
@@ -156,7 +164,13 @@ describe('shell lines', () => {
 
   it.each([
     ['grep " 0A " /proc/net/tcp | grep ":1F90"', 'line 3: unsupported: shell command grep in a pipe'],
-    ['nstat > /dev/null', 'line 3: unsupported: shell command nstat (`nstat`): the runner never runs commands'],
+    ['nstat -z', 'line 3: unsupported: nstat option -z (only -a and -n)'],
+    ['nstat | grep TcpExtTCPSACKReneging', 'line 3: unsupported: nstat counter TcpExtTCPSACKReneging: tuntcp does not keep it (it keeps TcpActiveOpens'],
+    ['nstat | awk /x/', 'line 3: unsupported: a pipe into awk (only nstat | grep NAME)'],
+    ['nstat | grep -c TcpOutRsts', 'line 3: unsupported: grep -c TcpOutRsts (only grep [-q] [-w] NAME)'],
+    ['nstat | grep TcpOutRsts | wc -l', 'line 3: unsupported: a pipe of more than nstat | grep'],
+    ['nstat | grep TcpOutRsts || true', 'line 3: unsupported: || after nstat | grep'],
+    ['nstat -n | grep TcpOutRsts', 'line 3: unsupported: nstat -n prints nothing for grep to find'],
     ['sysctl -q net.ipv4.tcp_sack=0\ntc qdisc replace dev tun0 root fq', 'line 4: unsupported: shell command tc (`tc qdisc replace dev tun0 root fq`)'],
     ['ethtool -K tun0 tso on', 'line 3: unsupported: shell command ethtool'],
     ['sysctl net.ipv4.tcp_sack', 'line 3: unsupported: sysctl net.ipv4.tcp_sack reads a value'],

@@ -46,12 +46,8 @@ export function takeSack(tcb: Tcb, blocks: readonly SackBlock[], ack: number): v
       }
     }
   }
-  const aboveBefore = sb.sackedAbove(ack)
   sb.update(blocks, ack, tcb.sndNxt)
   tcb.sackedChange = sb.sackedBytes - sackedBefore // negative where the ACK covers what was SACKed (recovery/prr.ts)
-  // Delivered once (TCP_INFO's delivered): newly SACKed now; what the ACK covers that was SACKed, not again (send.ts newAck).
-  tcb.countDelivered(Math.max(0, sb.sackedBytes - aboveBefore), 0)
-  tcb.ackSackedCovered = sackedBefore - aboveBefore
   tcb.ackDsack = dsack
   // RACK (RFC 8985 6.2) runs here for a duplicate ACK; an ACK that moves SND.UNA runs it in
   // send.ts newAck, which the fast path (fast-path.ts) takes without coming here.

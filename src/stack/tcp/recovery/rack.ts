@@ -10,6 +10,7 @@ import type { SackBlock } from '../sack.js'
 import { seqDiff, seqGt, seqLe, seqLt } from '../seq.js'
 import type { Tcb } from '../tcb.js'
 import type { Rack, SentSegment } from './sent.js'
+import { segmentsOf } from '../delivered.js'
 
 export type { Rack } from './sent.js'
 
@@ -34,7 +35,10 @@ function sentAfter(s: SentSegment, rack: Rack): boolean {
 function eachDelivered(tcb: Tcb, ack: number, fn: (s: SentSegment) => void): void {
   const blocks = tcb.scoreboard.blocks
   let b = 0
+  let prev: SentSegment | undefined
   for (const s of tcb.sent.segments) {
+    const before = prev
+    prev = s
     if (s.delivered) continue
     let delivered = seqLe(s.end, ack)
     if (!delivered) {
@@ -44,6 +48,7 @@ function eachDelivered(tcb: Tcb, ack: number, fn: (s: SentSegment) => void): voi
     }
     if (delivered) {
       s.delivered = true
+      tcb.delivered += segmentsOf(tcb, s, before) // Linux's tp->delivered (tcp_clean_rtx_queue, tcp_sacktag_one)
       fn(s)
     }
   }
