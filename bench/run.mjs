@@ -46,6 +46,12 @@ const profileArg = args.find(a => a.startsWith('--profile'))
 const workersArg = args.find(a => a.startsWith('--workers='))
 const workers = workersArg ? Number(workersArg.split('=')[1]) : null
 const rowsArg = args.find(a => a.startsWith('--rows='))
+const ROW_IDS = ['download', 'upload', 'ab-c1', 'ab-c32', 'wrk', 'download-par', 'rtt']
+const badRow = rowsArg?.split('=')[1].split(',').find(id => !ROW_IDS.includes(id))
+if (badRow !== undefined) {
+  console.error(`bench: no row ${JSON.stringify(badRow)}; --rows takes a comma-separated list of ${ROW_IDS.join(', ')}`)
+  process.exit(2)
+}
 const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers=') && !a.startsWith('--rows='))
 if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy', 'forward'].includes(only)) ||
     (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
