@@ -38,9 +38,12 @@ const workers = Number(args.find(a => a.startsWith('--workers='))?.split('=')[1]
 /** --rows=ab-c1,rtt: only these rows (null: all), for before/after pairs of one change. */
 const onlyRows = args.find(a => a.startsWith('--rows='))?.split('=')[1].split(',') ?? null
 
-const TUN = { dev: 'tbench0', addr: '10.78.0.2', kernelCidr: '10.78.0.1/24', mtu: 1500 }
+const TUN = { dev: 'tbench0', addr: '10.78.0.2', kernelCidr: '10.78.0.1/24', addr6: 'fd78::2', kernelCidr6: 'fd78::1/64', mtu: 1500 }
 const TUN_WORKERS = { dev: 'tbench1', addr: '10.78.1.2', kernelCidr: '10.78.1.1/24', mtu: 1500 }
-const VETH = { here: 'vbench0', there: 'vbench1', hereCidr: '10.79.0.1/24', addr: '10.79.0.2', thereCidr: '10.79.0.2/24', mtu: 1500 }
+const VETH = {
+  here: 'vbench0', there: 'vbench1', hereCidr: '10.79.0.1/24', addr: '10.79.0.2', thereCidr: '10.79.0.2/24',
+  hereCidr6: 'fd79::1/64', addr6: 'fd79::2', thereCidr6: 'fd79::2/64', mtu: 1500,
+}
 
 /** Sizes and counts, from the issue; --quick divides them for a smoke run. */
 const PLAN = {
@@ -96,7 +99,7 @@ function startServer(name, cmd, argv, options) {
 
 async function startTuntcp(extraNodeArgs = [], tun = TUN, threads = 1) {
   const server = startServer(threads > 1 ? `tuntcp x${threads}` : 'tuntcp', process.execPath,
-    [...extraNodeArgs, 'bench/server.mjs', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads)])
+    [...extraNodeArgs, 'bench/server.mjs', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads), ...(tun.addr6 ? [tun.addr6, tun.kernelCidr6] : [])])
   await server.ready
   return server
 }
@@ -107,11 +110,13 @@ async function startKernel() {
   // waits on stdin until we have moved the device in, then configures it and execs node.
   ip('link', 'add', VETH.here, 'mtu', String(VETH.mtu), 'type', 'veth', 'peer', 'name', VETH.there, 'mtu', String(VETH.mtu))
   ip('addr', 'add', VETH.hereCidr, 'dev', VETH.here)
+  ip('-6', 'addr', 'add', VETH.hereCidr6, 'dev', VETH.here, 'nodad')
   ip('link', 'set', VETH.here, 'up')
   const script = [
     'read go',
     'ip link set lo up',
     `ip addr add ${VETH.thereCidr} dev ${VETH.there}`,
+    `ip -6 addr add ${VETH.thereCidr6} dev ${VETH.there} nodad`,
     `ip link set ${VETH.there} up`,
     `exec "$0" bench/server.mjs kernel ${VETH.addr}`,
   ].join(' && ')
@@ -163,9 +168,12 @@ function fail(what, r) {
   throw new Error(`${what}: exit ${r.code}${detail ? `: ${detail}` : ''}`)
 }
 
+/** The host part of a URL: an IPv6 address in brackets (curl then needs -g). */
+const urlHost = addr => addr.includes(':') ? `[${addr}]` : addr
+
 async function download(addr, bytes) {
-  const url = `http://${addr}/bytes/${bytes}`
-  const r = await run('curl', ['-sS', '-o', '/dev/null', '--max-time', '120', '-w', '%{http_code} %{size_download} %{time_total}', url], 130_000)
+  const url = `http://${urlHost(addr)}/bytes/${bytes}`
+  const r = await run('curl', ['-g', '-sS', '-o', '/dev/null', '--max-time', '120', '-w', '%{http_code} %{size_download} %{time_total}', url], 130_000)
   if (r.code !== 0) fail(`curl ${url}`, r)
   const [status, size, seconds] = r.stdout.trim().split(' ').map(Number)
   if (status !== 200 || size !== bytes) throw new Error(`curl ${url}: status ${status}, ${size} of ${bytes} bytes`)
@@ -263,6 +271,15 @@ const ROWS = [
     id: 'rtt', label: `echo RTT 1 byte (${PLAN.rttCount} round trips)`, unit: 'us', better: 'lower', reps: PLAN.rttReps,
     run: async addr => { const r = await rtt(addr); return { value: r.p50us, detail: r, note: null } },
   },
+  // The same two over IPv6 (fd78::2 on the TUN, fd79::2 on the veth): `ipv6` rows take each side's IPv6 address.
+  {
+    id: 'download6', ipv6: true, label: `download over IPv6: curl /bytes/${PLAN.bytes}`, unit: 'MB/s', better: 'higher', reps: PLAN.transferReps,
+    prepare: addr => transferSize(download, addr), run: (addr, size) => transfer(download, addr, size),
+  },
+  {
+    id: 'rtt6', ipv6: true, label: `echo RTT over IPv6 1 byte (${PLAN.rttCount} round trips)`, unit: 'us', better: 'lower', reps: PLAN.rttReps,
+    run: async addr => { const r = await rtt(addr); return { value: r.p50us, detail: r, note: null } },
+  },
 ]
 
 const CLK_TCK = (() => {
@@ -305,7 +322,9 @@ function median(xs) {
 }
 
 /** Run one row on both sides; returns the table rows it makes (RTT makes p50, p99 and p99.9). */
-async function runRow(row, targets) {
+async function runRow(row, allTargets) {
+  // An IPv6 row runs on the sides that have an IPv6 address, at that address.
+  const targets = row.ipv6 ? allTargets.filter(t => t[3] !== undefined).map(([name, , pid, addr6]) => [name, addr6, pid]) : allTargets
   const sides = {}
   for (const [name, addr] of targets) {
     sides[name] = { runs: [], note: null, error: null, ctx: undefined, cpu: { userS: 0, sysS: 0, wallS: 0, machineIdleS: 0 } }
@@ -351,11 +370,11 @@ async function runRow(row, targets) {
     log(`${id.padEnd(8)} kernel ${show('kernel').padEnd(18)} tuntcp ${show('tuntcp').padEnd(18)}${more}  (median of ${row.reps}${out.tuntcp.note ? `; tuntcp ${out.tuntcp.note}` : ''})`)
     return out
   }
-  if (row.id !== 'rtt') return [make(row.id, row.label, r => r.value)]
+  if (row.id !== 'rtt' && row.id !== 'rtt6') return [make(row.id, row.label, r => r.value)]
   return [
-    make('rtt-p50', row.label.replace('RTT', 'RTT p50'), r => r.detail.p50us),
-    make('rtt-p99', row.label.replace('RTT', 'RTT p99'), r => r.detail.p99us),
-    make('rtt-p999', row.label.replace('RTT', 'RTT p99.9'), r => r.detail.p999us),
+    make(`${row.id}-p50`, row.label.replace('RTT', 'RTT p50'), r => r.detail.p50us),
+    make(`${row.id}-p99`, row.label.replace('RTT', 'RTT p99'), r => r.detail.p99us),
+    make(`${row.id}-p999`, row.label.replace('RTT', 'RTT p99.9'), r => r.detail.p999us),
   ]
 }
 
@@ -472,7 +491,8 @@ async function main() {
   if (workers) results.workers = workers
   try {
     // The server's PID too: its CPU time (user and system) is counted over each row's runs.
-    const targets = [['kernel', VETH.addr, kernel.child.pid], ['tuntcp', TUN.addr, tuntcp.child.pid]]
+    // [name, address, server PID, IPv6 address (for the ipv6 rows)]
+    const targets = [['kernel', VETH.addr, kernel.child.pid, VETH.addr6], ['tuntcp', TUN.addr, tuntcp.child.pid, TUN.addr6]]
     if (tuntcpN) targets.push(['tuntcpN', TUN_WORKERS.addr, tuntcpN.child.pid])
     // Each answers before anything is measured.
     for (const [name, addr] of targets) {

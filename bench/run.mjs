@@ -13,7 +13,7 @@
 //                                      download (--profile=upload, wrk, ab-c1, ab-c32: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
 //   npm run bench -- --only=net --rows=ab-c1,rtt   only those rows (ids: download, upload, ab-c1,
-//                                      ab-c32, wrk, rtt); TUNTCP_BENCH_TCP='{"outputCoalescing":false}'
+//                                      ab-c32, wrk, rtt, download6, rtt6); TUNTCP_BENCH_TCP='{"outputCoalescing":false}'
 //                                      gives the tuntcp server a TcpConfig override (before/after pairs)
 //   npm run bench -- --workers=2       also tuntcp with 2 worker threads (serve --workers 2: a
 //                                      multi-queue TUN device, a queue and a Stack per thread),
@@ -46,7 +46,7 @@ const profileArg = args.find(a => a.startsWith('--profile'))
 const workersArg = args.find(a => a.startsWith('--workers='))
 const workers = workersArg ? Number(workersArg.split('=')[1]) : null
 const rowsArg = args.find(a => a.startsWith('--rows='))
-const ROW_IDS = ['download', 'upload', 'ab-c1', 'ab-c32', 'wrk', 'download-par', 'rtt']
+const ROW_IDS = ['download', 'upload', 'ab-c1', 'ab-c32', 'wrk', 'download-par', 'rtt', 'download6', 'rtt6']
 const badRow = rowsArg?.split('=')[1].split(',').find(id => !ROW_IDS.includes(id))
 if (badRow !== undefined) {
   console.error(`bench: no row ${JSON.stringify(badRow)}; --rows takes a comma-separated list of ${ROW_IDS.join(', ')}`)

@@ -4,8 +4,9 @@
 // under the same runtime: plain node, with tuntcp as the package ships it (dist/, compiled by
 // `npm run build`; bench/run.mjs builds it first), so no TypeScript loader is measured:
 //
-//   node bench/server.mjs tuntcp DEV STACK_ADDR KERNEL_CIDR MTU [WORKERS]
-//       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR. With WORKERS > 1,
+//   node bench/server.mjs tuntcp DEV STACK_ADDR KERNEL_CIDR MTU [WORKERS [STACK_ADDR6 KERNEL_CIDR6]]
+//       the stack on a TUN device; the kernel side of DEV gets KERNEL_CIDR (and KERNEL_CIDR6,
+//       with the stack at STACK_ADDR6 too: single-threaded only). With WORKERS > 1,
 //       as `tuntcp serve --workers N` does it (the same code, src/bin/workers): a multi-queue
 //       device and N worker threads, each with its own queue and its own Stack
 //   node bench/server.mjs kernel ADDR
@@ -47,12 +48,12 @@ async function main(argv) {
       }
     }
   } else if (mode === 'tuntcp') {
-    const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500'] = rest
+    const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500', , addr6, kernelCidr6] = rest
     const device = TunDevice.open({ name: dev, mtu: Number(mtu) })
-    configureKernelSide(device.name, kernelCidr, Number(mtu))
+    configureKernelSide(device.name, kernelCidr6 ? [kernelCidr, kernelCidr6] : kernelCidr, Number(mtu))
     // TUNTCP_BENCH_TCP='{"outputCoalescing":false}': a TcpConfig override, to measure one switch off and on.
     const tcp = process.env.TUNTCP_BENCH_TCP ? JSON.parse(process.env.TUNTCP_BENCH_TCP) : undefined
-    const stack = new Stack({ address: addr, link: device, tcp })
+    const stack = new Stack({ address: addr, address6: addr6, link: device, tcp })
     const servers = serveAll(stack)
     await allListening(servers)
     done = () => {

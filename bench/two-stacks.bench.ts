@@ -5,7 +5,10 @@
 // has read every byte back. No device and no kernel: this is the stack's own cost
 // per segment (TCP, IPv4, checksums, the streams, the link's copy), on one core.
 //
-//   node --import tsx bench/two-stacks.bench.ts [--quick] [--json FILE]
+//   node --import tsx bench/two-stacks.bench.ts [--quick] [--ipv6] [--json FILE]
+//
+// --ipv6: the same over IPv6 (fd00::1 to fd00::2): 40-byte IP headers, MSS 1440, the
+// addresses as text through the one TCP layer (src/stack/wire/address.ts).
 //
 // Virtual time moves only when nothing else can happen (after a setImmediate turn
 // with no progress), straight to the next timer: a delayed ACK costs no wall time.
@@ -34,11 +37,11 @@ export interface TwoStacksResult {
 
 const turn = () => new Promise<void>(resolve => setImmediate(resolve))
 
-export async function pushThroughEcho(bytes: number, seed = 1): Promise<TwoStacksResult> {
+export async function pushThroughEcho(bytes: number, seed = 1, ipv6 = false): Promise<TwoStacksResult> {
   const clocks = [new VirtualClock(1_000), new VirtualClock(1_000)]
   const [linkA, linkB] = linkPair({ mtu: 1500 })
-  const a = new Stack({ address: '10.0.0.1', link: linkA, clock: clocks[0], random: new SeededRandom(seed) })
-  const b = new Stack({ address: '10.0.0.2', link: linkB, clock: clocks[1], random: new SeededRandom(seed + 1) })
+  const a = new Stack({ address: '10.0.0.1', address6: 'fd00::1', link: linkA, clock: clocks[0], random: new SeededRandom(seed) })
+  const b = new Stack({ address: '10.0.0.2', address6: 'fd00::2', link: linkB, clock: clocks[1], random: new SeededRandom(seed + 1) })
   echoServer(b).listen(7)
 
   const chunk = Buffer.alloc(CHUNK, 0x61)
@@ -46,7 +49,7 @@ export async function pushThroughEcho(bytes: number, seed = 1): Promise<TwoStack
   let sent = 0
   let failure: Error | null = null
   const start = process.hrtime.bigint()
-  const sock = a.connect({ host: '10.0.0.2', port: 7 })
+  const sock = a.connect({ host: ipv6 ? 'fd00::2' : '10.0.0.2', port: 7 })
   sock.on('error', err => { failure = err })
   sock.on('data', (data: Buffer) => { received += data.length })
   const pump = () => {
@@ -91,14 +94,14 @@ export async function pushThroughEcho(bytes: number, seed = 1): Promise<TwoStack
   return result
 }
 
-export async function runTwoStacksBench(quick: boolean): Promise<TwoStacksResult> {
-  await pushThroughEcho(4 * MiB) // warm the JIT
-  return pushThroughEcho(quick ? 8 * MiB : 50 * MiB)
+export async function runTwoStacksBench(quick: boolean, ipv6 = false): Promise<TwoStacksResult> {
+  await pushThroughEcho(4 * MiB, 1, ipv6) // warm the JIT
+  return pushThroughEcho(quick ? 8 * MiB : 50 * MiB, 1, ipv6)
 }
 
-export function formatTwoStacks(r: TwoStacksResult): string {
+export function formatTwoStacks(r: TwoStacksResult, ipv6 = false): string {
   return [
-    `two stacks on the in-memory link (MTU 1500, virtual time), ${r.bytes / MiB} MiB through echo:`,
+    `two stacks on the in-memory link (MTU 1500, virtual time${ipv6 ? ', IPv6' : ''}), ${r.bytes / MiB} MiB through echo:`,
     `  ${r.seconds.toFixed(2)} s wall, ${r.MBps.toFixed(1)} MB/s each way, ${r.segments} segments (both directions, data and ACKs)`,
     `  ${Math.round(r.segmentsPerSecond).toLocaleString('en-US')} segments/s, ${r.retransmissions} retransmissions, ` +
       `${r.virtualMs} ms of virtual time in ${r.timerSteps} timer steps`,
@@ -108,7 +111,8 @@ export function formatTwoStacks(r: TwoStacksResult): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2)
   const jsonAt = argv.indexOf('--json')
-  const result = await runTwoStacksBench(argv.includes('--quick'))
-  console.log(formatTwoStacks(result))
+  const ipv6 = argv.includes('--ipv6')
+  const result = await runTwoStacksBench(argv.includes('--quick'), ipv6)
+  console.log(formatTwoStacks(result, ipv6))
   if (jsonAt >= 0 && argv[jsonAt + 1]) writeFileSync(argv[jsonAt + 1]!, JSON.stringify(result, null, 2))
 }

@@ -80,23 +80,26 @@ write('parse-ipv4', 'icmp-echo', buildIcmpPacket({ src: SRC, dst: DST, type: 8, 
 // parse-tcp: the TCP part alone.
 for (const [name, packet] of Object.entries(SEGMENTS)) write('parse-tcp', name, packet.subarray(20))
 
-// segment: step programs (src/testkit/fuzz/decode.ts), one per starting state, each a
-// well-behaved exchange to mutate from: data in order, time passing, a FIN, then data out of order.
-for (let i = 0; i < OPEN_STATES.length; i++) {
-  const program = [
-    i,
-    15, ACK | PSH, 50, // the next segment, 300 bytes of data
-    11, 1, // 40 ms pass (a delayed ACK)
-    0, ACK, 0x01, 0x2c, 0, 0xff, 0xff, 10, 0, // 300 bytes ahead of RCV.NXT: out of order
-    12, 0x01, 0x00, // the application writes 257 bytes
-    15, FIN | ACK, 0, // the next segment: FIN
-    11, 3, // 1 s passes
-    13, // the application ends its side
-    11, 5, // 65 s pass
-  ]
-  write('segment', `from-${OPEN_STATES[i]!.toLowerCase()}`, Uint8Array.from(program))
+// segment and segment-ipv6 (the same over IPv6): step programs (src/testkit/fuzz/decode.ts), one
+// per starting state, each a well-behaved exchange to mutate from: data in order, time passing,
+// a FIN, then data out of order.
+for (const name of ['segment', 'segment-ipv6']) {
+  for (let i = 0; i < OPEN_STATES.length; i++) {
+    const program = [
+      i,
+      15, ACK | PSH, 50, // the next segment, 300 bytes of data
+      11, 1, // 40 ms pass (a delayed ACK)
+      0, ACK, 0x01, 0x2c, 0, 0xff, 0xff, 10, 0, // 300 bytes ahead of RCV.NXT: out of order
+      12, 0x01, 0x00, // the application writes 257 bytes
+      15, FIN | ACK, 0, // the next segment: FIN
+      11, 3, // 1 s passes
+      13, // the application ends its side
+      11, 5, // 65 s pass
+    ]
+    write(name, `from-${OPEN_STATES[i]!.toLowerCase()}`, Uint8Array.from(program))
+  }
+  write(name, 'rst-in-window', Uint8Array.from([3, 0, RST, 0, 5, 0, 0xff, 0xff, 0, 0]))
+  write(name, 'syn-in-window', Uint8Array.from([3, 0, SYN, 0, 5, 0, 0xff, 0xff, 0, 0x0f, 0x05, 0xb4, 7, 0, 0, 0, 1, 0, 0, 0, 0]))
+  write(name, 'corrupted-data', Uint8Array.from([3, 15, ACK, 20, 0, ACK | PSH, 0, 0, 0, 0xff, 0xff, 20, 0x10, 0, 0x01, 0x00]))
 }
-write('segment', 'rst-in-window', Uint8Array.from([3, 0, RST, 0, 5, 0, 0xff, 0xff, 0, 0]))
-write('segment', 'syn-in-window', Uint8Array.from([3, 0, SYN, 0, 5, 0, 0xff, 0xff, 0, 0x0f, 0x05, 0xb4, 7, 0, 0, 0, 1, 0, 0, 0, 0]))
-write('segment', 'corrupted-data', Uint8Array.from([3, 15, ACK, 20, 0, ACK | PSH, 0, 0, 0, 0xff, 0xff, 20, 0x10, 0, 0x01, 0x00]))
 console.log(`wrote the seed corpus under ${ROOT}`)

@@ -23,8 +23,9 @@ import { target as parseIpv4 } from '../fuzz/targets/parse-ipv4'
 import { target as parseIpv6 } from '../fuzz/targets/parse-ipv6'
 import { target as parseTcp } from '../fuzz/targets/parse-tcp'
 import { target as segment } from '../fuzz/targets/segment'
+import { target as segmentIpv6 } from '../fuzz/targets/segment-ipv6'
 
-const TARGETS: Record<string, FuzzTarget> = { 'parse-ipv4': parseIpv4, 'parse-ipv6': parseIpv6, 'parse-tcp': parseTcp, segment }
+const TARGETS: Record<string, FuzzTarget> = { 'parse-ipv4': parseIpv4, 'parse-ipv6': parseIpv6, 'parse-tcp': parseTcp, segment, 'segment-ipv6': segmentIpv6 }
 const FUZZ = join(import.meta.dirname, '..', 'fuzz')
 
 /** Every file of fuzz/<kind>/<target>, sorted by name so a run is reproducible. */

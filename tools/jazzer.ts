@@ -73,7 +73,7 @@ function prepare(): NodeJS.ProcessEnv {
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string' }, seed: { type: 'string' } } })
-  const targets = positionals.length > 0 ? positionals : ['parse-ipv4', 'parse-ipv6', 'parse-tcp', 'segment']
+  const targets = positionals.length > 0 ? positionals : ['parse-ipv4', 'parse-ipv6', 'parse-tcp', 'segment', 'segment-ipv6']
   const seconds = values.seconds !== undefined ? Number(values.seconds) : Math.floor(60 / targets.length)
   install()
   const env = prepare()

@@ -17,20 +17,23 @@ import type { FuzzTarget } from '../../src/testkit/fuzz/target'
 
 export const target: FuzzTarget = {
   name: 'segment',
-  async run(data: Uint8Array): Promise<Set<string>> {
-    const { state, steps } = decodeSteps(data)
-    const f = await FuzzConnection.open(state)
-    const features = new Set<string>([`open:${state}`])
-    f.stack.on('state', (c: { from: string; to: string; cause: string }) => features.add(`arc:${c.from}>${c.to}:${c.cause}`))
-    for (const s of steps) {
-      await f.apply(resolveStep(f, s))
-      const broken = f.violations()
-      if (broken.length > 0) throw new Error(`from ${state}, after ${JSON.stringify(s)}:\n  ${broken.join('\n  ')}`)
-    }
-    for (const reason of Object.keys(f.stack.counters.drops)) features.add(`drop:${reason}`)
-    for (const seg of f.sent) features.add(`sent:${f.state}:${flagsToString(seg.flags)}`)
-    return features
-  },
+  run: data => runSteps(data, false),
+}
+
+/** Decode `data` into a state and steps, and run them on a connection (over IPv6 with `ipv6`: segment-ipv6.ts). */
+export async function runSteps(data: Uint8Array, ipv6: boolean): Promise<Set<string>> {
+  const { state, steps } = decodeSteps(data)
+  const f = await FuzzConnection.open(state, ipv6)
+  const features = new Set<string>([`open:${state}`])
+  f.stack.on('state', (c: { from: string; to: string; cause: string }) => features.add(`arc:${c.from}>${c.to}:${c.cause}`))
+  for (const s of steps) {
+    await f.apply(resolveStep(f, s))
+    const broken = f.violations()
+    if (broken.length > 0) throw new Error(`from ${state}, after ${JSON.stringify(s)}:\n  ${broken.join('\n  ')}`)
+  }
+  for (const reason of Object.keys(f.stack.counters.drops)) features.add(`drop:${reason}`)
+  for (const seg of f.sent) features.add(`sent:${f.state}:${flagsToString(seg.flags)}`)
+  return features
 }
 
 /** The Jazzer.js entry point. */

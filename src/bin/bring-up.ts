@@ -6,9 +6,10 @@
 
 import { withFullTcpChecksum } from '../stack/wire/tcp.js'
 import { Stack, type StackOptions } from '../stack/stack.js'
-import { configureKernelSide, parseCidr } from '../tun/iproute.js'
+import { configureKernelSide, parseCidr, parseCidr6 } from '../tun/iproute.js'
 import { TunDevice } from '../tun/tun-device.js'
-import { CommandError, DEFAULT_KERNEL_ADDR, UsageError, type DeviceArgs } from './args.js'
+import { parseAddressV6 } from '../stack/wire/ipv6.js'
+import { CommandError, DEFAULT_KERNEL_ADDR, DEFAULT_KERNEL_ADDR6, UsageError, type DeviceArgs } from './args.js'
 import { useColour } from './colour.js'
 import { PcapWriter } from './pcap.js'
 import { Tracer } from './trace.js'
@@ -19,6 +20,8 @@ export interface Running {
   stack: Stack
   /** The kernel side's address (A.B.C.D/P), when we set it. */
   kernelAddr: string | undefined
+  /** The kernel side's IPv6 address (X::Y/P), when we set it. */
+  kernelAddr6: string | undefined
   /** Close the pcap and trace files and the device (a device we created disappears). */
   takeDown(): void
 }
@@ -31,11 +34,25 @@ function inSubnet(addr: string, cidr: string): boolean {
   return Math.floor(n(addr) / size) === Math.floor(n(address) / size)
 }
 
+/** The same for IPv6: do the first `prefix` bits agree? */
+function inSubnet6(addr: string, cidr: string): boolean {
+  const { address, prefix } = parseCidr6(cidr)
+  const a = parseAddressV6(addr)!
+  const b = parseAddressV6(address)!
+  for (let bit = 0; bit < prefix; bit++) {
+    const mask = 0x80 >> (bit % 8)
+    if ((a[bit >> 3]! & mask) !== (b[bit >> 3]! & mask)) return false
+  }
+  return true
+}
+
 /** The device, open, with its kernel side configured when we created it or were asked to. */
 export interface OpenedDevice {
   device: TunDevice
   /** The kernel side's address (A.B.C.D/P), when we set it. */
   kernelAddr: string | undefined
+  /** The kernel side's IPv6 address (X::Y/P), when we set it. */
+  kernelAddr6: string | undefined
 }
 
 /**
@@ -47,19 +64,26 @@ export interface OpenedDevice {
  */
 export function openDevice(args: DeviceArgs, log: (line: string) => void, forWorkers = false): OpenedDevice {
   const kernelAddr = args.kernelAddr ?? DEFAULT_KERNEL_ADDR
+  // The kernel side gets an IPv6 address only when the stack has one.
+  const kernelAddr6 = args.addr6 === undefined ? undefined : args.kernelAddr6 ?? DEFAULT_KERNEL_ADDR6
   if (parseCidr(kernelAddr).address === args.addr) {
     throw new UsageError(`--addr ${args.addr} is the kernel side's address: the stack needs an address of its own`)
+  }
+  if (kernelAddr6 !== undefined && parseCidr6(kernelAddr6).address === args.addr6) {
+    throw new UsageError(`--addr ${args.addr6} is the kernel side's address: the stack needs an address of its own`)
   }
   const device = TunDevice.open({ name: args.dev, mtu: args.mtu, offload: args.offload, multiQueue: forWorkers })
   try {
     if (forWorkers) device.setQueueEnabled(false)
-    let configured: string | undefined
-    if (device.created || args.kernelAddr !== undefined) {
-      configureKernelSide(device.name, kernelAddr, args.mtu)
-      configured = kernelAddr
-      if (!inSubnet(args.addr, kernelAddr)) log(`tuntcp: warning: ${args.addr} is outside ${kernelAddr}; the kernel will not route to it over ${device.name}`)
+    if (!(device.created || args.kernelAddr !== undefined || args.kernelAddr6 !== undefined)) {
+      return { device, kernelAddr: undefined, kernelAddr6: undefined }
     }
-    return { device, kernelAddr: configured }
+    configureKernelSide(device.name, kernelAddr6 === undefined ? [kernelAddr] : [kernelAddr, kernelAddr6], args.mtu)
+    if (!inSubnet(args.addr, kernelAddr)) log(`tuntcp: warning: ${args.addr} is outside ${kernelAddr}; the kernel will not route to it over ${device.name}`)
+    if (kernelAddr6 !== undefined && !inSubnet6(args.addr6!, kernelAddr6)) {
+      log(`tuntcp: warning: ${args.addr6} is outside ${kernelAddr6}; the kernel will not route to it over ${device.name}`)
+    }
+    return { device, kernelAddr, kernelAddr6 }
   } catch (error) {
     device.close()
     throw error
@@ -72,7 +96,7 @@ export function openDevice(args: DeviceArgs, log: (line: string) => void, forWor
  */
 export function startStack(device: TunDevice, args: DeviceArgs, log: (line: string) => void,
   colour = useColour(process.stderr), more: Partial<StackOptions> = {}): { stack: Stack; close(): void } {
-  const stack = new Stack({ address: args.addr, link: device, mslMs: args.mslMs, ...more })
+  const stack = new Stack({ address: args.addr, address6: args.addr6, link: device, mslMs: args.mslMs, ...more })
   if (args.trace) new Tracer(stack, line => log(line), colour)
   let pcap: PcapWriter | null = null
   if (args.pcap !== undefined) {
@@ -107,11 +131,11 @@ export function startStack(device: TunDevice, args: DeviceArgs, log: (line: stri
 }
 
 export function bringUp(args: DeviceArgs, log: (line: string) => void): Running {
-  const { device, kernelAddr } = openDevice(args, log)
+  const { device, kernelAddr, kernelAddr6 } = openDevice(args, log)
   try {
     const { stack, close } = startStack(device, args, log)
     return {
-      device, stack, kernelAddr,
+      device, stack, kernelAddr, kernelAddr6,
       takeDown() {
         close()
         device.close()

@@ -14,6 +14,7 @@ import type { ConnectionInfo } from '../stack/connection-info.js'
 import type { Stack } from '../stack/stack.js'
 
 export interface Snapshot {
+  /** The stack's address, or its two ('10.77.0.2, fd77::2'). */
   address: string
   device: string
   /** With workers, each connection says which worker owns it. */
@@ -30,7 +31,8 @@ export interface Snapshot {
 
 /** The snapshot of one stack. */
 export function stackSnapshot(stack: Stack, device: string): Snapshot {
-  return { address: stack.address, device, connections: stack.connections(), counters: stack.counters.toJSON() }
+  const address = stack.address6 === null ? stack.address : `${stack.address}, ${stack.address6}`
+  return { address, device, connections: stack.connections(), counters: stack.counters.toJSON() }
 }
 
 function directory(): string {

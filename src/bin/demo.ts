@@ -1,5 +1,5 @@
 // tuntcp demo: in a throwaway network namespace, the stack on a TUN device and
-// real kernel clients, through five ways a connection ends. For each: the ladder
+// real kernel clients, through five ways a connection ends (and the first again over IPv6). For each: the ladder
 // diagram, the table of both ends' states, and a check against RFC 9293.
 
 import { spawn, execFileSync } from 'node:child_process'
@@ -19,7 +19,7 @@ import { mismatches, SCENARIOS, type Outcome, type Scenario } from './demo/scena
 export const DEMO_USAGE = `usage: tuntcp demo [--html FILE] [--json FILE] [--only NAME]
 
 Runs, in a network namespace of its own (needs root), the stack and kernel clients
-through five scenarios: ${SCENARIOS.map(s => s.name).join(', ')}.
+through ${SCENARIOS.length} scenarios: ${SCENARIOS.map(s => s.name).join(', ')}.
 Exit status 0 only if every scenario matched RFC 9293.
 
   --html FILE    also write one self-contained page: each scenario's ladder as a
@@ -31,6 +31,8 @@ const INSIDE = 'TUNTCP_DEMO_NETNS'
 const DEV = 'demo0'
 const KERNEL = '10.99.0.1'
 const STACK = '10.99.0.2'
+const KERNEL6 = 'fd99::1'
+const STACK6 = 'fd99::2'
 const MSL_MS = 500
 const PORT = 7
 const CLOSED_PORT = 8
@@ -78,11 +80,11 @@ function reexecInNamespace(argv: string[]): Promise<number> {
 async function runAll(scenarios: Scenario[], files: { json?: string | undefined; html?: string | undefined }): Promise<number> {
   execFileSync('ip', ['link', 'set', 'lo', 'up'])
   const device = TunDevice.open({ name: DEV, mtu: 1500 })
-  configureKernelSide(DEV, `${KERNEL}/24`, 1500)
+  configureKernelSide(DEV, [`${KERNEL}/24`, `${KERNEL6}/64`], 1500)
   const link = new PacedLink(device)
-  const stack = new Stack({ address: STACK, link, mslMs: MSL_MS })
+  const stack = new Stack({ address: STACK, address6: STACK6, link, mslMs: MSL_MS })
   const outcomes: Outcome[] = []
-  const about = `tuntcp demo: stack ${STACK} on ${DEV}, kernel ${KERNEL}, MSL ${MSL_MS / 1000} s (TIME-WAIT ${(2 * MSL_MS) / 1000} s here, 60 s on Linux)`
+  const about = `tuntcp demo: stack ${STACK} and ${STACK6} on ${DEV}, kernel ${KERNEL} and ${KERNEL6}, MSL ${MSL_MS / 1000} s (TIME-WAIT ${(2 * MSL_MS) / 1000} s here, 60 s on Linux)`
   console.log(about)
   console.log('Every segment is held on the wire until the step before it is seen; the kernel\'s states come from ss -tan.\n')
   try {
@@ -106,7 +108,8 @@ async function runAll(scenarios: Scenario[], files: { json?: string | undefined;
 
 async function runScenario(stack: Stack, link: PacedLink, scenario: Scenario): Promise<Outcome> {
   const port = scenario.listening ? PORT : CLOSED_PORT
-  const recorder = new Recorder(stack, link, KERNEL, port, scenario.listening)
+  const [kernelAddr, stackAddr] = scenario.ipv6 === true ? [KERNEL6, STACK6] : [KERNEL, STACK]
+  const recorder = new Recorder(stack, link, kernelAddr, stackAddr, port, scenario.listening)
   const server = scenario.listening
     ? stack.createServer({ allowHalfOpen: true }, socket => {
       socket.on('error', () => {})

@@ -9,13 +9,15 @@ import { formatFailure, runScriptFile } from '../testkit/script/index.js'
 import { parse, UsageError } from './args.js'
 import { traceJsonToFile } from './trace-json.js'
 
-export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] [--profile linux] [--trace-json OUT] FILE...
+export const SCRIPT_USAGE = `usage: tuntcp script [--verbose] [--profile linux] [--ip_version ipv4|ipv6] [--trace-json OUT] FILE...
 
 Runs each packetdrill-style script FILE against a fresh stack in virtual time
 (the stack is 192.168.0.1, the script plays 192.0.2.1) and prints "ok  FILE" or
 the first mismatch, then a count. Exit status 1 if any script fails.
 
   -v, --verbose        print every event and every segment the stack sends
+  --ip_version V       ipv4 (default) or ipv6: the packets on the wire, as packetdrill's flag
+                       (IPv6: the stack at fd3d:fa7b:d17d::1, the script at 2001:db8::1)
   --profile linux      start the stack as Linux's TCP behaves (quick ACKs, PSH per burst,
                        Linux's timers and buffers; docs/scripts.md); scripts that run
                        Linux's defaults.sh get it anyway
@@ -30,6 +32,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   'trace-json': { type: 'string' },
   profile: { type: 'string' },
+  ip_version: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -42,6 +45,10 @@ export async function script(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('script needs at least one FILE (try: tuntcp help script)')
   const profile = values.profile
   if (profile !== undefined && !(profile in TCP_PROFILES)) throw new UsageError(`--profile ${profile}: the profiles are ${Object.keys(TCP_PROFILES).join(', ')}`)
+  const ipVersion = values.ip_version
+  if (ipVersion !== undefined && ipVersion !== 'ipv4' && ipVersion !== 'ipv6') {
+    throw new UsageError(`--ip_version must be ipv4 or ipv6, not ${JSON.stringify(ipVersion)} (ipv4-mapped-ipv6: tuntcp has no IPv4-mapped sockets)`)
+  }
   const traceJson = values['trace-json']
   // Each script runs a fresh stack on a clock from 0: one trace file holds one of them.
   if (traceJson !== undefined && positionals.length > 1) throw new UsageError('--trace-json traces one script at a time: give one FILE')
@@ -59,7 +66,7 @@ export async function script(argv: string[]): Promise<number> {
     if (values.verbose) console.log(file)
     let stopJson: (() => void) | undefined
     const onStack = traceJson === undefined ? undefined : (stack: Stack) => { stopJson = traceJsonToFile(stack, traceJson) }
-    const result = await runScriptFile(file, { trace, onStack, profile: profile as TcpProfileName | undefined }).finally(() => stopJson?.())
+    const result = await runScriptFile(file, { trace, onStack, profile: profile as TcpProfileName | undefined, ipVersion }).finally(() => stopJson?.())
     if (result.ok) {
       passed++
       console.log(`ok  ${file}`)

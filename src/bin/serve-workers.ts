@@ -43,7 +43,7 @@ function workerLine(s: WorkerState): string {
 
 export async function serveWorkers(args: DeviceArgs, count: number, log: (line: string) => void, graceMs: number): Promise<number> {
   // Our queue of the device is disabled: it only keeps the device alive.
-  const { device, kernelAddr } = openDevice(args, log, true)
+  const { device, kernelAddr, kernelAddr6 } = openDevice(args, log, true)
   let pool: WorkerPool | null = null
   let control: { path: string; close(): void } | null = null
   try {
@@ -51,7 +51,7 @@ export async function serveWorkers(args: DeviceArgs, count: number, log: (line: 
     // add queues to it (a multi-queue device, unlike a single-queue one, is never busy).
     control = await startControl(async () => {
       if (pool === null) throw new Error('the workers are starting')
-      return merge(await pool.snapshot(), args.addr, device.name)
+      return merge(await pool.snapshot(), args.addr6 === undefined ? args.addr : `${args.addr}, ${args.addr6}`, device.name)
     }, device.name)
     pool = await WorkerPool.start(count, args, useColour(process.stderr))
   } catch (error) {
@@ -64,7 +64,7 @@ export async function serveWorkers(args: DeviceArgs, count: number, log: (line: 
   const workers = pool
   const socket = control
 
-  console.log(banner({ device: device.name, mtu: device.mtu, offload: workers.offload, address: args.addr, kernelAddr, workers: count }))
+  console.log(banner({ device: device.name, mtu: device.mtu, offload: workers.offload, address: args.addr, address6: args.addr6, kernelAddr, kernelAddr6, workers: count }))
 
   return new Promise<number>(resolve => {
     let stopping = false
@@ -87,7 +87,7 @@ export async function serveWorkers(args: DeviceArgs, count: number, log: (line: 
       }
       stopping = true
       try {
-        const before = merge(await workers.snapshot(), args.addr, device.name)
+        const before = merge(await workers.snapshot(), args.addr6 === undefined ? args.addr : `${args.addr}, ${args.addr6}`, device.name)
         const open = before.connections.filter(c => c.state !== 'TIME-WAIT').length
         const byState = Object.entries(countStates(before)).map(([state, n]) => `${state} ${n}`).join(', ')
         log(`tuntcp: ${signal}: closing ${open} connection${open === 1 ? '' : 's'} in ${count} workers (at most ${graceMs / 1000} s)${byState ? `; by state: ${byState}` : ''}`)

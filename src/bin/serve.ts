@@ -10,12 +10,14 @@ import { bringUp } from './bring-up.js'
 import { stackSnapshot, startControl } from './control.js'
 import { serveWorkers } from './serve-workers.js'
 
-export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--kernel-addr A.B.C.D/P] [--mtu N] [--msl SECONDS] [--trace] [--trace-json FILE] [--pcap FILE] [--no-offload] [--workers N]
+export const SERVE_USAGE = `usage: tuntcp serve [--dev NAME] [--addr A.B.C.D] [--addr X::Y] [--kernel-addr A.B.C.D/P] [--kernel-addr X::Y/P] [--mtu N] [--msl SECONDS] [--trace] [--trace-json FILE] [--pcap FILE] [--no-offload] [--workers N]
 
   --dev NAME            TUN device to attach to, or create (default tuntcp0)
-  --addr A.B.C.D        the stack's own address (default 10.77.0.2)
-  --kernel-addr A/P     the kernel side's address; set when given, or when the device
-                        is created (default 10.77.0.1/24)
+  --addr A              the stack's own address, repeatable: one IPv4 and at most one IPv6
+                        (default 10.77.0.2 and fd77::2; an --addr given replaces both)
+  --kernel-addr A/P     the kernel side's address, repeatable, one of each family; set when
+                        given, or when the device is created (default 10.77.0.1/24, and
+                        fd77::1/64 when the stack has IPv6, added nodad)
   --mtu N               device MTU (default 1500)
   --msl SECONDS         maximum segment lifetime; TIME-WAIT lasts twice this (default 30)
   --trace               print every segment and state change
@@ -60,7 +62,10 @@ export async function serve(argv: string[]): Promise<number> {
     throw new CommandError((error as Error).message)
   }
 
-  console.log(banner({ device: device.name, mtu: device.mtu, offload: device.offload, address: stack.address, kernelAddr: running.kernelAddr, workers: 1 }))
+  console.log(banner({
+    device: device.name, mtu: device.mtu, offload: device.offload, address: stack.address, address6: stack.address6 ?? undefined,
+    kernelAddr: running.kernelAddr, kernelAddr6: running.kernelAddr6, workers: 1,
+  }))
 
   return new Promise<number>(resolve => {
     let stopping = false

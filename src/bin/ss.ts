@@ -1,6 +1,7 @@
 // tuntcp ss: the connections of a running `tuntcp serve`, printed like `ss -tan -o`:
 // state, queues, addresses, the active timer with its time left, retransmissions.
 
+import { hostPortText } from '../stack/wire/address.js'
 import type { ConnectionInfo } from '../stack/connection-info.js'
 import { parse, UsageError } from './args.js'
 import { query, type Snapshot } from './control.js'
@@ -89,7 +90,7 @@ export function formatSnapshot(s: Snapshot, info = false): string {
   // By local port, then address (forwarded connections' local end is the address the client meant).
   const order = (c: ConnectionInfo) => `${c.localPort.toString().padStart(5)} ${c.localAddress} ${c.remoteAddress} ${c.remotePort}`
   for (const c of [...s.connections].sort((a, b) => order(a).localeCompare(order(b)))) {
-    rows.push([c.state, String(c.recvQueue), String(c.sendQueue), `${c.localAddress}:${c.localPort}`, `${c.remoteAddress}:${c.remotePort}`,
+    rows.push([c.state, String(c.recvQueue), String(c.sendQueue), hostPortText(c.localAddress, c.localPort), hostPortText(c.remoteAddress, c.remotePort),
       ...(workers ? [String(c.worker ?? '')] : []), timerColumn(c)])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
@@ -115,7 +116,7 @@ export function formatSnapshot(s: Snapshot, info = false): string {
  * the stack, and the upstream kernel socket's own end and peer), each UDP flow the same way.
  */
 export function forwardedLines(f: NonNullable<Snapshot['forwarded']>): string[] {
-  const end = (e: { address: string; port: number } | null) => (e === null ? '-' : `${e.address}:${e.port}`)
+  const end = (e: { address: string; port: number } | null) => (e === null ? '-' : hostPortText(e.address, e.port))
   const rows = [['Proto', 'Client', 'Destination', 'Upstream Local', 'Upstream Peer', 'State']]
   for (const c of f.connections) rows.push(['tcp', end(c.client), end(c.destination), end(c.upstreamLocal), end(c.upstreamRemote), c.phase])
   for (const u of f.flows) rows.push(['udp', end(u.client), end(u.destination), end(u.upstreamLocal), end(u.upstreamRemote), `${u.datagramsUp} up, ${u.datagramsDown} down`])

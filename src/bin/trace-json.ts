@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs'
 import type { SenderInfo } from '../stack/sender-info.js'
 import type { Stack, StateChange } from '../stack/stack.js'
-import { formatAddress } from '../stack/wire/ipv4.js'
+import { addressText, type Address } from '../stack/wire/address.js'
 import { ACK, SYN, type TcpSegment } from '../stack/wire/tcp.js'
 import { CommandError } from './args.js'
 import { TRACE_SCHEMA, TRACE_VERSION, type HeaderRecord, type SegmentRecord, type SenderRecord, type StateRecord, type TraceRecord } from '../viz/trace.js'
@@ -24,7 +24,7 @@ export class JsonTracer {
   private readonly start: number
   private readonly conns = new Map<string, Numbered>()
   private next = 1
-  private readonly onSegment = (dir: 'in' | 'out', s: { src: number; dst: number; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg)
+  private readonly onSegment = (dir: 'in' | 'out', s: { src: Address; dst: Address; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg)
   private readonly onState = (c: StateChange) => this.state(c)
   private readonly onSender = (s: SenderInfo) => this.sender(s)
 
@@ -64,9 +64,9 @@ export class JsonTracer {
     this.write(JSON.stringify(record))
   }
 
-  segment(dir: 'in' | 'out', src: number, dst: number, seg: TcpSegment): void {
-    const from = `${formatAddress(src)}:${seg.srcPort}`
-    const to = `${formatAddress(dst)}:${seg.dstPort}`
+  segment(dir: 'in' | 'out', src: Address, dst: Address, seg: TcpSegment): void {
+    const from = `${addressText(src)}:${seg.srcPort}`
+    const to = `${addressText(dst)}:${seg.dstPort}`
     const [local, remote] = dir === 'out' ? [from, to] : [to, from]
     const o = seg.options
     const options: SegmentRecord['options'] = {}
@@ -76,7 +76,7 @@ export class JsonTracer {
     if (o.timestamp) options.ts = [o.timestamp.value, o.timestamp.echo]
     this.emit({
       type: 'segment', t: this.t(), conn: this.conn(local, remote, (seg.flags & (SYN | ACK)) === SYN), dir,
-      src: formatAddress(src), sport: seg.srcPort, dst: formatAddress(dst), dport: seg.dstPort,
+      src: addressText(src), sport: seg.srcPort, dst: addressText(dst), dport: seg.dstPort,
       flags: FLAG_NAMES.filter((_, bit) => seg.flags & (1 << bit)),
       seq: seg.seq, ack: seg.flags & ACK ? seg.ack : null, len: seg.payload.length, win: seg.window,
       options, sack: (o.sackBlocks ?? []).map(b => [b.left, b.right]),

@@ -11,7 +11,7 @@
 
 import { flagsToString, type TcpSegment, type TcpOptions } from '../stack/wire/tcp.js'
 import type { Stack, StateChange } from '../stack/stack.js'
-import { formatAddress } from '../stack/wire/ipv4.js'
+import { endpointText, hostPortText, type Address } from '../stack/wire/address.js'
 
 function options(o: TcpOptions): string {
   const parts: string[] = []
@@ -42,7 +42,7 @@ export class Tracer {
     private readonly colour = false,
   ) {
     this.start = stack.clock.now()
-    stack.on('segment', (dir: 'in' | 'out', s: { src: number; dst: number; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg))
+    stack.on('segment', (dir: 'in' | 'out', s: { src: Address; dst: Address; seg: TcpSegment }) => this.segment(dir, s.src, s.dst, s.seg))
     stack.on('state', (change: StateChange) => this.state(change))
   }
 
@@ -55,9 +55,9 @@ export class Tracer {
     return isn === undefined ? `${n}` : `${(n - isn) >>> 0} (${n})`
   }
 
-  segment(dir: 'in' | 'out', src: number, dst: number, seg: TcpSegment): void {
-    const from = `${formatAddress(src)}:${seg.srcPort}`
-    const to = `${formatAddress(dst)}:${seg.dstPort}`
+  segment(dir: 'in' | 'out', src: Address, dst: Address, seg: TcpSegment): void {
+    const from = endpointText(src, seg.srcPort)
+    const to = endpointText(dst, seg.dstPort)
     const forward = `${from}>${to}`
     const backward = `${to}>${from}`
     if (seg.flags & 0x02) this.isns.set(forward, seg.seq) // SYN
@@ -69,6 +69,6 @@ export class Tracer {
 
   state(c: StateChange): void {
     const conn = c.conn
-    this.print(paint(this.colour, 'state', `${this.time()} state ${conn.localAddress}:${conn.localPort} ${conn.remoteAddress}:${conn.remotePort}  ${c.from} -> ${c.to} (${c.cause})`))
+    this.print(paint(this.colour, 'state', `${this.time()} state ${hostPortText(conn.localAddress, conn.localPort)} ${hostPortText(conn.remoteAddress, conn.remotePort)}  ${c.from} -> ${c.to} (${c.cause})`))
   }
 }

@@ -8,7 +8,7 @@ import type { Tcb } from './tcp/tcb.js'
 import type { Connection } from './tcp/tcp-layer.js'
 import { TimeWait } from './tcp/time-wait.js'
 import type { Timer } from './time/timer-wheel.js'
-import { formatAddress } from './wire/ipv4.js'
+import { addressText, familyOf } from './wire/address.js'
 
 /** One row of `connections()`, like a line of `ss -tan`. */
 export interface ConnectionInfo {
@@ -69,9 +69,9 @@ export function connectionInfo(conn: Connection): ConnectionInfo {
 function timeWaitInfo(tw: TimeWait): ConnectionInfo {
   return {
     state: tw.state,
-    localAddress: formatAddress(tw.localAddr),
+    localAddress: addressText(tw.localAddr),
     localPort: tw.localPort,
-    remoteAddress: formatAddress(tw.remoteAddr),
+    remoteAddress: addressText(tw.remoteAddr),
     remotePort: tw.remotePort,
     sendQueue: 0,
     recvQueue: tw.user?.readBuffered() ?? 0,
@@ -101,9 +101,9 @@ function timeWaitInfo(tw: TimeWait): ConnectionInfo {
 function tcbInfo(tcb: Tcb): ConnectionInfo {
   return {
     state: tcb.state,
-    localAddress: formatAddress(tcb.localAddr),
+    localAddress: addressText(tcb.localAddr),
     localPort: tcb.localPort,
-    remoteAddress: formatAddress(tcb.remoteAddr),
+    remoteAddress: addressText(tcb.remoteAddr),
     remotePort: tcb.remotePort,
     sendQueue: tcb.sendBuffer.length,
     recvQueue: (tcb.user?.readBuffered() ?? 0) + tcb.reassembly.bytes,

@@ -154,7 +154,7 @@ export class Counters {
     const reasons = Object.keys(this.drops).sort()
     lines.push(reasons.length === 0 ? 'drops: none' : 'drops: ' + reasons.map(r => `${r} ${this.drops[r]}`).join(', '))
     const kinds = Object.keys(this.ignored).sort()
-    if (kinds.length > 0) lines.push('ignored (not IPv4): ' + kinds.map(k => `${k} ${this.ignored[k]}`).join(', '))
+    if (kinds.length > 0) lines.push('ignored (the link\'s own IPv6, by kind): ' + kinds.map(k => `${k} ${this.ignored[k]}`).join(', '))
     return lines.join('\n')
   }
 }

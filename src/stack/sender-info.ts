@@ -5,7 +5,7 @@
 import type { State } from './tcp/state.js'
 import type { Tcb } from './tcp/tcb.js'
 import { seqDiff } from './tcp/seq.js'
-import { formatAddress } from './wire/ipv4.js'
+import { addressText, familyOf } from './wire/address.js'
 
 export interface SenderInfo {
   localAddress: string
@@ -38,9 +38,9 @@ export interface SenderInfo {
 
 export function senderInfo(tcb: Tcb): SenderInfo {
   return {
-    localAddress: formatAddress(tcb.localAddr),
+    localAddress: addressText(tcb.localAddr),
     localPort: tcb.localPort,
-    remoteAddress: formatAddress(tcb.remoteAddr),
+    remoteAddress: addressText(tcb.remoteAddr),
     remotePort: tcb.remotePort,
     state: tcb.state,
     congestionControl: tcb.cc.name,

@@ -1,4 +1,4 @@
-// The Stack: one IPv4 address on one Link, with TCP, ICMP echo, the timer
+// The Stack: an IPv4 address (and an IPv6 one, if given) on one Link, with TCP, ICMP echo, the timer
 // wheel and the Node-facing sockets. Clock and random source are injected, so
 // the same stack runs on a TUN device in real time or in memory in virtual time.
 
@@ -32,15 +32,16 @@ import { UdpSocket, type RemoteInfo, type UdpSocketOptions } from './udp/socket.
 import { DEFAULT_UDP_CONFIG, UdpLayer, type FlowTuple, type FlowVerdict, type UdpConfig } from './udp/udp-layer.js'
 import { parseAddress } from './wire/ipv4.js'
 import { formatAddressV6, parseAddressV6 } from './wire/ipv6.js'
+import { isV6, parseAnyAddress } from './wire/address.js'
 
 export interface StackOptions {
   /** Our IPv4 address, e.g. '10.77.0.2'. */
   address: string
   /**
-   * Our IPv6 address, e.g. 'fd77::2': echo requests to it are answered (ping -6), the
-   * kernel's neighbour discovery and MLD are counted. TCP and UDP over IPv6 are not carried
-   * yet: they get an ICMPv6 Parameter Problem, which a kernel client reports at once as a
-   * protocol error, EPROTO (ip/ipv6-input.ts). Default: none, IPv6 packets only counted.
+   * Our IPv6 address, e.g. 'fd77::2': TCP runs over it as over IPv4 (the same TCP layer,
+   * listeners taking both families), echo requests to it are answered (ping -6), the
+   * kernel's neighbour discovery and MLD are counted. UDP over IPv6 is not carried yet: it
+   * gets an ICMPv6 Parameter Problem (ip/ipv6-input.ts). Default: none, IPv6 packets only counted.
    */
   address6?: string
   link: Link
@@ -82,7 +83,7 @@ export interface StackOptions {
 }
 
 export interface ConnectOptions {
-  /** The peer's IPv4 address (the stack does no name lookup). */
+  /** The peer's IPv4 or IPv6 address (the stack does no name lookup); IPv6 needs StackOptions.address6. */
   host: string
   /** The peer's port, 1-65535 (a string of digits too, as net takes). */
   port: number | string
@@ -169,7 +170,7 @@ export class Stack extends EventEmitter {
     if (opts.finWait2TimeoutMs !== undefined) config.finWait2TimeoutMs = opts.finWait2TimeoutMs
     const output = (packet: Uint8Array, segmentSize?: number) => this.output(packet, segmentSize)
     this.tcp = new TcpLayer({
-      address: addr, mtu: opts.link.mtu, clock: this.clock, wheel: this.wheel,
+      address: addr, address6: this.address6, mtu: opts.link.mtu, clock: this.clock, wheel: this.wheel,
       random, config, counters: this.counters, output, outputCopies: opts.link.sendCopies === true,
       tsoMaxPayload: opts.offload === false ? undefined : opts.link.tsoMaxPayload,
       onStateChange: (tcb, from, to, cause) => this.onStateChange(tcb, from, to, cause),
@@ -177,13 +178,13 @@ export class Stack extends EventEmitter {
     })
     const promiscuous = opts.promiscuous === true
     this.udp = new UdpLayer({
-      address: addr, promiscuous, mtu: opts.link.mtu, config: { ...DEFAULT_UDP_CONFIG, ...opts.udp },
+      address: addr, address6: this.address6, promiscuous, mtu: opts.link.mtu, config: { ...DEFAULT_UDP_CONFIG, ...opts.udp },
       counters: this.counters, random, wheel: this.wheel, clock: this.clock, output,
       onNewFlow: (tuple, size) => this.onNewFlow(tuple, size),
     })
     this.ip = new IpLayer({ address: addr, address6: addr6, promiscuous, counters: this.counters, output, tcpInput: (s, d, seg) => this.tcp.input(s, d, seg),
       tcpIcmpError: err => this.tcp.icmpError(err),
-      udpInput: (ip, dgram) => this.udp.input(ip, dgram), udpIcmpError: err => this.udp.icmpError(err),
+      udpInput: (src, dst, dgram) => this.udp.input(src, dst, dgram), udpIcmpError: err => this.udp.icmpError(err),
       icmpErrors: new IcmpErrorSender(this.clock, this.counters, output, opts.icmpRate ?? DEFAULT_ICMP_RATE),
     })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
@@ -228,9 +229,10 @@ export class Stack extends EventEmitter {
   connect(a: ConnectOptions | number | string, b?: string | (() => void), c?: () => void): Socket {
     const opts: ConnectOptions = typeof a === 'object' ? a : { port: a, host: typeof b === 'string' ? b : '' }
     const connectListener = typeof b === 'function' ? b : c
-    if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError('connect needs a host: the IPv4 address of the peer (the stack has no loopback)')
-    const remote = parseAddress(opts.host)
-    if (remote === null) throw new TypeError(`not an IPv4 address: ${opts.host} (the stack does no name lookup)`)
+    if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError('connect needs a host: the IPv4 or IPv6 address of the peer (the stack has no loopback)')
+    const remote = parseAnyAddress(opts.host)
+    if (remote === null) throw new TypeError(`not an IPv4 or IPv6 address: ${opts.host} (the stack does no name lookup)`)
+    if (isV6(remote) && this.address6 === null) throw new TypeError(`cannot connect to ${opts.host}: the stack has no IPv6 address (StackOptions.address6)`)
     const port = validatePort(opts.port, 'Port', false)
     // Every check before the TCB exists: a throw leaves nothing behind.
     if (opts.timeout !== undefined) validateTimeout(opts.timeout)
@@ -261,12 +263,13 @@ export class Stack extends EventEmitter {
   }
 
   /**
-   * A UDP socket, as dgram.createSocket: createSocket('udp4', [onMessage]) or
-   * createSocket({ type: 'udp4', recvBufferSize, signal }, [onMessage]).
+   * A UDP socket, as dgram.createSocket: createSocket('udp4' | 'udp6', [onMessage]) or
+   * createSocket({ type, recvBufferSize, signal }, [onMessage]). 'udp6' needs address6 and is IPv6-only.
    */
-  createSocket(type: 'udp4' | UdpSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): UdpSocket {
+  createSocket(type: 'udp4' | 'udp6' | UdpSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): UdpSocket {
     const options: UdpSocketOptions = typeof type === 'string' ? { type } : type
-    if (options?.type !== 'udp4') throw badType(typeof type === 'string' ? type : options?.type)
+    if (options?.type !== 'udp4' && options?.type !== 'udp6') throw badType(typeof type === 'string' ? type : options?.type)
+    if (options.type === 'udp6' && this.address6 === null) throw new TypeError("createSocket('udp6') needs an IPv6 address: StackOptions.address6")
     const socket = new UdpSocket(this.udp, options, this.loopHold)
     if (onMessage) socket.on('message', onMessage)
     return socket

@@ -1,10 +1,12 @@
 // The kernel's side of the TUN link, configured with iproute2's `ip` command:
-// bring the link up, set its MTU, give it an address (the peer the stack talks to).
+// bring the link up, set its MTU, give it addresses (the peer the stack talks to): an
+// IPv4 one and, for a stack with IPv6, an IPv6 one (added `nodad`: usable at once).
 // Every failure becomes a one-line TunError. Each takes an optional network namespace
 // (`ip -n NAME`, as `ip netns` names them): tuntcp forward configures a device it moved there.
 
 import { execFileSync } from 'node:child_process'
 import { TunError } from './errors.js'
+import { formatAddressV6, parseAddressV6 } from '../stack/wire/ipv6.js'
 
 /** Run `ip ARGS...`; return stdout, or throw a TunError saying what to do. */
 function ip(args: string[], what: string): string {
@@ -70,12 +72,28 @@ export function parseCidr(cidr: string): { address: string; prefix: number } {
   return { address: m.slice(1, 5).map(Number).join('.'), prefix: Number(m[5]) }
 }
 
+/** Parse 'X::Y/P' (an IPv6 address in any text form, prefix 0-128) to RFC 5952 text and the prefix; throws a TunError if it is not one. */
+export function parseCidr6(cidr: string): { address: string; prefix: number } {
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(cidr)
+  const bytes = m === null ? null : parseAddressV6(m[1]!)
+  if (m === null || bytes === null || Number(m[2]) > 128) {
+    throw new TunError('EINVAL', `tuntcp: bad address ${JSON.stringify(cidr)}: write it as X::Y/PREFIX, e.g. fd77::1/64`)
+  }
+  return { address: formatAddressV6(bytes), prefix: Number(m[2]) }
+}
+
+/** Is this 'A.B.C.D/P' or 'X::Y/P' an IPv6 one? (By its colons; parse it to know it is good.) */
+export function isCidr6(cidr: string): boolean {
+  return cidr.includes(':')
+}
+
 /**
- * Give device `name` the address `cidr` (e.g. '10.77.0.1/24'). Does nothing if the
- * device already has exactly that address; fails with EADDRINUSE if another device
+ * Give device `name` the address `cidr` (e.g. '10.77.0.1/24', or 'fd77::1/64'). Does nothing
+ * if the device already has exactly that address; fails with EADDRINUSE if another device
  * (or this one, with another prefix) already holds it.
  */
 export function addAddress(name: string, cidr: string, netns?: string): void {
+  if (isCidr6(cidr)) return addAddress6(name, cidr, netns)
   const { address, prefix } = parseCidr(cidr)
   try {
     // Lines look like: "5: tun0    inet 10.77.0.1/24 scope global tun0\ ..."
@@ -91,11 +109,29 @@ export function addAddress(name: string, cidr: string, netns?: string): void {
   } catch (err) { rethrow(err, name) }
 }
 
-/** Everything the kernel side needs: MTU, address, link up (in that order). */
-export function configureKernelSide(name: string, cidr: string, mtu: number, netns?: string): void {
-  parseCidr(cidr)  // fail on a bad address before changing anything
+/** The IPv6 half of addAddress: `ip -6 addr add X/P dev NAME nodad` (no duplicate address detection: a TUN link has no other host). */
+function addAddress6(name: string, cidr: string, netns?: string): void {
+  const { address, prefix } = parseCidr6(cidr)
+  try {
+    // Lines look like: "5: tun0    inet6 fd77::1/64 scope global nodad \ ..."
+    const listing = ip([...at(netns), '-o', '-6', 'addr', 'show'], 'listing addresses')
+    for (const line of listing.split('\n')) {
+      const m = /^\d+:\s+(\S+)\s+inet6\s+([0-9a-f:]+)\/(\d+)/.exec(line)
+      if (!m || m[2] !== address) continue
+      if (m[1] === name && Number(m[3]) === prefix) return
+      throw new TunError('EADDRINUSE',
+        `tuntcp: address ${address} is already in use on ${m[1]} (as ${m[2]}/${m[3]}): choose another address`)
+    }
+    ip([...at(netns), '-6', 'addr', 'add', `${address}/${prefix}`, 'dev', name, 'nodad'], `adding ${address}/${prefix} to ${name}`)
+  } catch (err) { rethrow(err, name) }
+}
+
+/** Everything the kernel side needs: MTU, its addresses (IPv4 and/or IPv6), link up (in that order). */
+export function configureKernelSide(name: string, cidr: string | readonly string[], mtu: number, netns?: string): void {
+  const cidrs = typeof cidr === 'string' ? [cidr] : cidr
+  for (const c of cidrs) isCidr6(c) ? parseCidr6(c) : parseCidr(c) // fail on a bad address before changing anything
   setMtu(name, mtu, netns)
-  addAddress(name, cidr, netns)
+  for (const c of cidrs) addAddress(name, c, netns)
   setLinkUp(name, netns)
 }
 

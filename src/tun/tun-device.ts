@@ -39,6 +39,8 @@ const VNET_HDR_LEN = 10
 const VNET_F_NEEDS_CSUM = 1 // the transport checksum is partial: finish it from csum_start
 const VNET_F_DATA_VALID = 2 // the checksum was verified already
 const VNET_GSO_TCPV4 = 1
+/** gso_type for a TCP segment over IPv6 (VIRTIO_NET_HDR_GSO_TCPV6). */
+const VNET_GSO_TCPV6 = 4
 /** gso_type bit: the packet carries CWR, which only the first segment cut from it keeps (RFC 3168 6.1.2; SKB_GSO_TCP_ECN). */
 const VNET_GSO_ECN = 0x80
 /** The largest TCP payload one IPv4 packet can carry: 65535 less 20 + 20 bytes of headers. */
@@ -269,12 +271,14 @@ export class TunDevice implements Link {
   /** The virtio_net_hdr for an outgoing packet: all zero, or GSO for a TCP segment to be cut. */
   private headerFor(packet: Uint8Array, segmentSize: number | undefined): Uint8Array {
     if (segmentSize === undefined) return this.plainHeader
-    const ipLength = (packet[0]! & 0x0f) * 4
+    // Our IPv6 packets carry no extension headers: TCP follows the fixed 40 bytes.
+    const v6 = packet[0]! >> 4 === 6
+    const ipLength = v6 ? 40 : (packet[0]! & 0x0f) * 4
     const tcpLength = (packet[ipLength + 12]! >> 4) * 4
     if (packet.length - ipLength - tcpLength <= segmentSize) return this.plainHeader
     const v = this.gsoView
     v.setUint8(0, VNET_F_NEEDS_CSUM)
-    v.setUint8(1, VNET_GSO_TCPV4 | (packet[ipLength + 13]! & CWR ? VNET_GSO_ECN : 0))
+    v.setUint8(1, (v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4) | (packet[ipLength + 13]! & CWR ? VNET_GSO_ECN : 0))
     v.setUint16(2, ipLength + tcpLength, true)
     v.setUint16(4, segmentSize, true)
     v.setUint16(6, ipLength, true) // csum_start: the TCP header

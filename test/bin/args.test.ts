@@ -8,19 +8,33 @@ const device = (argv: string[]) => deviceArgs(parse(argv, DEVICE_OPTIONS, true).
 describe('device options', () => {
   it('has the defaults of PRODUCT.md', () => {
     expect(device([])).toEqual({
-      dev: 'tuntcp0', addr: '10.77.0.2', kernelAddr: undefined, mtu: 1500, mslMs: 30_000,
+      dev: 'tuntcp0', addr: '10.77.0.2', addr6: 'fd77::2', kernelAddr: undefined, kernelAddr6: undefined, mtu: 1500, mslMs: 30_000,
       trace: false, traceJson: undefined, pcap: undefined, offload: true, help: false,
     })
   })
 
   it('takes every flag', () => {
     expect(device(['--dev', 'tun9', '--addr', '10.9.0.2', '--kernel-addr', '10.9.0.1/16', '--mtu', '9000', '--msl', '0.5', '--trace', '--trace-json', 't.jsonl', '--pcap', 'x.pcap', '--no-offload'])).toEqual({
-      dev: 'tun9', addr: '10.9.0.2', kernelAddr: '10.9.0.1/16', mtu: 9000, mslMs: 500, trace: true, traceJson: 't.jsonl', pcap: 'x.pcap', offload: false, help: false,
+      dev: 'tun9', addr: '10.9.0.2', addr6: undefined, kernelAddr: '10.9.0.1/16', kernelAddr6: undefined, mtu: 9000, mslMs: 500, trace: true, traceJson: 't.jsonl', pcap: 'x.pcap', offload: false, help: false,
     })
   })
 
+  it('takes --addr and --kernel-addr once per family, in any order; an --addr given replaces both defaults', () => {
+    expect(device(['--addr', 'FD79:0::2', '--kernel-addr', 'fd79::1/64', '--addr', '10.79.0.2', '--kernel-addr', '10.79.0.1/24']))
+      .toMatchObject({ addr: '10.79.0.2', addr6: 'fd79::2', kernelAddr: '10.79.0.1/24', kernelAddr6: 'fd79::1/64' })
+    expect(device(['--addr', '10.79.0.2'])).toMatchObject({ addr: '10.79.0.2', addr6: undefined })
+    expect(device(['--kernel-addr', 'fd77::1/64'])).toMatchObject({ addr: '10.77.0.2', addr6: 'fd77::2', kernelAddr: undefined, kernelAddr6: 'fd77::1/64' })
+  })
+
   it.each([
-    [['--addr', '10.0.0'], /--addr must be an IPv4 address/],
+    [['--addr', '10.0.0'], /--addr must be an IPv4 address like 10.77.0.2 or an IPv6 one like fd77::2/],
+    [['--addr', 'fd77::2'], /^--addr needs an IPv4 address too/],
+    [['--addr', '10.0.0.2', '--addr', '10.0.0.3'], /^--addr given two IPv4 addresses/],
+    [['--addr', '10.0.0.2', '--addr', 'fd::2', '--addr', 'fd::3'], /^--addr given two IPv6 addresses/],
+    [['--addr', '10.0.0.2', '--kernel-addr', 'fd::1/64'], /^--kernel-addr fd::1\/64 is IPv6, but the stack has no IPv6 address/],
+    [['--kernel-addr', '10.0.0.1/24', '--kernel-addr', '10.0.1.1/24'], /^--kernel-addr given two IPv4 addresses/],
+    [['--kernel-addr', 'fd::1/129'], /--kernel-addr must look like 10.77.0.1\/24 or fd77::1\/64/],
+    [['--mtu', '1000'], /^--mtu 1000 is below 1280, too small for IPv6/],
     [['--kernel-addr', '10.0.0.1'], /--kernel-addr must look like 10.77.0.1\/24/],
     [['--mtu', '67'], /--mtu must be a number from 68 to 65535/],
     [['--mtu', 'big'], /--mtu must be a number/],
@@ -96,7 +110,9 @@ describe('main', () => {
     const badMtu = await run(['serve', '--mtu', '5'])
     expect(badMtu).toMatchObject({ code: 2, err: 'tuntcp: --mtu must be a number from 68 to 65535, not "5"' })
     const badHost = await run(['connect', 'example.com', '80'])
-    expect(badHost).toMatchObject({ code: 2, err: 'tuntcp: HOST must be an IPv4 address, not "example.com"' })
+    expect(badHost).toMatchObject({ code: 2, err: 'tuntcp: HOST must be an IPv4 or IPv6 address, not "example.com"' })
+    const noV6 = await run(['connect', 'fd77::1', '80', '--addr', '10.77.0.2'])
+    expect(noV6).toMatchObject({ code: 2, err: 'tuntcp: HOST fd77::1 is IPv6, but the stack has no IPv6 address: add one with --addr' })
     const noPort = await run(['connect', '10.77.0.1'])
     expect(noPort).toMatchObject({ code: 2, err: 'tuntcp: missing PORT' })
     const noWorkers = await run(['serve', '--workers', '0'])
@@ -107,6 +123,8 @@ describe('main', () => {
     expect(jsonWorkers).toMatchObject({ code: 2, err: expect.stringContaining('--trace-json works with one worker only') })
     const sameAddr = await run(['serve', '--addr', '10.77.0.1'])
     expect(sameAddr).toMatchObject({ code: 2, err: expect.stringContaining("is the kernel side's address") })
+    const sameAddr6 = await run(['serve', '--addr', '10.77.0.2', '--addr', 'fd77::1'])
+    expect(sameAddr6).toMatchObject({ code: 2, err: "tuntcp: --addr fd77::1 is the kernel side's address: the stack needs an address of its own" })
   })
 
   it('exits 2 with one line for help about a command that does not exist', async () => {

@@ -11,6 +11,7 @@ import { target as parseIpv4 } from '../../fuzz/targets/parse-ipv4'
 import { target as parseIpv6 } from '../../fuzz/targets/parse-ipv6'
 import { target as parseTcp } from '../../fuzz/targets/parse-tcp'
 import { target as segment } from '../../fuzz/targets/segment'
+import { target as segmentIpv6 } from '../../fuzz/targets/segment-ipv6'
 
 const FUZZ = join(import.meta.dirname, '..', '..', 'fuzz')
 
@@ -25,6 +26,7 @@ const CASES: { target: FuzzTarget; runs: number }[] = [
   { target: parseIpv6, runs: 20_000 },
   { target: parseTcp, runs: 20_000 },
   { target: segment, runs: 300 },
+  { target: segmentIpv6, runs: 300 },
 ]
 
 for (const { target, runs } of CASES) {

@@ -1,22 +1,26 @@
 // Two stacks joined by an in-memory link, on one virtual clock and seeded
-// randomness: A is 10.0.0.1 (usually the client), B is 10.0.0.2.
+// randomness: A is 10.0.0.1 (usually the client), B is 10.0.0.2; with `ipv6`
+// they also have A6 = fd00::1 and B6 = fd00::2.
 
 import { Stack, type StackOptions } from '../../src/stack/stack'
 import { SeededRandom } from '../../src/stack/random'
 import { ClockGroup } from './virtual-time'
 import { linkPair } from '../../src/tun/memory-link'
 import type { Socket } from '../../src/stack/socket/socket'
+import type { RemoteInfo, UdpSocket } from '../../src/stack/udp/socket'
 import type { State } from '../../src/stack/tcp/state'
 import { flagsToString, type TcpSegment } from '../../src/stack/wire/tcp'
 
 export const A = '10.0.0.1'
 export const B = '10.0.0.2'
+export const A6 = 'fd00::1'
+export const B6 = 'fd00::2'
 
-export function twoStacks(options: Partial<StackOptions> = {}, seed = 1) {
+export function twoStacks(options: Partial<StackOptions> = {}, seed = 1, ipv6 = false) {
   const clock = new ClockGroup(1_000)
   const [linkA, linkB] = linkPair({ mtu: 1500 })
-  const a = new Stack({ address: A, link: linkA, clock: clock.clock(), random: new SeededRandom(seed), ...options })
-  const b = new Stack({ address: B, link: linkB, clock: clock.clock(), random: new SeededRandom(seed + 1), ...options })
+  const a = new Stack({ address: A, address6: ipv6 ? A6 : undefined, link: linkA, clock: clock.clock(), random: new SeededRandom(seed), ...options })
+  const b = new Stack({ address: B, address6: ipv6 ? B6 : undefined, link: linkB, clock: clock.clock(), random: new SeededRandom(seed + 1), ...options })
   return { clock, a, b, linkA, linkB }
 }
 
@@ -50,4 +54,11 @@ export function segmentsOut(stack: Stack): string[] {
     if (dir === 'out') flags.push(flagsToString(seg.flags))
   })
   return flags
+}
+
+/** Every 'message' a UDP socket emits, as [text, rinfo]. */
+export function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
+  const seen: Array<[string, RemoteInfo]> = []
+  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
+  return seen
 }

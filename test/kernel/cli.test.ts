@@ -409,6 +409,6 @@ describe('tuntcp serve and ss, per network namespace', () => {
     expect(listing.stdout()).toMatch(/; dropped \d+; ignored [1-9]\d* \(IPv6\)$/m)
     cli.child.kill('SIGINT')
     expect(await exitWithin(cli, 5000)).toBe(0)
-    expect(cli.stderr()).toMatch(/^ignored \(not IPv4\): .*ipv6-router-solicitation [1-9]\d*/m)
+    expect(cli.stderr()).toMatch(/^ignored \(the link's own IPv6, by kind\): .*ipv6-router-solicitation [1-9]\d*/m)
   })
 })

@@ -2,6 +2,7 @@
 // the kernel cuts a TSO packet (sequence numbers, lengths, checksums, FIN and PSH last).
 import { describe, expect, it } from 'vitest'
 import { parseIPv4 } from '../../src/stack/wire/ipv4'
+import { parseIPv6 } from '../../src/stack/wire/ipv6'
 import { ACK, CWR, FIN, PSH, buildTcpPacket, parseTcp } from '../../src/stack/wire/tcp'
 import { segmentTcp } from '../../src/tun/gso'
 
@@ -37,6 +38,21 @@ describe('segmentTcp', () => {
     let at = 0
     for (const s of segments) { joined.set(s.payload, at); at += s.payload.length }
     expect(joined.every((b, i) => b === (i & 0xff))).toBe(true)
+  })
+
+  it('cuts an IPv6 packet the same way: payload lengths, checksums over the IPv6 pseudo header (VIRTIO_NET_HDR_GSO_TCPV6)', () => {
+    const payload = new Uint8Array(1440 * 2 + 10).map((_, i) => i & 0xff)
+    const packet = buildTcpPacket({ src: 'fd77::2', dst: 'fd77::1', srcPort: 80, dstPort: 40000, seq: 1000, ack: 7, flags: ACK | PSH, window: 1000, payload, partialChecksum: true })
+    const pieces = segmentTcp(packet, 1440)
+    expect(pieces.map(p => p.length)).toEqual([1500, 1500, 70])
+    const segments = pieces.map(p => {
+      const ip = parseIPv6(p)
+      if (!ip.ok) throw new Error(ip.reason)
+      const tcp = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst)
+      if (!tcp.ok) throw new Error(tcp.reason)
+      return tcp.value
+    })
+    expect(segments.map(s => [s.seq, s.flags, s.payload.length])).toEqual([[1000, ACK, 1440], [2440, ACK, 1440], [3880, ACK | PSH, 10]])
   })
 
   it('keeps CWR on the first piece only, as the kernel does for an ECN GSO packet (RFC 3168 6.1.2)', () => {

@@ -19,6 +19,7 @@ export interface HeldPacket {
 
 /** IPv4 (version nibble 4) carrying TCP (protocol 6)? */
 function isTcp(packet: Uint8Array): boolean {
+  if (packet.length >= 40 && packet[0]! >> 4 === 6) return packet[6] === 6 // IPv6 (we and the kernel send TCP with no extension header)
   return packet.length >= 20 && packet[0]! >> 4 === 4 && packet[9] === 6
 }
 

@@ -6,7 +6,9 @@ import net from 'node:net'
 import type { Socket } from '../../stack/socket/socket.js'
 import type { Stack } from '../../stack/stack.js'
 import type { State } from '../../stack/tcp/state.js'
+import { hostPortText } from '../../stack/wire/address.js'
 import { parseIPv4 } from '../../stack/wire/ipv4.js'
+import { parseIPv6 } from '../../stack/wire/ipv6.js'
 import { ACK, FIN, PSH, RST, SYN, parseTcp } from '../../stack/wire/tcp.js'
 import { kernelState } from './kernel-state.js'
 import type { HeldPacket, PacedLink } from './paced-link.js'
@@ -58,20 +60,23 @@ export class Recorder {
   private readonly isn: { client?: number; server?: number } = {}
   private readonly t0 = performance.now()
 
+  /** `kernelAddr` and `serverAddr` of one family: the scenario runs over IPv4 or over IPv6. */
   constructor(
     private readonly stack: Stack,
     private readonly link: PacedLink,
     private readonly kernelAddr: string,
+    private readonly serverAddr: string,
     readonly port: number,
     private readonly listening: boolean,
   ) {}
 
+  /** As ss prints it: 10.99.0.1:40000, [fd99::1]:40000. */
   get clientLabel(): string {
-    return `${this.kernelAddr}:${this.clientPort || '?'}`
+    return this.clientPort === 0 ? hostPortText(this.kernelAddr, 0).replace(/0$/, '?') : hostPortText(this.kernelAddr, this.clientPort)
   }
 
   get serverLabel(): string {
-    return `${this.stack.address}:${this.port}`
+    return hostPortText(this.serverAddr, this.port)
   }
 
   async start(): Promise<void> {
@@ -80,7 +85,7 @@ export class Recorder {
 
   /** The kernel client connects (its SYN is held on the wire). */
   async connect(): Promise<void> {
-    const client = net.connect({ host: this.stack.address, port: this.port, localAddress: this.kernelAddr, allowHalfOpen: true })
+    const client = net.connect({ host: this.serverAddr, port: this.port, localAddress: this.kernelAddr, allowHalfOpen: true })
     client.on('error', error => { this.clientError = (error as NodeJS.ErrnoException).code ?? error.message })
     this.client = client
     const at = this.now()
@@ -122,10 +127,10 @@ export class Recorder {
   }
 
   private describe(held: HeldPacket): Segment {
-    const ip = parseIPv4(held.packet)
+    const ip = held.packet[0]! >> 4 === 6 ? parseIPv6(held.packet) : parseIPv4(held.packet)
     const from = held.direction === 'to-stack' ? 'client' : 'server'
     const sentAt = Math.round((held.at - this.t0) * 1000) / 1000
-    if (!ip.ok) return { from, text: `(not IPv4: ${ip.reason})`, sentAt, rst: false }
+    if (!ip.ok) return { from, text: `(not IP: ${ip.reason})`, sentAt, rst: false }
     // A checksum the device vouched for (offload) may be partial: do not check it again.
     const tcp = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst, held.checksumTrusted !== true)
     if (!tcp.ok) return { from, text: `(not TCP: ${tcp.reason})`, sentAt, rst: false }

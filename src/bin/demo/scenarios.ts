@@ -13,6 +13,8 @@ export interface Scenario {
   lesson: string
   /** Whether the stack listens on the port. */
   listening: boolean
+  /** Over IPv6 (the stack at fd99::2, the kernel at fd99::1) rather than IPv4. */
+  ipv6?: boolean
   run(r: Recorder, mslMs: number): Promise<void>
   /** [client, server] after each row. */
   expected: Array<[State, State]>
@@ -56,28 +58,33 @@ const OPENING: Array<[State, State]> = [
   ['ESTABLISHED', 'ESTABLISHED'], // ACK ->
 ]
 
+/** The four-way close, the client first: the first scenario, and over IPv6 the last. */
+async function clientClosesFirst(r: Recorder): Promise<void> {
+  await open(r)
+  await r.act('client: close()', () => { r.client!.end() })
+  await r.flow()
+  await r.act('server: close()', () => { r.server!.end() })
+  await r.flow()
+}
+
+const CLIENT_CLOSES_FIRST: Array<[State, State]> = [
+  ...OPENING,
+  ['FIN-WAIT-1', 'ESTABLISHED'], // client close()
+  ['FIN-WAIT-1', 'CLOSE-WAIT'], // FIN ->
+  ['FIN-WAIT-2', 'CLOSE-WAIT'], // <- ACK
+  ['FIN-WAIT-2', 'LAST-ACK'], // server close()
+  ['TIME-WAIT', 'LAST-ACK'], // <- FIN
+  ['TIME-WAIT', 'CLOSED'], // ACK ->
+]
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'client-closes-first',
     title: 'The client closes first: the four-way close',
     lesson: 'The client moves FIN-WAIT-1 -> FIN-WAIT-2 when the ACK of its FIN arrives, not when a FIN does; the end that closes first waits in TIME-WAIT.',
     listening: true,
-    async run(r) {
-      await open(r)
-      await r.act('client: close()', () => { r.client!.end() })
-      await r.flow()
-      await r.act('server: close()', () => { r.server!.end() })
-      await r.flow()
-    },
-    expected: [
-      ...OPENING,
-      ['FIN-WAIT-1', 'ESTABLISHED'], // client close()
-      ['FIN-WAIT-1', 'CLOSE-WAIT'], // FIN ->
-      ['FIN-WAIT-2', 'CLOSE-WAIT'], // <- ACK
-      ['FIN-WAIT-2', 'LAST-ACK'], // server close()
-      ['TIME-WAIT', 'LAST-ACK'], // <- FIN
-      ['TIME-WAIT', 'CLOSED'], // ACK ->
-    ],
+    run: clientClosesFirst,
+    expected: CLIENT_CLOSES_FIRST,
   },
   {
     name: 'server-closes-first',
@@ -160,5 +167,14 @@ export const SCENARIOS: Scenario[] = [
       ['CLOSED', 'CLOSED'], // <- RST,ACK
     ],
     clientError: 'ECONNREFUSED',
+  },
+  {
+    name: 'ipv6',
+    title: 'The four-way close over IPv6',
+    lesson: 'The same TCP over IPv6: the states and segments do not depend on the IP version; only the headers (40 bytes) and the MSS (MTU - 60) do.',
+    listening: true,
+    ipv6: true,
+    run: clientClosesFirst,
+    expected: CLIENT_CLOSES_FIRST,
   },
 ]

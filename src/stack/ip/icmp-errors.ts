@@ -5,11 +5,17 @@
 // (src/stack/tcp/icmp-errors.ts: the RFC 5927 sequence check, RFC 1191, RFC 1122 4.2.3.9),
 // or to UDP, which reports it on a connected socket (src/stack/udp/icmp.ts).
 
+import type { Address } from '../wire/address.js'
 import type { Counters } from '../counters.js'
 import {
   ICMP_CODE_FRAG_NEEDED, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
   parseIcmpQuote, type IcmpMessage,
 } from '../wire/icmp.js'
+import {
+  ICMPV6_CODE_ADDRESS_UNREACHABLE, ICMPV6_CODE_NO_ROUTE, ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE,
+  ICMPV6_PACKET_TOO_BIG, ICMPV6_TIME_EXCEEDED, parseIcmpv6Quote, type Icmpv6Message,
+} from '../wire/icmpv6.js'
+import { fromBytesV6 } from '../wire/address.js'
 
 /** What an ICMP error means for TCP or UDP, with the datagram it quotes. */
 export interface IcmpError {
@@ -19,19 +25,24 @@ export interface IcmpError {
    * 'source-quench' (ignored, RFC 6633).
    */
   kind: 'frag-needed' | 'unreachable' | 'time-exceeded' | 'parameter-problem' | 'source-quench'
-  /** The ICMP code (for 'unreachable': net 0, host 1, protocol 2, port 3, ... prohibited 9, 10, 13). */
+  /**
+   * The ICMP code (for 'unreachable': net 0, host 1, protocol 2, port 3, ... prohibited 9, 10, 13). An
+   * ICMPv6 destination unreachable is given the ICMPv4 code of the same meaning (decodeIcmpv6Error),
+   * so TCP judges both families alike.
+   */
   code: number
   /**
    * For 'frag-needed': the next-hop MTU from the message, or, when the router left it 0 (before
-   * RFC 1191), the RFC 1191 section 5 plateau below the quoted datagram's length.
+   * RFC 1191), the RFC 1191 section 5 plateau below the quoted datagram's length. Over IPv6 the
+   * MTU of a Packet Too Big (RFC 4443 3.2, RFC 8201).
    */
   mtu: number
   /** The quoted datagram's protocol: IPPROTO_TCP or IPPROTO_UDP. */
   protocol: number
   /** Its source: the address we sent from (the stack's, or any in promiscuous mode). */
-  localAddr: number
+  localAddr: Address
   /** The connection or flow the quoted datagram belongs to. */
-  remoteAddr: number
+  remoteAddr: Address
   localPort: number
   remotePort: number
   /** The quoted segment's sequence number (RFC 5927 checks it is in flight); for UDP, its length and checksum. */
@@ -82,4 +93,39 @@ const PLATEAUS = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 6
 function plateauBelow(totalLength: number): number {
   for (const p of PLATEAUS) if (p < totalLength) return p
   return 68
+}
+
+/** ICMPv6 destination unreachable codes (RFC 4443 3.1) as the ICMPv4 codes of the same meaning (as Linux's icmpv6_err_convert). */
+function unreachableCodeV4(code: number): number {
+  if (code === ICMPV6_CODE_NO_ROUTE) return 0 // network unreachable: ENETUNREACH
+  if (code === ICMPV6_CODE_ADDRESS_UNREACHABLE) return 1 // host unreachable: EHOSTUNREACH
+  if (code === ICMPV6_CODE_PORT_UNREACHABLE) return 3 // port unreachable: ECONNREFUSED
+  return 13 // administratively prohibited, beyond scope, failed policy, reject route
+}
+
+/**
+ * Decode an ICMPv6 error (RFC 4443 3) into an IcmpError, or null when its quote is malformed
+ * (counted) or its type is not an error we act on. The addresses are RFC 5952 text (wire/address.ts).
+ */
+export function decodeIcmpv6Error(icmp: Icmpv6Message, counters: Counters): IcmpError | null {
+  const q = parseIcmpv6Quote(icmp.body)
+  if (!q.ok) {
+    counters.drop(q.reason)
+    return null
+  }
+  const quote = q.value
+  const base = {
+    code: icmp.code, mtu: 0, protocol: quote.protocol, localAddr: fromBytesV6(quote.src), remoteAddr: fromBytesV6(quote.dst),
+    localPort: quote.srcPort, remotePort: quote.dstPort, seq: quote.seq,
+  }
+  switch (icmp.type) {
+    case ICMPV6_DEST_UNREACHABLE:
+      return { ...base, kind: 'unreachable', code: unreachableCodeV4(icmp.code) }
+    case ICMPV6_PACKET_TOO_BIG:
+      return { ...base, kind: 'frag-needed', mtu: icmp.rest >>> 0 } // RFC 4443 3.2: the MTU of the next-hop link
+    case ICMPV6_TIME_EXCEEDED:
+      return { ...base, kind: 'time-exceeded' }
+    default:
+      return { ...base, kind: 'parameter-problem' }
+  }
 }

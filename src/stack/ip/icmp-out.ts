@@ -19,6 +19,12 @@ import { IPPROTO_ICMP, type IPv4Header } from '../wire/ipv4.js'
 import { buildIcmpv6Error, isIcmpv6Error } from '../wire/icmpv6.js'
 import { IPPROTO_ICMPV6, type IPv6Header, type IPv6Address } from '../wire/ipv6.js'
 
+/**
+ * What the UDP layer did with a datagram: a socket or flow took it, nobody listens there
+ * (the IP layer then owes the sender a port unreachable, sent from here), or it was dropped (counted).
+ */
+export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
+
 /** Destination unreachable code 3: port unreachable (RFC 792). */
 export const ICMP_CODE_PORT_UNREACHABLE = 3
 

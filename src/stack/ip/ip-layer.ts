@@ -6,16 +6,16 @@
 
 import type { Counters } from '../counters.js'
 import { decodeIcmpError, isIcmpError, type IcmpError } from './icmp-errors.js'
-import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender } from './icmp-out.js'
+import { ICMP_CODE_PORT_UNREACHABLE, type IcmpErrorSender, type UdpVerdict } from './icmp-out.js'
 import { isIpv6 } from './ipv6-chatter.js'
 import { Ipv6Input } from './ipv6-input.js'
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, buildEchoReply, parseIcmp } from '../wire/icmp.js'
-import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4, type IPv4Header } from '../wire/ipv4.js'
+import { IPPROTO_ICMP, IPPROTO_TCP, parseIPv4 } from '../wire/ipv4.js'
 import { parseTcp, type TcpSegment } from '../wire/tcp.js'
+import type { Address } from '../wire/address.js'
 import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
 
-/** What the UDP layer did with a datagram: a socket or flow took it, nobody listens there, or it was dropped (counted). */
-export type UdpVerdict = 'delivered' | 'port-unreachable' | 'dropped'
+export type { UdpVerdict } from './icmp-out.js'
 
 export interface IpLayerOptions {
   address: number
@@ -30,12 +30,12 @@ export interface IpLayerOptions {
   counters: Counters
   /** Send one IP packet. */
   output(packet: Uint8Array): void
-  /** A valid TCP segment addressed to us. */
-  tcpInput(src: number, dst: number, seg: TcpSegment): void
+  /** A valid TCP segment addressed to us, over either family (wire/address.ts). */
+  tcpInput(src: Address, dst: Address, seg: TcpSegment): void
   /** An ICMP error about a TCP segment we sent (icmp-errors.ts). */
   tcpIcmpError?(err: IcmpError): void
-  /** A valid UDP datagram. */
-  udpInput?(ip: IPv4Header, dgram: UdpDatagram): UdpVerdict
+  /** A valid UDP datagram, over either family. */
+  udpInput?(src: Address, dst: Address, dgram: UdpDatagram): UdpVerdict
   /** An ICMP error about a UDP datagram we sent. */
   udpIcmpError?(err: IcmpError): void
   /** Sends (and rate-limits) the ICMP errors we originate. */
@@ -46,7 +46,11 @@ export class IpLayer {
   private readonly v6: Ipv6Input
 
   constructor(private readonly opts: IpLayerOptions) {
-    this.v6 = new Ipv6Input({ address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output, icmpErrors: opts.icmpErrors })
+    this.v6 = new Ipv6Input({
+      address6: opts.address6 ?? null, promiscuous: opts.promiscuous, counters: opts.counters, output: opts.output,
+      icmpErrors: opts.icmpErrors, tcpInput: opts.tcpInput, tcpIcmpError: opts.tcpIcmpError,
+      udpInput: opts.udpInput, udpIcmpError: opts.udpIcmpError,
+    })
   }
 
   /**
@@ -55,7 +59,7 @@ export class IpLayer {
    */
   input(packet: Uint8Array, checksumTrusted = false): void {
     const { counters, address } = this.opts
-    if (isIpv6(packet)) return this.v6.input(packet)
+    if (isIpv6(packet)) return this.v6.input(packet, checksumTrusted)
     const ip = parseIPv4(packet)
     if (!ip.ok) return counters.drop(ip.reason)
     const { header, payload } = ip.value
@@ -71,7 +75,7 @@ export class IpLayer {
       case IPPROTO_UDP: {
         const dgram = parseUdp(payload, header.src, header.dst, !checksumTrusted)
         if (!dgram.ok) return counters.drop(dgram.reason)
-        if (this.opts.udpInput?.(header, dgram.value) !== 'port-unreachable') return
+        if (this.opts.udpInput?.(header.src, header.dst, dgram.value) !== 'port-unreachable') return
         // From the address it was sent to: in promiscuous mode, the host the sender meant.
         this.opts.icmpErrors?.send(header, packet, ICMP_DEST_UNREACHABLE, ICMP_CODE_PORT_UNREACHABLE, header.dst)
         return

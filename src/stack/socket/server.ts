@@ -21,7 +21,10 @@ export interface ServerOptions {
 /** What listen({ ... }) takes, as net's: `port` 0 or absent is any free port. */
 export interface ListenOptions {
   port?: number | string | null
-  /** The stack's own address, or '0.0.0.0' / '::' / absent for "every address" (the stack has one). */
+  /**
+   * The stack's own IPv4 or IPv6 address, or '0.0.0.0' / '::' / absent for "every address". The
+   * listener takes both families on its port, as net's dual-stack '::' does.
+   */
   host?: string
   /** Only the Fast Open queue length under the stack's fastOpen.serverAllListeners (Linux's 0x400); else unused. */
   backlog?: number
@@ -58,6 +61,8 @@ export class Server extends EventEmitter {
    * full accept queue, and the client retries. Default: no limit.
    */
   maxConnections = Infinity
+  /** What address() says of the host listened on. */
+  private bound: { address: string; family: 'IPv4' | 'IPv6' } = { address: '', family: 'IPv4' }
 
   constructor(
     private readonly tcp: TcpLayer,
@@ -103,7 +108,12 @@ export class Server extends EventEmitter {
     // Checked: from here on the call takes effect, or fails with an 'error' event.
     if (callback) this.once('listening', callback)
     const host = options.host ?? ''
-    if (!ANY_HOST.has(host) && host !== this.localAddress) return this.fail(listenError('EADDRNOTAVAIL', { address: host, port }))
+    const address6 = this.tcp.address6
+    if (!ANY_HOST.has(host) && host !== this.localAddress && host !== address6) return this.fail(listenError('EADDRNOTAVAIL', { address: host, port }))
+    // As net's address(): '::' (IPv6) for every address of a dual-stack host, else the address given.
+    this.bound = host === address6 || (address6 !== null && (host === '' || host === '::'))
+      ? { address: host === '' ? '::' : host, family: 'IPv6' }
+      : { address: this.localAddress, family: 'IPv4' }
     const listener: Listener = {
       port: port === 0 ? this.tcp.freeListenPort() : port, synReceived: 0, onAccept: tcb => this.accept(tcb),
       isFull: () => this.open.size >= this.maxConnections,
@@ -140,7 +150,7 @@ export class Server extends EventEmitter {
   }
 
   address(): { address: string; port: number; family: string } | null {
-    return this.listener === null ? null : { address: this.localAddress, port: this.listener.port, family: 'IPv4' }
+    return this.listener === null ? null : { address: this.bound.address, port: this.listener.port, family: this.bound.family }
   }
 
   /** Sockets of this server not yet closed. */

@@ -4,7 +4,7 @@
 
 import { Duplex } from 'node:stream'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
-import { formatAddress } from '../wire/ipv4.js'
+import { addressText, familyOf } from '../wire/address.js'
 import type { State } from '../tcp/state.js'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
@@ -30,8 +30,8 @@ export class Socket extends Duplex implements TcbUser {
   readonly remotePort: number
   readonly localAddress: string
   readonly localPort: number
-  readonly remoteFamily = 'IPv4'
-  readonly localFamily = 'IPv4'
+  readonly remoteFamily: 'IPv4' | 'IPv6'
+  readonly localFamily: 'IPv4' | 'IPv6'
   /** True until the connection is ESTABLISHED (like net.Socket#connecting); false once closed. */
   connecting = true
   /** The idle time set by setTimeout() in ms, undefined until it is called (like net.Socket#timeout). */
@@ -67,10 +67,12 @@ export class Socket extends Duplex implements TcbUser {
     this.closeOnDestroy = options.closeOnDestroy ?? false
     this.tcb = tcb
     this.connection = tcb
-    this.remoteAddress = formatAddress(tcb.remoteAddr)
+    this.remoteAddress = addressText(tcb.remoteAddr)
     this.remotePort = tcb.remotePort
-    this.localAddress = formatAddress(tcb.localAddr)
+    this.localAddress = addressText(tcb.localAddr)
     this.localPort = tcb.localPort
+    this.remoteFamily = familyOf(tcb.remoteAddr)
+    this.localFamily = familyOf(tcb.localAddr)
     this.wheel = tcb.host.wheel
     this.lastDataIn = tcb.host.clock.now()
     tcb.user = this
@@ -87,7 +89,7 @@ export class Socket extends Duplex implements TcbUser {
   }
 
   address(): { address: string; port: number; family: string } {
-    return { address: this.localAddress, port: this.localPort, family: 'IPv4' }
+    return { address: this.localAddress, port: this.localPort, family: this.localFamily }
   }
 
   /** Bytes written so far, sent or still buffered (like net.Socket#bytesWritten). */

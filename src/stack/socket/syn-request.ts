@@ -13,7 +13,7 @@
 import type { PendingSyn, PendingSynUser } from '../tcp/pending-syn.js'
 import { TcpError, type Tcb } from '../tcp/tcb.js'
 import type { TcpLayer } from '../tcp/tcp-layer.js'
-import { formatAddress } from '../wire/ipv4.js'
+import { addressText, familyOf } from '../wire/address.js'
 import type { LoopHold } from './loop-hold.js'
 import { Socket } from './socket.js'
 
@@ -36,7 +36,7 @@ export class SynRequest implements PendingSynUser {
   /** The client. */
   readonly remoteAddress: string
   readonly remotePort: number
-  readonly family = 'IPv4' as const
+  readonly family: 'IPv4' | 'IPv6'
   private decided: Decision | null = null
   private readonly aborter = new AbortController()
   private settle: ((error: Error | null, socket?: Socket) => void) | null = null
@@ -44,10 +44,11 @@ export class SynRequest implements PendingSynUser {
 
   /** @internal the Stack makes these. */
   constructor(private readonly tcp: TcpLayer, private readonly syn: PendingSyn, private readonly loopHold: LoopHold | null) {
-    this.localAddress = formatAddress(syn.localAddr)
+    this.localAddress = addressText(syn.localAddr)
     this.localPort = syn.localPort
-    this.remoteAddress = formatAddress(syn.remoteAddr)
+    this.remoteAddress = addressText(syn.remoteAddr)
     this.remotePort = syn.remotePort
+    this.family = familyOf(syn.localAddr)
     syn.user = this
   }
 

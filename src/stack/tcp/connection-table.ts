@@ -12,11 +12,13 @@
 // string built per packet. An entry then costs a few words of its Map, which matters when a
 // million connections wait in TIME-WAIT (docs/performance.md, memory).
 
+import type { Address } from '../wire/address.js'
+
 /** What the table needs to know about a connection: its 4-tuple. */
 export interface FourTuple {
-  readonly localAddr: number
+  readonly localAddr: Address
   readonly localPort: number
-  readonly remoteAddr: number
+  readonly remoteAddr: Address
   readonly remotePort: number
 }
 
@@ -26,11 +28,11 @@ function portsKey(localPort: number, remotePort: number): number {
 }
 
 export class ConnectionTable<C extends FourTuple> {
-  private readonly byLocal = new Map<number, Map<number, Map<number, C>>>()
+  private readonly byLocal = new Map<Address, Map<Address, Map<number, C>>>()
   /** Connections held. */
   size = 0
 
-  get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): C | undefined {
+  get(localAddr: Address, localPort: number, remoteAddr: Address, remotePort: number): C | undefined {
     return this.byLocal.get(localAddr)?.get(remoteAddr)?.get(portsKey(localPort, remotePort))
   }
 

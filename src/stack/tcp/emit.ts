@@ -9,6 +9,7 @@
 // here too (RFC 9293 3.10.7.1, 3.10.7.2); the one segment built elsewhere is the ACK of a
 // compact TIME-WAIT entry, which has no TCB (time-wait.ts).
 
+import type { Address } from '../wire/address.js'
 import type { Counters } from '../counters.js'
 import { ACK, FIN, PSH, RST, SYN, type TcpSegment } from '../wire/tcp.js'
 import { ecnOutgoing, ecnSynAckFlags, ecnSynFlags } from './ecn.js'
@@ -131,7 +132,7 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number, push = fals
 /** What sends a segment that no TCB owns: the TCP layer, on the 4-tuple given. */
 export interface SegmentOut {
   readonly counters: Counters
-  sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment): void
+  sendSegment(remoteAddr: Address, localPort: number, remotePort: number, seg: OutSegment): void
 }
 
 /**
@@ -139,7 +140,7 @@ export interface SegmentOut {
  * 3.10.7.2, only ACKs get one): with an ACK, <SEQ=SEG.ACK><CTL=RST>, else
  * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, so the peer finds it acceptable either way.
  */
-export function sendResetFor(out: SegmentOut, src: number, seg: TcpSegment): void {
+export function sendResetFor(out: SegmentOut, src: Address, seg: TcpSegment): void {
   out.counters.resetsSent++
   if (seg.flags & ACK) return out.sendSegment(src, seg.dstPort, seg.srcPort, { seq: seg.ack, ack: 0, flags: RST, window: 0 })
   const segLen = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0)
@@ -150,6 +151,6 @@ export function sendResetFor(out: SegmentOut, src: number, seg: TcpSegment): voi
  * The SYN,ACK that answers `seg` with a SYN cookie for ISS (RFC 4987 3.6, syn-cookies.ts):
  * no TCB, the MSS option only, and a window that a SYN never scales (RFC 7323 2.2).
  */
-export function sendCookieSynAck(out: SegmentOut, src: number, seg: TcpSegment, iss: number, window: number, mss: number): void {
+export function sendCookieSynAck(out: SegmentOut, src: Address, seg: TcpSegment, iss: number, window: number, mss: number): void {
   out.sendSegment(src, seg.dstPort, seg.srcPort, { seq: iss, ack: seqAdd(seg.seq, 1), flags: SYN | ACK, window, options: { mss } })
 }

@@ -4,6 +4,8 @@
 // tcp_fastopen_cache_set in net/ipv4/tcp_metrics.c), and so do we: the port plays no part.
 // Bounded: past `limit` entries the least recently used one goes.
 
+import type { Address } from '../wire/address.js'
+
 /** What the cache holds for one server address. */
 export interface FastOpenEntry {
   /** The server's cookie (4..16 bytes), or null when it has given none. */
@@ -40,7 +42,7 @@ export interface FastOpenLesson {
 const SYN_LOSS_BASE_MS = 60_000
 
 export class FastOpenCache {
-  private readonly entries = new Map<number, FastOpenEntry>()
+  private readonly entries = new Map<Address, FastOpenEntry>()
 
   constructor(private readonly limit = 1024) {}
 
@@ -49,7 +51,7 @@ export class FastOpenCache {
   }
 
   /** The entry for a server address, if any (it becomes the most recently used). */
-  get(addr: number): FastOpenEntry | undefined {
+  get(addr: Address): FastOpenEntry | undefined {
     const entry = this.entries.get(addr)
     if (entry !== undefined) {
       this.entries.delete(addr)
@@ -63,13 +65,13 @@ export class FastOpenCache {
    * in a row, SYNs to this server go without data for 60 s << losses, as Linux's old
    * tcp_send_syn_data did.
    */
-  synDataBlocked(addr: number, now: number): boolean {
+  synDataBlocked(addr: Address, now: number): boolean {
     const e = this.entries.get(addr)
     return e !== undefined && e.synLosses > 1 && now < e.lastSynLoss + SYN_LOSS_BASE_MS * 2 ** Math.min(e.synLosses, 16)
   }
 
   /** Keep what a SYN,ACK to one of our Fast Open SYNs taught us (Linux's tcp_fastopen_cache_set). */
-  learn(addr: number, lesson: FastOpenLesson, now: number): void {
+  learn(addr: Address, lesson: FastOpenLesson, now: number): void {
     let e = this.get(addr)
     if (e === undefined) {
       e = { cookie: null, experimental: false, mss: 0, tryExp: 0, synLosses: 0, lastSynLoss: 0 }

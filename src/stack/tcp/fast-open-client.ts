@@ -10,6 +10,7 @@
 //
 // input.ts (SYN-SENT, 3.10.7.3), user.ts (OPEN and SEND) and timers.ts call here.
 
+import { tcpOverhead } from '../wire/address.js'
 import { sendSyn } from './emit.js'
 import { flightLost } from './recovery/recovery-and-undo.js'
 import { seqAdd, seqDiff } from './seq.js'
@@ -132,7 +133,7 @@ export function fastOpenSynAck(tcb: Tcb, seg: TcpSegment): boolean {
  * the route. Not a loss: the initial window stays. The data goes after the handshake.
  */
 export function synDataTooBig(tcb: Tcb, mtu: number): void {
-  tcb.rcvMss = Math.min(tcb.rcvMss, mtu - 40)
+  tcb.rcvMss = Math.min(tcb.rcvMss, mtu - tcpOverhead(tcb.remoteAddr)) // 40 bytes of headers over IPv4, 60 over IPv6
   tcb.host.counters.pmtuReductions++
   tcb.host.counters.retransmissions++
   tcb.totalRetransmits++

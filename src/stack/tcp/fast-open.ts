@@ -10,6 +10,7 @@
 
 import type { Counters } from '../counters.js'
 import type { Random } from '../random.js'
+import { addressLength, writeAddress, type Address } from '../wire/address.js'
 import type { FastOpenOption, TcpSegment } from '../wire/tcp.js'
 import type { TcpConfig } from './config.js'
 import { countReceived, deliver } from './receive.js'
@@ -56,13 +57,13 @@ export class FastOpenCookies {
     this.own = [w() | (w() << 32n), w() | (w() << 32n)]
   }
 
-  /** The cookie for a SYN from `client` to `server` (IPv4 addresses as unsigned 32-bit numbers), under the primary key. */
-  make(config: TcpConfig, client: number, server: number): Uint8Array {
+  /** The cookie for a SYN from `client` to `server`, under the primary key. */
+  make(config: TcpConfig, client: Address, server: Address): Uint8Array {
     return cookieOf(this.keys(config)[0]!, client, server)
   }
 
   /** Which key `cookie` is valid under: 1 the primary, 2 the backup, 0 none (Linux's tcp_fastopen_cookie_gen_check). */
-  check(config: TcpConfig, cookie: Uint8Array, client: number, server: number): 0 | 1 | 2 {
+  check(config: TcpConfig, cookie: Uint8Array, client: Address, server: Address): 0 | 1 | 2 {
     const keys = this.keys(config)
     for (let i = 0; i < keys.length; i++) if (sameBytes(cookie, cookieOf(keys[i]!, client, server))) return i === 0 ? 1 : 2
     return 0
@@ -76,12 +77,13 @@ export class FastOpenCookies {
   }
 }
 
-/** SipHash-2-4 of the two addresses, source first, as 8 bytes little-endian (Linux's __tcp_fastopen_cookie_gen_cipher). */
-function cookieOf([k0, k1]: Key, client: number, server: number): Uint8Array {
-  const addrs = new Uint8Array(8)
-  const view = new DataView(addrs.buffer)
-  view.setUint32(0, client)
-  view.setUint32(4, server)
+/**
+ * SipHash-2-4 of the two addresses, source first (8 bytes for IPv4, 32 for IPv6), as 8 bytes
+ * little-endian (Linux's __tcp_fastopen_cookie_gen_cipher).
+ */
+function cookieOf([k0, k1]: Key, client: Address, server: Address): Uint8Array {
+  const addrs = new Uint8Array(addressLength(client) + addressLength(server))
+  writeAddress(addrs, writeAddress(addrs, 0, client), server)
   const h = siphash24(k0, k1, addrs)
   const cookie = new Uint8Array(FAST_OPEN_COOKIE_SIZE)
   for (let i = 0; i < FAST_OPEN_COOKIE_SIZE; i++) cookie[i] = Number((h >> BigInt(8 * i)) & 0xffn)
@@ -114,7 +116,7 @@ export function fastOpenQueue(listener: FastOpenListener, config: TcpConfig): nu
  * fresh cookie and the data left for the client to send again.
  */
 export function fastOpenOnSyn(listener: FastOpenListener, seg: TcpSegment, cookies: FastOpenCookies, config: TcpConfig,
-  counters: Counters, client: number, server: number): FastOpenDecision {
+  counters: Counters, client: Address, server: Address): FastOpenDecision {
   const fo = seg.options.fastOpen
   if (fo !== undefined && fo.cookie.length === 0) counters.fastOpenCookieRequests++
   const queue = fastOpenQueue(listener, config)

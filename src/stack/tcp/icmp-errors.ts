@@ -6,8 +6,9 @@
 //
 // What we do with one that passes, and why:
 //
-// - Fragmentation needed (RFC 1191): our segments carry DF, so a router that
-//   cannot forward one says how large a packet may be. We lower SND.MSS to fit,
+// - Fragmentation needed (RFC 1191), or over IPv6 Packet Too Big (RFC 8201, where
+//   routers never fragment): a router that cannot forward a segment of ours says
+//   how large a packet may be. We lower SND.MSS to fit,
 //   never believing a path MTU below 552 bytes (Linux's floor: RFC 5927 section 7
 //   warns that a forged tiny MTU would make us send 28-byte segments), so SND.MSS
 //   never goes below 512, or 500 when every segment carries the 12 bytes of the
@@ -35,6 +36,8 @@
 // - Source quench: ignored (RFC 6633 deprecates it).
 
 import type { IcmpError } from '../ip/icmp-errors.js'
+import { isV6, tcpOverhead } from '../wire/address.js'
+import { IPV6_MIN_MTU } from '../wire/ipv6.js'
 import { TIMESTAMPS_LENGTH } from './options.js'
 import { synDataTooBig } from './fast-open-client.js'
 import { pathMtuReduced } from './recovery/recovery-and-undo.js'
@@ -73,19 +76,21 @@ export function icmpErrorArrives(tcb: Tcb, err: IcmpError): void {
 }
 
 /**
- * RFC 1191: the path MTU is `mtu`; make our segments fit and resend what is in flight.
- * SND.MSS floor: MIN_PMTU - 40 = 512, or 500 with timestamps.
+ * RFC 1191 (IPv4), RFC 8201 (IPv6, a Packet Too Big): the path MTU is `mtu`; make our segments
+ * fit and resend what is in flight. SND.MSS floor: MIN_PMTU - 40 = 512, or 500 with timestamps;
+ * over IPv6 the minimum link MTU, 1280 (RFC 8201 4: never below it), less 60: 1220, or 1208.
  */
 function lowerMss(tcb: Tcb, mtu: number): void {
   const counters = tcb.host.counters
+  const pmtu = Math.max(mtu, isV6(tcb.remoteAddr) ? IPV6_MIN_MTU : MIN_PMTU)
   // Our SYN carried Fast Open data and was too big for the path: a plain SYN goes now (fast-open-client.ts).
-  if (tcb.state === 'SYN-SENT' && (tcb.fastOpen?.synData ?? 0) > 0) return synDataTooBig(tcb, Math.max(mtu, MIN_PMTU))
-  if (tcb.state === 'SYN-SENT') return synPathMtu(tcb, Math.max(mtu, MIN_PMTU))
-  // IPv4 and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
-  const mss = Math.max(mtu, MIN_PMTU) - 40 - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
+  if (tcb.state === 'SYN-SENT' && (tcb.fastOpen?.synData ?? 0) > 0) return synDataTooBig(tcb, pmtu)
+  if (tcb.state === 'SYN-SENT') return synPathMtu(tcb, pmtu)
+  // IP and TCP headers, and the timestamp option every segment carries once negotiated (as takeMss).
+  const mss = pmtu - tcpOverhead(tcb.remoteAddr) - (tcb.tsOk ? TIMESTAMPS_LENGTH : 0)
   if (mss >= tcb.sndMss) return counters.drop('icmp-frag-needed-not-smaller')
   tcb.sndMss = mss
-  tcb.pmtu = Math.max(mtu, MIN_PMTU)
+  tcb.pmtu = pmtu
   counters.pmtuReductions++
   const s = tcb.state
   if (s !== 'ESTABLISHED' && s !== 'CLOSE-WAIT' && s !== 'FIN-WAIT-1' && s !== 'CLOSING' && s !== 'LAST-ACK') return
@@ -99,7 +104,7 @@ function lowerMss(tcb: Tcb, mtu: number): void {
  * route), and the peer's MSS when its SYN,ACK comes (takeMss). The SYN itself fits and stays.
  */
 function synPathMtu(tcb: Tcb, pmtu: number): void {
-  const mss = pmtu - 40
+  const mss = pmtu - tcpOverhead(tcb.remoteAddr) // 40 bytes of headers over IPv4, 60 over IPv6
   if (mss >= tcb.rcvMss) return tcb.host.counters.drop('icmp-frag-needed-not-smaller')
   tcb.rcvMss = mss
   tcb.sndMss = Math.min(tcb.sndMss, mss)

@@ -6,6 +6,7 @@
 import { siphash24Low32 } from './siphash.js'
 import type { Clock } from '../time/clock.js'
 import type { Random } from '../random.js'
+import { addressLength, writeAddress, type Address } from '../wire/address.js'
 
 export class IsnGenerator {
   private readonly key: Buffer
@@ -25,12 +26,13 @@ export class IsnGenerator {
     return siphash24Low32(k0hi, k0lo, k1hi, k1lo, input)
   }
 
-  next(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
-    const tuple = Buffer.alloc(12)
-    tuple.writeUInt32BE(localAddr >>> 0, 0)
-    tuple.writeUInt16BE(localPort, 4)
-    tuple.writeUInt32BE(remoteAddr >>> 0, 6)
-    tuple.writeUInt16BE(remotePort, 10)
+  /** The 4-tuple's addresses are 4 bytes each for IPv4, 16 for IPv6 (RFC 6528 3 keys F by the whole 4-tuple). */
+  next(localAddr: Address, localPort: number, remoteAddr: Address, remotePort: number): number {
+    const tuple = Buffer.alloc(addressLength(localAddr) + addressLength(remoteAddr) + 4)
+    let at = writeAddress(tuple, 0, localAddr)
+    at = tuple.writeUInt16BE(localPort, at)
+    at = writeAddress(tuple, at, remoteAddr)
+    tuple.writeUInt16BE(remotePort, at)
     const f = this.prf(tuple)
     const m = Math.floor(this.clock.now() * 250) // 4 µs ticks
     return (m + f) >>> 0
@@ -41,11 +43,10 @@ export class IsnGenerator {
    * 7.1): a keyed hash of the addresses, so TSvals cannot be guessed across hosts and still
    * grow across incarnations of one 4-tuple, which RFC 6191 needs to reopen a TIME-WAIT.
    */
-  timestampOffset(localAddr: number, remoteAddr: number): number {
-    const pair = Buffer.alloc(9)
+  timestampOffset(localAddr: Address, remoteAddr: Address): number {
+    const pair = Buffer.alloc(1 + addressLength(localAddr) + addressLength(remoteAddr))
     pair.writeUInt8(0x74, 0) // a domain byte: never the same input as next()
-    pair.writeUInt32BE(localAddr >>> 0, 1)
-    pair.writeUInt32BE(remoteAddr >>> 0, 5)
+    writeAddress(pair, writeAddress(pair, 1, localAddr), remoteAddr)
     return this.prf(pair)
   }
 }

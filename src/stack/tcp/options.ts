@@ -4,6 +4,7 @@
 // file holds the rules: what our SYN offers, what the peer's SYN turns on,
 // the options of every later segment, PAWS, TS.Recent, RTT from TSecr.
 
+import { defaultMss } from '../wire/address.js'
 import { ACK, FIN, MAX_WINDOW_SCALE, RST, SYN, TCP_MAX_OPTIONS_LENGTH, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import type { SackBlock } from './sack.js'
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt } from './seq.js'
@@ -216,7 +217,7 @@ export function rttFromEcho(tcb: Tcb, echo: number | undefined): number | null {
   return rtt >= 0 && rtt <= MAX_ECHO_RTT_MS ? rtt : null
 }
 
-/** The peer's MSS option (RFC 9293 3.7.1): 536 when absent; never above what our MTU carries. */
+/** The peer's MSS option (RFC 9293 3.7.1): 536 when absent (1220 over IPv6); never above what our MTU carries. */
 export function takeMss(tcb: Tcb, mss: number | undefined): void {
-  tcb.sndMss = Math.max(1, Math.min(mss ?? 536, tcb.rcvMss))
+  tcb.sndMss = Math.max(1, Math.min(mss ?? defaultMss(tcb.remoteAddr), tcb.rcvMss))
 }

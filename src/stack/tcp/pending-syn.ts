@@ -7,6 +7,7 @@
 // retransmitted SYN finds its entry and is not offered again, and bounds them with the
 // handshakes the hook accepted (synBacklog): in-flight handshakes cost little and are few.
 
+import type { Address } from '../wire/address.js'
 import { Timer } from '../time/timer-wheel.js'
 import type { TcpSegment } from '../wire/tcp.js'
 import type { Tcb } from './tcb.js'
@@ -25,16 +26,16 @@ export class PendingSyn extends Timer {
   /** 'undecided' until accept, refuse or drop; 'handshake' while the accepted TCB is in SYN-RECEIVED; then 'done'. */
   phase: 'undecided' | 'handshake' | 'done' = 'undecided'
   user: PendingSynUser | null = null
-  readonly localAddr: number
+  readonly localAddr: Address
   readonly localPort: number
-  readonly remoteAddr: number
+  readonly remoteAddr: Address
   readonly remotePort: number
   /** The SYN as it came, less any data (the link's buffer is not kept): IRS, window, options. */
   readonly syn: TcpSegment
   /** An ISS chosen already (a SYN reopening TIME-WAIT, above the old incarnation), else undefined. */
   readonly iss: number | undefined
 
-  constructor(src: number, dst: number, seg: TcpSegment, iss: number | undefined, onExpire: (p: PendingSyn) => void) {
+  constructor(src: Address, dst: Address, seg: TcpSegment, iss: number | undefined, onExpire: (p: PendingSyn) => void) {
     super(() => onExpire(this))
     this.localAddr = dst
     this.localPort = seg.dstPort

@@ -25,12 +25,15 @@
 // queue entry the SYN,ACK is not retransmitted either: a lost one is recovered
 // by the peer retransmitting its SYN.
 
+import { addressLength, defaultMss, isV6, writeAddress, type Address } from '../wire/address.js'
 import { createHash } from 'node:crypto'
 import type { Random } from '../random.js'
 import { seqAdd } from './seq.js'
 
 /** The peer MSS values a cookie can carry (Linux's msstab): 2 bits. */
 export const COOKIE_MSS_TABLE = [536, 1300, 1440, 1460] as const
+/** The same over IPv6 (Linux's msstab in syncookies.c for IPv6): MTUs 1280, 1480, 1500, 9000 less 60. */
+export const COOKIE_MSS_TABLE_V6 = [1220, 1420, 1440, 8940] as const
 
 /** A cookie's count is accepted while at most this many minutes old (Linux MAX_SYNCOOKIE_AGE). */
 const MAX_AGE = 2
@@ -40,9 +43,9 @@ const MINUTE_MS = 60_000
 
 /** The connection a SYN asked for, as far as a cookie needs it. */
 export interface CookieTuple {
-  localAddr: number
+  localAddr: Address
   localPort: number
-  remoteAddr: number
+  remoteAddr: Address
   remotePort: number
 }
 
@@ -53,9 +56,9 @@ export class SynCookies {
     for (let i = 0; i < 16; i += 4) this.key.writeUInt32BE(random.nextUint32(), i)
   }
 
-  /** The ISS for a SYN,ACK answering a SYN with sequence number `peerIsn` and MSS option `peerMss` (536 when absent). */
+  /** The ISS for a SYN,ACK answering a SYN with sequence number `peerIsn` and MSS option `peerMss` (536 when absent, 1220 over IPv6). */
   make(t: CookieTuple, peerIsn: number, peerMss: number | undefined, nowMs: number): number {
-    const index = mssIndex(peerMss ?? 536)
+    const index = mssIndex(mssTable(t), peerMss ?? defaultMss(t.remoteAddr))
     const count = minute(nowMs)
     const low = (this.hash(2, t, count, peerIsn) + index) & LOW_MASK
     return seqAdd(seqAdd(this.hash(1, t), peerIsn), ((count << COUNT_SHIFT) >>> 0) + low)
@@ -72,26 +75,33 @@ export class SynCookies {
     const age = (minute(nowMs) - count) & 0xff // the count wraps at 8 bits
     if (age >= MAX_AGE) return null
     const index = (rest - this.hash(2, t, count, peerIsn)) & LOW_MASK
-    return index < COOKIE_MSS_TABLE.length ? COOKIE_MSS_TABLE[index]! : null
+    const table = mssTable(t)
+    return index < table.length ? table[index]! : null
   }
 
   /** Keyed hash of the 4-tuple (and for H2 the count and peer ISN), 32 bits. `which` keeps H1 and H2 independent. */
   private hash(which: number, t: CookieTuple, count = 0, peerIsn = 0): number {
-    const msg = Buffer.alloc(21)
+    // The addresses are 4 bytes each for IPv4, 16 for IPv6.
+    const msg = Buffer.alloc(1 + addressLength(t.localAddr) + addressLength(t.remoteAddr) + 12)
     msg.writeUInt8(which, 0)
-    msg.writeUInt32BE(t.localAddr >>> 0, 1)
-    msg.writeUInt16BE(t.localPort, 5)
-    msg.writeUInt32BE(t.remoteAddr >>> 0, 7)
-    msg.writeUInt16BE(t.remotePort, 11)
-    msg.writeUInt32BE(count >>> 0, 13)
-    msg.writeUInt32BE(peerIsn >>> 0, 17)
+    let at = writeAddress(msg, 1, t.localAddr)
+    at = msg.writeUInt16BE(t.localPort, at)
+    at = writeAddress(msg, at, t.remoteAddr)
+    at = msg.writeUInt16BE(t.remotePort, at)
+    at = msg.writeUInt32BE(count >>> 0, at)
+    msg.writeUInt32BE(peerIsn >>> 0, at)
     return createHash('sha256').update(this.key).update(msg).digest().readUInt32BE(0)
   }
 }
 
+/** The table for the tuple's family. */
+function mssTable(t: CookieTuple): readonly number[] {
+  return isV6(t.remoteAddr) ? COOKIE_MSS_TABLE_V6 : COOKIE_MSS_TABLE
+}
+
 /** The largest table entry not above the peer's MSS (the smallest entry if all are). */
-function mssIndex(mss: number): number {
-  for (let i = COOKIE_MSS_TABLE.length - 1; i > 0; i--) if (mss >= COOKIE_MSS_TABLE[i]!) return i
+function mssIndex(table: readonly number[], mss: number): number {
+  for (let i = table.length - 1; i > 0; i--) if (mss >= table[i]!) return i
   return 0
 }
 

@@ -5,6 +5,7 @@
 // arrives), timers.ts (timeouts); below them send.ts, receive.ts, recovery/, and
 // emit.ts, which builds every segment sent.
 
+import { endpointText, type Address } from '../wire/address.js'
 import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
@@ -383,9 +384,9 @@ export class Tcb {
 
   constructor(
     readonly host: TcpHost,
-    readonly localAddr: number,
+    readonly localAddr: Address,
     readonly localPort: number,
-    readonly remoteAddr: number,
+    readonly remoteAddr: Address,
     readonly remotePort: number,
     handlers: { retransmit(): void; delayedAck(): void; persist(): void; keepalive(): void; close(): void },
   ) {
@@ -501,10 +502,6 @@ export class Tcb {
 
   /** A short label for traces and errors: local and remote ends. */
   get label(): string {
-    return `${fmt(this.localAddr)}:${this.localPort} ${fmt(this.remoteAddr)}:${this.remotePort}`
+    return `${endpointText(this.localAddr, this.localPort)} ${endpointText(this.remoteAddr, this.remotePort)}`
   }
-}
-
-function fmt(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
 }

@@ -23,7 +23,8 @@ import { output } from './send.js'
 import { ecnAcceptSyn } from './ecn.js'
 import { acceptSynOptions, takeMss } from './options.js'
 import { seqAdd } from './seq.js'
-import { IPV4_MAX_TOTAL_LENGTH } from '../wire/ipv4.js'
+import { IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH } from '../wire/ipv6.js'
+import { isMulticast, isV6, tcpOverhead, type Address } from '../wire/address.js'
 import type { State } from './state.js'
 import { Tcb, type OutSegment, type TcpHost } from './tcb.js'
 import { ConnectionTable } from './connection-table.js'
@@ -48,7 +49,10 @@ export interface Listener extends FastOpenListener {
 }
 
 export interface TcpLayerOptions {
+  /** Our IPv4 address. */
   address: number
+  /** Our IPv6 address (RFC 5952 text, address.ts), or null: IPv4 only. */
+  address6?: string | null
   mtu: number
   clock: Clock
   wheel: TimerWheel
@@ -82,7 +86,7 @@ export interface SynBuffers {
 /** What the connection table holds: a whole TCB, or the compact entry of a connection in TIME-WAIT. */
 export type Connection = Tcb | TimeWait
 
-export type SegmentTrace = (dir: 'in' | 'out', src: number, dst: number, seg: TcpSegment) => void
+export type SegmentTrace = (dir: 'in' | 'out', src: Address, dst: Address, seg: TcpSegment) => void
 
 const EPHEMERAL_LOW = 32768 // Linux's ip_local_port_range
 const EPHEMERAL_HIGH = 60999
@@ -114,8 +118,10 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   readonly challengeAcks: ChallengeAckLimiter
   /** The client's Fast Open cookies and MSS, per server address (RFC 7413 4.1.3). */
   readonly fastOpenCache = new FastOpenCache()
-  /** Our address: the local end of every connection. */
+  /** Our IPv4 address: the local end of every IPv4 connection. */
   readonly address: number
+  /** Our IPv6 address, or null: the local end of every IPv6 connection. */
+  readonly address6: string | null
   private readonly mtu: number
   private readonly random: Random
   private readonly sendPacket: (packet: Uint8Array, segmentSize?: number) => void
@@ -144,6 +150,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   constructor(opts: TcpLayerOptions) {
     this.address = opts.address
+    this.address6 = opts.address6 ?? null
     this.mtu = opts.mtu
     this.clock = opts.clock
     this.wheel = opts.wheel
@@ -158,7 +165,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     this.cookies = new SynCookies(opts.random)
     this.fastOpenCookies = new FastOpenCookies(opts.random)
     this.challengeAcks = new ChallengeAckLimiter(opts.clock, opts.random, opts.config.challengeAckLimit)
-    this.txBuffer = opts.outputCopies === true ? new Uint8Array(IPV4_MAX_TOTAL_LENGTH) : null
+    this.txBuffer = opts.outputCopies === true ? new Uint8Array(IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH) : null
   }
 
   // ---- batches of packets (ACK coalescing) ----
@@ -238,17 +245,19 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   /** A port for listen(0): ephemeral, neither listened on nor the local port of any connection (as Linux's inet_csk_get_port). */
   freeListenPort(): number {
     const inUse = new Set<number>()
-    for (const conn of this.connections) if (conn.localAddr === this.address) inUse.add(conn.localPort)
+    for (const conn of this.connections) if (this.isLocal(conn.localAddr)) inUse.add(conn.localPort)
     return this.freePort(port => this.listeners.has(port) || inUse.has(port))
   }
 
   /** A TCB for an active OPEN (CLOSED until open() runs), on an ephemeral port unless one is given. */
-  createActive(remoteAddr: number, remotePort: number, localPort?: number): Tcb {
-    const port = localPort ?? this.ephemeralPort(remoteAddr, remotePort)
-    if (this.connections.get(this.address, port, remoteAddr, remotePort) !== undefined) {
+  createActive(remoteAddr: Address, remotePort: number, localPort?: number): Tcb {
+    const local = this.localFor(remoteAddr)
+    if (local === null) throw Object.assign(new Error('no IPv6 address to connect from (StackOptions.address6)'), { code: 'EADDRNOTAVAIL' })
+    const port = localPort ?? this.ephemeralPort(local, remoteAddr, remotePort)
+    if (this.connections.get(local, port, remoteAddr, remotePort) !== undefined) {
       throw Object.assign(new Error(`address in use: port ${port} to that peer`), { code: 'EADDRINUSE' })
     }
-    const tcb = this.newTcb(this.address, port, remoteAddr, remotePort)
+    const tcb = this.newTcb(local, port, remoteAddr, remotePort)
     this.connections.add(tcb)
     return tcb
   }
@@ -256,17 +265,17 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   /** Active OPEN (RFC 9293 3.10.1): send the SYN, or with `fastOpen` (RFC 7413) perhaps wait for data to carry in it. */
   open(tcb: Tcb, fastOpen = false): void {
     this.counters.activeOpens++
-    openActive(tcb, this.isn.next(this.address, tcb.localPort, tcb.remoteAddr, tcb.remotePort), this.mtu, fastOpen)
+    openActive(tcb, this.isn.next(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort), this.mtu, fastOpen)
   }
 
   // ---- segment arrives ----
 
-  input(src: number, dst: number, seg: TcpSegment): void {
+  input(src: Address, dst: Address, seg: TcpSegment): void {
     this.counters.segmentsIn++
     if (this.heldOutput !== null) this.inBatch = true
     this.trace?.('in', src, dst, seg)
     const conn = this.connections.get(dst, seg.dstPort, src, seg.srcPort)
-    const ours = dst === this.address
+    const ours = this.isLocal(dst)
     if (conn instanceof TimeWait) {
       // A new SYN may end a TIME-WAIT early and reopen the connection (RFC 9293 3.6.1, RFC 6191).
       if (!ours && synMayReopen(conn, seg)) {
@@ -282,7 +291,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
         if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
         const iss = seqAdd(conn.sndNxt, 65_535 + 2) // above anything the old incarnation sent
         closeTimeWait(conn, 'new SYN in TIME-WAIT')
-        return this.listenInput(listener, src, seg, iss)
+        return this.listenInput(listener, src, dst, seg, iss)
       }
       return timeWaitArrives(conn, seg)
     }
@@ -293,7 +302,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     }
     if (!ours) return this.foreignInput(src, dst, seg)
     const listener = this.listeners.get(seg.dstPort)
-    if (listener !== undefined) return this.listenInput(listener, src, seg)
+    if (listener !== undefined) return this.listenInput(listener, src, dst, seg)
     this.closedInput(src, dst, seg)
   }
 
@@ -307,7 +316,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   }
 
   /** RFC 9293 3.10.7.1: no TCB. Answer anything but a RST with a RST (emit.ts forms it from the segment), from where it was sent. */
-  private closedInput(src: number, dst: number, seg: TcpSegment): void {
+  private closedInput(src: Address, dst: Address, seg: TcpSegment): void {
     this.counters.drop('tcp-no-connection')
     if (seg.flags & RST) return
     sendResetFor(this.from(dst), src, seg)
@@ -319,12 +328,12 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
    * A segment for another host's address with no TCB (promiscuous). A new SYN is offered to
    * the hook, once: its retransmissions find the pending entry. Anything else is CLOSED's.
    */
-  private foreignInput(src: number, dst: number, seg: TcpSegment, iss?: number): void {
+  private foreignInput(src: Address, dst: Address, seg: TcpSegment, iss?: number): void {
     const pending = this.pendingSyns.get(dst, seg.dstPort, src, seg.srcPort)
     if (pending !== undefined) return this.counters.drop(seg.flags & SYN ? 'tcp-syn-pending' : 'tcp-syn-pending-other')
     if ((seg.flags & (SYN | ACK | RST)) !== SYN || this.onSyn === undefined) return this.closedInput(src, dst, seg)
     // RFC 1122 4.2.3.10: a SYN to a broadcast or multicast address is silently discarded.
-    if (dst >>> 28 >= 0xe) return this.counters.drop('tcp-not-unicast')
+    if (isMulticast(dst)) return this.counters.drop('tcp-not-unicast')
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (this.synHandshakes >= this.config.synBacklog) return this.counters.drop('tcp-syn-backlog-full')
     const syn = new PendingSyn(src, dst, seg, iss, p => this.expireSyn(p))
@@ -403,17 +412,17 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   }
 
   /** A SegmentOut that sends from `localAddr`: our address, or in any-destination mode the one a segment was sent to. */
-  private from(localAddr: number): SegmentOut {
-    if (localAddr === this.address) return this
+  private from(localAddr: Address): SegmentOut {
+    if (this.isLocal(localAddr)) return this
     return { counters: this.counters, sendSegment: (ra, lp, rp, seg) => this.sendFrom(localAddr, ra, lp, rp, seg) }
   }
 
   /** RFC 9293 3.10.7.2: LISTEN. */
-  private listenInput(listener: Listener, src: number, seg: TcpSegment, iss?: number): void {
+  private listenInput(listener: Listener, src: Address, dst: Address, seg: TcpSegment, iss?: number): void {
     if (seg.flags & RST) return this.counters.drop('tcp-listen-rst')
     if (seg.flags & ACK) {
       // The third segment of a handshake we answered with a SYN cookie (RFC 4987 3.6)?
-      if (!(seg.flags & SYN) && this.cookieRecent(listener)) return this.cookieAck(listener, src, seg)
+      if (!(seg.flags & SYN) && this.cookieRecent(listener)) return this.cookieAck(listener, src, dst, seg)
       this.counters.drop('tcp-listen-ack')
       return sendResetFor(this, src, seg) // <SEQ=SEG.ACK><CTL=RST>
     }
@@ -425,12 +434,12 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     // (tcp_conn_request with a TIME-WAIT ISN): a cookie's ISS would ignore the old incarnation.
     if (listener.synReceived >= this.config.synBacklog && iss === undefined) {
       if (!this.config.synCookies) return this.counters.drop('tcp-syn-queue-full')
-      return this.sendSynCookie(listener, src, seg)
+      return this.sendSynCookie(listener, src, dst, seg)
     }
-    iss ??= this.isn.next(this.address, seg.dstPort, src, seg.srcPort)
+    iss ??= this.isn.next(dst, seg.dstPort, src, seg.srcPort)
     // RFC 7413 4.2.2: a cookie asked for or checked, and the SYN's data taken or left (fast-open.ts).
-    const tfo = fastOpenOnSyn(listener, seg, this.fastOpenCookies, this.config, this.counters, src, this.address)
-    const tcb = this.passiveOpen(listener, src, this.address, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
+    const tfo = fastOpenOnSyn(listener, seg, this.fastOpenCookies, this.config, this.counters, src, dst)
+    const tcb = this.passiveOpen(listener, src, dst, seg, seg.seq, iss, seg.options.mss, seg.options, 'SYN received')
     if (!tfo.accept) return this.startSynAck(tcb, tfo.cookie)
     // Fast Open: the data is ours with the SYN; the SYN,ACK acknowledges it, and the application
     // gets the connection at once, in SYN-RECEIVED, as Linux puts it in the accept queue.
@@ -455,14 +464,14 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   // ---- SYN cookies (RFC 4987 3.6, syn-cookies.ts) ----
 
   /** The SYN queue is full: answer with a SYN,ACK whose ISS is a cookie, and keep no state. */
-  private sendSynCookie(listener: Listener, src: number, seg: TcpSegment): void {
+  private sendSynCookie(listener: Listener, src: Address, dst: Address, seg: TcpSegment): void {
     const now = this.clock.now()
     listener.lastSynCookieAt = now
-    const tuple = { localAddr: this.address, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
+    const tuple = { localAddr: dst, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
     const iss = this.cookies.make(tuple, seg.seq, seg.options.mss, now)
     this.counters.synCookiesSent++
     // The MSS only: see the limitation in syn-cookies.ts.
-    sendCookieSynAck(this, src, seg, iss, Math.min(this.config.rcvBufSize, 65_535), this.mtu - 40)
+    sendCookieSynAck(this, src, seg, iss, Math.min(this.config.rcvBufSize, 65_535), this.mtu - tcpOverhead(src))
   }
 
   /** Cookies are checked only within their lifetime after the listener last sent one (Linux: tcp_synq_no_recent_overflow). */
@@ -476,8 +485,8 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
    * been queued: SYN-RECEIVED, then this ACK is processed as usual (ESTABLISHED,
    * accept, any data on it). A bad one is answered with a RST, as Linux does.
    */
-  private cookieAck(listener: Listener, src: number, seg: TcpSegment): void {
-    const tuple = { localAddr: this.address, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
+  private cookieAck(listener: Listener, src: Address, dst: Address, seg: TcpSegment): void {
+    const tuple = { localAddr: dst, localPort: seg.dstPort, remoteAddr: src, remotePort: seg.srcPort }
     const iss = seqAdd(seg.ack, -1)
     const irs = seqAdd(seg.seq, -1)
     const mss = this.cookies.check(tuple, iss, irs, this.clock.now())
@@ -488,7 +497,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     if (this.connections.size >= this.config.maxConnections) return this.counters.drop('tcp-too-many-connections')
     if (listener.isFull?.() === true) return this.counters.drop('tcp-listener-full')
     this.counters.synCookiesAccepted++
-    const tcb = this.passiveOpen(listener, src, this.address, seg, irs, iss, mss, null, 'ACK with a valid SYN cookie')
+    const tcb = this.passiveOpen(listener, src, dst, seg, irs, iss, mss, null, 'ACK with a valid SYN cookie')
     segmentArrives(tcb, seg)
   }
 
@@ -500,7 +509,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
    * is null, and the connection runs without options, syn-cookies.ts). `listener` is null
    * for a SYN the hook accepted (any destination): `dst` is then another host's address.
    */
-  private passiveOpen(listener: Listener | null, src: number, dst: number, seg: TcpSegment, irs: number, iss: number,
+  private passiveOpen(listener: Listener | null, src: Address, dst: Address, seg: TcpSegment, irs: number, iss: number,
     mss: number | undefined, synOptions: TcpOptions | null, cause: string): Tcb {
     const tcb = this.newTcb(dst, seg.dstPort, src, seg.srcPort)
     tcb.passive = true
@@ -508,7 +517,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     tcb.irs = irs
     tcb.rcvNxt = seqAdd(irs, 1)
     tcb.rcvAdv = tcb.rcvNxt
-    tcb.rcvMss = this.mtu - 40
+    tcb.rcvMss = this.mtu - tcpOverhead(dst) // RFC 9293 3.7.1; 60 bytes of headers over IPv6 (RFC 8200 8.3)
     tcb.pmtu = this.mtu
     tcb.segsIn = 1 // the SYN, which reached the listener
     takeMss(tcb, mss)
@@ -548,7 +557,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
         hooked.phase = 'done'
         hooked.user?.failed(cause)
       }
-    } else if (from === 'SYN-RECEIVED' && tcb.passive && tcb.localAddr === this.address) {
+    } else if (from === 'SYN-RECEIVED' && tcb.passive && this.isLocal(tcb.localAddr)) {
       const listener = this.listeners.get(tcb.localPort)
       if (listener !== undefined) listener.synReceived--
       // (A listener opened since on the same port never counted it: no lower than 0.)
@@ -573,7 +582,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
       hooked.phase = 'done'
       return hooked.user?.established(tcb)
     }
-    const listener = tcb.localAddr === this.address ? this.listeners.get(tcb.localPort) : undefined
+    const listener = this.isLocal(tcb.localAddr) ? this.listeners.get(tcb.localPort) : undefined
     if (listener === undefined) {
       // The server closed while this connection was opening.
       sendResetAt(tcb, tcb.sndNxt)
@@ -595,7 +604,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   // ---- helpers ----
 
-  private newTcb(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Tcb {
+  private newTcb(localAddr: Address, localPort: number, remoteAddr: Address, remotePort: number): Tcb {
     const tcb: Tcb = new Tcb(this, localAddr, localPort, remoteAddr, remotePort, {
       retransmit: () => onRetransmitTimeout(tcb),
       delayedAck: () => onDelayedAck(tcb),
@@ -607,9 +616,19 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     return tcb
   }
 
-  /** A free local port for a connection to (remoteAddr, remotePort), from a random start (RFC 6056). */
-  private ephemeralPort(remoteAddr: number, remotePort: number): number {
-    return this.freePort(port => this.listeners.has(port) || this.connections.get(this.address, port, remoteAddr, remotePort) !== undefined)
+  /** A free local port for a connection from `local` to (remoteAddr, remotePort), from a random start (RFC 6056). */
+  private ephemeralPort(local: Address, remoteAddr: Address, remotePort: number): number {
+    return this.freePort(port => this.listeners.has(port) || this.connections.get(local, port, remoteAddr, remotePort) !== undefined)
+  }
+
+  /** Is this one of our own addresses (IPv4 or IPv6), as opposed to another host's in any-destination mode? */
+  isLocal(a: Address): boolean {
+    return a === this.address || (this.address6 !== null && a === this.address6)
+  }
+
+  /** Our address of the family of `remote`, or null for IPv6 without one. */
+  localFor(remote: Address): Address | null {
+    return isV6(remote) ? this.address6 : this.address
   }
 
   /** The first port of the ephemeral range not `taken`, searching from a random start. */
@@ -623,13 +642,15 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     throw Object.assign(new Error('no free local port'), { code: 'EADDRNOTAVAIL' })
   }
 
-  /** SegmentOut: a segment from our address that no TCB owns. */
-  sendSegment(remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment): void {
-    this.sendFrom(this.address, remoteAddr, localPort, remotePort, seg)
+  /** SegmentOut: a segment from our address (of the peer's family) that no TCB owns. */
+  sendSegment(remoteAddr: Address, localPort: number, remotePort: number, seg: OutSegment): void {
+    const local = this.localFor(remoteAddr)
+    if (local === null) return this.counters.drop('tcp-no-local-address')
+    this.sendFrom(local, remoteAddr, localPort, remotePort, seg)
   }
 
   /** Build one segment from `localAddr` into an IP packet and send it; one larger than `mss` goes whole to a link that cuts it (TSO). */
-  private sendFrom(localAddr: number, remoteAddr: number, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
+  private sendFrom(localAddr: Address, remoteAddr: Address, localPort: number, remotePort: number, seg: OutSegment, mss?: number): void {
     this.counters.segmentsOut++
     const cut = mss !== undefined && (seg.payload?.length ?? 0) > mss
     const fields: TcpPacketFields = {

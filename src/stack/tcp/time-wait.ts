@@ -12,6 +12,7 @@
 // entry directly and no closure is made per connection. About 220 bytes of heap
 // against about 3.1 KB for the whole TCB (docs/performance.md, "Memory").
 
+import type { Address } from '../wire/address.js'
 import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
 import type { Counters } from '../counters.js'
@@ -43,9 +44,9 @@ export class TimeWait extends Timer {
   /** The application's socket while it still holds it (it is told of TIME-WAIT -> CLOSED); null once it let go. */
   user: TcbUser | null
   /** Our end: the stack's address, or in any-destination mode the one the peer meant. */
-  readonly localAddr: number
+  readonly localAddr: Address
   readonly localPort: number
-  readonly remoteAddr: number
+  readonly remoteAddr: Address
   readonly remotePort: number
   /** SND.NXT: just past our FIN, which the peer has acknowledged. The SEQ of every ACK we send. */
   readonly sndNxt: number

@@ -1,6 +1,7 @@
 // The user calls of RFC 9293 3.10.1 to 3.10.6: OPEN, SEND, CLOSE, ABORT, and
 // the receive side's "the application read some data" (RECEIVE).
 
+import { defaultMss, tcpOverhead } from '../wire/address.js'
 import { sendAck, sendAbortReset } from './emit.js'
 import { output } from './send.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -19,9 +20,9 @@ export function openActive(tcb: Tcb, iss: number, mtu: number, fastOpen = false)
   tcb.sndUna = iss
   tcb.sndNxt = seqAdd(iss, 1)
   tcb.bufSeq = seqAdd(iss, 1)
-  tcb.rcvMss = mtu - 40
+  tcb.rcvMss = mtu - tcpOverhead(tcb.remoteAddr) // 40 bytes of headers over IPv4, 60 over IPv6
   tcb.pmtu = mtu
-  tcb.sndMss = 536 // until the peer's MSS option says otherwise (RFC 9293 3.7.1)
+  tcb.sndMss = defaultMss(tcb.remoteAddr) // until the peer's MSS option says otherwise (RFC 9293 3.7.1)
   tcb.setState('SYN-SENT', 'active OPEN')
   if (fastOpen) tcb.fastOpen = planFastOpen(tcb)
   if (tcb.fastOpen?.deferred) return

@@ -21,7 +21,7 @@ export const alreadyBound = () => codedError(new Error('Socket is already bound'
 export const isConnected = () => codedError(new Error('Already connected'), 'ERR_SOCKET_DGRAM_IS_CONNECTED')
 export const notConnected = () => codedError(new Error('Not connected'), 'ERR_SOCKET_DGRAM_NOT_CONNECTED')
 export const badType = (type: unknown) => codedError(
-  new TypeError(`Bad socket type specified. Valid types are: udp4 (the stack speaks IPv4 only; got ${String(type)})`), 'ERR_SOCKET_BAD_TYPE')
+  new TypeError(`Bad socket type specified. Valid types are: udp4, udp6 (got ${String(type)})`), 'ERR_SOCKET_BAD_TYPE')
 export const bufferSizeError = (why: string) => codedError(new Error(`Could not get or set buffer size: ${why}`), 'ERR_SOCKET_BUFFER_SIZE')
 export const outOfBounds = (name: 'offset' | 'length') => codedError(new RangeError(`"${name}" is outside of buffer bounds`), 'ERR_BUFFER_OUT_OF_BOUNDS')
 export const badBuffer = () => codedError(

@@ -6,7 +6,7 @@
 // drop() sends nothing. A listener that decides nothing drops it.
 
 import type { LoopHold } from '../socket/loop-hold.js'
-import { formatAddress } from '../wire/ipv4.js'
+import { addressText, familyOf } from '../wire/address.js'
 import { UdpSocket } from './socket.js'
 import type { FlowTuple, FlowVerdict, UdpLayer } from './udp-layer.js'
 
@@ -17,7 +17,7 @@ export class UdpFlow {
   /** The sender. */
   readonly remoteAddress: string
   readonly remotePort: number
-  readonly family = 'IPv4' as const
+  readonly family: 'IPv4' | 'IPv6'
   /** Bytes of data in the first datagram. */
   readonly size: number
   private decided: FlowVerdict | null = null
@@ -30,17 +30,18 @@ export class UdpFlow {
     size: number,
     private readonly loopHold: LoopHold | null,
   ) {
-    this.localAddress = formatAddress(tuple.localAddr)
+    this.localAddress = addressText(tuple.localAddr)
     this.localPort = tuple.localPort
-    this.remoteAddress = formatAddress(tuple.remoteAddr)
+    this.remoteAddress = addressText(tuple.remoteAddr)
     this.remotePort = tuple.remotePort
+    this.family = familyOf(tuple.localAddr)
     this.size = size
   }
 
   /** The flow's socket: its first 'message' is this datagram. Idle for UdpConfig.flowIdleTimeoutMs, it closes. */
   accept(): UdpSocket {
     this.decide('accepted')
-    const socket = new UdpSocket(this.layer, { type: 'udp4' }, this.loopHold)
+    const socket = new UdpSocket(this.layer, { type: this.family === 'IPv6' ? 'udp6' : 'udp4' }, this.loopHold)
     socket.adoptFlow(this.tuple)
     return socket
   }

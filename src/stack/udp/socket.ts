@@ -7,16 +7,16 @@
 import { EventEmitter } from 'node:events'
 import { LoopRef, type LoopHold } from '../socket/loop-hold.js'
 import { validatePort } from '../socket/errors.js'
-import { formatAddress, parseAddress } from '../wire/ipv4.js'
+import { addressText, isV6, parseAnyAddress, type Address } from '../wire/address.js'
 import { UDP_HEADER_LENGTH, UDP_MAX_PAYLOAD } from '../wire/udp.js'
 import {
   alreadyBound, badBuffer, bufferSizeError, dgramError, isConnected, notConnected, notRunning, outOfBounds,
 } from './errors.js'
-import type { FlowTuple, UdpEndpoint, UdpLayer } from './udp-layer.js'
+import { ANY_V4, ANY_V6, type FlowTuple, type UdpEndpoint, type UdpLayer } from './udp-layer.js'
 
 export interface UdpSocketOptions {
-  /** 'udp4': the stack speaks IPv4 only. */
-  type: 'udp4'
+  /** 'udp4' or 'udp6' (IPv6 only, as dgram's with ipv6Only: the stack's IPv4 stays with 'udp4' sockets). */
+  type: 'udp4' | 'udp6'
   /** The receive queue's size in bytes (setRecvBufferSize). Default UdpConfig.recvBufferSize. */
   recvBufferSize?: number
   /** Kept for getSendBufferSize: datagrams go to the link at once, there is no send queue. */
@@ -28,14 +28,14 @@ export interface UdpSocketOptions {
 export interface BindOptions {
   /** 0 or absent: an ephemeral port (32768-60999). */
   port?: number | string | null
-  /** The stack's address, or '0.0.0.0' / absent for every address; any address in promiscuous mode. */
+  /** The stack's address (of the socket's family), or '0.0.0.0' / '::' / absent for every address; any address in promiscuous mode. */
   address?: string
 }
 
 /** Where a datagram came from, as dgram's rinfo. */
 export interface RemoteInfo {
   address: string
-  family: 'IPv4'
+  family: 'IPv4' | 'IPv6'
   port: number
   /** Bytes of data. */
   size: number
@@ -43,7 +43,7 @@ export interface RemoteInfo {
 
 export interface AddressInfo {
   address: string
-  family: 'IPv4'
+  family: 'IPv4' | 'IPv6'
   port: number
 }
 
@@ -52,18 +52,17 @@ type Message = string | ArrayBufferView
 
 /** Each queued datagram costs its length plus this, so even empty datagrams fill the queue (Linux counts an skb's truesize). */
 const QUEUE_OVERHEAD = 64
-/** IPv4 and UDP headers: what a datagram adds to its data on the link. */
-const HEADERS = 20 + UDP_HEADER_LENGTH
-
-/** Hosts that mean "every local address". */
-const ANY_HOST = new Set(['', '0.0.0.0'])
+/** Hosts that mean "every local address" of the socket's family. */
+const ANY_HOST = new Set(['', '0.0.0.0', '::'])
 
 export class UdpSocket extends EventEmitter implements UdpEndpoint {
   /** @internal UdpEndpoint: the binding and the peer, kept by the UDP layer. */
-  localAddr = 0
+  localAddr: Address
   localPort = 0
-  remoteAddr = 0
+  remoteAddr: Address
   remotePort = 0
+  /** 'udp6': every address it takes or gives is IPv6. */
+  private readonly v6: boolean
   private bound = false
   private connected = false
   private closed = false
@@ -79,6 +78,8 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   /** @internal Stack.createSocket makes these. */
   constructor(private readonly layer: UdpLayer, options: UdpSocketOptions, loopHold: LoopHold | null) {
     super()
+    this.v6 = options.type === 'udp6'
+    this.localAddr = this.remoteAddr = this.v6 ? ANY_V6 : ANY_V4
     this.loopRef = new LoopRef(loopHold)
     this.recvBufferSize = options.recvBufferSize ?? layer.config.recvBufferSize
     this.sendBufferSize = options.sendBufferSize ?? layer.config.recvBufferSize
@@ -101,7 +102,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   /**
    * bind([port], [address], [callback]) or bind(options, [callback]), as dgram's: port 0
    * or none is an ephemeral one. 'listening' follows, or an 'error' (EADDRINUSE,
-   * EADDRNOTAVAIL for an address not the stack's). The address is an IPv4 literal: no name lookup.
+   * EADDRNOTAVAIL for an address not the stack's). The address is a literal of the socket's family: no name lookup.
    */
   bind(port?: number | string | null, address?: string, callback?: () => void): this
   bind(port?: number | string | null, callback?: () => void): this
@@ -115,12 +116,12 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
       : { port: typeof a === 'function' ? undefined : a as BindOptions['port'], address: typeof b === 'string' ? b : undefined }
     const port = opts.port == null ? 0 : validatePort(opts.port, 'Port', true)
     const host = opts.address ?? ''
-    const addr = ANY_HOST.has(host) ? 0 : parseAddress(host)
-    if (addr === null) throw new TypeError(`not an IPv4 address: ${host} (the stack does no name lookup)`)
+    const any = this.v6 ? ANY_V6 : ANY_V4
+    const addr = ANY_HOST.has(host) ? any : this.parseHost(host)
     if (callback) this.once('listening', callback)
     const error = this.layer.bind(this, addr, port)
     if (error !== null) {
-      process.nextTick(() => this.emit('error', dgramError(error, 'bind', ANY_HOST.has(host) ? '0.0.0.0' : host, port)))
+      process.nextTick(() => this.emit('error', dgramError(error, 'bind', ANY_HOST.has(host) ? addressText(any) : host, port)))
       return this
     }
     this.bound = true
@@ -138,9 +139,8 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
     const host = typeof b === 'string' ? b : ''
     this.healthCheck()
     if (this.connected) throw isConnected()
-    if (host === '') throw new TypeError('connect needs an address: the IPv4 address of the peer (the stack has no loopback)')
-    const remote = parseAddress(host)
-    if (remote === null) throw new TypeError(`not an IPv4 address: ${host} (the stack does no name lookup)`)
+    if (host === '') throw new TypeError(`connect needs an address: the ${this.familyName()} address of the peer (the stack has no loopback)`)
+    const remote = this.parseHost(host)
     if (!this.bound) this.bind(0)
     this.remoteAddr = remote
     this.remotePort = remotePort
@@ -154,7 +154,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
     this.healthCheck()
     if (!this.connected) throw notConnected()
     this.connected = false
-    this.remoteAddr = 0
+    this.remoteAddr = this.v6 ? ANY_V6 : ANY_V4
     this.remotePort = 0
   }
 
@@ -192,16 +192,14 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
     const cb = typeof callback === 'function' ? callback as SendCallback : undefined
     let dst = this.remoteAddr
     if (!connected) {
-      if (typeof address !== 'string' || address === '') throw new TypeError('send needs an address: the IPv4 address of the peer (the stack has no loopback)')
-      const parsed = parseAddress(address)
-      if (parsed === null) throw new TypeError(`not an IPv4 address: ${address} (the stack does no name lookup)`)
-      dst = parsed
+      if (typeof address !== 'string' || address === '') throw new TypeError(`send needs an address: the ${this.familyName()} address of the peer (the stack has no loopback)`)
+      dst = this.parseHost(address)
     }
     this.healthCheck()
     if (!this.bound) this.bind(0)
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
     if (data.length > this.maxPayload()) {
-      const error = dgramError('EMSGSIZE', 'send', formatAddress(dst), dstPort)
+      const error = dgramError('EMSGSIZE', 'send', addressText(dst), dstPort)
       process.nextTick(() => cb ? cb(error) : this.emit('error', error))
       return
     }
@@ -209,9 +207,21 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
     if (cb) process.nextTick(cb, null, data.length)
   }
 
-  /** The largest datagram the link carries whole: its MTU less the IPv4 and UDP headers. */
+  /** The largest datagram the link carries whole: its MTU less the IP (20 or 40 bytes) and UDP headers. */
   private maxPayload(): number {
-    return Math.min(UDP_MAX_PAYLOAD, this.layer.mtu - HEADERS)
+    return Math.min(UDP_MAX_PAYLOAD, this.layer.mtu - (this.v6 ? 40 : 20) - UDP_HEADER_LENGTH)
+  }
+
+  /** 'IPv4' or 'IPv6': the socket's family. */
+  private familyName(): 'IPv4' | 'IPv6' {
+    return this.v6 ? 'IPv6' : 'IPv4'
+  }
+
+  /** An address literal of the socket's family, or a TypeError (no name lookup; a 'udp6' socket takes no IPv4). */
+  private parseHost(host: string): Address {
+    const a = parseAnyAddress(host)
+    if (a === null || isV6(a) !== this.v6) throw new TypeError(`not an ${this.familyName()} address: ${host} (the stack does no name lookup)`)
+    return a
   }
 
   /** Stop receiving; 'close' follows. A second close() throws ERR_SOCKET_DGRAM_NOT_RUNNING, as dgram's. */
@@ -241,14 +251,13 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   address(): AddressInfo {
     this.healthCheck()
     if (!this.bound) throw dgramError('EBADF', 'getsockname')
-    const address = this.localAddr === 0 ? '0.0.0.0' : formatAddress(this.localAddr)
-    return { address, family: 'IPv4', port: this.localPort }
+    return { address: addressText(this.localAddr), family: this.familyName(), port: this.localPort }
   }
 
   remoteAddress(): AddressInfo {
     this.healthCheck()
     if (!this.connected) throw notConnected()
-    return { address: formatAddress(this.remoteAddr), family: 'IPv4', port: this.remotePort }
+    return { address: addressText(this.remoteAddr), family: this.familyName(), port: this.remotePort }
   }
 
   /** As dgram's (the default): while bound, this socket keeps the process alive (loop-hold.ts). */
@@ -299,11 +308,11 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   }
 
   /** @internal UdpEndpoint: queue a datagram for 'message', if the receive queue has room. */
-  deliver(data: Uint8Array, srcAddr: number, srcPort: number): boolean {
+  deliver(data: Uint8Array, srcAddr: Address, srcPort: number): boolean {
     const cost = data.length + QUEUE_OVERHEAD
     if (this.closed || this.queued + cost > this.recvBufferSize) return false
     this.queued += cost
-    this.queue.push({ data: Buffer.from(data), rinfo: { address: formatAddress(srcAddr), family: 'IPv4', port: srcPort, size: data.length } })
+    this.queue.push({ data: Buffer.from(data), rinfo: { address: addressText(srcAddr), family: this.familyName(), port: srcPort, size: data.length } })
     if (!this.draining) {
       this.draining = true
       setImmediate(() => this.drain())

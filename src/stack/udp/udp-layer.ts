@@ -5,11 +5,22 @@
 //   1. a flow, by its 4-tuple: a socket the 'udp-flow' hook accepted for one client and
 //      one destination (any-destination mode, StackOptions.promiscuous);
 //   2. a socket bound to the datagram's destination address and port, or, for our own
-//      address, to the port on every address (0.0.0.0), that is not connected to
+//      address, to the port on every address of that family (0.0.0.0, ::), that is not connected to
 //      another peer (a connected socket takes only its peer's datagrams, as Linux's);
 //   3. in any-destination mode, for another host's unicast address, the hook, which may open a flow;
 //   4. nobody: ICMP port unreachable (RFC 1122 4.1.3.1), sent by the IP layer.
-// Flows are bounded in number and end after an idle time on the timer wheel.
+// Flows are bounded in number and end after an idle time on the timer wheel. Addresses are
+// of either family (wire/address.ts); an IPv4 socket ('udp4') and an IPv6 one ('udp6') never
+// share datagrams: a 'udp6' socket is IPv6-only (as Node's with ipv6Only).
+
+/** "Every address" of each family, as a socket's localAddr. */
+export const ANY_V4 = 0
+export const ANY_V6 = '::'
+
+/** Is this "every address" of its family? */
+export function isAny(a: Address): boolean {
+  return a === ANY_V4 || a === ANY_V6
+}
 
 import type { Counters } from '../counters.js'
 import type { IcmpError } from '../ip/icmp-errors.js'
@@ -18,7 +29,7 @@ import type { UdpVerdict } from '../ip/ip-layer.js'
 import type { Random } from '../random.js'
 import type { Clock } from '../time/clock.js'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
-import type { IPv4Header } from '../wire/ipv4.js'
+import { isMulticast, isV6, type Address } from '../wire/address.js'
 import { buildUdpPacket, type UdpDatagram } from '../wire/udp.js'
 
 /** RFC 6056's suggested ephemeral range is 49152-65535; as Linux (and our TCP), 32768-60999. */
@@ -38,14 +49,14 @@ export const DEFAULT_UDP_CONFIG: UdpConfig = { flowIdleTimeoutMs: 60_000, maxFlo
 
 /** What the layer needs of a socket (udp/socket.ts implements it). */
 export interface UdpEndpoint {
-  /** Bound address, 0 for every address (0.0.0.0); port 0 while unbound. */
-  localAddr: number
+  /** Bound address, ANY_V4 (0.0.0.0) or ANY_V6 (::) for every address of the family; port 0 while unbound. */
+  localAddr: Address
   localPort: number
   /** The peer of a connected socket; port 0 when not connected. */
-  remoteAddr: number
+  remoteAddr: Address
   remotePort: number
   /** A datagram for it (copy the data: the buffer is the link's). False: its receive queue is full. */
-  deliver(data: Uint8Array, srcAddr: number, srcPort: number): boolean
+  deliver(data: Uint8Array, srcAddr: Address, srcPort: number): boolean
   /** A hard ICMP error about a datagram it sent, as an errno code (ECONNREFUSED); only on a connected socket. */
   icmpError(code: string): void
   /** Its flow ended for idleness: close. */
@@ -54,9 +65,9 @@ export interface UdpEndpoint {
 
 /** The first datagram of a new flow, for the hook: who sent it, to which address and port. */
 export interface FlowTuple {
-  localAddr: number
+  localAddr: Address
   localPort: number
-  remoteAddr: number
+  remoteAddr: Address
   remotePort: number
 }
 
@@ -65,6 +76,8 @@ export type FlowVerdict = 'accepted' | 'refuse' | 'drop'
 
 export interface UdpLayerOptions {
   address: number
+  /** Our IPv6 address (RFC 5952 text), or null. */
+  address6?: string | null
   promiscuous: boolean
   /** The link's MTU: no datagram we send is larger (we never fragment). */
   mtu: number
@@ -81,20 +94,20 @@ export interface UdpLayerOptions {
 /** One flow: its socket and its idle timer (reset lazily: each datagram only notes the time). */
 class Flow extends Timer {
   lastActive: number
-  constructor(readonly endpoint: UdpEndpoint, readonly key: number, readonly localKey: number, now: number, onIdle: (flow: Flow) => void) {
+  constructor(readonly endpoint: UdpEndpoint, readonly key: number | string, readonly localKey: number | string, now: number, onIdle: (flow: Flow) => void) {
     super(() => onIdle(this))
     this.lastActive = now
   }
 }
 
-/** addr:port as one number below 2^48: a Map key that allocates nothing. */
-const key = (addr: number, port: number) => addr * 65536 + port
+/** addr:port as one Map key: for IPv4 a number below 2^48, which allocates nothing; for IPv6 a string. */
+const key = (addr: Address, port: number): number | string => typeof addr === 'number' ? addr * 65536 + port : `${addr}#${port}`
 
 export class UdpLayer {
   /** Bound sockets by port; a few per port at most (one per address). */
   private readonly bound = new Map<number, UdpEndpoint[]>()
   /** Flows by remote addr:port, then local addr:port. */
-  private readonly flows = new Map<number, Map<number, Flow>>()
+  private readonly flows = new Map<number | string, Map<number | string, Flow>>()
   private readonly flowOf = new Map<UdpEndpoint, Flow>()
   /** Every open socket, bound or not (Stack.shutdown closes them). */
   readonly sockets = new Set<{ close(): unknown }>()
@@ -113,10 +126,12 @@ export class UdpLayer {
 
   /**
    * Bind `ep` to addr:port (port 0: an ephemeral one). Returns the error code a kernel's
-   * bind(2) would give, or null. Our address or 0.0.0.0; any address in promiscuous mode.
+   * bind(2) would give, or null. Our address (of either family), 0.0.0.0 or ::; any address
+   * in promiscuous mode.
    */
-  bind(ep: UdpEndpoint, addr: number, port: number): 'EADDRINUSE' | 'EADDRNOTAVAIL' | null {
-    if (addr !== 0 && addr !== this.opts.address && !this.opts.promiscuous) return 'EADDRNOTAVAIL'
+  bind(ep: UdpEndpoint, addr: Address, port: number): 'EADDRINUSE' | 'EADDRNOTAVAIL' | null {
+    if (!isAny(addr) && !this.isLocal(addr) && !this.opts.promiscuous) return 'EADDRNOTAVAIL'
+    if (addr === ANY_V6 && (this.opts.address6 ?? null) === null) return 'EADDRNOTAVAIL'
     if (port === 0) {
       const free = this.freePort(addr)
       if (free === null) return 'EADDRINUSE'
@@ -150,13 +165,22 @@ export class UdpLayer {
     }
   }
 
-  /** Is addr:port in use? 0.0.0.0 and a specific address on one port clash, as on Linux without SO_REUSEADDR. */
-  private taken(addr: number, port: number): boolean {
-    return this.bound.get(port)?.some(ep => ep.localAddr === addr || ep.localAddr === 0 || addr === 0) ?? false
+  /**
+   * Is addr:port in use? "Every address" and a specific address of the same family on one
+   * port clash, as on Linux without SO_REUSEADDR (an IPv6-only socket leaves IPv4 alone).
+   */
+  private taken(addr: Address, port: number): boolean {
+    return this.bound.get(port)?.some(ep => ep.localAddr === addr ||
+      (isV6(ep.localAddr) === isV6(addr) && (isAny(ep.localAddr) || isAny(addr)))) ?? false
+  }
+
+  /** One of our own addresses (IPv4 or IPv6)? */
+  private isLocal(a: Address): boolean {
+    return a === this.opts.address || (this.opts.address6 != null && a === this.opts.address6)
   }
 
   /** RFC 6056 3.3.1 (as our TCP): from a random point of the range, the first free port. */
-  private freePort(addr: number): number | null {
+  private freePort(addr: Address): number | null {
     const range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
     const start = this.opts.random.nextUint32() % range
     for (let i = 0; i < range; i++) {
@@ -189,44 +213,46 @@ export class UdpLayer {
     flow.endpoint.expire()
   }
 
-  private findFlow(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Flow | undefined {
+  private findFlow(localAddr: Address, localPort: number, remoteAddr: Address, remotePort: number): Flow | undefined {
     return this.flows.get(key(remoteAddr, remotePort))?.get(key(localAddr, localPort))
   }
 
   // ---- datagram arrives ----
 
-  input(ip: IPv4Header, d: UdpDatagram): UdpVerdict {
+  /** A datagram from src to dst, of either family (the IP layer parsed it). */
+  input(src: Address, dst: Address, d: UdpDatagram): UdpVerdict {
     const { counters } = this.opts
     counters.udpDatagramsIn++
-    const flow = this.findFlow(ip.dst, d.dstPort, ip.src, d.srcPort)
+    const flow = this.findFlow(dst, d.dstPort, src, d.srcPort)
     if (flow !== undefined) {
       flow.lastActive = this.opts.clock.now()
-      return this.deliver(flow.endpoint, ip, d)
+      return this.deliver(flow.endpoint, src, d)
     }
-    const ep = this.socketFor(ip.dst, d.dstPort, ip.src, d.srcPort)
-    if (ep !== undefined) return this.deliver(ep, ip, d)
-    if (ip.dst !== this.opts.address) return this.newFlow(ip, d)
+    const ep = this.socketFor(dst, d.dstPort, src, d.srcPort)
+    if (ep !== undefined) return this.deliver(ep, src, d)
+    if (!this.isLocal(dst)) return this.newFlow(src, dst, d)
     counters.drop('udp-no-port')
     return 'port-unreachable'
   }
 
-  /** Step 2 above: the bound socket for dst:port (exact address before 0.0.0.0) that would take a datagram from src:srcPort. */
-  private socketFor(dst: number, port: number, src: number, srcPort: number): UdpEndpoint | undefined {
+  /** Step 2 above: the bound socket for dst:port (exact address before 0.0.0.0 or ::) that would take a datagram from src:srcPort. */
+  private socketFor(dst: Address, port: number, src: Address, srcPort: number): UdpEndpoint | undefined {
     let best: UdpEndpoint | undefined
+    const any = isV6(dst) ? ANY_V6 : ANY_V4
     for (const ep of this.bound.get(port) ?? []) {
       if (ep.remotePort !== 0 && (ep.remoteAddr !== src || ep.remotePort !== srcPort)) continue
       if (ep.localAddr === dst) return ep
-      if (ep.localAddr === 0 && dst === this.opts.address) best = ep
+      if (ep.localAddr === any && this.isLocal(dst)) best = ep
     }
     return best
   }
 
   /** Step 3: a datagram for another host; the hook decides, within the bound on flows. */
-  private newFlow(ip: IPv4Header, d: UdpDatagram): UdpVerdict {
+  private newFlow(src: Address, dst: Address, d: UdpDatagram): UdpVerdict {
     const { counters } = this.opts
     // A flow's socket answers from the destination, and no host may send from a multicast or
     // broadcast address (RFC 1122 3.2.1.3): such datagrams start no flow.
-    if (ip.dst >>> 28 >= 0xe) {
+    if (isMulticast(dst)) {
       counters.drop('udp-not-unicast')
       return 'dropped'
     }
@@ -234,10 +260,10 @@ export class UdpLayer {
       counters.drop('udp-flow-limit')
       return 'dropped'
     }
-    const tuple = { localAddr: ip.dst, localPort: d.dstPort, remoteAddr: ip.src, remotePort: d.srcPort }
+    const tuple = { localAddr: dst, localPort: d.dstPort, remoteAddr: src, remotePort: d.srcPort }
     const verdict = this.opts.onNewFlow(tuple, d.payload.length)
-    const flow = verdict === 'accepted' ? this.findFlow(ip.dst, d.dstPort, ip.src, d.srcPort) : undefined
-    if (flow !== undefined) return this.deliver(flow.endpoint, ip, d)
+    const flow = verdict === 'accepted' ? this.findFlow(dst, d.dstPort, src, d.srcPort) : undefined
+    if (flow !== undefined) return this.deliver(flow.endpoint, src, d)
     if (verdict === 'drop') {
       counters.drop('udp-flow-dropped')
       return 'dropped'
@@ -246,19 +272,20 @@ export class UdpLayer {
     return 'port-unreachable'
   }
 
-  private deliver(ep: UdpEndpoint, ip: IPv4Header, d: UdpDatagram): UdpVerdict {
-    if (ep.deliver(d.payload, ip.src, d.srcPort)) return 'delivered'
+  private deliver(ep: UdpEndpoint, src: Address, d: UdpDatagram): UdpVerdict {
+    if (ep.deliver(d.payload, src, d.srcPort)) return 'delivered'
     this.opts.counters.drop('udp-receive-queue-full') // Linux's RcvbufErrors
     return 'dropped'
   }
 
   // ---- datagram goes out ----
 
-  /** Send `data` from ep's address (ours for 0.0.0.0: we have one) and port. */
-  send(ep: UdpEndpoint, data: Uint8Array, dst: number, dstPort: number, ttl?: number): void {
+  /** Send `data` from ep's address (ours of dst's family for 0.0.0.0 or ::: we have one of each) and port. */
+  send(ep: UdpEndpoint, data: Uint8Array, dst: Address, dstPort: number, ttl?: number): void {
     const flow = this.flowOf.get(ep)
     if (flow !== undefined) flow.lastActive = this.opts.clock.now()
-    const src = ep.localAddr === 0 ? this.opts.address : ep.localAddr
+    const src = !isAny(ep.localAddr) ? ep.localAddr : isV6(dst) ? this.opts.address6 : this.opts.address
+    if (src == null || isV6(src) !== isV6(dst)) return this.opts.counters.drop('udp-no-local-address')
     this.opts.counters.udpDatagramsOut++
     this.opts.output(buildUdpPacket({ src, dst, srcPort: ep.localPort, dstPort, payload: data, ttl }))
   }

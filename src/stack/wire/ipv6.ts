@@ -201,8 +201,10 @@ export function writeIPv6Header(buf: Uint8Array, offset: number, h: IPv6HeaderFi
  * three zero bytes and the next header.
  */
 export function pseudoHeaderSumV6(src: IPv6Address, dst: IPv6Address, protocol: number, length: number): number {
-  const sum = onesComplementSum(dst, 0, 16, onesComplementSum(src, 0, 16))
-  return onesComplementSum(Uint8Array.of(length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff, 0, 0, 0, protocol & 0xff), 0, 8, sum)
+  // The length's two 16-bit words and the word holding the next header, added as numbers:
+  // no 8-byte array per packet (onesComplementSum folds whatever it is given to start from).
+  const lengthAndProtocol = (length >>> 16) + (length & 0xffff) + (protocol & 0xff)
+  return onesComplementSum(dst, 0, 16, onesComplementSum(src, 0, 16, lengthAndProtocol))
 }
 
 /**

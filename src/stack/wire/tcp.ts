@@ -2,9 +2,11 @@
 // RFC 7323 window scale and timestamps, RFC 2018 SACK, RFC 7413 Fast Open).
 // Pure: no I/O, no state.
 
-import { onesComplementSum, pseudoHeaderSum } from './checksum.js'
+import { ipHeaderLength, pseudoHeaderSumOf, bytesV6, type Address } from './address.js'
+import { onesComplementSum } from './checksum.js'
 import { drop, type Parsed } from './drop.js'
-import { IPPROTO_TCP, IPV4_HEADER_LENGTH, readU32, writeIPv4Header, writeU32 } from './ipv4.js'
+import { IPPROTO_TCP, readU32, writeIPv4Header, writeU32 } from './ipv4.js'
+import { IPV6_HEADER_LENGTH, writeIPv6Header } from './ipv6.js'
 
 // Control bits, RFC 9293 3.1 (CWR and ECE from RFC 3168).
 /** No more data from sender. */
@@ -112,16 +114,17 @@ export interface TcpSegment {
 }
 
 /**
- * Decode a TCP segment (the IPv4 payload). src and dst are the IP addresses, for the
- * pseudo header checksum (RFC 9293 3.1). Checks, in order: length, data offset,
- * checksum (unless verifyChecksum is false), options.
+ * Decode a TCP segment (the IP payload). src and dst are the IP addresses, for the
+ * pseudo header checksum (RFC 9293 3.1; RFC 8200 8.1 over IPv6, where they may be given
+ * as their 16 bytes). Checks, in order: length, data offset, checksum (unless
+ * verifyChecksum is false), options.
  */
-export function parseTcp(bytes: Uint8Array, src: number, dst: number, verifyChecksum = true): Parsed<TcpSegment> {
+export function parseTcp(bytes: Uint8Array, src: Address | Uint8Array, dst: Address | Uint8Array, verifyChecksum = true): Parsed<TcpSegment> {
   const n = bytes.length
   if (n < TCP_HEADER_LENGTH) return drop('tcp-truncated')
   const headerLength = (bytes[12]! >> 4) * 4
   if (headerLength < TCP_HEADER_LENGTH || headerLength > n) return drop('tcp-data-offset')
-  if (verifyChecksum && onesComplementSum(bytes, 0, n, pseudoHeaderSum(src, dst, IPPROTO_TCP, n)) !== 0xffff) {
+  if (verifyChecksum && onesComplementSum(bytes, 0, n, pseudoHeaderSumOf(src, dst, IPPROTO_TCP, n)) !== 0xffff) {
     return drop('tcp-checksum')
   }
   const options: TcpOptions = {}
@@ -270,10 +273,10 @@ export function writeTcpOptions(b: Uint8Array, offset: number, o: TcpOptions): n
 }
 
 export interface TcpPacketFields {
-  /** IP source address, unsigned 32-bit. */
-  src: number
-  /** IP destination address, unsigned 32-bit. */
-  dst: number
+  /** IP source address: IPv4 as unsigned 32-bit, IPv6 as its text (address.ts); both of one family. */
+  src: Address
+  /** IP destination address. */
+  dst: Address
   /** TCP source port. */
   srcPort: number
   /** TCP destination port. */
@@ -295,27 +298,28 @@ export interface TcpPacketFields {
    * finishes it (checksum offload; Linux's CHECKSUM_PARTIAL). Default: the full checksum.
    */
   partialChecksum?: boolean
-  /** IP time to live; default 64. */
+  /** IP time to live (IPv6: hop limit); default 64. */
   ttl?: number
-  /** IP identification; default 0. */
+  /** IP identification; default 0 (IPv4 only). */
   id?: number
   /** Urgent pointer; default 0 (we never send urgent data). */
   urgentPointer?: number
-  /** IP type of service byte (ECN bits included); default 0. */
+  /** IP type of service byte (IPv6: traffic class), ECN bits included; default 0. */
   tos?: number
 }
 
 const EMPTY = new Uint8Array(0)
 
-/** Bytes writeTcpPacket will write for f: IPv4 header + TCP header + options + payload. */
+/** Bytes writeTcpPacket will write for f: IP header + TCP header + options + payload. */
 export function tcpPacketLength(f: TcpPacketFields): number {
-  return IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH + (f.options ? tcpOptionsLength(f.options) : 0) + (f.payload?.length ?? 0)
+  return ipHeaderLength(f.src) + TCP_HEADER_LENGTH + (f.options ? tcpOptionsLength(f.options) : 0) + (f.payload?.length ?? 0)
 }
 
 /**
- * Write a whole IPv4 + TCP packet at buf[offset] with both checksums filled; returns its
- * length. For callers with a preallocated buffer. Throws RangeError on programming errors
- * (options over 40 bytes, datagram over 65535 bytes, buffer too small).
+ * Write a whole IPv4 + TCP or IPv6 + TCP packet (by the family of f.src) at buf[offset]
+ * with its checksums filled; returns its length. For callers with a preallocated buffer.
+ * Throws RangeError on programming errors (options over 40 bytes, datagram over 65535
+ * bytes, buffer too small).
  */
 export function writeTcpPacket(buf: Uint8Array, offset: number, f: TcpPacketFields): number {
   const payload = f.payload ?? EMPTY
@@ -325,12 +329,21 @@ export function writeTcpPacket(buf: Uint8Array, offset: number, f: TcpPacketFiel
   }
   const headerLength = TCP_HEADER_LENGTH + optionsLength
   const tcpLength = headerLength + payload.length
-  const total = IPV4_HEADER_LENGTH + tcpLength
+  const ipLength = ipHeaderLength(f.src)
+  const total = ipLength + tcpLength
   if (offset < 0 || offset + total > buf.length) throw new RangeError(`TCP packet of ${total} bytes does not fit`)
-  writeIPv4Header(buf, offset, {
-    src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength, ttl: f.ttl, id: f.id, tos: f.tos,
-  })
-  const o = offset + IPV4_HEADER_LENGTH
+  if (typeof f.src === 'string') {
+    if (typeof f.dst !== 'string') throw new RangeError('TCP packet from an IPv6 address to an IPv4 one')
+    writeIPv6Header(buf, offset, {
+      src: bytesV6(f.src), dst: bytesV6(f.dst), protocol: IPPROTO_TCP, payloadLength: tcpLength, hopLimit: f.ttl, trafficClass: f.tos,
+    })
+  } else {
+    if (typeof f.dst !== 'number') throw new RangeError('TCP packet from an IPv4 address to an IPv6 one')
+    writeIPv4Header(buf, offset, {
+      src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength, ttl: f.ttl, id: f.id, tos: f.tos,
+    })
+  }
+  const o = offset + ipLength
   buf[o] = (f.srcPort >>> 8) & 0xff
   buf[o + 1] = f.srcPort & 0xff
   buf[o + 2] = (f.dstPort >>> 8) & 0xff
@@ -350,7 +363,7 @@ export function writeTcpPacket(buf: Uint8Array, offset: number, f: TcpPacketFiel
   buf.set(payload, o + headerLength)
   // RFC 9293 3.1: the checksum covers the pseudo header, the TCP header and the data.
   // Offloaded, the device adds the header and data to the pseudo header's sum itself.
-  const pseudo = pseudoHeaderSum(f.src, f.dst, IPPROTO_TCP, tcpLength)
+  const pseudo = pseudoHeaderSumOf(f.src, f.dst, IPPROTO_TCP, tcpLength)
   const sum = f.partialChecksum ? pseudo : ~onesComplementSum(buf, o, o + tcpLength, pseudo) & 0xffff
   buf[o + 16] = sum >>> 8
   buf[o + 17] = sum & 0xff
@@ -358,16 +371,21 @@ export function writeTcpPacket(buf: Uint8Array, offset: number, f: TcpPacketFiel
 }
 
 /**
- * A copy of an IPv4 + TCP packet with its TCP checksum computed in full: for a packet
- * whose checksum a device finishes (offload), before it is written to a capture file.
+ * A copy of an IPv4 + TCP or IPv6 + TCP packet (as we send them: no extension headers)
+ * with its TCP checksum computed in full: for a packet whose checksum a device finishes
+ * (offload), before it is written to a capture file.
  */
 export function withFullTcpChecksum(packet: Uint8Array): Uint8Array {
   const copy = packet.slice()
-  const ipHeaderLength = (copy[0]! & 0x0f) * 4
+  const v6 = copy[0]! >> 4 === 6
+  const ipHeaderLength = v6 ? IPV6_HEADER_LENGTH : (copy[0]! & 0x0f) * 4
   const tcpLength = copy.length - ipHeaderLength
-  if ((copy[0]! >> 4) !== 4 || copy[9] !== IPPROTO_TCP || tcpLength < TCP_HEADER_LENGTH) return copy
+  if (tcpLength < TCP_HEADER_LENGTH) return copy
+  if (v6 ? copy[6] !== IPPROTO_TCP : (copy[0]! >> 4) !== 4 || copy[9] !== IPPROTO_TCP) return copy
   const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength)
-  const pseudo = pseudoHeaderSum(view.getUint32(12), view.getUint32(16), IPPROTO_TCP, tcpLength)
+  const pseudo = v6
+    ? pseudoHeaderSumOf(copy.subarray(8, 24), copy.subarray(24, 40), IPPROTO_TCP, tcpLength)
+    : pseudoHeaderSumOf(view.getUint32(12), view.getUint32(16), IPPROTO_TCP, tcpLength)
   copy[ipHeaderLength + 16] = 0
   copy[ipHeaderLength + 17] = 0
   const sum = ~onesComplementSum(copy, ipHeaderLength, copy.length, pseudo) & 0xffff
@@ -376,7 +394,7 @@ export function withFullTcpChecksum(packet: Uint8Array): Uint8Array {
   return copy
 }
 
-/** One allocation: IPv4 header + TCP header + options + payload, both checksums filled. */
+/** One allocation: IP header + TCP header + options + payload, the checksums filled. */
 export function buildTcpPacket(f: TcpPacketFields): Uint8Array {
   const buf = new Uint8Array(tcpPacketLength(f))
   writeTcpPacket(buf, 0, f)

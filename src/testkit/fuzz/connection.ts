@@ -23,12 +23,17 @@ import { DEFAULT_TCP_CONFIG } from '../../stack/tcp/config.js'
 import { seqAdd, seqDiff, seqLe } from '../../stack/tcp/seq.js'
 import { isTransition, type State } from '../../stack/tcp/state.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
-import { parseIPv4 } from '../../stack/wire/ipv4.js'
+import type { Address } from '../../stack/wire/address.js'
+import { IPPROTO_ICMP, parseIPv4 } from '../../stack/wire/ipv4.js'
+import { IPPROTO_ICMPV6, parseIPv6 } from '../../stack/wire/ipv6.js'
 import { ACK, FIN, RST, SYN, buildTcpPacket, flagsToString, parseTcp, type TcpOptions, type TcpSegment } from '../../stack/wire/tcp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 
 export const STACK_ADDRESS = '10.0.0.2'
 export const PEER_ADDRESS = '10.0.0.1'
+/** With `ipv6`, the connection runs between these (the same TCP layer over IPv6). */
+export const STACK_ADDRESS6 = 'fd00::2'
+export const PEER_ADDRESS6 = 'fd00::1'
 const STACK_ADDR = 0x0a000002
 const PEER_ADDR = 0x0a000001
 /** The peer's ISN: just below 2^32, so the connection's sequence numbers wrap early on. */
@@ -130,20 +135,25 @@ export class FuzzConnection {
   peerNxt = 0
   /** Segments the stack sent, parsed, oldest first (the driver keeps the last few hundred). */
   readonly sent: TcpSegment[] = []
+  /** The two ends' addresses: IPv4, or IPv6 (`open(state, true)`). */
+  private readonly stackAddr: Address
+  private readonly peerAddr: Address
 
-  private constructor() {
+  private constructor(readonly ipv6: boolean) {
+    this.stackAddr = ipv6 ? STACK_ADDRESS6 : STACK_ADDR
+    this.peerAddr = ipv6 ? PEER_ADDRESS6 : PEER_ADDR
     this.link = new TapLink(packet => this.stackSent(packet))
     this.stack = new Stack({
-      address: STACK_ADDRESS, link: this.link, clock: this.clock, random: new SeededRandom(1),
+      address: STACK_ADDRESS, address6: STACK_ADDRESS6, link: this.link, clock: this.clock, random: new SeededRandom(1),
       mslMs: 1_000, finWait2TimeoutMs: 5_000, tcp: { rcvBufSize: 64 * 1024, sndBufSize: 64 * 1024 },
     })
     this.stack.on('internal-error', (error: unknown) => this.violate(`internal error: ${error instanceof Error ? error.stack : String(error)}`))
     this.stack.on('state', (c: StateChange) => this.stateChanged(c))
   }
 
-  /** A fresh stack with a connection in `state` (LISTEN: a listener and no connection yet). */
-  static async open(state: OpenState): Promise<FuzzConnection> {
-    const f = new FuzzConnection()
+  /** A fresh stack with a connection in `state` (LISTEN: a listener and no connection yet), over IPv6 with `ipv6`. */
+  static async open(state: OpenState, ipv6 = false): Promise<FuzzConnection> {
+    const f = new FuzzConnection(ipv6)
     await f.driveTo(state)
     return f
   }
@@ -212,7 +222,7 @@ export class FuzzConnection {
 
   private async driveTo(state: OpenState): Promise<void> {
     if (state === 'SYN-SENT') {
-      const socket = this.stack.connect({ host: PEER_ADDRESS, port: PEER_PORT, allowHalfOpen: true })
+      const socket = this.stack.connect({ host: this.ipv6 ? PEER_ADDRESS6 : PEER_ADDRESS, port: PEER_PORT, allowHalfOpen: true })
       this.adopt(socket)
       this.stackPort = socket.localPort
       await settle()
@@ -277,7 +287,7 @@ export class FuzzConnection {
       for (let i = 0; i < payload.length; i++) payload[i] = patternByte(first + i)
     }
     return buildTcpPacket({
-      src: PEER_ADDR, dst: STACK_ADDR, srcPort: this.peerPort, dstPort: this.stackPort,
+      src: this.peerAddr, dst: this.stackAddr, srcPort: this.peerPort, dstPort: this.stackPort,
       seq, ack: seg.flags & ACK ? ((this.iss ?? 0) + seg.ack) >>> 0 : 0,
       flags: seg.flags, window: seg.window, options: seg.options, payload,
     })
@@ -311,8 +321,11 @@ export class FuzzConnection {
 
   /** Every packet the stack sends: learn its ISS and how far it has sent; check its ACK (invariant 5). */
   private stackSent(packet: Uint8Array): void {
-    const ip = parseIPv4(packet)
+    const ip = this.ipv6 ? parseIPv6(packet) : parseIPv4(packet)
     if (!ip.ok) return this.violate(`the stack sent a bad IP packet: ${ip.reason}`)
+    // An ICMP or ICMPv6 error answering a mutated packet (a next header we do not carry, a UDP
+    // port nobody holds) is the IP layer's business, not the connection's.
+    if (ip.value.header.protocol === IPPROTO_ICMP || ip.value.header.protocol === IPPROTO_ICMPV6) return
     const parsed = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst)
     if (!parsed.ok) return this.violate(`the stack sent a bad TCP segment: ${parsed.reason}`)
     const seg = parsed.value

@@ -126,9 +126,11 @@ export interface ScriptOptions {
   toleranceUs: number
   /** --tolerance_percent: a tolerance that grows with the gap since the previous event. Default 0. */
   tolerancePercent: number
-  /** --local_ip: the stack's address. Default 192.168.0.1. */
+  /** --ip_version: the scripts' packets are IPv4 (the default) or IPv6 (RFC 8200) on the wire. */
+  ipVersion: 'ipv4' | 'ipv6'
+  /** --local_ip: the stack's address. Default 192.168.0.1 (IPv6: fd3d:fa7b:d17d::1). */
   localIp: string
-  /** --remote_ip: the script's (the peer's) address. Default 192.0.2.1. */
+  /** --remote_ip: the script's (the peer's) address. Default 192.0.2.1 (IPv6: 2001:db8::1, RFC 3849's documentation prefix). */
   remoteIp: string
   /** --bind_port: the port bind() and listen() use. Default 8080. */
   bindPort: number
@@ -146,6 +148,7 @@ export interface ScriptOptions {
 export const DEFAULT_OPTIONS: ScriptOptions = {
   toleranceUs: 4000,
   tolerancePercent: 0,
+  ipVersion: 'ipv4',
   localIp: '192.168.0.1',
   remoteIp: '192.0.2.1',
   bindPort: 8080,

@@ -7,7 +7,7 @@
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
 import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
-import { parseAddress } from '../../stack/wire/ipv4.js'
+import { parseAnyAddress } from '../../stack/wire/address.js'
 import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
@@ -115,12 +115,21 @@ class Parser {
     }
     const ip = (): string => {
       const v = need()
-      if (parseAddress(v) === null) throw new ScriptError(t.line, `--${t.text} must be an IPv4 address, not ${v}`)
+      if (parseAnyAddress(v) === null) throw new ScriptError(t.line, `--${t.text} must be an IPv4 or IPv6 address, not ${v}`)
       return v
     }
     switch (t.text) {
       case 'tolerance_usecs': options.toleranceUs = int(0, 60_000_000); break
       case 'tolerance_percent': options.tolerancePercent = int(0, 100); break
+      case 'ip_version': {
+        let v = need()
+        // The tokenizer cuts "ipv4-mapped-ipv6" at its dashes: join the word again.
+        while (this.isPunct('-') && this.peek(1).line === t.line) v += `-${(this.next(), this.next()).text}`
+        if (v === 'ipv4-mapped-ipv6' || v === 'ipv4_mapped_ipv6') throw unsupported(t.line, '--ip_version=ipv4-mapped-ipv6 (IPv4 on the wire behind IPv6 sockets): tuntcp has no IPv4-mapped sockets')
+        if (v !== 'ipv4' && v !== 'ipv6') throw new ScriptError(t.line, `--ip_version must be ipv4 or ipv6, not ${v}`)
+        options.ipVersion = v
+        break
+      }
       case 'local_ip': options.localIp = ip(); break
       case 'remote_ip': options.remoteIp = ip(); break
       case 'bind_port': options.bindPort = int(1, 65535); break

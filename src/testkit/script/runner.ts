@@ -15,12 +15,12 @@ import { Stack, type StackOptions } from '../../stack/stack.js'
 import type { State } from '../../stack/tcp/state.js'
 import { TCP_PROFILES, type TcpProfileName } from '../../stack/tcp/config.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
-import { parseAddress } from '../../stack/wire/ipv4.js'
+import { addressText, isV6, parseAnyAddress, type Address } from '../../stack/wire/address.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../stack/wire/icmp.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
-import type { CodeSpec, EventTime, Expr, IcmpSpec, PacketSpec, Script, ScriptEvent, ShellSpec, SyscallSpec, TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
 import { nstatSnapshot } from './nstat.js'
 import type { PyValue } from './python.js'
@@ -38,6 +38,8 @@ export interface RunOptions {
   profile?: TcpProfileName
   /** Called with one line per event and per segment sent, for `tuntcp script --verbose`. */
   trace?: (line: string) => void
+  /** packetdrill's --ip_version given on the command line: wins over the script's own. */
+  ipVersion?: 'ipv4' | 'ipv6'
   /** Called with the stack before the script runs, to watch it (`tuntcp script --trace-json`). */
   onStack?: (stack: Stack) => void
 }
@@ -62,6 +64,9 @@ export interface RunResult {
 
 /** The port the remote end uses for connections it opens (packetdrill picks an ephemeral one). */
 export const REMOTE_PORT = 40_000
+/** With --ip_version=ipv6 and no --local_ip / --remote_ip, as packetdrill: the stack's address (a ULA, RFC 4193) and the script's (RFC 3849's documentation prefix). */
+export const LOCAL_IP6 = 'fd3d:fa7b:d17d::1'
+export const REMOTE_IP6 = '2001:db8::1'
 /** How far past a missed deadline we look, in virtual time, to say what the stack sent instead. */
 const LOOKAHEAD_US = 600_000_000
 
@@ -189,8 +194,10 @@ class Runner {
   private readonly clock = new VirtualClock(0)
   private readonly link: ScriptLink
   private readonly stack: Stack
-  private readonly local: number
-  private readonly remote: number
+  /** The stack's and the script's addresses, of the family --ip_version says (wire/address.ts). */
+  private readonly local: Address
+  private readonly remote: Address
+  private readonly remoteIp: string
   private readonly sent: Sent[] = []
   private readonly fds = new Map<number, Fd>()
   private conn: Connection
@@ -220,14 +227,26 @@ class Runner {
 
   constructor(private readonly script: Script, private readonly options: RunOptions) {
     const o = script.options
-    this.local = parseAddress(o.localIp)!
-    this.remote = parseAddress(o.remoteIp)!
+    // --ip_version=ipv6: the IPv4 defaults give way to packetdrill's IPv6 ones (a ULA for the stack, RFC 3849's documentation prefix for the peer).
+    const ipVersion = options.ipVersion ?? o.ipVersion
+    const v6 = ipVersion === 'ipv6'
+    const localIp = v6 && o.localIp === DEFAULT_OPTIONS.localIp ? LOCAL_IP6 : o.localIp
+    this.remoteIp = v6 && o.remoteIp === DEFAULT_OPTIONS.remoteIp ? REMOTE_IP6 : o.remoteIp
+    this.local = parseAnyAddress(localIp)!
+    this.remote = parseAnyAddress(this.remoteIp)!
+    const mixed = isV6(this.local) !== v6 || isV6(this.remote) !== v6
+    if (mixed) {
+      // Reported as the script's failure by run(); the stack below gets addresses it can take.
+      this.failure = { line: 0, source: '', message: `--local_ip ${localIp} and --remote_ip ${this.remoteIp} must both be ${v6 ? 'IPv6' : 'IPv4'} addresses (--ip_version=${ipVersion})` }
+      this.local = v6 ? LOCAL_IP6 : parseAnyAddress(DEFAULT_OPTIONS.localIp)!
+    }
     this.link = new ScriptLink(packet => this.onSend(packet))
     this.stack = new Stack({
       ...options.stack,
       // The script's own --tcp_ options win over what its shell lines set up.
       tcp: { ...(options.profile === undefined ? {} : TCP_PROFILES[options.profile]), ...options.stack?.tcp, ...mergeEffects(script.setup), ...o.tcp },
-      address: o.localIp, link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
+      address: v6 || mixed ? DEFAULT_OPTIONS.localIp : localIp, address6: v6 ? addressText(this.local) : undefined,
+      link: this.link, clock: this.clock, random: new SeededRandom(options.seed ?? 1),
     })
     this.stack.on('internal-error', (error: Error) => {
       const ev = this.current ?? this.last?.ev
@@ -240,7 +259,7 @@ class Runner {
   async run(): Promise<RunResult> {
     this.traceShell(this.script.setup)
     this.nstat(this.script.setup, null)
-    for (const ev of this.script.events) {
+    for (const ev of this.failure === null ? this.script.events : []) {
       await this.runEvent(ev)
       if (this.failure !== null) break
     }
@@ -484,15 +503,17 @@ class Runner {
    * test (numbered as its `>` lines are), or else of the last segment the stack sent.
    */
   private icmpIn(ev: ScriptEvent, a: IcmpSpec): void {
+    const { local, remote } = this
+    if (typeof local !== 'number' || typeof remote !== 'number') return this.fail(ev, 'unsupported: ICMP lines with --ip_version=ipv6 (they build ICMPv4 destination unreachables)')
     const c = this.conn
     const last = this.lastOut
     if (a.quote === undefined && last === null) return this.fail(ev, 'the ICMP message has no segment to quote: the stack has sent none yet (write [start:end(length)])')
     const seq = a.quote !== undefined ? (c.liveLocalIsn + a.quote.seq) >>> 0 : last!.seq
     const srcPort = a.quote !== undefined || last === null ? c.localPort : last.srcPort
     const dstPort = a.quote !== undefined || last === null ? c.remotePort : last.dstPort
-    const quoted = buildPacket({ src: this.local, dst: this.remote, srcPort, dstPort, seq, ack: 0, flags: 0, win: 0, options: new Uint8Array(0), payload: new Uint8Array(0) })
+    const quoted = buildPacket({ src: local, dst: remote, srcPort, dstPort, seq, ack: 0, flags: 0, win: 0, options: new Uint8Array(0), payload: new Uint8Array(0) })
     // Next-hop MTU in the low 16 bits of the second word (RFC 1191 4).
-    this.link.inject([buildIcmpPacket({ src: this.remote, dst: this.local, type: ICMP_DEST_UNREACHABLE, code: a.code, rest: a.mtu ?? 0, body: quoted.subarray(0, 28) })])
+    this.link.inject([buildIcmpPacket({ src: remote, dst: local, type: ICMP_DEST_UNREACHABLE, code: a.code, rest: a.mtu ?? 0, body: quoted.subarray(0, 28) })])
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
@@ -904,7 +925,7 @@ class Runner {
     }
     let socket: Socket
     try {
-      socket = this.stack.connect({ host: this.script.options.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true, fastOpen })
+      socket = this.stack.connect({ host: this.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true, fastOpen })
     } catch (error) {
       return { ret: -1, errno: (error as { code?: string }).code ?? 'EADDRINUSE' }
     }

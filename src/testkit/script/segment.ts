@@ -2,8 +2,10 @@
 // from the stack's packets (outbound), and printed back in the script's own
 // notation, `S. 0:0(0) ack 1 win 65535 <mss 1460>`, for messages.
 
-import { onesComplementSum, pseudoHeaderSum } from '../../stack/wire/checksum.js'
-import { IPPROTO_TCP, IPV4_HEADER_LENGTH, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4.js'
+import { bytesV6, fromBytesV6, ipHeaderLength, pseudoHeaderSumOf, type Address } from '../../stack/wire/address.js'
+import { onesComplementSum } from '../../stack/wire/checksum.js'
+import { IPPROTO_TCP, parseIPv4, readU32, writeIPv4Header, writeU32 } from '../../stack/wire/ipv4.js'
+import { parseIPv6, writeIPv6Header } from '../../stack/wire/ipv6.js'
 import { ACK, FAST_OPEN_EXID, flagsToString, OPT_EXPERIMENTAL, OPT_FAST_OPEN, parseTcp, TCP_HEADER_LENGTH } from '../../stack/wire/tcp.js'
 import type { EcnSpec, TcpOptionSpec } from './ast.js'
 
@@ -179,8 +181,9 @@ export function withTsEcr(options: TcpOptionSpec[], ecr: number): TcpOptionSpec[
 }
 
 export interface WireSegment {
-  src: number
-  dst: number
+  /** IPv4 as a number, IPv6 as RFC 5952 text (wire/address.ts). */
+  src: Address
+  dst: Address
   srcPort: number
   dstPort: number
   seq: number
@@ -193,11 +196,13 @@ export interface WireSegment {
   ecn: number
 }
 
-/** Decode a packet the stack sent; null when it is not TCP over IPv4 (ICMP, say). */
+/** Decode a packet the stack sent; null when it is not TCP over IPv4 or IPv6 (ICMP, say). */
 export function decodePacket(packet: Uint8Array): WireSegment | null {
-  const ip = parseIPv4(packet)
+  const v6 = packet.length > 0 && packet[0]! >> 4 === 6
+  const ip = v6 ? parseIPv6(packet) : parseIPv4(packet)
   if (!ip.ok || ip.value.header.protocol !== IPPROTO_TCP) return null
-  const { src, dst, tos } = ip.value.header
+  const h = ip.value.header
+  const [src, dst, tos]: [Address, Address, number] = 'tos' in h ? [h.src, h.dst, h.tos] : [fromBytesV6(h.src), fromBytesV6(h.dst), h.trafficClass]
   const tcp = parseTcp(ip.value.payload, src, dst)
   if (!tcp.ok) return null
   const s = tcp.value
@@ -207,12 +212,18 @@ export function decodePacket(packet: Uint8Array): WireSegment | null {
   }
 }
 
-/** Build one IPv4 + TCP packet with the options bytes exactly as given and both checksums. */
-export function buildPacket(f: { src: number; dst: number; srcPort: number; dstPort: number; seq: number; ack: number; flags: number; win: number; options: Uint8Array; payload: Uint8Array; ecn?: number }): Uint8Array {
+/** Build one IPv4 + TCP or IPv6 + TCP packet (by the family of src) with the options bytes exactly as given and the checksums. */
+export function buildPacket(f: { src: Address; dst: Address; srcPort: number; dstPort: number; seq: number; ack: number; flags: number; win: number; options: Uint8Array; payload: Uint8Array; ecn?: number }): Uint8Array {
   const tcpLength = TCP_HEADER_LENGTH + f.options.length + f.payload.length
-  const buf = new Uint8Array(IPV4_HEADER_LENGTH + tcpLength)
-  writeIPv4Header(buf, 0, { src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength, tos: f.ecn ?? 0 })
-  const o = IPV4_HEADER_LENGTH
+  const o = ipHeaderLength(f.src)
+  const buf = new Uint8Array(o + tcpLength)
+  if (typeof f.src === 'string' && typeof f.dst === 'string') {
+    writeIPv6Header(buf, 0, { src: bytesV6(f.src), dst: bytesV6(f.dst), protocol: IPPROTO_TCP, payloadLength: tcpLength, trafficClass: f.ecn ?? 0 })
+  } else if (typeof f.src === 'number' && typeof f.dst === 'number') {
+    writeIPv4Header(buf, 0, { src: f.src, dst: f.dst, protocol: IPPROTO_TCP, payloadLength: tcpLength, tos: f.ecn ?? 0 })
+  } else {
+    throw new RangeError('a packet between addresses of two families')
+  }
   buf[o] = f.srcPort >>> 8
   buf[o + 1] = f.srcPort & 0xff
   buf[o + 2] = f.dstPort >>> 8
@@ -225,7 +236,7 @@ export function buildPacket(f: { src: number; dst: number; srcPort: number; dstP
   buf[o + 15] = f.win & 0xff
   buf.set(f.options, o + TCP_HEADER_LENGTH)
   buf.set(f.payload, o + TCP_HEADER_LENGTH + f.options.length)
-  const sum = ~onesComplementSum(buf, o, o + tcpLength, pseudoHeaderSum(f.src, f.dst, IPPROTO_TCP, tcpLength)) & 0xffff
+  const sum = ~onesComplementSum(buf, o, o + tcpLength, pseudoHeaderSumOf(f.src, f.dst, IPPROTO_TCP, tcpLength)) & 0xffff
   buf[o + 16] = sum >>> 8
   buf[o + 17] = sum & 0xff
   return buf

@@ -18,6 +18,7 @@ import { SeededRandom } from '../../stack/random.js'
 import { Stack, type StackOptions, type StateChange } from '../../stack/stack.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
 import { parseAddress } from '../../stack/wire/ipv4.js'
+import { fromBytesV6, parseAnyAddress } from '../../stack/wire/address.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { EventQueue } from './event-queue.js'
 import { Path, type LinkModel } from './path.js'
@@ -95,6 +96,8 @@ export class Simulation {
   private readonly mtu: number
   private readonly record: boolean
   private readonly hosts = new Map<number, Host>()
+  /** Hosts by their IPv6 address (HostOptions.address6), for IPv6 packets; the same Host objects. */
+  private readonly hosts6 = new Map<string, Host>()
   private readonly paths = new Map<string, Path>()
   private readonly queue = new EventQueue()
   private readonly digest: Hash = createHash('sha256')
@@ -122,6 +125,8 @@ export class Simulation {
     const addr = parseAddress(address)
     if (addr === null) throw new TypeError(`not an IPv4 address: ${address}`)
     if (this.hosts.has(addr)) throw new Error(`simulation: ${address} already has a host`)
+    const addr6 = options.address6 === undefined ? null : parseAnyAddress(options.address6)
+    if (typeof addr6 === 'string' && this.hosts6.has(addr6)) throw new Error(`simulation: ${addr6} already has a host`)
     const clock = new VirtualClock(this.current)
     const link = new SimLink(this, addr, this.mtu)
     const stack = new Stack({ ...options, address, link, clock, random: new SeededRandom(this.random.nextUint32()) })
@@ -130,7 +135,10 @@ export class Simulation {
       this.stateChanges.push({ ...change, time: this.current, host: address })
       this.note(`${address} ${change.conn.localPort}>${change.conn.remoteAddress}:${change.conn.remotePort} ${change.from} -> ${change.to} (${change.cause})`)
     })
-    this.hosts.set(addr, { address: addr, stack, clock, link })
+    const host = { address: addr, stack, clock, link }
+    this.hosts.set(addr, host)
+    // With options.address6 the host takes IPv6 too, over the same paths as its IPv4 (one wire).
+    if (stack.address6 !== null) this.hosts6.set(stack.address6, host)
     return stack
   }
 
@@ -206,14 +214,15 @@ export class Simulation {
   /** Called by a host's link: put the packet on the path to its destination. */
   route(from: number, packet: Uint8Array): void {
     const copy = packet.slice() // the sender may reuse its buffer
-    const to = packet.length >= 20 ? readAddress(packet, 16) : -1
-    const host = this.hosts.get(to)
+    const host = packet.length >= 40 && packet[0]! >> 4 === 6
+      ? this.hosts6.get(fromBytesV6(packet.subarray(24, 40)))
+      : this.hosts.get(packet.length >= 20 ? readAddress(packet, 16) : -1)
     if (host === undefined || packet.length > this.mtu) {
       this.unroutable++
       this.note(`drop unroutable`, copy)
       return
     }
-    const path = this.pathBetween(from, to)
+    const path = this.pathBetween(from, host.address)
     const arrivals = path.send(copy, this.current)
     if (arrivals.length === 0) this.note('lost', copy)
     for (const a of arrivals) {

@@ -18,7 +18,7 @@
 // is reused for the next batch, so JavaScript must copy what it keeps.
 //
 // Offload (optional): with IFF_VNET_HDR every packet read or written starts with a
-// 10-byte struct virtio_net_hdr, and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) lets the
+// 10-byte struct virtio_net_hdr, and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) lets the
 // kernel hand us TCP segments larger than the MTU with their checksum left partial,
 // and take ours the same way (it splits them at gso_size). tun-device.ts reads and
 // writes the header; here we only switch it on, and report whether that worked.
@@ -168,11 +168,11 @@ static int device_mtu(int sock, const char *name, int mtu, int *out) {
   return 0;
 }
 
-/** IFF_VNET_HDR was set on fd: size the header and ask for checksum and TSO4 offload. 0 or errno. */
+/** IFF_VNET_HDR was set on fd: size the header and ask for checksum, TSO4 and TSO6 offload. 0 or errno. */
 static int enable_offload(int fd) {
   int size = VNET_HDR_LEN;
   if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) return errno;
-  if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) return errno;
+  if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) return errno;
   return 0;
 }
 

@@ -381,7 +381,7 @@ describe("the kernel's own IPv6 on the link (RFC 4861 6.3.7, RFC 3810): counted 
     expect(p.stack.counters.toJSON().ignored).toEqual({ 'ipv6-router-solicitation': 1, 'ipv6-mld': 2 })
     const text = p.stack.counters.format()
     expect(text).toContain('drops: none')
-    expect(text).toMatch(/^ignored \(not IPv4\): ipv6-mld 2, ipv6-router-solicitation 1$/m)
+    expect(text).toMatch(/^ignored \(the link's own IPv6, by kind\): ipv6-mld 2, ipv6-router-solicitation 1$/m)
   })
 
   it('never throws for any bytes after a version nibble of 6, and keeps the connection', async () => {

@@ -10,17 +10,12 @@ import { IPV4_HEADER_LENGTH, writeIPv4Header } from '../../../src/stack/wire/ipv
 import { buildUdpPacket } from '../../../src/stack/wire/udp'
 import { MemoryLink } from '../../../src/tun/memory-link'
 import type { UdpFlow } from '../../../src/stack/udp/flow'
-import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
-import { A, B, twoStacks } from '../../helpers/two-stacks'
+import type { UdpSocket } from '../../../src/stack/udp/socket'
+import { A, B, twoStacks, messages } from '../../helpers/two-stacks'
 import { runFor, settle } from '../../helpers/virtual-time'
 
 const DNS = '8.8.8.8'
 
-function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
-  const seen: Array<[string, RemoteInfo]> = []
-  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
-  return seen
-}
 
 describe('any-destination UDP flows', () => {
   it('accepts a flow: the socket answers from the destination the client meant, and takes the rest of the flow', async () => {

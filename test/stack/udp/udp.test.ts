@@ -6,23 +6,17 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Stack } from '../../../src/stack/stack'
 import { VirtualClock } from '../../../src/stack/time/virtual-clock'
-import type { RemoteInfo, UdpSocket } from '../../../src/stack/udp/socket'
+import type { UdpSocket } from '../../../src/stack/udp/socket'
 import { ICMP_DEST_UNREACHABLE, parseIcmp } from '../../../src/stack/wire/icmp'
 import { IPPROTO_ICMP, parseIPv4 } from '../../../src/stack/wire/ipv4'
 import { buildUdpPacket, parseUdp } from '../../../src/stack/wire/udp'
 import { MemoryLink } from '../../../src/tun/memory-link'
-import { A, B, twoStacks } from '../../helpers/two-stacks'
+import { A, B, twoStacks, messages } from '../../helpers/two-stacks'
 import { runFor, settle } from '../../helpers/virtual-time'
 
 const A_ADDR = 0x0a000001
 const B_ADDR = 0x0a000002
 
-/** Every 'message' a socket emits, as [text, rinfo]. */
-function messages(socket: UdpSocket): Array<[string, RemoteInfo]> {
-  const seen: Array<[string, RemoteInfo]> = []
-  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => seen.push([msg.toString(), rinfo]))
-  return seen
-}
 
 /** The codes of a socket's 'error's. */
 function errors(socket: UdpSocket): Array<Error & { code?: string; syscall?: string }> {
@@ -109,7 +103,8 @@ describe('UDP sockets (dgram-shaped)', () => {
 
   it('throws dgram\'s errors for misuse, before doing anything', async () => {
     const { a } = twoStacks()
-    expect(() => a.createSocket('udp6' as 'udp4')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_TYPE' }))
+    expect(() => a.createSocket('udp5' as 'udp4')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_TYPE' }))
+    expect(() => a.createSocket('udp6')).toThrow(/needs an IPv6 address: StackOptions.address6/) // this stack has none
     const s = a.createSocket('udp4')
     expect(() => s.bind(70000)).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_PORT' }))
     expect(() => s.send('x', 0, B)).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_PORT' }))

@@ -110,3 +110,31 @@ describe('invariants hold under random segments (RFC 9293 3.10, RFC 5961)', () =
     }, 120_000)
   }
 })
+
+describe('the same invariants over IPv6 (one TCP layer for both families)', () => {
+  it('drives a fresh stack into each state over IPv6, breaking no invariant on the way', async () => {
+    for (const state of OPEN_STATES) {
+      const f = await FuzzConnection.open(state, true)
+      expect(f.state).toBe(state)
+      expect(f.violations()).toEqual([])
+    }
+    const f = await FuzzConnection.open('ESTABLISHED', true)
+    expect(f.stack.connections()[0]).toMatchObject({ localAddress: 'fd00::2', remoteAddress: 'fd00::1' })
+  })
+
+  for (const state of ['SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT'] as const) {
+    it(`from ${state}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async steps => {
+          const f = await FuzzConnection.open(state, true)
+          for (const s of steps) {
+            await f.apply(resolveStep(f, s))
+            const broken = f.violations()
+            if (broken.length > 0) throw new Error(`after ${JSON.stringify(s)}:\n  ${broken.join('\n  ')}`)
+          }
+        }),
+        { numRuns: Math.max(10, RUNS / 4), ...replay },
+      )
+    }, 120_000)
+  }
+})

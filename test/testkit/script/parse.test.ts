@@ -126,6 +126,8 @@ describe('segments', () => {
 
   it.each([
     ['0 < . 1:1(0) ack 1', 'line 1: an inbound segment needs its window: win N'],
+    ['--ip_version=ipv4-mapped-ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', 'line 1: unsupported: --ip_version=ipv4-mapped-ipv6 (IPv4 on the wire behind IPv6 sockets): tuntcp has no IPv4-mapped sockets'],
+    ['--ip_version=ipv7\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', 'line 1: --ip_version must be ipv4 or ipv6, not ipv7'],
     ['0 < S 0:0(0) win 1 <...>', 'line 1: <...> for TCP options can only be used with outbound segments'],
     ['0 > . 1:5(3)', 'line 1: inconsistent sequence numbers and payload length: end must be start + length'],
     ['0 > . 1:1(0) win 70000', 'line 1: window 70000 out of range (0 to 65535)'],
@@ -208,7 +210,7 @@ describe('options', () => {
   it.each([
     ['--frob=1\n0 close(3) = 0', 'line 1: unsupported: option --frob'],
     ['--tolerance_usecs=x\n0 close(3) = 0', 'line 1: --tolerance_usecs must be a whole number from 0 to 60000000, not x'],
-    ['--local_ip=10.0.0\n0 close(3) = 0', 'line 1: --local_ip must be an IPv4 address, not 10.0'],
+    ['--local_ip=10.0.0\n0 close(3) = 0', 'line 1: --local_ip must be an IPv4 or IPv6 address, not 10.0'],
     ['--tcp_msl_ms=fast\n0 close(3) = 0', 'line 1: --tcp_msl_ms must be a whole number, not fast'],
     ['--tcp_sack=maybe\n0 close(3) = 0', 'line 1: --tcp_sack must be true or false, not maybe'],
     ['--tcp_congestion_control=vegas\n0 close(3) = 0', 'line 1: --tcp_congestion_control must be one of newreno, cubic, not vegas'],

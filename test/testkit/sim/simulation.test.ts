@@ -48,6 +48,22 @@ describe('Simulation', () => {
     expect(sim.log.some(l => / 10\.0\.0\.1 \d+>10\.0\.0\.2:9 ESTABLISHED -> FIN-WAIT-1 \(CLOSE\)$/.test(l))).toBe(true)
   })
 
+  it('carries IPv6 between hosts given address6, on the paths of their IPv4 addresses, and logs it', async () => {
+    const sim = new Simulation({ seed: 3, link: { delayMs: 5, loss: 0.05, reorder: 0.1, jitterMs: 2 }, record: true })
+    const server = sim.addStack('10.0.0.2', { address6: 'fd00::2', mslMs: 1000 })
+    const client = sim.addStack('10.0.0.1', { address6: 'fd00::1', mslMs: 1000 })
+    let received = 0
+    server.createServer((s: Socket) => { s.on('data', (c: Buffer) => { received += c.length }); s.on('end', () => s.end()) }).listen(9)
+    const sock = client.connect({ host: 'fd00::2', port: 9 })
+    sock.resume()
+    sock.end(Buffer.alloc(100_000, 0x61))
+    await sim.runUntilQuiet()
+    expect(received).toBe(100_000)
+    expect(sim.log.find(l => l.includes(' deliver '))).toMatch(/deliver fd00::1:\d+ > fd00::2:9 S seq \d+ ack 0 win \d+ len 0$/)
+    expect(sim.internalErrors).toEqual([])
+    expect(() => sim.addStack('10.0.0.3', { address6: 'fd00::2' })).toThrow(/fd00::2 already has a host/)
+  })
+
   it('delays every packet by delayMs: the handshake takes one round trip', async () => {
     const sim = new Simulation({ seed: 1, link: { delayMs: 25 } })
     const server = sim.addStack('10.0.0.2')
