@@ -66,7 +66,7 @@ function rtt(host, port, count) {
       samples.sort((a, b) => a - b)
       const q = p => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]
       const mean = samples.reduce((s, x) => s + x, 0) / samples.length
-      resolve({ count: samples.length, warmup, p50us: q(0.5), p99us: q(0.99), meanUs: mean, minUs: samples[0], maxUs: samples.at(-1) })
+      resolve({ count: samples.length, warmup, p50us: q(0.5), p99us: q(0.99), p999us: q(0.999), meanUs: mean, minUs: samples[0], maxUs: samples.at(-1) })
     })
     sock.once('connect', ping)
   })

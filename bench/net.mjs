@@ -35,6 +35,8 @@ const profileArg = args.find(a => a.startsWith('--profile'))
 const profile = profileArg ? (profileArg.split('=')[1] ?? 'download') : null
 /** --workers=N: also measure tuntcp with N worker threads (null: not asked). */
 const workers = Number(args.find(a => a.startsWith('--workers='))?.split('=')[1] ?? 0) || null
+/** --rows=ab-c1,rtt: only these rows (null: all), for before/after pairs of one change. */
+const onlyRows = args.find(a => a.startsWith('--rows='))?.split('=')[1].split(',') ?? null
 
 const TUN = { dev: 'tbench0', addr: '10.78.0.2', kernelCidr: '10.78.0.1/24', addr6: 'fd78::2', kernelCidr6: 'fd78::1/64', mtu: 1500 }
 const TUN_WORKERS = { dev: 'tbench1', addr: '10.78.1.2', kernelCidr: '10.78.1.1/24', mtu: 1500 }
@@ -52,7 +54,7 @@ const PLAN = {
   abParallel: quick ? 600 : 4000,
   abTimeLimitS: quick ? 10 : 25,
   wrkSeconds: quick ? 2 : 5,
-  rttCount: quick ? 300 : 2000,
+  rttCount: quick ? 300 : 10_000,
   transferReps: quick ? 1 : 5,
   abReps: quick ? 1 : 5,
   /** One untimed run of this many requests before the timed ab runs (and 1 s of wrk before wrk's). */
@@ -319,7 +321,7 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-/** Run one row on both sides; returns the table rows it makes (RTT makes p50 and p99). */
+/** Run one row on both sides; returns the table rows it makes (RTT makes p50, p99 and p99.9). */
 async function runRow(row, allTargets) {
   // An IPv6 row runs on the sides that have an IPv6 address, at that address.
   const targets = row.ipv6 ? allTargets.filter(t => t[3] !== undefined).map(([name, , pid, addr6]) => [name, addr6, pid]) : allTargets
@@ -372,6 +374,7 @@ async function runRow(row, allTargets) {
   return [
     make(`${row.id}-p50`, row.label.replace('RTT', 'RTT p50'), r => r.detail.p50us),
     make(`${row.id}-p99`, row.label.replace('RTT', 'RTT p99'), r => r.detail.p99us),
+    make(`${row.id}-p999`, row.label.replace('RTT', 'RTT p99.9'), r => r.detail.p999us),
   ]
 }
 
@@ -404,9 +407,9 @@ function summarizeProfile(file, n = 15) {
   return { totalMs: Math.round(total / 1000), functions: top(byFunction, n), files: top(byFile, 10), layers: top(byLayer, 20) }
 }
 
-/** Which part of the server a sample's function belongs to: a folder of src/, a part of Node, or V8 itself. */
+/** Which part of the server a sample's function belongs to: a folder of src/ (dist/ compiled from it), a part of Node, or V8 itself. */
 function layerOf(where, functionName) {
-  const m = /^src\/(stack\/[a-z-]+|[a-z-]+)\//.exec(where)
+  const m = /^(?:src|dist)\/(stack\/[a-z-]+|[a-z-]+)\//.exec(where)
   if (m) return `src/${m[1]}`
   if (where.startsWith('node:internal/http') || where === 'node:_http_server' || where.startsWith('node:_http')) return 'node:http'
   if (where.startsWith('node:internal/streams') || where === 'node:stream') return 'node:streams'
@@ -506,7 +509,9 @@ async function main() {
         await ab(addr, 1000 * threads, 32)
       }
     }
-    for (const row of ROWS) results.rows.push(...await runRow(row, targets))
+    for (const row of ROWS) {
+      if (onlyRows === null || onlyRows.includes(row.id)) results.rows.push(...await runRow(row, targets))
+    }
   } finally {
     if (tuntcpN) results.servers.tuntcpN = await tuntcpN.stop()
     results.servers.tuntcp = await tuntcp.stop()

@@ -12,6 +12,9 @@
 //   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
 //                                      download (--profile=upload, wrk, ab-c1, ab-c32: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
+//   npm run bench -- --only=net --rows=ab-c1,rtt   only those rows (ids: download, upload, ab-c1,
+//                                      ab-c32, wrk, rtt, download6, rtt6); TUNTCP_BENCH_TCP='{"outputCoalescing":false}'
+//                                      gives the tuntcp server a TcpConfig override (before/after pairs)
 //   npm run bench -- --workers=2       also tuntcp with 2 worker threads (serve --workers 2: a
 //                                      multi-queue TUN device, a queue and a Stack per thread),
 //                                      a column beside the single-threaded one, and a row of
@@ -42,10 +45,17 @@ const only = args.find(a => a.startsWith('--only='))?.split('=')[1] ?? null
 const profileArg = args.find(a => a.startsWith('--profile'))
 const workersArg = args.find(a => a.startsWith('--workers='))
 const workers = workersArg ? Number(workersArg.split('=')[1]) : null
-const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers='))
+const rowsArg = args.find(a => a.startsWith('--rows='))
+const ROW_IDS = ['download', 'upload', 'ab-c1', 'ab-c32', 'wrk', 'download-par', 'rtt', 'download6', 'rtt6']
+const badRow = rowsArg?.split('=')[1].split(',').find(id => !ROW_IDS.includes(id))
+if (badRow !== undefined) {
+  console.error(`bench: no row ${JSON.stringify(badRow)}; --rows takes a comma-separated list of ${ROW_IDS.join(', ')}`)
+  process.exit(2)
+}
+const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers=') && !a.startsWith('--rows='))
 if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy', 'forward'].includes(only)) ||
     (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
-  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)]')
+  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)] [--rows=ab-c1,ab-c32,...]')
   process.exit(2)
 }
 const wantInproc = !profileArg && (only === null || only === 'inproc')
@@ -107,7 +117,7 @@ function netBlocker(tools = TOOLS) {
 function net() {
   const out = join(scratch, 'net.json')
   const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
-  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : []), ...(workersArg && !profileArg ? [workersArg] : [])]
+  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : []), ...(workersArg && !profileArg ? [workersArg] : []), ...(rowsArg ? [rowsArg] : [])]
   // A fresh sysfs so /sys/class/net shows this namespace; exec: the PID we hold is net.mjs.
   const script = 'mount -t sysfs sysfs /sys && exec "$0" bench/net.mjs "$@"'
   return new Promise((resolvePromise, reject) => {

@@ -51,7 +51,9 @@ async function main(argv) {
     const [dev = 'tbench0', addr = '10.78.0.2', kernelCidr = '10.78.0.1/24', mtu = '1500', , addr6, kernelCidr6] = rest
     const device = TunDevice.open({ name: dev, mtu: Number(mtu) })
     configureKernelSide(device.name, kernelCidr6 ? [kernelCidr, kernelCidr6] : kernelCidr, Number(mtu))
-    const stack = new Stack({ address: addr, address6: addr6, link: device })
+    // TUNTCP_BENCH_TCP='{"outputCoalescing":false}': a TcpConfig override, to measure one switch off and on.
+    const tcp = process.env.TUNTCP_BENCH_TCP ? JSON.parse(process.env.TUNTCP_BENCH_TCP) : undefined
+    const stack = new Stack({ address: addr, address6: addr6, link: device, tcp })
     const servers = serveAll(stack)
     await allListening(servers)
     done = () => {

@@ -188,10 +188,13 @@ export class Stack extends EventEmitter {
       icmpErrors: new IcmpErrorSender(this.clock, this.counters, output, opts.icmpRate ?? DEFAULT_ICMP_RATE),
     })
     this.link.onReceive((packet, checksumTrusted) => this.input(packet, checksumTrusted))
-    // A link that delivers packets in batches says when each ends: the ACKs owed go then (ACK coalescing).
+    // A link that delivers packets in batches says when each ends: the ACKs owed go then (ACK
+    // coalescing), with what the application sent meanwhile (output coalescing). A microtask, so
+    // that the application's own callbacks of the batch (process.nextTick: node:http ends a
+    // response's socket in one) run first: their FIN rides with the response.
     if (this.link.onBatchEnd !== undefined) {
       this.tcp.useBatches()
-      this.link.onBatchEnd(() => this.endBatch())
+      this.link.onBatchEnd(() => queueMicrotask(() => this.endBatch()))
     }
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {

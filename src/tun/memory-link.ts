@@ -21,8 +21,8 @@ export interface MemoryLinkOptions {
   tsoMaxPayload?: number
   /**
    * Deliver in batches, as a TUN device does: the packets waiting when a delivery starts
-   * (and any queued meanwhile) form one batch, and the onBatchEnd handler runs after it.
-   * Default false: no batches, so the stack sends every ACK at once.
+   * (and any queued meanwhile) form one batch, delivered in one macrotask (a TUN read's
+   * wake-up), and the onBatchEnd handler runs after it. Default false: no batches, so the stack sends every ACK at once.
    */
   batches?: boolean
 }
@@ -54,7 +54,7 @@ export class MemoryLink implements Link {
   private handler: PacketHandler | null = null
   private batchEndHandler: (() => void) | null = null
   private closedFlag = false
-  /** Inbound packets waiting for the drain microtask, each with the link that sent it. */
+  /** Inbound packets waiting for the drain, each with the link that sent it. */
   private readonly queue: { packet: Uint8Array; from: MemoryLink | null }[] = []
   private draining = false
 
@@ -125,8 +125,18 @@ export class MemoryLink implements Link {
     this.queue.push({ packet, from })
     if (!this.draining) {
       this.draining = true
-      queueMicrotask(() => this.drain())
+      this.scheduleDrain()
     }
+  }
+
+  /**
+   * Without batches a microtask. With them a macrotask (setImmediate), as a TUN device's read
+   * wakes the loop: the application's process.nextTick callbacks from a batch then run before
+   * the stack's end-of-batch work (Stack.endBatch), as they do on the device.
+   */
+  private scheduleDrain(): void {
+    if (this.onBatchEnd !== undefined) setImmediate(() => this.drain())
+    else queueMicrotask(() => this.drain())
   }
 
   private drain(): void {
@@ -149,7 +159,7 @@ export class MemoryLink implements Link {
       // If a handler threw, the rest still goes, one microtask later.
       if (this.queue.length > 0) {
         this.draining = true
-        queueMicrotask(() => this.drain())
+        this.scheduleDrain()
       }
     }
   }

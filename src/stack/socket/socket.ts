@@ -305,6 +305,10 @@ export class Socket extends Duplex implements TcbUser {
     }
   }
 
+  writerWaiting(): boolean {
+    return this.pendingWrite !== null
+  }
+
   onClosed(error: TcpError | null): void {
     // A connection that never opened failed in connect(), naming the peer; an open one in a read.
     const peer = this.connecting ? { address: this.remoteAddress, port: this.remotePort } : undefined

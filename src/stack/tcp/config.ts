@@ -156,6 +156,12 @@ export interface TcpConfig {
    */
   ackCoalescing: boolean
   /**
+   * Output coalescing (tcp-layer.ts): what the application sends or closes while a batch is
+   * handled (its callbacks included) goes when the batch ends, in as few segments as the rules
+   * allow: a response and the FIN after it in one. Only with ackCoalescing, on a batching link.
+   */
+  outputCoalescing: boolean
+  /**
    * The tail loss probe's timeout (recovery/timers.ts, RFC 8985 7.2) is 2 * SRTT, at least
    * probeTimeoutMinMs, plus the peer's worst delayed ACK when one segment is out, else plus
    * probeTimeoutSlackMs. tuntcp: at least 10 ms, as the TLP draft; Linux: 2 ms added
@@ -234,6 +240,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
   ackCoalescing: true,
+  outputCoalescing: true,
   probeTimeoutMinMs: 10,
   probeTimeoutSlackMs: 0,
   // Both ends allowed; nothing happens until a socket asks for it (the per-socket option).

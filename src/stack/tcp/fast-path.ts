@@ -7,7 +7,8 @@
 //   a pure ACK of new data   we are sending (a download from us): the peer acknowledges
 //                            more of it, and says nothing else;
 //   the next in-order data   we are receiving (an upload to us): the peer's next bytes,
-//                            acknowledging nothing new.
+//                            acknowledging nothing new, or acknowledging what we sent
+//                            last (a request after our response, an echo's next byte).
 //
 // For these the eight steps of RFC 9293 3.10.7.4 (input.ts) decide nothing: PAWS passes,
 // the segment is acceptable as it is, carries no RST or SYN, its ACK is in range, its window
@@ -21,7 +22,7 @@ import { ACK, PSH, type TcpSegment } from '../wire/tcp.js'
 import { TS_RECENT_MAX_AGE_MS, peerWindow, updateTsRecent } from './options.js'
 import { ECN } from './ecn.js'
 import { ackIfOwedNow, countReceived, delayedAck, deliver, growWindow } from './receive.js'
-import { newAck, output, wakeWriter, windowUpdate } from './send.js'
+import { newAck, output, replyOutput, wakeWriter, windowUpdate } from './send.js'
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js'
 import type { Tcb } from './tcb.js'
 
@@ -36,11 +37,27 @@ export function headerPrediction(tcb: Tcb, seg: TcpSegment): boolean {
     pureAck(tcb, seg)
     return true
   }
-  if (length > 0 && seg.ack === tcb.sndUna && length <= tcb.rcvWnd && tcb.reassembly.isEmpty && !tcb.orphaned) {
-    inOrderData(tcb, seg)
-    return true
+  if (length > 0 && length <= tcb.rcvWnd && tcb.reassembly.isEmpty && !tcb.orphaned) {
+    if (seg.ack === tcb.sndUna) {
+      inOrderData(tcb, seg)
+      return true
+    }
+    if (seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndNxt) && !writerMayRun(tcb)) {
+      ackAndData(tcb, seg)
+      return true
+    }
   }
   return false
+}
+
+/**
+ * Would the ACK step run application code (a write waiting for room, woken by wakeWriter)?
+ * Then the connection may change before the text step (the application ends or destroys
+ * it), and the full path, which checks the state between the steps, takes the segment.
+ */
+function writerMayRun(tcb: Tcb): boolean {
+  const user = tcb.user
+  return user !== null && (user.writerWaiting?.() ?? true)
 }
 
 /** What both kinds share: the header we expect next on a connection where nothing unusual is going on. */
@@ -67,12 +84,24 @@ function predicted(tcb: Tcb, seg: TcpSegment): boolean {
 /** SND.UNA < SEG.ACK =< SND.NXT, no data: the fifth step's work, then send what the ACK allows. */
 function pureAck(tcb: Tcb, seg: TcpSegment): void {
   tcb.host.counters.fastPathAcks++
-  if (tcb.tsOk) updateTsRecent(tcb, seg)
-  const acked = newAck(tcb, seg.ack, seg.options.timestamp?.echo) // RTT sample, congestion control, timers
-  windowUpdate(tcb, seg.seq, seg.ack, tcb.sndWnd)
-  wakeWriter(tcb, acked)
+  ackStep(tcb, seg)
   output(tcb)
   ackIfOwedNow(tcb)
+}
+
+/** SEG.SEQ = RCV.NXT, data that fits the window, SND.UNA < SEG.ACK =< SND.NXT: the fifth step's work, then the seventh's. */
+function ackAndData(tcb: Tcb, seg: TcpSegment): void {
+  tcb.host.counters.fastPathData++
+  ackStep(tcb, seg) // no write waits (writerMayRun): nothing of the application's runs in it
+  text(tcb, seg)
+}
+
+/** The fifth step for an ACK of new data: TS.Recent, the RTT sample, congestion control, timers, the window, the writer. */
+function ackStep(tcb: Tcb, seg: TcpSegment): void {
+  if (tcb.tsOk) updateTsRecent(tcb, seg)
+  const acked = newAck(tcb, seg.ack, seg.options.timestamp?.echo)
+  windowUpdate(tcb, seg.seq, seg.ack, tcb.sndWnd)
+  wakeWriter(tcb, acked)
 }
 
 /** SEG.SEQ = RCV.NXT, data that fits the window, SEG.ACK = SND.UNA: the seventh step's work. */
@@ -80,6 +109,11 @@ function inOrderData(tcb: Tcb, seg: TcpSegment): void {
   tcb.host.counters.fastPathData++
   if (tcb.tsOk) updateTsRecent(tcb, seg)
   windowUpdate(tcb, seg.seq, seg.ack, tcb.sndWnd)
+  text(tcb, seg)
+}
+
+/** The text step for the next in-order data, then what it lets us send and the ACK it owes. */
+function text(tcb: Tcb, seg: TcpSegment): void {
   // RCV.NXT and the owed ACK move before the application sees the data (as processTextAndFin).
   tcb.rcvNxt = seqAdd(seg.seq, seg.payload.length)
   countReceived(tcb, seg.payload.length)
@@ -87,6 +121,6 @@ function inOrderData(tcb: Tcb, seg: TcpSegment): void {
   deliver(tcb, seg.payload)
   if (tcb.state === 'CLOSED') return // the application destroyed the socket from its 'data' handler
   delayedAck(tcb)
-  output(tcb)
+  replyOutput(tcb)
   ackIfOwedNow(tcb)
 }

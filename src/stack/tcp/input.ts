@@ -4,7 +4,7 @@
 
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
-import { output, newAck, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
+import { output, newAck, replyOutput, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
 import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, growWindow, segmentsIn, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
@@ -189,7 +189,7 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
   // Sixth: the URG bit. Urgent data is not supported (RFC 9293 3.8.5 discourages it); the text is delivered inline.
   // Seventh and eighth: the text and the FIN.
   processTextAndFin(tcb, a)
-  output(tcb)
+  replyOutput(tcb)
   ackIfOwedNow(tcb)
 }
 

@@ -1,8 +1,9 @@
 // Initial sequence numbers per RFC 6528: ISN = M + F(localip, localport,
 // remoteip, remoteport, secretkey), where M ticks every 4 microseconds and F
 // is a keyed hash, so ISNs are hard to guess yet increase for reused 4-tuples.
+// F is SipHash-2-4 under a 128-bit random key, as Linux's secure_tcp_seq.
 
-import { createHash } from 'node:crypto'
+import { siphash24Low32 } from './siphash.js'
 import type { Clock } from '../time/clock.js'
 import type { Random } from '../random.js'
 import { addressLength, writeAddress, type Address } from '../wire/address.js'
@@ -13,6 +14,16 @@ export class IsnGenerator {
   constructor(private readonly clock: Clock, random: Random) {
     this.key = Buffer.alloc(16)
     for (let i = 0; i < 16; i += 4) this.key.writeUInt32BE(random.nextUint32(), i)
+    this.halves = [4, 0, 12, 8].map(at => this.key.readUInt32LE(at))
+  }
+
+  /** The key as siphash24Low32 takes it: the high and low halves of its two 64-bit little-endian words. */
+  private readonly halves: number[]
+
+  /** F: the low 32 bits of SipHash-2-4 of `input` under the key. */
+  private prf(input: Uint8Array): number {
+    const [k0hi, k0lo, k1hi, k1lo] = this.halves as [number, number, number, number]
+    return siphash24Low32(k0hi, k0lo, k1hi, k1lo, input)
   }
 
   /** The 4-tuple's addresses are 4 bytes each for IPv4, 16 for IPv6 (RFC 6528 3 keys F by the whole 4-tuple). */
@@ -22,7 +33,7 @@ export class IsnGenerator {
     at = tuple.writeUInt16BE(localPort, at)
     at = writeAddress(tuple, at, remoteAddr)
     tuple.writeUInt16BE(remotePort, at)
-    const f = createHash('sha256').update(this.key).update(tuple).digest().readUInt32BE(0)
+    const f = this.prf(tuple)
     const m = Math.floor(this.clock.now() * 250) // 4 µs ticks
     return (m + f) >>> 0
   }
@@ -36,6 +47,6 @@ export class IsnGenerator {
     const pair = Buffer.alloc(1 + addressLength(localAddr) + addressLength(remoteAddr))
     pair.writeUInt8(0x74, 0) // a domain byte: never the same input as next()
     writeAddress(pair, writeAddress(pair, 1, localAddr), remoteAddr)
-    return createHash('sha256').update(this.key).update(pair).digest().readUInt32BE(0)
+    return this.prf(pair)
   }
 }

@@ -83,6 +83,15 @@ export function output(tcb: Tcb, force = false): void {
 }
 
 /**
+ * After the text step: send what the ACK allows and what the application wrote from its 'data'
+ * handler, with the ACK on board; unless that reply is held to the end of the link's batch
+ * (output coalescing, tcp-layer.ts), where the rest of it (a FIN, say) joins it.
+ */
+export function replyOutput(tcb: Tcb): void {
+  if (tcb.host.outputHeld?.(tcb) !== true) output(tcb)
+}
+
+/**
  * Sender silly window syndrome avoidance with Nagle's algorithm (RFC 9293
  * 3.8.6.2.1 and 3.7.4, RFC 1122 4.2.3.4): may a segment of `len` bytes of the
  * `unsent` queued go now? Yes for a full-sized segment; a smaller one only when

@@ -44,6 +44,8 @@ export interface TcbUser {
   onFin(): void
   /** Acknowledged data freed room in the send buffer. */
   onSendSpace(): void
+  /** A write waits for that room: onSendSpace would run application code. Absent: assume it may. */
+  writerWaiting?(): boolean
   /** The TCB reached CLOSED; `error` says why when it was not a clean close. */
   onClosed(error: TcpError | null): void
   onStateChange(from: State, to: State, cause: string): void
@@ -83,6 +85,10 @@ export interface TcpHost {
   readonly challengeAcks?: { take(): boolean }
   /** Hold this TCB's immediate ACK to the end of the link's batch (ACK coalescing); false: send it now. */
   holdAck?(tcb: Tcb): boolean
+  /** Hold this TCB's output (the application's SEND or CLOSE) to the end of the link's batch; false: send now. */
+  holdOutput?(tcb: Tcb): boolean
+  /** This TCB's output is held already (its application wrote during the batch): the text step leaves it to the batch end. */
+  outputHeld?(tcb: Tcb): boolean
   /** The stack's Fast Open cookie cache, per server address (RFC 7413 4.1.3; fast-open-cache.ts). Absent: no Fast Open as a client. */
   readonly fastOpenCache?: FastOpenCache
 }

@@ -19,6 +19,7 @@ import type { IcmpError } from '../ip/icmp-errors.js'
 import { icmpErrorArrives } from './icmp-errors.js'
 import { sendAck, sendCookieSynAck, sendResetAt, sendResetFor, sendSyn, type SegmentOut } from './emit.js'
 import { ackDueNow } from './receive.js'
+import { output } from './send.js'
 import { ecnAcceptSyn } from './ecn.js'
 import { acceptSynOptions, takeMss } from './options.js'
 import { seqAdd } from './seq.js'
@@ -138,6 +139,14 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
    * of a connection. Null: the link has no batches, and every ACK goes at once.
    */
   private heldAcks: Map<Tcb, number> | null = null
+  /**
+   * Output coalescing: the TCBs whose application sent or closed during the batch (its
+   * callbacks included, Stack.endBatch). Their data and FIN go at the end, ACK on board:
+   * a response and the FIN that follows it in one segment. Null: everything goes at once.
+   */
+  private heldOutput: Set<Tcb> | null = null
+  /** From a batch's first segment to endBatch(). */
+  private inBatch = false
 
   constructor(opts: TcpLayerOptions) {
     this.address = opts.address
@@ -164,6 +173,19 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
   /** The link delivers packets in batches and will call endBatch() after each (Link.onBatchEnd). */
   useBatches(): void {
     if (this.config.ackCoalescing) this.heldAcks ??= new Map()
+    if (this.config.ackCoalescing && this.config.outputCoalescing) this.heldOutput ??= new Set()
+  }
+
+  /** TcpHost: hold a TCB's output (SEND, CLOSE) to the end of the batch being handled; false: none is. */
+  holdOutput(tcb: Tcb): boolean {
+    if (!this.inBatch || this.heldOutput === null) return false
+    this.heldOutput.add(tcb)
+    return true
+  }
+
+  /** TcpHost: is this TCB's output held to the end of the batch? */
+  outputHeld(tcb: Tcb): boolean {
+    return this.inBatch && this.heldOutput !== null && this.heldOutput.has(tcb)
   }
 
   /**
@@ -192,6 +214,12 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   /** The batch is done: each ACK still owed goes now (a segment we sent meanwhile may have carried it). */
   endBatch(): void {
+    this.inBatch = false
+    const outputs = this.heldOutput
+    if (outputs !== null && outputs.size > 0) {
+      for (const tcb of outputs) output(tcb) // (nothing in a state that sends no more)
+      outputs.clear()
+    }
     const held = this.heldAcks
     if (held === null || held.size === 0) return
     for (const tcb of held.keys()) {
@@ -244,6 +272,7 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
 
   input(src: Address, dst: Address, seg: TcpSegment): void {
     this.counters.segmentsIn++
+    if (this.heldOutput !== null) this.inBatch = true
     this.trace?.('in', src, dst, seg)
     const conn = this.connections.get(dst, seg.dstPort, src, seg.srcPort)
     const ours = this.isLocal(dst)

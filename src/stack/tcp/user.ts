@@ -39,6 +39,7 @@ export function send(tcb: Tcb, data: Uint8Array): void {
   if (tcb.finQueued || tcb.state === 'CLOSED') return
   tcb.sendBuffer.append(data)
   if (tcb.fastOpen?.deferred) return startSyn(tcb)
+  if (tcb.host.holdOutput?.(tcb) === true) return // at the end of the link's batch, with what follows it
   output(tcb)
 }
 
@@ -55,14 +56,20 @@ export function close(tcb: Tcb): void {
     case 'ESTABLISHED':
       tcb.finQueued = true
       tcb.setState('FIN-WAIT-1', 'CLOSE')
-      return output(tcb)
+      return closeOutput(tcb)
     case 'CLOSE-WAIT':
       tcb.finQueued = true
       tcb.setState('LAST-ACK', 'CLOSE')
-      return output(tcb)
+      return closeOutput(tcb)
     default:
       return // already closing: "error: connection closing"
   }
+}
+
+/** The FIN goes now, or at the end of the link's batch with the data sent in it (one segment). */
+function closeOutput(tcb: Tcb): void {
+  if (tcb.host.holdOutput?.(tcb) === true) return
+  output(tcb)
 }
 
 /** ABORT (3.10.5): RST in the synchronized states, then CLOSED. */

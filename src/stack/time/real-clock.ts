@@ -6,7 +6,23 @@ import type { Clock } from './clock.js'
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 export class RealClock implements Clock {
+  /** The Node timer pending, if any, and the time (ms, now()'s origin) it was set for. */
   private handle: ReturnType<typeof setTimeout> | undefined = undefined
+  private handleAt = Infinity
+  /** The wake-up asked for: when, and whom to call (undefined: none). */
+  private at = Infinity
+  private callback: (() => void) | undefined = undefined
+  /** One function for every Node timer: no closure per wake-up. */
+  private readonly onTimeout = (): void => {
+    this.handle = undefined
+    this.handleAt = Infinity
+    const callback = this.callback
+    if (callback === undefined) return // cancelled, or replaced by one that has already run
+    if (this.at - this.now() > 0) return this.schedule(this.at) // early or clamped: the rest
+    this.callback = undefined
+    this.at = Infinity
+    callback()
+  }
 
   /** Milliseconds (fractional) since the process started; monotonic. */
   now(): number {
@@ -14,29 +30,37 @@ export class RealClock implements Clock {
   }
 
   /**
-   * One pending Node timer, replaced on each call. It is unref()'d: a lingering timer
-   * (a TIME-WAIT, a keepalive) never keeps the process alive by itself. The callback
-   * never runs before `at`: an early or clamped timeout just re-arms for the rest.
+   * One wake-up, replacing the one before. The callback never runs before `at`. The timer
+   * wheel moves its wake-up on almost every segment (a retransmission or delayed ACK timer
+   * armed, then stopped), so a Node timer already due no later than `at` is kept: it fires,
+   * finds the wake-up later, and waits for the rest. Only an earlier wake-up costs a new
+   * Node timer. Every timer is unref()'d: a lingering one (a TIME-WAIT, a keepalive) never
+   * keeps the process alive by itself.
    */
   wakeAt(at: number, callback: () => void): void {
-    this.cancelWake()
-    const check = (): void => {
-      this.handle = undefined
-      const remaining = at - this.now()
-      if (remaining > 0) this.schedule(remaining, check)
-      else callback()
-    }
-    this.schedule(at - this.now(), check)
+    this.at = at
+    this.callback = callback
+    if (this.handle !== undefined && this.handleAt <= at) return
+    this.clearTimer()
+    this.schedule(at)
   }
 
+  /** No wake-up; a Node timer still pending fires and does nothing (cheaper than clearing it each time). */
   cancelWake(): void {
+    this.callback = undefined
+    this.at = Infinity
+  }
+
+  private schedule(at: number): void {
+    this.handleAt = at
+    this.handle = setTimeout(this.onTimeout, Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.ceil(at - this.now()))))
+    this.handle.unref()
+  }
+
+  private clearTimer(): void {
     if (this.handle === undefined) return
     clearTimeout(this.handle)
     this.handle = undefined
-  }
-
-  private schedule(delay: number, fn: () => void): void {
-    this.handle = setTimeout(fn, Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.ceil(delay))))
-    this.handle.unref()
+    this.handleAt = Infinity
   }
 }

@@ -8,13 +8,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { PacketPeer } from '../../helpers/packet-peer'
 import { settle } from '../../helpers/virtual-time'
-import { Stack } from '../../../src/stack/stack'
-import { SeededRandom } from '../../../src/stack/random'
-import { VirtualClock } from '../../../src/stack/time/virtual-clock'
+import { batchedPeer } from '../../helpers/batched-peer'
 import { Timer } from '../../../src/stack/time/timer-wheel'
-import { MemoryLink } from '../../../src/tun/memory-link'
-import { parseIPv4 } from '../../../src/stack/wire/ipv4'
-import { ACK, FIN, PSH, SYN, URG, buildTcpPacket, parseTcp, type TcpOptions, type TcpSegment } from '../../../src/stack/wire/tcp'
+import { ACK, FIN, PSH, SYN, URG, buildTcpPacket, type TcpOptions, type TcpSegment } from '../../../src/stack/wire/tcp'
 import type { Socket } from '../../../src/stack/socket/socket'
 import type { Tcb } from '../../../src/stack/tcp/tcb'
 import type { TcpConfig } from '../../../src/stack/tcp/config'
@@ -109,6 +105,16 @@ describe('header prediction: the predicted segments take the fast path', () => {
     expect(c.received()).toBe(2 * 1448)
   })
 
+  it('the next in-order data that also acknowledges ours (a request after our response, the next byte of an echo)', async () => {
+    const c = await established()
+    await inFlight(c, 3000)
+    await c.p.send('P.', { seq: 1, ack: 1 + 3000, win: WIN, data: 'request', options: tsOption(c) })
+    expect(hits(c)).toEqual({ acks: 0, data: 1 })
+    expect(sndUna(c)).toBe(1 + 3000)
+    expect(c.tcb.retransmitTimer.armed).toBe(false) // everything acknowledged (RFC 6298 5.2)
+    expect(c.received()).toBe(7)
+  })
+
   it('without timestamps, SACK or window scaling too', async () => {
     const c = await established({}, { mss: 1460 })
     await c.p.send('.', { seq: 1, ack: 1, win: 60000, data: 'x'.repeat(100) })
@@ -195,11 +201,15 @@ describe('header prediction: every other segment takes the full path (RFC 9293 3
     expect(c.received()).toBe(2000)
   })
 
-  it('data that also acknowledges new data', async () => {
-    const c = await established()
-    await inFlight(c, 3000)
-    await notPredicted(c, '.', { seq: 1, ack: 1 + 3000, win: WIN, data: 'request', options: tsOption(c) })
-    expect(sndUna(c)).toBe(1 + 3000)
+  it('data that also acknowledges new data while a write waits for room (the application may run between the steps)', async () => {
+    const c = await established({ sndBufSize: 4096 })
+    c.socket.setNoDelay(true)
+    let written = false
+    c.socket.write(Buffer.alloc(8000, 7), () => { written = true }) // more than the send buffer: the write waits
+    await settle()
+    while (c.p.take() !== undefined) { /* the data segments */ }
+    expect(written).toBe(false)
+    await notPredicted(c, '.', { seq: 1, ack: 1 + 1448, win: WIN, data: 'request', options: tsOption(c) })
     expect(c.received()).toBe(7)
   })
 
@@ -228,35 +238,6 @@ describe('header prediction: every other segment takes the full path (RFC 9293 3
 })
 
 describe('ACK coalescing: one ACK per connection per batch of packets', () => {
-  const PEER_ADDR = 0x0a000001
-  const LOCAL_ADDR = 0x0a000002
-
-  /** A stack on a MemoryLink that delivers in batches; the test plays the peer. */
-  async function batchedPeer(tcp: Partial<TcpConfig> = {}) {
-    const link = new MemoryLink({ batches: true })
-    const clock = new VirtualClock(1_000)
-    const stack = new Stack({ address: '10.0.0.2', link, clock, random: new SeededRandom(7), tcp: { timestamps: false, ...tcp } })
-    let socket: Socket | undefined
-    stack.createServer(s => { socket = s }).listen(80)
-    const segment = (flags: number, seq: number, ack: number, payload?: Uint8Array) => buildTcpPacket({
-      src: PEER_ADDR, dst: LOCAL_ADDR, srcPort: 40000, dstPort: 80, seq, ack, flags, window: 65535, payload, options: flags & SYN ? { mss: 1460 } : undefined,
-    })
-    const sent = () => link.take().map(p => {
-      const ip = parseIPv4(p)
-      if (!ip.ok) throw new Error(ip.reason)
-      const seg = parseTcp(ip.value.payload, ip.value.header.src, ip.value.header.dst)
-      if (!seg.ok) throw new Error(seg.reason)
-      return seg.value
-    })
-    link.inject(segment(SYN, 100, 0))
-    await settle()
-    const iss = sent()[0]!.seq
-    link.inject(segment(ACK, 101, iss + 1))
-    await settle()
-    expect(socket).toBeDefined()
-    return { link, stack, socket: socket!, segment, sent, iss }
-  }
-
   it('a batch of 8 full-sized in-order segments gets one ACK, for all of them', async () => {
     const t = await batchedPeer()
     let received = 0
