@@ -2,7 +2,7 @@
 // randomness: A is 10.0.0.1 (usually the client), B is 10.0.0.2; with `ipv6`
 // they also have A6 = fd00::1 and B6 = fd00::2.
 
-import { Stack, type StackOptions } from '../../src/stack/stack'
+import { Stack, type StackOptions, type StateChange } from '../../src/stack/stack'
 import { SeededRandom } from '../../src/stack/random'
 import { ClockGroup } from './virtual-time'
 import { linkPair } from '../../src/tun/memory-link'
@@ -25,6 +25,26 @@ export function twoStacks(options: Partial<StackOptions> = {}, seed = 1, ipv6 = 
 }
 
 /** Record a socket's state changes as `FROM -> TO` strings. */
+/** Each stack's state history, per connection, as 'FROM -> TO'. */
+export function histories(net: ReturnType<typeof twoStacks>): { a: string[]; b: string[] } {
+  const a: string[] = []
+  const b: string[] = []
+  net.a.on('state', (c: StateChange) => a.push(`${c.from} -> ${c.to}`))
+  net.b.on('state', (c: StateChange) => b.push(`${c.from} -> ${c.to}`))
+  return { a, b }
+}
+
+/** `n` bytes of a seeded linear congruential sequence: payloads whose SHA-256 tells any mix-up. */
+export function bytes(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n)
+  let x = seed
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
 export function recordStates(socket: Socket): string[] {
   const seen: string[] = []
   socket.on('state', (from: State, to: State) => seen.push(`${from} -> ${to}`))

@@ -3,28 +3,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
-import type { StateChange } from '../../../src/stack/stack'
-import { A, B, collect, twoStacks } from '../../helpers/two-stacks'
+import { A, B, bytes, collect, histories, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil, settle } from '../../helpers/virtual-time'
-
-/** Each stack's state history, per connection, as 'FROM -> TO'. */
-function histories(net: ReturnType<typeof twoStacks>) {
-  const a: string[] = []
-  const b: string[] = []
-  net.a.on('state', (c: StateChange) => a.push(`${c.from} -> ${c.to}`))
-  net.b.on('state', (c: StateChange) => b.push(`${c.from} -> ${c.to}`))
-  return { a, b }
-}
-
-function bytes(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n)
-  let x = seed
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 

@@ -4,32 +4,13 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
-import type { StateChange } from '../../../src/stack/stack'
 import { onesComplementSum } from '../../../src/stack/wire/checksum'
 import { ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_PACKET_TOO_BIG, buildIcmpv6Error } from '../../../src/stack/wire/icmpv6'
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
 import { parseAddressV6, parseIPv6, pseudoHeaderSumV6 } from '../../../src/stack/wire/ipv6'
 import { RST, SYN, buildTcpPacket, parseTcp, type TcpSegment } from '../../../src/stack/wire/tcp'
-import { A, A6, B, B6, collect, errorsOf, twoStacks } from '../../helpers/two-stacks'
+import { A, A6, B, B6, bytes, collect, errorsOf, histories, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil } from '../../helpers/virtual-time'
-
-function histories(net: ReturnType<typeof twoStacks>) {
-  const a: string[] = []
-  const b: string[] = []
-  net.a.on('state', (c: StateChange) => a.push(`${c.from} -> ${c.to}`))
-  net.b.on('state', (c: StateChange) => b.push(`${c.from} -> ${c.to}`))
-  return { a, b }
-}
-
-function bytes(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n)
-  let x = seed
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0
-    out[i] = x >>> 24
-  }
-  return out
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const noInternalErrors = (net: ReturnType<typeof twoStacks>) => {
