@@ -4,17 +4,13 @@
 // curl downloads from the stack: every byte intact (SHA-256), at a goodput no loss-based
 // sender reaches through 5% loss (docs/congestion-control.md). TUNTCP_LOSSY_MIB (default 20) MiB.
 
-import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
 import { serveAll } from '../../src/apps/index'
 import { Stack } from '../../src/stack/stack'
-import { configureKernelSide } from '../../src/tun/iproute'
-import { FaultyLink } from '../../src/tun/faulty-link'
-import type { Link } from '../../src/tun/link'
 import { TunDevice } from '../../src/tun/tun-device'
-import { NETEM_ARGS, NETEM_PROFILE } from '../helpers/netem-profile'
 import { run, sha } from './helpers'
+import { stackBehindBadWire } from './bad-wire'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkbbr0'
@@ -30,11 +26,9 @@ const internalErrors: unknown[] = []
 
 beforeAll(() => {
   requireFreshNetns()
-  device = TunDevice.open({ name: DEV, mtu: 1500, offload: false })
-  configureKernelSide(DEV, `${KERNEL}/24`, 1500)
-  const netem = spawnSync('tc', ['qdisc', 'add', 'dev', DEV, 'root', 'netem', ...NETEM_ARGS], { encoding: 'utf8' })
-  const link: Link = netem.status === 0 ? device : new FaultyLink(device, { seed: 4, inbound: NETEM_PROFILE })
-  stack = new Stack({ address: ADDR, link, mslMs: 1000, faults: { ...NETEM_PROFILE, seed: 5 }, tcp: { congestionControl: 'bbr' } })
+  const wire = stackBehindBadWire(DEV, KERNEL, ADDR, { tcp: { congestionControl: 'bbr' } })
+  device = wire.device
+  stack = wire.stack
   stack.on('internal-error', (e: unknown) => internalErrors.push(e))
   serveAll(stack)
 }, 20_000)

@@ -10,18 +10,16 @@
 // wire is under 1 MB/s per connection (docs/congestion-control.md), so this file takes a few
 // minutes; TUNTCP_LOSSY_MIB=4 for a quicker local run.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chargenBytes } from '../../src/apps/chargen'
 import { serveAll } from '../../src/apps/index'
 import { Stack, type StateChange } from '../../src/stack/stack'
-import { configureKernelSide } from '../../src/tun/iproute'
-import { FaultyLink } from '../../src/tun/faulty-link'
-import type { Link } from '../../src/tun/link'
 import { TunDevice } from '../../src/tun/tun-device'
-import { NETEM_ARGS, NETEM_PROFILE } from '../helpers/netem-profile'
+import { NETEM_ARGS } from '../helpers/netem-profile'
 import { KernelSockets, readAll, run, sha, waitFor } from './helpers'
+import { stackBehindBadWire } from './bad-wire'
 import { requireFreshNetns } from './netns'
 
 const DEV = 'tkcc0'
@@ -34,7 +32,6 @@ const TRANSFER_LIMIT_MS = Math.max(60_000, Math.ceil((SIZE / 100_000) * 1000))
 
 let device: TunDevice | undefined
 let stack: Stack
-let towardStack: 'netem' | 'userspace'
 const changes: StateChange[] = []
 const internalErrors: unknown[] = []
 const kernelSockets = new KernelSockets()
@@ -43,20 +40,10 @@ const dial = (port: number, allowHalfOpen = false) => kernelSockets.dial(ADDR, p
 
 beforeAll(() => {
   requireFreshNetns()
-  // No offload: netem and the fault model then act on single segments, as on a real wire.
-  device = TunDevice.open({ name: DEV, mtu: 1500, offload: false })
-  configureKernelSide(DEV, `${KERNEL}/24`, 1500)
-  const netem = spawnSync('tc', ['qdisc', 'add', 'dev', DEV, 'root', 'netem', ...NETEM_ARGS], { encoding: 'utf8' })
-  let link: Link = device
-  if (netem.status === 0) {
-    towardStack = 'netem'
-  } else {
-    // This kernel has no sch_netem (CONFIG_NET_SCH_NETEM): the same faults, in userspace.
-    towardStack = 'userspace'
-    link = new FaultyLink(device, { seed: 4, inbound: NETEM_PROFILE })
-  }
-  console.log(`lossy: toward the stack: ${towardStack === 'netem' ? `tc netem ${NETEM_ARGS.join(' ')}` : 'FaultyLink (no netem in this kernel)'}; away: StackOptions.faults; ${SIZE / MiB} MiB per transfer`)
-  stack = new Stack({ address: ADDR, link, mslMs: 1000, faults: { ...NETEM_PROFILE, seed: 5 } })
+  const wire = stackBehindBadWire(DEV, KERNEL, ADDR)
+  device = wire.device
+  stack = wire.stack
+  console.log(`lossy: toward the stack: ${wire.towardStack === 'netem' ? `tc netem ${NETEM_ARGS.join(' ')}` : 'FaultyLink (no netem in this kernel)'}; away: StackOptions.faults; ${SIZE / MiB} MiB per transfer`)
   stack.on('state', (c: StateChange) => changes.push(c))
   stack.on('internal-error', (e: unknown) => internalErrors.push(e))
   serveAll(stack)
