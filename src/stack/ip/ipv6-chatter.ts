@@ -24,9 +24,13 @@ export function isIpv6(packet: Uint8Array): boolean {
 export function ipv6Kind(packet: Uint8Array): Ipv6Kind {
   const ip = parseIPv6(packet)
   if (!ip.ok || ip.value.header.protocol !== IPPROTO_ICMPV6 || ip.value.payload.length === 0) return 'ipv6-other'
-  const type = ip.value.payload[0]!
+  return linkKind(ip.value.payload[0]!) ?? 'ipv6-other'
+}
+
+/** The kind of the link's own ICMPv6 message of `type` (router solicitation, MLD, neighbour discovery), or null for any other type. */
+export function linkKind(type: number): Ipv6Kind | null {
   if (type === ROUTER_SOLICITATION) return 'ipv6-router-solicitation'
   if (MLD_TYPES.has(type)) return 'ipv6-mld'
   if (ND_TYPES.has(type)) return 'ipv6-neighbor-discovery'
-  return 'ipv6-other'
+  return null
 }

@@ -11,7 +11,7 @@
 import type { Counters } from '../counters.js'
 import { decodeIcmpv6Error, type IcmpError } from './icmp-errors.js'
 import type { IcmpErrorSender, UdpVerdict } from './icmp-out.js'
-import { ipv6Kind } from './ipv6-chatter.js'
+import { ipv6Kind, linkKind } from './ipv6-chatter.js'
 import { fromBytesV6, type Address } from '../wire/address.js'
 import {
   ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMETER_PROBLEM, buildEchoReplyV6,
@@ -24,9 +24,6 @@ import { IPPROTO_UDP, parseUdp, type UdpDatagram } from '../wire/udp.js'
 
 /** Parameter Problem code 1: unrecognized Next Header type encountered (RFC 4443 3.4). */
 export const ICMPV6_CODE_UNRECOGNIZED_NEXT_HEADER = 1
-
-/** Neighbour discovery (RFC 4861 4) and MLD (RFC 2710, RFC 3810) message types: the link's own chatter. */
-const LINK_TYPES = new Set([130, 131, 132, 133, 134, 135, 136, 137, 143])
 
 export interface Ipv6InputOptions {
   /** Our IPv6 address, or null: IPv6 off, packets only counted by kind. */
@@ -61,7 +58,9 @@ export class Ipv6Input {
     const { header, payload } = ip.value
     const icmp = header.protocol === IPPROTO_ICMPV6 ? parseIcmpv6(payload, header.src, header.dst) : null
     if (icmp !== null && !icmp.ok) return counters.drop(icmp.reason)
-    if (icmp !== null && LINK_TYPES.has(icmp.value.type)) return counters.ignore(ipv6Kind(packet))
+    // The link's own neighbour discovery and MLD (RFC 4861 4, RFC 2710, RFC 3810): counted, not answered.
+    const link = icmp !== null ? linkKind(icmp.value.type) : null
+    if (link !== null) return counters.ignore(link)
     const ours = sameAddress(header.dst, address6)
     if (!ours && !(this.opts.promiscuous === true && header.dst[0] !== 0xff)) return counters.drop('ip-not-for-us')
     if (header.protocol === IPPROTO_TCP && this.opts.tcpInput !== undefined) {
