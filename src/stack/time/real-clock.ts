@@ -24,9 +24,25 @@ export class RealClock implements Clock {
     callback()
   }
 
-  /** Milliseconds (fractional) since the process started; monotonic. */
+  /** The time read at the start of this turn of the event loop, or NaN once the turn is over. */
+  private turnTime = NaN
+  private readonly endTurn = (): void => {
+    this.turnTime = NaN
+  }
+
+  /**
+   * Milliseconds (fractional) since the process started; monotonic. One reading per turn of
+   * the event loop: the first call reads performance.now(), later calls in the same
+   * synchronous run (and its microtasks) get the same value, as Linux reads the clock once
+   * per packet into tp->tcp_mstamp rather than at every use. A segment's arrival, its ACK and
+   * the data it sends then carry one time; one turn lasts microseconds, far below the
+   * millisecond granularity of TSval and the RTO.
+   */
   now(): number {
-    return performance.now()
+    if (this.turnTime === this.turnTime) return this.turnTime
+    this.turnTime = performance.now()
+    queueMicrotask(this.endTurn)
+    return this.turnTime
   }
 
   /**
