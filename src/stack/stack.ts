@@ -38,10 +38,10 @@ export interface StackOptions {
   /** Our IPv4 address, e.g. '10.77.0.2'. */
   address: string
   /**
-   * Our IPv6 address, e.g. 'fd77::2': TCP runs over it as over IPv4 (the same TCP layer,
-   * listeners taking both families), echo requests to it are answered (ping -6), the
-   * kernel's neighbour discovery and MLD are counted. UDP over IPv6 is not carried yet: it
-   * gets an ICMPv6 Parameter Problem (ip/ipv6-input.ts). Default: none, IPv6 packets only counted.
+   * Our IPv6 address, e.g. 'fd77::2': TCP and UDP run over it as over IPv4 (the same TCP
+   * and UDP layers, listeners and sockets taking both families), echo requests to it are
+   * answered (ping -6), the kernel's neighbour discovery and MLD are counted; any other next
+   * header gets an ICMPv6 Parameter Problem (ip/ipv6-input.ts). Default: none, IPv6 packets only counted.
    */
   address6?: string
   link: Link
