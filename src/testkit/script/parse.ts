@@ -115,7 +115,9 @@ class Parser {
       return n
     }
     const ip = (): string => {
-      const v = need()
+      let v = need()
+      // The tokenizer cuts an IPv6 address at its colons (fd00::1 is fd00 : : 1): join the line's pieces again.
+      while (this.peek().line === t.line && (this.isPunct(':') || ['word', 'int', 'ipv4'].includes(this.peek().kind))) v += this.next().text
       if (parseAnyAddress(v) === null) throw new ScriptError(t.line, `--${t.text} must be an IPv4 or IPv6 address, not ${v}`)
       return v
     }

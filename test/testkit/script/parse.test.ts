@@ -127,6 +127,9 @@ describe('segments', () => {
   it('reads --ip_version ipv4-mapped-ipv6 and --mtu, and socket(AF_INET6, ...)', () => {
     const s = parseScript('--ip_version=ipv4-mapped-ipv6\n--mtu=1520\n0 socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) = 3')
     expect([s.options.ipVersion, s.options.mtu]).toEqual(['ipv4-mapped-ipv6', 1520])
+    // An IPv6 address is one value, though the tokenizer cuts it at its colons.
+    const v6 = parseScript('--local_ip=fd3d:fa7b:d17d::7 --remote_ip=2001:db8::1\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3')
+    expect([v6.options.localIp, v6.options.remoteIp]).toEqual(['fd3d:fa7b:d17d::7', '2001:db8::1'])
   })
 
   it('reads explicit ports', () => {
