@@ -2,9 +2,13 @@
 // and prints the count passing, then the first failure of every other script,
 // grouped by its reason, biggest group first. For issue 12's measurements:
 //   npx tsx tools/corpus-report.ts $(sed 's#^#../shared/packetdrill-corpus/#' ../shared/packetdrill-corpus/TRAIN.txt)
-// With --by-script, one line per script instead of groups.
+// With --by-script, one line per script instead of groups. packetdrill's own flags
+// --ip_version=ipv4|ipv6|ipv4-mapped-ipv6 and --mtu=N run every script so, as its
+// run_all.py runs each in three variants (IPv6 with --mtu=1520):
+//   npx tsx tools/corpus-report.ts --ip_version=ipv6 --mtu=1520 FILE...
 
-import { runScriptFile } from '../src/testkit/script/index.js'
+import { IP_VERSIONS } from '../src/testkit/script/ast.js'
+import { runScriptFile, type RunOptions } from '../src/testkit/script/index.js'
 
 /** A failure message without what varies from script to script (numbers, times, quoted text). */
 export function reasonKey(message: string): string {
@@ -20,10 +24,19 @@ export function reasonKey(message: string): string {
 async function main(argv: string[]): Promise<void> {
   const byScript = argv.includes('--by-script')
   const files = argv.filter(a => !a.startsWith('--'))
+  const flag = (name: string) => argv.find(a => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+  const options: RunOptions = {}
+  const version = flag('ip_version')
+  if (version !== undefined) {
+    options.ipVersion = IP_VERSIONS.find(v => v === version)
+    if (options.ipVersion === undefined) throw new Error(`--ip_version must be ${IP_VERSIONS.join(', ')}, not ${version}`)
+  }
+  const mtu = flag('mtu')
+  if (mtu !== undefined) options.mtu = Number(mtu)
   const groups = new Map<string, string[]>()
   let passed = 0
   for (const file of files) {
-    const result = await runScriptFile(file)
+    const result = await runScriptFile(file, options)
     const name = file.replace(/^.*gtests\/net\/tcp\//, '')
     if (result.ok) {
       passed++

@@ -32,7 +32,7 @@ import { UdpSocket, type RemoteInfo, type UdpSocketOptions } from './udp/socket.
 import { DEFAULT_UDP_CONFIG, UdpLayer, type FlowTuple, type FlowVerdict, type UdpConfig } from './udp/udp-layer.js'
 import { parseAddress } from './wire/ipv4.js'
 import { formatAddressV6, parseAddressV6 } from './wire/ipv6.js'
-import { isV6, parseAnyAddress } from './wire/address.js'
+import { isV6, parseAnyAddress, unmappedV4 } from './wire/address.js'
 
 export interface StackOptions {
   /** Our IPv4 address, e.g. '10.77.0.2'. */
@@ -83,7 +83,11 @@ export interface StackOptions {
 }
 
 export interface ConnectOptions {
-  /** The peer's IPv4 or IPv6 address (the stack does no name lookup); IPv6 needs StackOptions.address6. */
+  /**
+   * The peer's IPv4 or IPv6 address (the stack does no name lookup); IPv6 needs StackOptions.address6.
+   * An IPv4-mapped one, '::ffff:10.77.0.1', connects over IPv4 and the socket shows it as net's
+   * dual-stack socket does (remoteFamily 'IPv6', remoteAddress '::ffff:10.77.0.1').
+   */
   host: string
   /** The peer's port, 1-65535 (a string of digits too, as net takes). */
   port: number | string
@@ -230,15 +234,18 @@ export class Stack extends EventEmitter {
     const opts: ConnectOptions = typeof a === 'object' ? a : { port: a, host: typeof b === 'string' ? b : '' }
     const connectListener = typeof b === 'function' ? b : c
     if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError('connect needs a host: the IPv4 or IPv6 address of the peer (the stack has no loopback)')
-    const remote = parseAnyAddress(opts.host)
-    if (remote === null) throw new TypeError(`not an IPv4 or IPv6 address: ${opts.host} (the stack does no name lookup)`)
+    const parsed = parseAnyAddress(opts.host)
+    if (parsed === null) throw new TypeError(`not an IPv4 or IPv6 address: ${opts.host} (the stack does no name lookup)`)
+    // An IPv4-mapped address (::ffff:a.b.c.d): IPv4 on the wire, the socket IPv6 (RFC 4291 2.5.5.2).
+    const v4 = unmappedV4(parsed)
+    const remote = v4 ?? parsed
     if (isV6(remote) && this.address6 === null) throw new TypeError(`cannot connect to ${opts.host}: the stack has no IPv6 address (StackOptions.address6)`)
     const port = validatePort(opts.port, 'Port', false)
     // Every check before the TCB exists: a throw leaves nothing behind.
     if (opts.timeout !== undefined) validateTimeout(opts.timeout)
     if (opts.congestionControl !== undefined) checkCongestionControl(opts.congestionControl)
     const tcb = this.tcp.createActive(remote, port, opts.localPort)
-    const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen }, this.loopHold)
+    const socket = new Socket(tcb, { allowHalfOpen: opts.allowHalfOpen, mapped: v4 !== null }, this.loopHold)
     if (opts.congestionControl !== undefined) socket.setCongestionControl(opts.congestionControl)
     if (opts.timeout !== undefined) socket.setTimeout(opts.timeout)
     if (opts.noDelay === true) socket.setNoDelay(true)

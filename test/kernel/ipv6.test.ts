@@ -1,7 +1,8 @@
 // IPv6 against the kernel over TUN: the kernel side gets fd79::1/64 beside 10.79.0.1/24 on
 // one device, the stack serves every service (serveAll) on fd79::2 and 10.79.0.2 at once.
 // ping -6, curl -6 (a page, 10 MiB), nc -6 echo, the kernel's TIME-WAIT in `ss -6` when it
-// closes first, the stack's when it does, IPv4 beside it, and a real Packet Too Big: the
+// closes first, the stack's when it does, IPv4 beside it, dual-stack sockets (an IPv4 peer seen
+// as ::ffff:10.79.0.1), and a real Packet Too Big: the
 // kernel, forwarding our segments to a second stack behind a 1280-byte link, answers the
 // first too-big one as a router does (RFC 8201), and our MSS comes down to fit.
 
@@ -165,6 +166,45 @@ describe('TCP over IPv6 with kernel clients', () => {
       sock.end()
       expect(Buffer.concat(chunks).toString()).toBe('hello from the kernel')
       expect([sock.remoteFamily, sock.localAddress]).toEqual(['IPv6', ADDR6])
+    } finally {
+      server.close()
+    }
+  })
+
+  it("a stack server on '::' takes a Node client over IPv4 and sees it as ::ffff:10.79.0.1, as net's dual-stack socket does", async () => {
+    const peers: string[] = []
+    const server = tun.stack.createServer(s => { peers.push(`${s.remoteFamily} ${s.remoteAddress} ${s.localAddress}`); s.end(`you are ${s.remoteAddress}`) })
+    await new Promise<void>(resolve => server.listen(9300, '::', resolve))
+    try {
+      expect(server.address()).toEqual({ address: '::', port: 9300, family: 'IPv6' })
+      const client = netConnect({ host: '10.79.0.2', port: 9300 })
+      const reply = await new Promise<string>((resolve, reject) => {
+        let got = ''
+        client.on('data', (d: Buffer) => { got += d })
+        client.on('end', () => { client.end(); resolve(got) })
+        client.on('error', reject)
+      })
+      expect(reply).toBe('you are ::ffff:10.79.0.1')
+      expect(peers).toEqual(['IPv6 ::ffff:10.79.0.1 ::ffff:10.79.0.2'])
+      // The kernel's client is a plain IPv4 socket: the wire carried IPv4.
+      expect([client.remoteFamily, client.remoteAddress]).toEqual(['IPv4', '10.79.0.2'])
+    } finally {
+      server.close()
+    }
+  })
+
+  it('the stack connects to ::ffff:10.79.0.1 over IPv4: the kernel server sees 10.79.0.2, the stack socket ::ffff: addresses', async () => {
+    const { createServer } = await import('node:net')
+    const server = createServer(s => s.end(`you are ${s.remoteFamily} ${s.remoteAddress}`))
+    await new Promise<void>(resolve => server.listen(9301, '10.79.0.1', resolve))
+    try {
+      const sock = tun.stack.connect({ host: '::ffff:10.79.0.1', port: 9301 })
+      const chunks: Buffer[] = []
+      sock.on('data', (c: Buffer) => chunks.push(c))
+      await new Promise<void>((resolve, reject) => { sock.on('end', resolve); sock.on('error', reject) })
+      sock.end()
+      expect(Buffer.concat(chunks).toString()).toBe('you are IPv4 10.79.0.2')
+      expect([sock.remoteFamily, sock.remoteAddress, sock.localAddress]).toEqual(['IPv6', '::ffff:10.79.0.1', '::ffff:10.79.0.2'])
     } finally {
       server.close()
     }

@@ -7,6 +7,8 @@ import type { Listener, TcpLayer } from '../tcp/tcp-layer.js'
 import type { Tcb } from '../tcp/tcb.js'
 import { codedError, listenError, validatePort } from './errors.js'
 import { LoopHold, LoopRef } from './loop-hold.js'
+import { addressText, mappedV6, parseAnyAddress, unmappedV4 } from '../wire/address.js'
+import { parseAddress } from '../wire/ipv4.js'
 import { Socket } from './socket.js'
 
 export interface ServerOptions {
@@ -22,8 +24,10 @@ export interface ServerOptions {
 export interface ListenOptions {
   port?: number | string | null
   /**
-   * The stack's own IPv4 or IPv6 address, or '0.0.0.0' / '::' / absent for "every address". The
-   * listener takes both families on its port, as net's dual-stack '::' does.
+   * The stack's own IPv4 or IPv6 address (or its IPv4 one mapped, '::ffff:10.77.0.2'), or
+   * '0.0.0.0' / '::' / absent for "every address". The listener takes both families on its
+   * port. Listening as IPv6 ('::', absent on a stack with an IPv6 address, or a mapped address),
+   * it is net's dual-stack socket: IPv4 peers show as '::ffff:10.77.0.1', family 'IPv6'.
    */
   host?: string
   /** Only the Fast Open queue length under the stack's fastOpen.serverAllListeners (Linux's 0x400); else unused. */
@@ -108,12 +112,9 @@ export class Server extends EventEmitter {
     // Checked: from here on the call takes effect, or fails with an 'error' event.
     if (callback) this.once('listening', callback)
     const host = options.host ?? ''
-    const address6 = this.tcp.address6
-    if (!ANY_HOST.has(host) && host !== this.localAddress && host !== address6) return this.fail(listenError('EADDRNOTAVAIL', { address: host, port }))
-    // As net's address(): '::' (IPv6) for every address of a dual-stack host, else the address given.
-    this.bound = host === address6 || (address6 !== null && (host === '' || host === '::'))
-      ? { address: host === '' ? '::' : host, family: 'IPv6' }
-      : { address: this.localAddress, family: 'IPv4' }
+    const bound = this.boundTo(host)
+    if (bound === null) return this.fail(listenError('EADDRNOTAVAIL', { address: host, port }))
+    this.bound = bound
     const listener: Listener = {
       port: port === 0 ? this.tcp.freeListenPort() : port, synReceived: 0, onAccept: tcb => this.accept(tcb),
       isFull: () => this.open.size >= this.maxConnections,
@@ -125,6 +126,24 @@ export class Server extends EventEmitter {
     this.loopRef.setActive(true)
     process.nextTick(() => this.emit('listening'))
     return this
+  }
+
+  /**
+   * What address() says of listening on `host`, as net's: '::' (IPv6) for every address of a
+   * dual-stack host, or asked for by name; an address of the stack's as given (an IPv4-mapped
+   * one stays IPv6, RFC 4291 2.5.5.2); null for an address that is not the stack's.
+   */
+  private boundTo(host: string): { address: string; family: 'IPv4' | 'IPv6' } | null {
+    const address6 = this.tcp.address6
+    if (host === '::' || (host === '' && address6 !== null)) return { address: '::', family: 'IPv6' }
+    if (ANY_HOST.has(host)) return { address: this.localAddress, family: 'IPv4' }
+    const a = parseAnyAddress(host)
+    if (a === null) return null
+    if (typeof a === 'number') return a === parseAddress(this.localAddress) ? { address: this.localAddress, family: 'IPv4' } : null
+    if (a === address6) return { address: a, family: 'IPv6' }
+    const v4 = unmappedV4(a)
+    if (v4 !== null && addressText(v4) === this.localAddress) return { address: mappedV6(v4), family: 'IPv6' }
+    return null
   }
 
   /**
@@ -178,7 +197,9 @@ export class Server extends EventEmitter {
   }
 
   private accept(tcb: Tcb): void {
-    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy }, this.loopHold)
+    // An IPv6 listener's IPv4 connection is a mapped one, as on a dual-stack kernel (RFC 3493 3.7).
+    const mapped = this.bound.family === 'IPv6'
+    const socket = new Socket(tcb, { allowHalfOpen: this.options.allowHalfOpen, closeOnDestroy: this.options.closeOnDestroy, mapped }, this.loopHold)
     this.open.add(socket)
     socket.once('close', () => {
       this.open.delete(socket)

@@ -4,7 +4,7 @@
 
 import { Duplex } from 'node:stream'
 import { Timer, type TimerWheel } from '../time/timer-wheel.js'
-import { addressText, familyOf } from '../wire/address.js'
+import { addressText, familyOf, isV6, mappedV6, type Address } from '../wire/address.js'
 import type { State } from '../tcp/state.js'
 import type { Tcb, TcbUser, TcpError } from '../tcp/tcb.js'
 import type { CongestionControlName } from '../tcp/congestion/index.js'
@@ -23,6 +23,12 @@ export interface SocketOptions {
    * aborts with RST unless the close is already clean (the FIN queued).
    */
   closeOnDestroy?: boolean
+  /**
+   * The socket is an IPv6 one over an IPv4 connection (a dual-stack listener's, or a connect()
+   * to ::ffff:a.b.c.d): its addresses read as IPv4-mapped IPv6, '::ffff:10.77.0.1', family
+   * 'IPv6', as net's are (RFC 4291 2.5.5.2; RFC 3493 3.7). The wire carries IPv4. Default false.
+   */
+  mapped?: boolean
 }
 
 export class Socket extends Duplex implements TcbUser {
@@ -67,12 +73,13 @@ export class Socket extends Duplex implements TcbUser {
     this.closeOnDestroy = options.closeOnDestroy ?? false
     this.tcb = tcb
     this.connection = tcb
-    this.remoteAddress = addressText(tcb.remoteAddr)
+    const shown = (a: Address): Address => options.mapped === true && !isV6(a) ? mappedV6(a) : a
+    this.remoteAddress = addressText(shown(tcb.remoteAddr))
     this.remotePort = tcb.remotePort
-    this.localAddress = addressText(tcb.localAddr)
+    this.localAddress = addressText(shown(tcb.localAddr))
     this.localPort = tcb.localPort
-    this.remoteFamily = familyOf(tcb.remoteAddr)
-    this.localFamily = familyOf(tcb.localAddr)
+    this.remoteFamily = familyOf(shown(tcb.remoteAddr))
+    this.localFamily = familyOf(shown(tcb.localAddr))
     this.wheel = tcb.host.wheel
     this.lastDataIn = tcb.host.clock.now()
     tcb.user = this

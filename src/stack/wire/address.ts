@@ -87,6 +87,24 @@ function sameBytes16(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address, ::ffff:a.b.c.d (RFC 4291 2.5.5.2), or
+ * null for any other address. A dual-stack socket names its IPv4 peers this way, and
+ * connecting one to such an address puts IPv4 on the wire.
+ */
+export function unmappedV4(a: Address): number | null {
+  if (typeof a === 'number') return null
+  const b = bytesV6(a)
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return null
+  if (b[10] !== 0xff || b[11] !== 0xff) return null
+  return ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0
+}
+
+/** An IPv4 address as a dual-stack socket shows it: ::ffff:a.b.c.d (RFC 4291 2.5.5.2). */
+export function mappedV6(a: number): string {
+  return `::ffff:${formatAddress(a)}`
+}
+
 /** Parse text of either family ('10.77.0.2', 'fd77::2', '[fd77::2]') into an Address, or null. */
 export function parseAnyAddress(s: string): Address | null {
   const v4 = parseAddress(s)

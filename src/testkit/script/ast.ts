@@ -27,8 +27,11 @@ export type TcpOptionSpec =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: Array<[number, number]> }
   | { kind: 'TS'; val: number; ecr: number }
-  /** Fast Open (RFC 7413): kind 34 (`FO`) or 254 with ExID 0xF989 (`FOEXP`); cookie in lower-case hex, '' for a request. */
-  | { kind: 'FO' | 'FOEXP'; cookie: string }
+  /**
+   * Fast Open (RFC 7413): kind 34 (`FO`) or 254 with ExID 0xF989 (`FOEXP`); cookie in lower-case hex, '' for a request;
+   * `define`: the name it was written as (TFO_COOKIE), whose value depends on the wire's family.
+   */
+  | { kind: 'FO' | 'FOEXP'; cookie: string; define?: string }
 
 export interface PacketSpec {
   type: 'packet'
@@ -105,30 +108,41 @@ export interface ScriptEvent {
 }
 
 /**
- * An inbound ICMP destination unreachable (`< icmp unreachable frag_needed mtu 800 [0:1000(1000)]`):
- * from the script's address, quoting the IP header and the first 8 bytes of a segment the stack
- * sent on the connection under test, at `seq` (relative, as a `>` line numbers it; absent: the
- * last one it sent).
+ * An inbound ICMP error (`< icmp unreachable frag_needed mtu 800 [0:1000(1000)]`): from the
+ * script's address, quoting the IP header and the first 8 bytes of a segment the stack sent on
+ * the connection under test, at `seq` (relative, as a `>` line numbers it; absent: the last one
+ * it sent). The names are packetdrill's, read in the wire family's table when it runs (icmp.ts):
+ * ICMPv4 over IPv4, ICMPv6 over IPv6.
  */
 export interface IcmpSpec {
   type: 'icmp'
-  /** The unreachable code (RFC 792, RFC 1191), and its name as written. */
-  code: number
-  codeName: string
-  /** Next-hop MTU, for frag_needed (RFC 1191 4). */
+  /** The message type's name: unreachable, or packet_too_big (IPv6). */
+  message: string
+  /** The code's name as written (net_unreachable, port_unreachable, frag_needed, ...); absent: code 0. */
+  codeName?: string
+  /** The MTU: of the next hop for frag_needed (RFC 1191 4), or of Packet Too Big (RFC 4443 3.2). */
   mtu?: number
   /** The quoted segment's start and length, as [start:end(length)]. */
   quote?: { seq: number; len: number }
 }
+
+/** packetdrill's --ip_version values (config.c): the wire's family, and the sockets'. */
+export const IP_VERSIONS = ['ipv4', 'ipv4-mapped-ipv6', 'ipv6'] as const
+export type IpVersion = typeof IP_VERSIONS[number]
 
 export interface ScriptOptions {
   /** --tolerance_usecs: how far an event may be from its time (µs). Default 4000, as in packetdrill. */
   toleranceUs: number
   /** --tolerance_percent: a tolerance that grows with the gap since the previous event. Default 0. */
   tolerancePercent: number
-  /** --ip_version: the scripts' packets are IPv4 (the default) or IPv6 (RFC 8200) on the wire. */
-  ipVersion: 'ipv4' | 'ipv6'
-  /** --local_ip: the stack's address. Default 192.168.0.1 (IPv6: fd3d:fa7b:d17d::1). */
+  /**
+   * --ip_version: the scripts' packets are IPv4 (the default) or IPv6 (RFC 8200) on the wire;
+   * ipv4-mapped-ipv6: IPv4 on the wire, the sockets IPv6 ones seeing IPv4-mapped addresses.
+   */
+  ipVersion: IpVersion
+  /** --mtu: the link's MTU, which the stack's MSS follows. Default 1500, as packetdrill's tun device. */
+  mtu: number
+  /** --local_ip: the stack's address. Default 192.168.0.1 (IPv6: fd3d:fa7b:d17d::). */
   localIp: string
   /** --remote_ip: the script's (the peer's) address. Default 192.0.2.1 (IPv6: 2001:db8::1, RFC 3849's documentation prefix). */
   remoteIp: string
@@ -149,6 +163,7 @@ export const DEFAULT_OPTIONS: ScriptOptions = {
   toleranceUs: 4000,
   tolerancePercent: 0,
   ipVersion: 'ipv4',
+  mtu: 1500,
   localIp: '192.168.0.1',
   remoteIp: '192.0.2.1',
   bindPort: 8080,

@@ -8,9 +8,10 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../stack/tcp/config.js'
 import { CONGESTION_CONTROLS, isCongestionControlName } from '../../stack/tcp/congestion/index.js'
 import { ACK, CWR, ECE, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
 import { parseAnyAddress } from '../../stack/wire/address.js'
-import { DEFAULT_OPTIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, IP_VERSIONS, type CodeSpec, type EcnSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ScriptOptions, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { checkCodeNames } from './code.js'
 import { ScriptError, unsupported } from './errors.js'
+import { ICMP_TYPE_NAMES, icmpCodeNames, type WireFamily } from './icmp.js'
 import { tokenize, type Token } from './lexer.js'
 import { parsePython } from './python.js'
 import { interpretShell, type ShellContext, type ShellEffect } from './shell.js'
@@ -114,7 +115,9 @@ class Parser {
       return n
     }
     const ip = (): string => {
-      const v = need()
+      let v = need()
+      // The tokenizer cuts an IPv6 address at its colons (fd00::1 is fd00 : : 1): join the line's pieces again.
+      while (this.peek().line === t.line && (this.isPunct(':') || ['word', 'int', 'ipv4'].includes(this.peek().kind))) v += this.next().text
       if (parseAnyAddress(v) === null) throw new ScriptError(t.line, `--${t.text} must be an IPv4 or IPv6 address, not ${v}`)
       return v
     }
@@ -125,11 +128,13 @@ class Parser {
         let v = need()
         // The tokenizer cuts "ipv4-mapped-ipv6" at its dashes: join the word again.
         while (this.isPunct('-') && this.peek(1).line === t.line) v += `-${(this.next(), this.next()).text}`
-        if (v === 'ipv4-mapped-ipv6' || v === 'ipv4_mapped_ipv6') throw unsupported(t.line, '--ip_version=ipv4-mapped-ipv6 (IPv4 on the wire behind IPv6 sockets): tuntcp has no IPv4-mapped sockets')
-        if (v !== 'ipv4' && v !== 'ipv6') throw new ScriptError(t.line, `--ip_version must be ipv4 or ipv6, not ${v}`)
-        options.ipVersion = v
+        const version = IP_VERSIONS.find(name => name === v)
+        if (version === undefined) throw new ScriptError(t.line, `--ip_version must be ${IP_VERSIONS.join(', ')}, not ${v}`)
+        options.ipVersion = version
         break
       }
+      // packetdrill's tun device MTU; IPv6 needs 1280 (RFC 8200 5), which the runner checks once the family is known.
+      case 'mtu': options.mtu = int(576, 65535); break
       case 'local_ip': options.localIp = ip(); break
       case 'remote_ip': options.remoteIp = ip(); break
       case 'bind_port': options.bindPort = int(1, 65535); break
@@ -294,19 +299,22 @@ class Parser {
     return word.text as EcnSpec
   }
 
-  /** `< icmp unreachable [CODE] [mtu N] [[start:end(length)]]`: only destination unreachable, only inbound. */
+  /**
+   * `< icmp TYPE [CODE] [mtu N] [[start:end(length)]]`, only inbound: destination unreachable, or
+   * over IPv6 packet_too_big. The names are checked against both families' tables here and
+   * looked up in the wire's when the line runs (icmp.ts), as packetdrill does.
+   */
   private icmp(): IcmpSpec {
     this.next() // <
     this.next() // icmp
-    const what = this.expect('word', 'the ICMP message: unreachable')
-    if (what.text !== 'unreachable') throw unsupported(what.line, `icmp ${what.text} (only icmp unreachable)`)
-    const spec: IcmpSpec = { type: 'icmp', code: 0, codeName: 'net_unreachable' }
+    const what = this.expect('word', 'the ICMP message: unreachable or packet_too_big')
+    if (!ICMP_TYPE_NAMES.includes(what.text)) throw unsupported(what.line, `icmp ${what.text} (only ${ICMP_TYPE_NAMES.join(', ')})`)
+    const spec: IcmpSpec = { type: 'icmp', message: what.text }
     const name = this.peek()
     if (name.kind === 'word' && name.text !== 'mtu') {
-      const code = UNREACHABLE_CODES.indexOf(name.text)
-      if (code < 0) throw new ScriptError(name.line, `unknown ICMP unreachable code ${name.text} (${UNREACHABLE_CODES.join(', ')})`)
+      const codes = icmpCodeNames(what.text)
+      if (!codes.includes(name.text)) throw new ScriptError(name.line, `unknown ICMP ${what.text} code ${name.text} (${codes.join(', ') || 'it has none'})`)
       this.next()
-      spec.code = code
       spec.codeName = name.text
     }
     if (this.isWord('mtu')) {
@@ -426,7 +434,7 @@ class Parser {
         return { kind: 'TS', val, ecr }
       }
       case 'md5': throw unsupported(t.line, 'TCP option md5')
-      case 'FO': case 'FOEXP': return { kind: t.text, cookie: this.fastOpenCookie() }
+      case 'FO': case 'FOEXP': return { kind: t.text, ...this.fastOpenCookie() }
       default: throw new ScriptError(t.line, `unknown TCP option ${t.text}`)
     }
   }
@@ -435,14 +443,16 @@ class Parser {
    * The cookie after `FO` or `FOEXP`, as packetdrill writes it: hex digits (`FO 3021b9d889017eeb`),
    * a name its own test runner defines with -D (TFO_COOKIE), or nothing (a cookie request).
    */
-  private fastOpenCookie(): string {
+  private fastOpenCookie(): { cookie: string; define?: string } {
     const t = this.peek()
-    if (t.kind !== 'word' && t.kind !== 'int') return ''
+    if (t.kind !== 'word' && t.kind !== 'int') return { cookie: '' }
     this.next()
-    const hex = FAST_OPEN_DEFINES[t.text] ?? t.text
+    const defined = FAST_OPEN_DEFINES.ipv4[t.text]
+    if (defined !== undefined) return { cookie: defined, define: t.text }
+    const hex = t.text
     if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw new ScriptError(t.line, `a Fast Open cookie is an even number of hex digits, not ${t.text}`)
     if (hex.length / 2 > 32) throw new ScriptError(t.line, `a Fast Open cookie of ${hex.length / 2} bytes does not fit the options`)
-    return hex.toLowerCase()
+    return { cookie: hex.toLowerCase() }
   }
 
   // ---- system calls ----
@@ -616,11 +626,16 @@ function seconds(us: number): string {
 
 /** Bytes an option takes on the wire. */
 /**
- * The names packetdrill's test runner (gtests/net/packetdrill/run_all.py) defines with -D for
- * IPv4 scripts: TFO_COOKIE is the cookie Linux makes for 192.0.2.1 -> 192.168.0.1 under the
- * key of defaults.sh; the stack under test must compute the same one (fast-open.ts).
+ * The names packetdrill's test runner (gtests/net/packetdrill/run_all.py) defines with -D, per
+ * wire family: TFO_COOKIE is the cookie Linux makes under the key of defaults.sh for the
+ * script's address to the stack's: 192.0.2.1 -> 192.168.0.1 over IPv4 (ipv4-mapped-ipv6 too:
+ * the wire is IPv4), and over IPv6 2001:db8::1 -> fd3d:fa7b:d17d:: (the value run_all.py passes
+ * for its IPv6 run). The stack under test must compute the same one (fast-open.ts).
  */
-const FAST_OPEN_DEFINES: Readonly<Record<string, string>> = { TFO_COOKIE: '3021b9d889017eeb' }
+export const FAST_OPEN_DEFINES: Readonly<Record<WireFamily, Readonly<Record<string, string>>>> = {
+  ipv4: { TFO_COOKIE: '3021b9d889017eeb' },
+  ipv6: { TFO_COOKIE: '6aa6ae70c288023b' },
+}
 
 export function optionLength(o: TcpOptionSpec): number {
   switch (o.kind) {
@@ -683,16 +698,11 @@ const CALLS = [
   'fcntl', 'ioctl', 'setsockopt', 'getsockopt', 'poll', 'epoll_create', 'epoll_ctl', 'epoll_wait',
 ]
 
-/** The send() flags the runner carries out: MSG_EOR (a record boundary) and MSG_DONTWAIT. */
-/** ICMP destination unreachable codes by packetdrill's names, in code order (RFC 792, RFC 1191, RFC 1812). */
-const UNREACHABLE_CODES = [
-  'net_unreachable', 'host_unreachable', 'protocol_unreachable', 'port_unreachable', 'frag_needed',
-  'source_route_failed', 'net_unknown', 'host_unknown', 'source_host_isolated', 'net_prohibited',
-  'host_prohibited', 'net_unreachable_for_tos', 'host_unreachable_for_tos', 'packet_filtered',
-  'precedence_violation', 'precedence_cutoff',
-]
-
+/** The send() flags the runner carries out: MSG_EOR (a record boundary), MSG_DONTWAIT and MSG_FASTOPEN. */
 const SEND_FLAGS = ['MSG_EOR', 'MSG_DONTWAIT', 'MSG_FASTOPEN']
+
+/** socket()'s domains: the runner checks the one written against --ip_version when the call runs. */
+const SOCKET_DOMAINS = ['AF_INET', 'PF_INET', 'AF_INET6', 'PF_INET6']
 
 /** The fields of a packetdrill struct, `{name=value, ...}` or `name(len)=value`, by name. */
 export function structFields(e: Expr): Map<string, Expr> {
@@ -744,8 +754,8 @@ function validateSyscall(s: SyscallSpec, line: number): void {
   switch (s.name) {
     case 'socket': {
       const domain = arg(0)
-      if (domain.kind !== 'ellipsis' && !(domain.kind === 'word' && (domain.name === 'AF_INET' || domain.name === 'PF_INET'))) {
-        throw unsupported(line, `socket domain ${exprText(domain)} (only ... or AF_INET)`)
+      if (domain.kind !== 'ellipsis' && !(domain.kind === 'word' && SOCKET_DOMAINS.includes(domain.name))) {
+        throw unsupported(line, `socket domain ${exprText(domain)} (only ..., AF_INET or AF_INET6)`)
       }
       const type = words(arg(1))
       if (!type.includes('SOCK_STREAM') || type.some(w => w !== 'SOCK_STREAM' && w !== 'SOCK_NONBLOCK')) {

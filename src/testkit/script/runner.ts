@@ -15,17 +15,19 @@ import { Stack, type StackOptions } from '../../stack/stack.js'
 import type { State } from '../../stack/tcp/state.js'
 import { TCP_PROFILES, type TcpProfileName } from '../../stack/tcp/config.js'
 import { VirtualClock } from '../../stack/time/virtual-clock.js'
-import { addressText, isV6, parseAnyAddress, type Address } from '../../stack/wire/address.js'
+import { addressText, bytesV6, isV6, mappedV6, parseAnyAddress, type Address } from '../../stack/wire/address.js'
 import { ACK, FIN, PSH, RST, SYN } from '../../stack/wire/tcp.js'
-import { ICMP_DEST_UNREACHABLE, buildIcmpPacket } from '../../stack/wire/icmp.js'
+import { buildIcmpPacket } from '../../stack/wire/icmp.js'
+import { buildIcmpv6Error } from '../../stack/wire/icmpv6.js'
 import type { Link, PacketHandler } from '../../tun/link.js'
 import { emptyTcpInfo } from '../../stack/tcp-info.js'
-import { DEFAULT_OPTIONS, type CodeSpec, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
+import { DEFAULT_OPTIONS, type CodeSpec, type IpVersion, type EventTime, type Expr, type IcmpSpec, type PacketSpec, type Script, type ScriptEvent, type ShellSpec, type SyscallSpec, type TcpOptionSpec } from './ast.js'
 import { runCode } from './code.js'
+import { icmpMessage, type WireFamily } from './icmp.js'
 import { nstatSnapshot } from './nstat.js'
 import type { PyValue } from './python.js'
 import { mergeEffects, type ShellEffect } from './shell.js'
-import { evaluate, exprText, iovLength, structFields } from './parse.js'
+import { FAST_OPEN_DEFINES, evaluate, exprText, iovLength, structFields } from './parse.js'
 import { buildPacket, decodePacket, ECN_FIELD, ecnText, encodeOptions, findTimestamp, flagsText, optionsMismatch, optionsText, pattern, patternByte, patternMismatch, segmentText, shiftSackBlocks, withTsEcr, type WireSegment } from './segment.js'
 import { ERRNO, STRERROR, SYMBOLS } from './symbols.js'
 
@@ -39,7 +41,9 @@ export interface RunOptions {
   /** Called with one line per event and per segment sent, for `tuntcp script --verbose`. */
   trace?: (line: string) => void
   /** packetdrill's --ip_version given on the command line: wins over the script's own. */
-  ipVersion?: 'ipv4' | 'ipv6'
+  ipVersion?: IpVersion
+  /** packetdrill's --mtu given on the command line (run_all.py runs IPv6 with 1520): wins over the script's own. */
+  mtu?: number
   /** Called with the stack before the script runs, to watch it (`tuntcp script --trace-json`). */
   onStack?: (stack: Stack) => void
 }
@@ -64,8 +68,11 @@ export interface RunResult {
 
 /** The port the remote end uses for connections it opens (packetdrill picks an ephemeral one). */
 export const REMOTE_PORT = 40_000
-/** With --ip_version=ipv6 and no --local_ip / --remote_ip, as packetdrill: the stack's address (a ULA, RFC 4193) and the script's (RFC 3849's documentation prefix). */
-export const LOCAL_IP6 = 'fd3d:fa7b:d17d::1'
+/**
+ * With --ip_version=ipv6 and no --local_ip / --remote_ip, as packetdrill's run_all.py: the stack's
+ * address (a ULA, RFC 4193) and the script's (RFC 3849's documentation prefix).
+ */
+export const LOCAL_IP6 = 'fd3d:fa7b:d17d::'
 export const REMOTE_IP6 = '2001:db8::1'
 /** How far past a missed deadline we look, in virtual time, to say what the stack sent instead. */
 const LOOKAHEAD_US = 600_000_000
@@ -170,10 +177,9 @@ interface Sent {
 
 /** A Link whose far end is the script. */
 class ScriptLink implements Link {
-  readonly mtu = 1500
   private handler: PacketHandler | null = null
   private batchEnd: (() => void) | null = null
-  constructor(private readonly onSend: (packet: Uint8Array) => void) {}
+  constructor(readonly mtu: number, private readonly onSend: (packet: Uint8Array) => void) {}
   send(packet: Uint8Array): void { this.onSend(packet.slice()) }
   onReceive(handler: PacketHandler | null): void { this.handler = handler }
   onBatchEnd(handler: (() => void) | null): void { this.batchEnd = handler }
@@ -186,8 +192,18 @@ class ScriptLink implements Link {
 }
 
 export async function runScript(script: Script, options: RunOptions = {}): Promise<RunResult> {
-  const runner = new Runner(script, options)
+  const ipVersion = options.ipVersion ?? script.options.ipVersion
+  const runner = new Runner(withDefines(script, ipVersion === 'ipv6' ? 'ipv6' : 'ipv4'), options)
   return runner.run()
+}
+
+/** The script with the -D names of its Fast Open options (TFO_COOKIE) given their value for the wire's family. */
+function withDefines(script: Script, family: WireFamily): Script {
+  if (family === 'ipv4') return script // the parser gave them their IPv4 values
+  const define = (o: TcpOptionSpec): TcpOptionSpec =>
+    (o.kind === 'FO' || o.kind === 'FOEXP') && o.define !== undefined ? { ...o, cookie: FAST_OPEN_DEFINES[family][o.define] ?? o.cookie } : o
+  const events = script.events.map(ev => ev.action.type !== 'packet' ? ev : { ...ev, action: { ...ev.action, options: ev.action.options?.map(define) ?? null } })
+  return { ...script, events }
 }
 
 class Runner {
@@ -198,6 +214,12 @@ class Runner {
   private readonly local: Address
   private readonly remote: Address
   private readonly remoteIp: string
+  /** --ip_version: the wire's family, and whether the sockets are IPv6 ones over it (ipv4-mapped-ipv6). */
+  private readonly ipVersion: IpVersion
+  private readonly family: WireFamily
+  /** What the script's sockets bind and connect to (packetdrill's live_bind_ip, live_connect_ip): IPv4-mapped under ipv4-mapped-ipv6. */
+  private readonly bindHost: string | undefined
+  private readonly connectHost: string
   private readonly sent: Sent[] = []
   private readonly fds = new Map<number, Fd>()
   private conn: Connection
@@ -229,7 +251,9 @@ class Runner {
     const o = script.options
     // --ip_version=ipv6: the IPv4 defaults give way to packetdrill's IPv6 ones (a ULA for the stack, RFC 3849's documentation prefix for the peer).
     const ipVersion = options.ipVersion ?? o.ipVersion
+    this.ipVersion = ipVersion
     const v6 = ipVersion === 'ipv6'
+    this.family = v6 ? 'ipv6' : 'ipv4'
     const localIp = v6 && o.localIp === DEFAULT_OPTIONS.localIp ? LOCAL_IP6 : o.localIp
     this.remoteIp = v6 && o.remoteIp === DEFAULT_OPTIONS.remoteIp ? REMOTE_IP6 : o.remoteIp
     this.local = parseAnyAddress(localIp)!
@@ -240,7 +264,15 @@ class Runner {
       this.failure = { line: 0, source: '', message: `--local_ip ${localIp} and --remote_ip ${this.remoteIp} must both be ${v6 ? 'IPv6' : 'IPv4'} addresses (--ip_version=${ipVersion})` }
       this.local = v6 ? LOCAL_IP6 : parseAnyAddress(DEFAULT_OPTIONS.localIp)!
     }
-    this.link = new ScriptLink(packet => this.onSend(packet))
+    // ipv4-mapped-ipv6 (packetdrill's config.c): IPv4 on the wire, AF_INET6 sockets bound to and
+    // connecting to the IPv4 addresses mapped, ::ffff:a.b.c.d (RFC 4291 2.5.5.2).
+    const mappedSockets = ipVersion === 'ipv4-mapped-ipv6' && !mixed
+    this.bindHost = mappedSockets ? mappedV6(this.local as number) : undefined
+    this.connectHost = mappedSockets ? mappedV6(this.remote as number) : this.remoteIp
+    const mtu = options.mtu ?? o.mtu
+    // RFC 8200 5: IPv6 needs a link of 1280 bytes at least.
+    if (v6 && mtu < 1280) this.failure ??= { line: 0, source: '', message: `--mtu=${mtu} is below 1280, too small for IPv6 (RFC 8200 5)` }
+    this.link = new ScriptLink(mtu, packet => this.onSend(packet))
     this.stack = new Stack({
       ...options.stack,
       // The script's own --tcp_ options win over what its shell lines set up.
@@ -498,13 +530,15 @@ class Runner {
   }
 
   /**
-   * An ICMP destination unreachable from the script's address (RFC 792): it quotes the IP
-   * header and first 8 bytes of the segment at the line's [start:...] on the connection under
-   * test (numbered as its `>` lines are), or else of the last segment the stack sent.
+   * An ICMP error from the script's address, ICMPv4 (RFC 792) or ICMPv6 (RFC 4443) as the wire
+   * is, its names looked up in that family's table (icmp.ts): it quotes the IP header and the
+   * first 8 bytes of the segment at the line's [start:...] on the connection under test
+   * (numbered as its `>` lines are), or else of the last segment the stack sent.
    */
   private icmpIn(ev: ScriptEvent, a: IcmpSpec): void {
+    const message = icmpMessage(a, this.family)
+    if (typeof message === 'string') return this.fail(ev, `${message} (--ip_version=${this.ipVersion})`)
     const { local, remote } = this
-    if (typeof local !== 'number' || typeof remote !== 'number') return this.fail(ev, 'unsupported: ICMP lines with --ip_version=ipv6 (they build ICMPv4 destination unreachables)')
     const c = this.conn
     const last = this.lastOut
     if (a.quote === undefined && last === null) return this.fail(ev, 'the ICMP message has no segment to quote: the stack has sent none yet (write [start:end(length)])')
@@ -512,8 +546,12 @@ class Runner {
     const srcPort = a.quote !== undefined || last === null ? c.localPort : last.srcPort
     const dstPort = a.quote !== undefined || last === null ? c.remotePort : last.dstPort
     const quoted = buildPacket({ src: local, dst: remote, srcPort, dstPort, seq, ack: 0, flags: 0, win: 0, options: new Uint8Array(0), payload: new Uint8Array(0) })
+    if (isV6(local) && isV6(remote)) {
+      // The IPv6 header and the TCP header's first 8 bytes, as packetdrill quotes; Packet Too Big's MTU is the whole second word.
+      return this.link.inject([buildIcmpv6Error(quoted.subarray(0, 48), message.type, message.code, message.rest, bytesV6(remote), bytesV6(local))])
+    }
     // Next-hop MTU in the low 16 bits of the second word (RFC 1191 4).
-    this.link.inject([buildIcmpPacket({ src: remote, dst: local, type: ICMP_DEST_UNREACHABLE, code: a.code, rest: a.mtu ?? 0, body: quoted.subarray(0, 28) })])
+    this.link.inject([buildIcmpPacket({ src: remote as number, dst: local as number, type: message.type, code: message.code, rest: message.rest, body: quoted.subarray(0, 28) })])
   }
 
   /** A script TS ecr as the stack's TS val it echoes: an exact earlier val, else by offset from the first. */
@@ -773,6 +811,13 @@ class Runner {
         this.fail(ev, `socket() = ${fd}: file descriptor ${fd} is already open in the script`)
         return null
       }
+      // packetdrill's socket_domain: AF_INET under ipv4, AF_INET6 under ipv6 and ipv4-mapped-ipv6 (config.c).
+      const domain = s.args[0]!
+      const want = this.ipVersion === 'ipv4' ? 'AF_INET' : 'AF_INET6'
+      if (domain.kind === 'word' && domain.name.replace(/^PF_/, 'AF_') !== want) {
+        this.fail(ev, `socket(${domain.name}, ...) under --ip_version=${this.ipVersion}: the socket there is ${want} (write ... for the domain to have it chosen)`)
+        return null
+      }
       if (fd >= 0) {
         // packetdrill checks only the socket under test's segments: an earlier active socket's go unchecked.
         if (this.conn.state.startsWith('active-')) this.retire(this.conn.localPort)
@@ -863,7 +908,7 @@ class Runner {
       applyOpts(socket, fd.opts)
       queue.push(conn)
     })
-    server.listen({ port, backlog, fastOpen: fd.opts.fastOpen ?? 0 })
+    server.listen({ port, host: this.bindHost, backlog, fastOpen: fd.opts.fastOpen ?? 0 })
     if (!server.listening) return done(-1, 'EADDRINUSE')
     fd.kind = 'listener'
     fd.port = port
@@ -878,6 +923,8 @@ class Runner {
       if (fd.kind !== 'listener') return { ret: -1, errno: 'EINVAL' }
       const conn = fd.queue!.shift()
       if (conn === undefined) return fd.nonblocking ? { ret: -1, errno: 'EAGAIN' } : 'block'
+      const view = this.socketViewMismatch(conn.socket)
+      if (view !== null) this.fail(ev, `accept(): ${view}`)
       const num = evaluate(s.result, ev.line)
       // A script fd still open on an earlier accepted connection is taken over, the old socket left
       // open and out of the script's reach, as packetdrill's newer fd shadows it (run_syscall_accept).
@@ -925,16 +972,30 @@ class Runner {
     }
     let socket: Socket
     try {
-      socket = this.stack.connect({ host: this.remoteIp, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true, fastOpen })
+      socket = this.stack.connect({ host: this.connectHost, port: this.script.options.connectPort, localPort: fd.port, allowHalfOpen: true, fastOpen })
     } catch (error) {
       return { ret: -1, errno: (error as { code?: string }).code ?? 'EADDRINUSE' }
     }
+    const view = this.socketViewMismatch(socket)
+    if (view !== null && this.current !== null) this.fail(this.current, `connect(): ${view}`)
     fd.kind = 'conn'
     fd.conn = this.wrap(socket, false)
     if (fd.keepalive) socket.setKeepAlive(true, (fd.opts.keepIdle ?? 0) * 1000)
     if (fd.noDelay === true) socket.setNoDelay(true)
     applyOpts(socket, fd.opts)
     return null
+  }
+
+  /**
+   * What a script socket shows of its peer must be what getpeername() gives in its family:
+   * the IPv4 address for AF_INET, the IPv6 one for AF_INET6, and under ipv4-mapped-ipv6 the
+   * IPv4 one mapped, ::ffff:a.b.c.d, family IPv6, as a dual-stack socket's (RFC 3493 3.7).
+   */
+  private socketViewMismatch(socket: Socket): string | null {
+    const peer = this.ipVersion === 'ipv4-mapped-ipv6' && !isV6(this.remote) ? mappedV6(this.remote) : addressText(this.remote)
+    const family = this.ipVersion === 'ipv4' ? 'IPv4' : 'IPv6'
+    if (socket.remoteAddress === peer && socket.remoteFamily === family) return null
+    return `the socket's peer is ${socket.remoteFamily} ${socket.remoteAddress}, where an ${family === 'IPv6' ? 'AF_INET6' : 'AF_INET'} socket sees ${peer} (--ip_version=${this.ipVersion})`
   }
 
   /**

@@ -57,8 +57,10 @@ export const STRERROR: Readonly<Record<string, string>> = {
 export const SYMBOLS: Readonly<Record<string, number>> = {
   ...ERRNO,
   AF_INET: 2,
+  AF_INET6: 10,
   AF_UNSPEC: 0,
   PF_INET: 2,
+  PF_INET6: 10,
   SOCK_STREAM: 1,
   SOCK_NONBLOCK: 0o4000,
   IPPROTO_IP: 0,

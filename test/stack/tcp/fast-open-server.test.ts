@@ -54,6 +54,10 @@ describe('Fast Open cookies (RFC 7413 4.1.2)', () => {
     expect(hex(c.make(linux, 0xc0000201, 0xc0a80001))).toBe('3021b9d889017eeb') // 192.0.2.1 -> 192.168.0.1
     const other = { ...DEFAULT_TCP_CONFIG, fastOpenKey: 'a0bf63f7-ed803d81-cd641d30-cebc4a90' }
     expect(hex(c.make(other, 0x0af80002, 0xc0a80002))).toBe('00abaaabe8e954c2') // 10.248.0.2 -> 192.168.0.2
+    // packetdrill's run_all.py passes Linux's cookies as TFO_COOKIE: IPv4 192.0.2.1 -> 192.168.0.2, and
+    // IPv6 2001:db8::1 -> fd3d:fa7b:d17d:: (SipHash of the 16-byte source then destination, AF_INET6's layout).
+    expect(hex(c.make(linux, 0xc0000201, 0xc0a80002))).toBe('de4f234f0f433a55')
+    expect(hex(c.make(linux, '2001:db8::1', 'fd3d:fa7b:d17d::'))).toBe('6aa6ae70c288023b')
     expect(() => parseFastOpenKey('a1a1a1a1')).toThrow(RangeError)
   })
 

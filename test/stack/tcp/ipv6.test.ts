@@ -116,7 +116,7 @@ describe('TCP over IPv6 between two stacks', () => {
     expect(refusedErrors).toEqual(['ECONNREFUSED'])
   })
 
-  it('serves IPv4 and IPv6 at once on one listener, each connection from its own family', async () => {
+  it("serves IPv4 and IPv6 at once on one listener, an IPv4 peer shown IPv4-mapped as net's dual-stack '::' does", async () => {
     const net = twoStacks({}, 7, true)
     const peers: string[] = []
     net.b.createServer(s => { peers.push(`${s.remoteFamily} ${s.remoteAddress}`); s.pipe(s) }).listen(7)
@@ -128,7 +128,9 @@ describe('TCP over IPv6 between two stacks', () => {
     v6.end('six')
     await runUntil(net.clock, () => got4.ended() && got6.ended())
     expect([got4.data().toString(), got6.data().toString()]).toEqual(['four', 'six'])
-    expect(peers.sort()).toEqual([`IPv4 ${A}`, `IPv6 ${A6}`])
+    expect(peers.sort()).toEqual([`IPv6 ::ffff:${A}`, `IPv6 ${A6}`])
+    // The wire carried IPv4 all the same: the client's socket is a plain IPv4 one.
+    expect([v4.remoteFamily, v4.remoteAddress]).toEqual(['IPv4', B])
   })
 
   it('lowers the MSS on a Packet Too Big quoting a segment in flight, resends smaller, and delivers all (RFC 8201)', async () => {
