@@ -8,7 +8,8 @@
 //   direct:     curl here                                              -> kernel socket -> veth -> tbfs
 //
 // tbfs runs test/kernel/forward-servers.mjs (HTTP on 8080: /zero/N downloads, PUT uploads,
-// /small). Rows: download and upload goodput (curl's own speed, Mbit/s), connections a second
+// /small), at 10.202.0.2 and fd20:2::2. Rows: download and upload goodput (curl's own speed,
+// Mbit/s), the download over IPv6 too (curl -6: the forwarder's IPv6 both sides), connections a second
 // (Connection: close, 8 at a time), and the forwarder's heap and RSS per idle forwarded
 // connection (1000 of them, after a full GC: the forwarder runs with --expose-gc).
 //
@@ -27,6 +28,7 @@ const CLIENT_NS = 'tbfc'
 const SERVER_NS = 'tbfs'
 const DEV = 'tbf0'
 const SERVER = '10.202.0.2'
+const SERVER6 = 'fd20:2::2'
 const UPLOAD = '/tmp/tuntcp-bench-forward-upload'
 
 const here = readlinkSync('/proc/self/ns/net')
@@ -69,11 +71,12 @@ function startUntil(cmd, argv, ready) {
 
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-async function goodput(side, direction) {
+async function goodput(side, direction, server = SERVER) {
   const runs = []
+  const host = server.includes(':') ? `[${server}]` : server
   for (let i = 0; i < PLAN.reps; i++) {
     const argv = direction === 'download'
-      ? ['-sS', '-o', '/dev/null', '-w', '%{speed_download}', `http://${SERVER}:8080/zero/${PLAN.bytes}`]
+      ? ['-sS', '-g', '-o', '/dev/null', '-w', '%{speed_download}', `http://${host}:8080/zero/${PLAN.bytes}`]
       : ['-sS', '-o', '/dev/null', '-w', '%{speed_upload}', '-T', UPLOAD, `http://${SERVER}:8080/sink`]
     const bytesPerSecond = Number(await on(side, 'curl', argv, 120_000))
     runs.push((bytesPerSecond * 8) / 1e6)
@@ -130,12 +133,15 @@ async function main() {
   await must('ip', ['link', 'set', 'tbfva', 'up'])
   await must('ip', ['-n', SERVER_NS, 'addr', 'add', `${SERVER}/24`, 'dev', 'tbfvb'])
   await must('ip', ['-n', SERVER_NS, 'link', 'set', 'tbfvb', 'up'])
+  await must('ip', ['-6', 'addr', 'add', 'fd20:2::1/64', 'dev', 'tbfva', 'nodad'])
+  await must('ip', ['-n', SERVER_NS, '-6', 'addr', 'add', `${SERVER6}/64`, 'dev', 'tbfvb', 'nodad'])
   writeFileSync(UPLOAD, Buffer.alloc(PLAN.bytes))
-  const servers = await startUntil('ip', ['netns', 'exec', SERVER_NS, process.execPath, 'test/kernel/forward-servers.mjs', SERVER], /ready/)
+  const servers = await startUntil('ip', ['netns', 'exec', SERVER_NS, process.execPath, 'test/kernel/forward-servers.mjs', SERVER, SERVER6], /ready/)
   const forwarder = await startUntil(process.execPath, ['--expose-gc', 'bin/tuntcp.mjs', 'forward', '--netns', CLIENT_NS, '--dev', DEV], /Ctrl-C to stop/)
   const rows = []
   for (const [id, label, unit, measure] of [
     ['fwd-download', `download ${PLAN.bytes / MiB} MiB`, 'Mbit/s', side => goodput(side, 'download')],
+    ['fwd-download6', `download ${PLAN.bytes / MiB} MiB over IPv6`, 'Mbit/s', side => goodput(side, 'download', SERVER6)],
     ['fwd-upload', `upload ${PLAN.bytes / MiB} MiB`, 'Mbit/s', side => goodput(side, 'upload')],
     ['fwd-conn-rate', `connections (${PLAN.conns}, 8 at a time)`, 'conn/s', connectionRate],
   ]) {

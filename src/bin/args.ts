@@ -113,12 +113,18 @@ function list(v: string | boolean | string[] | undefined): string[] {
   return v === undefined || typeof v === 'boolean' ? [] : typeof v === 'string' ? [v] : v
 }
 
+/** The stack's addresses without --addr: serve's (10.77.0.2, fd77::2), or a subcommand's own. */
+export interface DefaultAddresses {
+  addr: string
+  addr6: string
+}
+
 /**
  * --addr, repeatable: one IPv4 address (required) and at most one IPv6 address. Without
- * --addr: both defaults, 10.77.0.2 and fd77::2.
+ * --addr: both defaults, 10.77.0.2 and fd77::2 (or the subcommand's).
  */
-function stackAddresses(given: string[]): { addr: string; addr6: string | undefined } {
-  if (given.length === 0) return { addr: DEFAULT_ADDR, addr6: DEFAULT_ADDR6 }
+function stackAddresses(given: string[], defaults: DefaultAddresses): { addr: string; addr6: string | undefined } {
+  if (given.length === 0) return { ...defaults }
   let addr: string | undefined
   let addr6: string | undefined
   for (const a of given) {
@@ -132,7 +138,7 @@ function stackAddresses(given: string[]): { addr: string; addr6: string | undefi
     if (addr6 !== undefined) throw new UsageError(`--addr given two IPv6 addresses (${addr6}, ${a}): the stack has one of each family`)
     addr6 = formatAddressV6(bytes)
   }
-  if (addr === undefined) throw new UsageError(`--addr needs an IPv4 address too (like ${DEFAULT_ADDR}): the stack always has one`)
+  if (addr === undefined) throw new UsageError(`--addr needs an IPv4 address too (like ${defaults.addr}): the stack always has one`)
   return { addr, addr6 }
 }
 
@@ -156,8 +162,9 @@ function kernelAddresses(given: string[], addr6: string | undefined): { kernelAd
   return { kernelAddr, kernelAddr6 }
 }
 
-export function deviceArgs(values: Record<string, string | boolean | string[] | undefined>): DeviceArgs {
-  const { addr, addr6 } = stackAddresses(list(values.addr))
+export function deviceArgs(values: Record<string, string | boolean | string[] | undefined>,
+  defaults: DefaultAddresses = { addr: DEFAULT_ADDR, addr6: DEFAULT_ADDR6 }): DeviceArgs {
+  const { addr, addr6 } = stackAddresses(list(values.addr), defaults)
   const { kernelAddr, kernelAddr6 } = kernelAddresses(list(values['kernel-addr']), addr6)
   const mtu = integer('mtu', values.mtu as string, 68, 65535)
   if (!Number.isInteger(mtu)) throw new UsageError('--mtu must be a whole number')

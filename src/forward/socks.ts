@@ -3,11 +3,13 @@
 // (success completes the client's handshake, a refusal or any failure is a RST). Every UDP flow
 // is a UDP ASSOCIATE (RFC 1928 7): a control connection held open for the flow's life, and a
 // datagram socket that sends each datagram to the proxy's relay address inside a SOCKS UDP
-// header naming the destination, and takes the replies out of theirs.
+// header naming the destination, and takes the replies out of theirs. An IPv6 destination is
+// named in the IPv6 form (ATYP 4, RFC 1928 5) in both; the library writes it from the text.
 
 import { createSocket } from 'node:dgram'
-import type { Socket as NetSocket } from 'node:net'
+import { isIPv6, type Socket as NetSocket } from 'node:net'
 import { SocksClient, type SocksRemoteHost } from 'socks'
+import { formatAddressV6, parseAddressV6 } from '../stack/wire/ipv6.js'
 import type { Endpoint, Upstream, UpstreamConnection, UpstreamDatagrams } from './upstream.js'
 
 /** How long the proxy may take to answer a CONNECT or an ASSOCIATE. */
@@ -50,7 +52,8 @@ export class Socks5Upstream implements Upstream {
   }
 
   openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams {
-    const udp = createSocket('udp4')
+    // Our datagrams go to the proxy's relay: a socket of the proxy's family, whatever the destination's.
+    const udp = createSocket(isIPv6(this.proxy.address) ? 'udp6' : 'udp4')
     let open = true
     let control: NetSocket | null = null
     let relay: SocksRemoteHost | null = null
@@ -77,8 +80,8 @@ export class Socks5Upstream implements Upstream {
     const association = new SocksClient({
       proxy: { host: this.proxy.address, port: this.proxy.port, type: 5 },
       command: 'associate',
-      // Where we will send from is not known before the reply: 0.0.0.0:0, as RFC 1928 7 allows.
-      destination: { host: '0.0.0.0', port: 0 },
+      // Where we will send from is not known before the reply: 0.0.0.0:0 (or [::]:0), as RFC 1928 7 allows.
+      destination: { host: isIPv6(this.proxy.address) ? '::' : '0.0.0.0', port: 0 },
       timeout: SOCKS_TIMEOUT_MS,
     })
     association.on('error', close)
@@ -87,8 +90,9 @@ export class Socks5Upstream implements Upstream {
       if (!open) return socket.destroy()
       socket.on('error', close)
       socket.on('close', close)
-      // A relay address of 0.0.0.0 means the proxy's own address.
-      const relayHost = remoteHost === undefined || remoteHost.host === '0.0.0.0' ? this.proxy.address : remoteHost.host
+      // A relay address of 0.0.0.0 (or ::) means the proxy's own address.
+      const host = remoteHost === undefined ? '0.0.0.0' : rfc5952(remoteHost.host)
+      const relayHost = host === '0.0.0.0' || host === '::' ? this.proxy.address : host
       relay = { host: relayHost, port: remoteHost?.port ?? this.proxy.port }
       for (const data of waiting.splice(0)) sendFrame(data)
     })
@@ -111,6 +115,15 @@ export class Socks5Upstream implements Upstream {
       remote: () => (relay === null ? null : { address: relay.host, port: relay.port }),
     }
   }
+}
+
+/**
+ * An IPv6 address as dgram's rinfo spells it (RFC 5952: '::1'); the library gives a reply's in
+ * full ('0000:...:0001'). IPv4 and names unchanged.
+ */
+function rfc5952(host: string): string {
+  const bytes = isIPv6(host) ? parseAddressV6(host) : null
+  return bytes === null ? host : formatAddressV6(bytes)
 }
 
 /**

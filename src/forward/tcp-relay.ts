@@ -5,8 +5,11 @@
 //   upstream refused, unreachable,
 //   timed out, or any failure      refuse: a RST, the client's connect fails (ECONNREFUSED)
 //   the relay is full              refuse, at once (maxConnections)
-//   to 0.0.0.0/8 or 127.0.0.0/8    refuse, at once: our own loopback is not the client's to reach
+//   to 0.0.0.0/8 or 127.0.0.0/8,
+//   or to :: or ::1                refuse, at once: our own loopback is not the client's to reach
 //
+// Either family: an IPv6 client's SYN is connected upstream over IPv6 (upstream.ts), an IPv4
+// one over IPv4, and the stack answers each from the address the client meant.
 // A client's retransmitted SYNs wait on the same pending entry meanwhile (tcp/pending-syn.ts).
 
 import type { Socket } from '../stack/socket/socket.js'
@@ -35,7 +38,7 @@ export interface TcpRelayCounters {
   upstreamFailed: Record<string, number>
   /** SYNs refused because maxConnections were open or connecting. */
   refusedFull: number
-  /** SYNs refused for a destination in 0.0.0.0/8 or 127.0.0.0/8 (outsideLoopback). */
+  /** SYNs refused for a destination in 0.0.0.0/8 or 127.0.0.0/8, or ::, ::1 (outsideLoopback). */
   refusedLoopback: number
   /** Upstream connected, but the client's handshake did not complete. */
   clientGone: number

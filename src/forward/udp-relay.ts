@@ -3,7 +3,8 @@
 // address; datagrams go both ways until the flow is idle for the stack's
 // flowIdleTimeoutMs, which closes the flow's socket, and with it the upstream one.
 // Beyond maxFlows, or where the upstream carries no UDP, the flow is refused: ICMP port
-// unreachable from the destination.
+// unreachable from the destination (ICMPv6 for an IPv6 flow, RFC 4443 3.1 code 4). An IPv6
+// flow goes upstream on a udp6 socket, an IPv4 one on udp4.
 
 import type { Stack } from '../stack/stack.js'
 import type { UdpFlow } from '../stack/udp/flow.js'
@@ -23,7 +24,7 @@ export interface ForwardedFlow {
 export interface UdpRelayCounters {
   flows: number
   refusedFull: number
-  /** Refused for a destination in 0.0.0.0/8 or 127.0.0.0/8: our own loopback. */
+  /** Refused for a destination in 0.0.0.0/8 or 127.0.0.0/8, or ::, ::1: our own loopback. */
   refusedLoopback: number
   /** Refused because the upstream carries no UDP, or cannot send there (dgram throws on port 0). */
   refusedUpstream: number

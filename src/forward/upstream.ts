@@ -1,10 +1,11 @@
 // Where a forwarder re-originates what the stack ended: the Upstream interface, and the
 // direct one, Node's own kernel sockets (net and dgram) in the forwarder's network namespace,
-// as slirp4netns does. socks.ts is the other: through a SOCKS5 proxy.
+// of the destination's family (IPv4 or IPv6), as slirp4netns does. socks.ts is the other: through a SOCKS5 proxy.
 
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
-import { connect as netConnect } from 'node:net'
+import { isIPv6, connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { parseAddressV6 } from '../stack/wire/ipv6.js'
 
 /** One end of a connection or flow: address and port. */
 export interface Endpoint {
@@ -42,11 +43,23 @@ export interface Upstream {
 
 /**
  * May a client ask us to connect there? Not 0.0.0.0/8 ("this host": a connect to 0.0.0.0 reaches
- * our own loopback) nor 127.0.0.0/8: no client's kernel sends those on a link, so such a packet
- * is crafted, and would reach the forwarder's own local services (slirp4netns refuses them too
- * unless asked).
+ * our own loopback) nor 127.0.0.0/8; for IPv6 not :: (unspecified, RFC 4291 2.5.2: a connect to
+ * it reaches our loopback too) nor ::1 (2.5.3), nor those two IPv4 ranges IPv4-mapped
+ * (::ffff:127.0.0.1, 2.5.5.2: an IPv6 socket connects to the IPv4 address). No client's kernel
+ * sends those on a link, so such a packet is crafted, and would reach the forwarder's own local
+ * services (slirp4netns refuses them too unless asked).
  */
 export function outsideLoopback(address: string): boolean {
+  if (!isIPv6(address)) return outsideLoopback4(address)
+  const b = parseAddressV6(address)
+  if (b === null) return false
+  const zeros = (n: number) => b.subarray(0, n).every(x => x === 0)
+  if (zeros(15) && b[15]! <= 1) return false // :: and ::1
+  if (zeros(10) && b[10] === 0xff && b[11] === 0xff) return outsideLoopback4(`${b[12]}.${b[13]}.${b[14]}.${b[15]}`)
+  return true
+}
+
+function outsideLoopback4(address: string): boolean {
   const first = Number(address.split('.')[0])
   return first !== 0 && first !== 127
 }
@@ -77,7 +90,8 @@ export class DirectUpstream implements Upstream {
   readonly name = 'direct'
 
   async connect(host: string, port: number, signal: AbortSignal): Promise<UpstreamConnection> {
-    const socket = await connected(netConnect({ host, port, allowHalfOpen: true }), signal)
+    // An IPv6 destination is an IPv6 socket (family 6), an IPv4 one an IPv4 socket: as the client asked.
+    const socket = await connected(netConnect({ host, port, family: isIPv6(host) ? 6 : 4, allowHalfOpen: true }), signal)
     return {
       socket,
       local: { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
@@ -86,7 +100,7 @@ export class DirectUpstream implements Upstream {
   }
 
   openDatagrams(host: string, port: number, onMessage: (message: Buffer) => void): UpstreamDatagrams {
-    const socket: DgramSocket = createSocket('udp4')
+    const socket: DgramSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4')
     socket.on('message', message => onMessage(message))
     // A port unreachable from upstream comes back as an 'error' on a connected socket: the flow
     // goes on (as the client's own socket would), so it is only swallowed here.

@@ -68,8 +68,8 @@ export interface StackOptions {
   faults?: FaultProfile & { seed?: number }
   /**
    * Any-destination mode, as a forwarder (tun2socks, slirp4netns) needs: take packets
-   * addressed to any IPv4 address, not only `address`, and answer from the address they
-   * were sent to. A TCP SYN for another host's address goes to the 'syn' event (SynRequest),
+   * addressed to any IPv4 address (and with `address6` any IPv6 unicast one), not only
+   * `address`, and answer from the address they were sent to. A TCP SYN for another host's address goes to the 'syn' event (SynRequest),
    * whose listener accepts, refuses or drops it, now or later; a UDP datagram for another
    * host's address that no socket takes goes to the 'udp-flow' event (UdpFlow). Without a
    * listener they are refused (RST, ICMP port unreachable). Echo requests to any address

@@ -142,9 +142,14 @@ export function moveToNetns(name: string, netns: string): void {
   } catch (err) { rethrow(err, name) }
 }
 
-/** A default route out of device `name` (a point-to-point TUN link needs no gateway), in `netns`. */
-export function addDefaultRoute(name: string, netns?: string): void {
+/**
+ * A default route out of device `name` (a point-to-point TUN link needs no gateway, nor
+ * neighbour discovery for IPv6: the device has no link-layer addresses), in `netns`:
+ * `ip route add default dev NAME`, or `ip -6 route add default dev NAME` for family 6.
+ */
+export function addDefaultRoute(name: string, netns?: string, family: 4 | 6 = 4): void {
+  const f = family === 6 ? ['-6'] : []
   try {
-    ip([...at(netns), 'route', 'add', 'default', 'dev', name], `adding a default route through ${name}`)
+    ip([...at(netns), ...f, 'route', 'add', 'default', 'dev', name], `adding an IPv${family} default route through ${name}`)
   } catch (err) { rethrow(err, name) }
 }

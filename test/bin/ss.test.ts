@@ -133,16 +133,19 @@ it('lists what tuntcp forward carries: each connection and flow with the client\
     forwarded: {
       upstream: 'direct',
       connections: [{ phase: 'open', client: { address: '10.0.2.100', port: 40000 }, destination: { address: '198.51.100.7', port: 80 },
-        upstreamLocal: { address: '10.201.0.1', port: 51234 }, upstreamRemote: { address: '198.51.100.7', port: 80 } }],
+        upstreamLocal: { address: '10.201.0.1', port: 51234 }, upstreamRemote: { address: '198.51.100.7', port: 80 } },
+      { phase: 'connecting', client: { address: 'fd00::100', port: 40002 }, destination: { address: '2001:db8::7', port: 443 },
+        upstreamLocal: null, upstreamRemote: null }],
       flows: [{ client: { address: '10.0.2.100', port: 5000 }, destination: { address: '198.51.100.7', port: 53 },
         upstreamLocal: { address: '0.0.0.0', port: 41000 }, upstreamRemote: { address: '198.51.100.7', port: 53 }, datagramsUp: 2, datagramsDown: 1 }],
       counters: {},
     },
   })
   const lines = text.split('\n')
-  const at = lines.indexOf('forwarded through direct: 1 TCP, 1 UDP')
+  const at = lines.indexOf('forwarded through direct: 2 TCP, 1 UDP')
   expect(at).toBeGreaterThan(0)
   expect(lines[at + 1]).toMatch(/^Proto +Client +Destination +Upstream Local +Upstream Peer +State$/)
   expect(lines[at + 2]).toMatch(/^tcp +10\.0\.2\.100:40000 +198\.51\.100\.7:80 +10\.201\.0\.1:51234 +198\.51\.100\.7:80 +open$/)
-  expect(lines[at + 3]).toMatch(/^udp +10\.0\.2\.100:5000 +198\.51\.100\.7:53 +0\.0\.0\.0:41000 +198\.51\.100\.7:53 +2 up, 1 down$/)
+  expect(lines[at + 3]).toMatch(/^tcp +\[fd00::100\]:40002 +\[2001:db8::7\]:443 +- +- +connecting$/)
+  expect(lines[at + 4]).toMatch(/^udp +10\.0\.2\.100:5000 +198\.51\.100\.7:53 +0\.0\.0\.0:41000 +198\.51\.100\.7:53 +2 up, 1 down$/)
 })

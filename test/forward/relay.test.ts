@@ -9,7 +9,8 @@ import type { Upstream } from '../../src/forward/upstream'
 import { socksCode } from '../../src/forward/socks'
 import { collect, errorsOf } from '../helpers/two-stacks'
 import { runFor, runUntil } from '../helpers/virtual-time'
-import { SERVER, world } from './world'
+import { outsideLoopback } from '../../src/forward/upstream'
+import { SERVER, SERVER6, world } from './world'
 
 /** The server's side of "count what you got, after the FIN say so": half-close made visible. */
 function countAfterEnd(socket: Socket): void {
@@ -231,6 +232,110 @@ describe('the forwarder\'s own loopback', () => {
     expect(w.forwarder.counters().udp.refusedLoopback).toBe(1)
     expect(w.out.connections()).toEqual([])
     udp.close()
+  })
+})
+
+describe('over IPv6', () => {
+  it('a connection to any IPv6 address is connected upstream over IPv6, carried both ways with half-close, beside an IPv4 one', async () => {
+    const w = world()
+    w.server.createServer({ allowHalfOpen: true }, countAfterEnd).listen(7)
+    const six = w.client.connect({ host: SERVER6, port: 7, allowHalfOpen: true })
+    const four = w.client.connect({ host: SERVER, port: 7, allowHalfOpen: true })
+    const got6 = collect(six)
+    const got4 = collect(four)
+    six.end('hello six')
+    four.end('four')
+    await runUntil(w.clock, () => got6.ended() && got4.ended())
+    expect(got6.data().toString()).toBe('got 9')
+    expect(got4.data().toString()).toBe('got 4')
+    expect(six.remoteAddress).toBe(SERVER6)
+    expect(six.remoteFamily).toBe('IPv6')
+    expect(w.forwarder.counters().tcp.forwarded).toBe(2)
+  })
+
+  it('lists the IPv6 connection with both ends, the upstream socket\'s of IPv6 too', async () => {
+    const w = world()
+    w.server.createServer(socket => socket.on('error', () => {})).listen(80)
+    const sock = w.client.connect(80, SERVER6)
+    await runUntil(w.clock, () => w.forwarder.connections()[0]?.phase === 'open')
+    const [row] = w.forwarder.connections()
+    expect(row!.client).toEqual({ address: 'fd00::100', port: sock.localPort })
+    expect(row!.destination).toEqual({ address: SERVER6, port: 80 })
+    expect(row!.upstreamLocal!.address).toBe('2001:db8:1::1')
+    expect(row!.upstreamRemote).toEqual({ address: SERVER6, port: 80 })
+    sock.destroy()
+  })
+
+  it('an IPv6 upstream that refuses is a RST to the client (ECONNREFUSED)', async () => {
+    const w = world()
+    const sock = w.client.connect(25, SERVER6)
+    const errors = errorsOf(sock)
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    expect(w.forwarder.counters().tcp.upstreamFailed).toEqual({ ECONNREFUSED: 1 })
+  })
+
+  it('a SYN to ::1 or to IPv4-mapped loopback is refused, never connected', async () => {
+    const w = world()
+    const errors = [errorsOf(w.client.connect(22, '::1')), errorsOf(w.client.connect(22, '::ffff:127.0.0.1'))]
+    await runUntil(w.clock, () => errors.every(e => e.length > 0))
+    expect(errors).toEqual([['ECONNREFUSED'], ['ECONNREFUSED']])
+    expect(w.forwarder.counters().tcp.refusedLoopback).toBe(2)
+    expect(w.out.connections()).toEqual([])
+  })
+
+  it('a UDP flow to an IPv6 address goes upstream on a udp6 socket, the reply from the address meant', async () => {
+    const w = world()
+    const echo = w.server.createSocket('udp6', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address))
+    echo.bind(53)
+    const sock = w.client.createSocket('udp6')
+    const replies: string[] = []
+    sock.on('message', (msg, rinfo) => replies.push(`[${rinfo.address}]:${rinfo.port} ${rinfo.family} ${msg.toString()}`))
+    sock.send('ask', 53, SERVER6)
+    await runUntil(w.clock, () => replies.length === 1)
+    expect(replies).toEqual([`[${SERVER6}]:53 IPv6 ask`])
+    expect(w.forwarder.flows()[0]).toMatchObject({
+      client: { address: 'fd00::100' }, destination: { address: SERVER6, port: 53 },
+      upstreamRemote: { address: SERVER6, port: 53 }, datagramsUp: 1, datagramsDown: 1,
+    })
+    sock.close()
+    echo.close()
+  })
+
+  it('beyond maxFlows an IPv6 flow gets ICMPv6 port unreachable (ECONNREFUSED on a connected socket); :: is refused too', async () => {
+    const w = world({ maxFlows: 1 })
+    const sink = w.server.createSocket('udp6')
+    sink.bind(9)
+    const first = w.client.createSocket('udp6')
+    first.send('one', 9, SERVER6)
+    await runUntil(w.clock, () => w.forwarder.udp.size === 1)
+    const second = w.client.createSocket('udp6')
+    const errors: string[] = []
+    second.on('error', e => errors.push((e as NodeJS.ErrnoException).code!))
+    second.connect(9, SERVER6, () => second.send('two'))
+    await runUntil(w.clock, () => errors.length > 0)
+    expect(errors).toEqual(['ECONNREFUSED'])
+    expect(w.forwarder.counters().udp.refusedFull).toBe(1)
+    first.close()
+    await runUntil(w.clock, () => w.forwarder.udp.size === 0)
+    const third = w.client.createSocket('udp6')
+    const errorsThird: string[] = []
+    third.on('error', e => errorsThird.push((e as NodeJS.ErrnoException).code!))
+    third.connect(9, '::1', () => third.send('loop'))
+    await runUntil(w.clock, () => errorsThird.length > 0)
+    expect(errorsThird).toEqual(['ECONNREFUSED'])
+    expect(w.forwarder.counters().udp.refusedLoopback).toBe(1)
+    for (const s of [second, third, sink]) s.close()
+  })
+})
+
+describe('which destinations are the forwarder\'s own loopback (outsideLoopback)', () => {
+  it.each([
+    ['10.1.2.3', true], ['127.0.0.1', false], ['127.255.0.9', false], ['0.0.0.0', false], ['0.1.2.3', false],
+    ['2001:db8::1', true], ['fd00::2', true], ['::2', true], ['::1', false], ['::', false],
+    ['::ffff:127.0.0.1', false], ['::ffff:0.0.0.0', false], ['::ffff:10.1.2.3', true],
+  ])('%s: %s', (address, outside) => {
+    expect(outsideLoopback(address)).toBe(outside)
   })
 })
 
