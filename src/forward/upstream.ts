@@ -5,7 +5,9 @@
 import { createSocket, type Socket as DgramSocket } from 'node:dgram'
 import { isIPv6, connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { parseAddressV6 } from '../stack/wire/ipv6.js'
+import { unmappedV4 } from '../stack/wire/address.js'
+import { formatAddress } from '../stack/wire/ipv4.js'
+import { formatAddressV6, parseAddressV6 } from '../stack/wire/ipv6.js'
 
 /** One end of a connection or flow: address and port. */
 export interface Endpoint {
@@ -53,10 +55,9 @@ export function outsideLoopback(address: string): boolean {
   if (!isIPv6(address)) return outsideLoopback4(address)
   const b = parseAddressV6(address)
   if (b === null) return false
-  const zeros = (n: number) => b.subarray(0, n).every(x => x === 0)
-  if (zeros(15) && b[15]! <= 1) return false // :: and ::1
-  if (zeros(10) && b[10] === 0xff && b[11] === 0xff) return outsideLoopback4(`${b[12]}.${b[13]}.${b[14]}.${b[15]}`)
-  return true
+  if (b.subarray(0, 15).every(x => x === 0) && b[15]! <= 1) return false // :: and ::1
+  const v4 = unmappedV4(formatAddressV6(b))
+  return v4 === null || outsideLoopback4(formatAddress(v4))
 }
 
 function outsideLoopback4(address: string): boolean {
