@@ -15,8 +15,12 @@
 //   ProbeRTT  RTprop not renewed for 10 s: cwnd 4 segments for 200 ms and a round, so the
 //             queue empties and the true RTprop shows
 //
+// A token-bucket policer on the path shows as heavy loss at one delivery rate, interval
+// after interval: BBR then paces at that rate instead of BtlBw (bbr-policer.ts).
+//
 // Every cwnd and rate here is in bytes (bytes per ms for BtlBw), where tcp_bbr.c counts packets.
 
+import { LongTermBandwidth, type LtSample } from './bbr-policer.js'
 import type { AckContext, CongestionContext, CongestionControl } from './types.js'
 import { INITIAL_SSTHRESH, initialWindow } from './types.js'
 
@@ -86,6 +90,11 @@ export class Bbr implements CongestionControl {
   /** The connection restarts from idle: ProbeBW paces at 1 x BtlBw until data is delivered again. */
   private idleRestart = false
 
+  /** Policer detection (bbr-policer.ts), and the totals it measures by: bytes delivered and lost (tp->delivered, tp->lost). */
+  readonly longTerm = new LongTermBandwidth()
+  private deliveredTotal = 0
+  private lostTotal = 0
+
   private mss: number
 
   constructor(mss: number) {
@@ -105,11 +114,16 @@ export class Bbr implements CongestionControl {
     return this.mode === 'probe-rtt'
   }
 
-  /** BtlBw: the windowed max of the delivery rate, bytes per ms (0 before any sample). */
+  /** BtlBw: the windowed max of the delivery rate, bytes per ms (0 before any sample; bbr_max_bw). */
   get btlBw(): number {
     let max = 0
     for (const s of this.bwByRound) max = Math.max(max, s.bw)
     return max
+  }
+
+  /** The rate the model sends at: a policer's once one is found, else BtlBw (bbr_bw). */
+  get bw(): number {
+    return this.longTerm.inUse ? this.longTerm.bw : this.btlBw
   }
 
   init(mss: number, synLost: boolean): void {
@@ -127,18 +141,22 @@ export class Bbr implements CongestionControl {
   }
 
   /** The RTO (bbr_set_state to TCP_CA_Loss): cwnd to one segment, as tcp_enter_loss, and Startup's growth test starts over. */
-  onRto(_flightSize: number, first: boolean, ctx: CongestionContext): void {
+  onRto(flightSize: number, first: boolean, ctx: CongestionContext): void {
     if (first) this.saveCwnd()
     this.prevLossState = 'loss'
     this.fullBw = 0
     this.roundStart = true // an RTO ends the round, as tcp_bbr.c treats it
     this.cwnd = ctx.mss
+    // What was in flight is taken as lost (tcp_timeout_mark_lost), and the policer sampler
+    // hears of a loss (bbr_set_state's rate sample of one loss).
+    this.lostTotal += flightSize
+    this.sampleLongTerm({ now: ctx.now, roundStart: true, appLimited: false, losses: true, delivered: this.deliveredTotal, lost: this.lostTotal })
   }
 
   /** Idle for longer than the RTO (CA_EVENT_TX_START while app-limited): no burst, pace at BtlBw. */
   onIdleRestart(_ctx: CongestionContext): void {
     this.idleRestart = true
-    if (this.mode === 'probe-bw') this.setPacingRate(this.btlBw, 1)
+    if (this.mode === 'probe-bw') this.setPacingRate(this.bw, 1)
   }
 
   /** A spurious recovery undone (bbr_undo_cwnd): cwnd is BBR's own, but Startup's growth test starts over. */
@@ -150,6 +168,8 @@ export class Bbr implements CongestionControl {
   /** Every ACK (bbr_main): update the model, then the pacing rate and cwnd from it. */
   onAckSample(ack: AckContext): void {
     this.mss = ack.mss
+    this.deliveredTotal = ack.totalDelivered
+    this.lostTotal += ack.lost
     if (this.pacingRate === 0 && ack.srtt !== undefined) this.setPacingRate(this.cwnd / Math.max(ack.srtt, 1), BBR_HIGH_GAIN, true)
     this.updateBw(ack)
     this.updateCyclePhase(ack)
@@ -157,7 +177,7 @@ export class Bbr implements CongestionControl {
     this.checkDrain(ack)
     this.updateMinRtt(ack)
     if (ack.delivered > 0) this.idleRestart = false
-    this.setPacingRate(this.btlBw, this.pacingGain)
+    this.setPacingRate(this.bw, this.pacingGain)
     this.setCwnd(ack)
   }
 
@@ -192,12 +212,19 @@ export class Bbr implements CongestionControl {
       this.roundStart = true
       this.packetConservation = false
     }
+    this.sampleLongTerm({ now: ack.now, roundStart: this.roundStart, appLimited: rs.appLimited, losses: ack.lost > 0, delivered: ack.totalDelivered, lost: this.lostTotal })
     // An app-limited sample is taken only when it shows more than BtlBw: it cannot show less than the path can do.
     if (rs.appLimited && rs.rate < this.btlBw) return
     const last = this.bwByRound[this.bwByRound.length - 1]
     if (last !== undefined && last.round === this.rounds) last.bw = Math.max(last.bw, rs.rate)
     else this.bwByRound.push({ round: this.rounds, bw: rs.rate })
     while (this.bwByRound.length > 0 && this.bwByRound[0]!.round <= this.rounds - BBR_BW_ROUNDS) this.bwByRound.shift()
+  }
+
+  /** The policer sampler; with a policer found, ProbeBW cruises at gain 1 (bbr_update_gains), and after its 48 rounds starts over. */
+  private sampleLongTerm(s: LtSample): void {
+    if (this.longTerm.onSample(s, this.mode === 'probe-bw')) this.enterProbeBw(s.now)
+    else if (this.longTerm.inUse && this.mode === 'probe-bw') this.pacingGain = 1
   }
 
   /** ProbeBW: the next phase after one RTprop, sooner or later by what is in flight (bbr_is_next_cycle_phase). */
@@ -207,16 +234,16 @@ export class Bbr implements CongestionControl {
     let next: boolean
     if (this.pacingGain === 1) next = fullLength
     // Probing: until the queue it builds shows (inflight reaches 1.25 BDP) or a loss says the link is full.
-    else if (this.pacingGain > 1) next = fullLength && (ack.lost > 0 || ack.inFlight + ack.delivered >= this.inflight(this.btlBw, this.pacingGain))
+    else if (this.pacingGain > 1) next = fullLength && (ack.lost > 0 || ack.inFlight + ack.delivered >= this.inflight(this.bw, this.pacingGain))
     // Draining: until inflight is down to one BDP, or one RTprop.
-    else next = fullLength || ack.inFlight <= this.inflight(this.btlBw, 1)
+    else next = fullLength || ack.inFlight <= this.inflight(this.bw, 1)
     if (next) this.advanceCycle(ack.now)
   }
 
   private advanceCycle(now: number): void {
     this.cycleIndex = (this.cycleIndex + 1) % BBR_PACING_GAINS.length
     this.cycleStamp = now
-    this.pacingGain = this.idleRestart && this.cycleIndex === 0 ? 1 : BBR_PACING_GAINS[this.cycleIndex]!
+    this.pacingGain = this.longTerm.inUse || (this.idleRestart && this.cycleIndex === 0) ? 1 : BBR_PACING_GAINS[this.cycleIndex]!
   }
 
   /** Startup's end: BtlBw grew by less than 25% three rounds running (bbr_check_full_bw_reached). */
@@ -302,7 +329,7 @@ export class Bbr implements CongestionControl {
     const mss = this.mss
     const minCwnd = BBR_MIN_CWND_SEGMENTS * mss
     if (ack.delivered > 0 && !this.recoverOrRestore(ack)) {
-      const target = this.target(this.btlBw, this.cwndGain)
+      const target = this.target(this.bw, this.cwndGain)
       if (this.fullBwReached) this.cwnd = Math.min(this.cwnd + ack.delivered, target)
       else if (this.cwnd < target || ack.totalDelivered < initialWindow(mss)) this.cwnd += ack.delivered
       this.cwnd = Math.max(this.cwnd, minCwnd)
