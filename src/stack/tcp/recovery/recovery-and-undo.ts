@@ -97,9 +97,16 @@ export function sendAllowance(tcb: Tcb): number {
       return cwndBytes(tcb) - flightSize(tcb)
     case 'recovery':
       return tcb.cc.cwnd - pipe(tcb)
-    case 'open':
+    case 'open': {
       // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one more segment go.
-      return cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+      const limited = cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+      // With SACK blocks, what the peer holds has left the network: cwnd - pipe (RFC 6675 4),
+      // as Linux's tcp_cwnd_test counts tcp_packets_in_flight in every state. While a hole
+      // waits out RACK's reordering window each SACK lets a new segment go, so the ACK clock
+      // keeps running; limited transmit alone would stall after two.
+      if (!tcb.sackOk || tcb.scoreboard.isEmpty) return limited
+      return Math.max(limited, cwndBytes(tcb) - pipe(tcb))
+    }
   }
 }
 
