@@ -15,6 +15,11 @@
 // devices run without offload, so a lost packet is one segment.
 //
 //   node bench/lossy.mjs OUT.json [--quick]
+//
+// TUNTCP_LOSSY_PAIRS=reno,bbr: only those pairings (default, reno, cubic, bbr; all by default);
+// TUNTCP_LOSSY_REPS=5: runs per side and row (3, or 1 with --quick); TUNTCP_LOSSY_TCP: a
+// TcpConfig override for the stack (bench/lossy-link.ts); TUNTCP_LOSSY_SS=1: the kernel
+// sender's `ss -ti` midway.
 
 import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync } from 'node:fs'
@@ -24,7 +29,12 @@ const MiB = 1024 * 1024
 const args = process.argv.slice(2)
 const outFile = args.find(a => !a.startsWith('--'))
 const quick = args.includes('--quick')
-const PLAN = { bytes: quick ? 2 * MiB : 8 * MiB, reps: quick ? 1 : 3, seed: 1 }
+const reps = Number(process.env.TUNTCP_LOSSY_REPS ?? (quick ? 1 : 3))
+if (!(Number.isInteger(reps) && reps > 0 && reps <= 20)) {
+  console.error(`bench/lossy.mjs: TUNTCP_LOSSY_REPS must be a whole number from 1 to 20, not ${process.env.TUNTCP_LOSSY_REPS}`)
+  process.exit(2)
+}
+const PLAN = { bytes: quick ? 2 * MiB : 8 * MiB, reps, seed: 1 }
 
 const TUNTCP = { dev: 'tkcc1', addr: '10.64.0.2', kernelCidr: '10.64.0.1/24' }
 const KERNEL = { here: 'tkcc2', hereCidr: '10.65.0.1/24', there: 'tkcc3', addr: '10.65.0.2', thereCidr: '10.65.0.2/24' }
@@ -90,18 +100,27 @@ const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
  * Four pairings: the kernel's default here (BBR on this host; CUBIC on most) against the
  * stack's default, CUBIC; both loss-based and alike, kernel Reno against the stack's NewReno;
  * kernel CUBIC against the stack's CUBIC, download only; and kernel BBR against the stack's
- * BBR (congestionControl: 'bbr'), download only. A network namespace may make Reno
+ * BBR (congestionControl: 'bbr'). In the upload rows the kernel client sends, with the
+ * pairing's kernel algorithm, and the stack only receives. A network namespace may make Reno
  * or its host's default its own default, not CUBIC unless the host allows it
  * (net.ipv4.tcp_allowed_congestion_control), but a privileged process may set CUBIC on its own
  * sockets: for that row the kernel side's /bytes comes from bench/bytes-server-cc.py on port
  * 8080 in the kernel server's namespace (Node has no TCP_CONGESTION).
  */
-const VARIANTS = [
-  { id: '', kernelCc: null, tuntcpCc: 'cubic' },
-  { id: '-reno', kernelCc: 'reno', tuntcpCc: 'newreno' },
-  { id: '-cubic', kernelCc: 'cubic', tuntcpCc: 'cubic', perSocketPort: 8080, rows: ['lossy-download'] },
-  { id: '-bbr', kernelCc: 'bbr', tuntcpCc: 'bbr', rows: ['lossy-download'] },
+const ALL_VARIANTS = [
+  { name: 'default', id: '', kernelCc: null, tuntcpCc: 'cubic' },
+  { name: 'reno', id: '-reno', kernelCc: 'reno', tuntcpCc: 'newreno' },
+  { name: 'cubic', id: '-cubic', kernelCc: 'cubic', tuntcpCc: 'cubic', perSocketPort: 8080, rows: ['lossy-download'] },
+  // Upload: the kernel's BBR sends, the stack only receives (its ACKs are what differs).
+  { name: 'bbr', id: '-bbr', kernelCc: 'bbr', tuntcpCc: 'bbr' },
 ]
+const pairs = process.env.TUNTCP_LOSSY_PAIRS?.split(',') ?? ALL_VARIANTS.map(v => v.name)
+const unknownPair = pairs.find(name => !ALL_VARIANTS.some(v => v.name === name))
+if (unknownPair !== undefined) {
+  console.error(`bench/lossy.mjs: no pairing ${unknownPair} in TUNTCP_LOSSY_PAIRS; there are ${ALL_VARIANTS.map(v => v.name).join(', ')}`)
+  process.exit(2)
+}
+const VARIANTS = ALL_VARIANTS.filter(v => pairs.includes(v.name))
 
 /** The per-socket CUBIC server of the '-cubic' pairing, inside the kernel server's namespace. */
 async function startPerSocketServer(variant, serverPid) {

@@ -97,9 +97,16 @@ export function sendAllowance(tcb: Tcb): number {
       return cwndBytes(tcb) - flightSize(tcb)
     case 'recovery':
       return tcb.cc.cwnd - pipe(tcb)
-    case 'open':
+    case 'open': {
       // Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one more segment go.
-      return cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+      const limited = cwndBytes(tcb) + Math.min(tcb.dupAcks, DUP_THRESH - 1) * tcb.sndMss - flightSize(tcb)
+      // With SACK blocks, what the peer holds has left the network: cwnd - pipe (RFC 6675 4),
+      // as Linux's tcp_cwnd_test counts tcp_packets_in_flight in every state. While a hole
+      // waits out RACK's reordering window each SACK lets a new segment go, so the ACK clock
+      // keeps running; limited transmit alone would stall after two.
+      if (!tcb.sackOk || tcb.scoreboard.isEmpty) return limited
+      return Math.max(limited, cwndBytes(tcb) - pipe(tcb))
+    }
   }
 }
 
@@ -206,7 +213,7 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced: boolean): v
   tcb.tlp = null // this recovery is the congestion response, for a probe's repair too
   // Eifel (RFC 3522): remember what to restore should the ACKs show the original arrived after all.
   // RFC 3708: or should a D-SACK come back for every retransmission it sends.
-  tcb.undo = reduce ? { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false } : null
+  tcb.undo = reduce ? undoRecord(tcb) : null
   // RFC 5681 3.2 step 2: FlightSize without what limited transmit sent beyond cwnd. An ECN
   // reduction under way has set ssthresh for this window already (Linux's tcp_enter_recovery).
   const inCwr = leaveCwr(tcb)
@@ -222,6 +229,15 @@ export function enterRecovery(tcb: Tcb, delivered: number, advanced: boolean): v
   } else resend(tcb, tcb.sndUna, mss) // the segment the duplicate ACKs ask for
   tcb.dupAcks = 0 // from here they count toward noticing that this retransmission was lost
   tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(mss, flightSize(tcb))))
+}
+
+/**
+ * What to restore should the reduction about to be made prove needless: cwnd and ssthresh
+ * now, the TSval its first retransmission will carry (Eifel, RFC 3522), and room for the
+ * retransmissions a D-SACK must report (RFC 3708). For a recovery and for a timeout alike.
+ */
+export function undoRecord(tcb: Tcb): NonNullable<Tcb['undo']> {
+  return { cwnd: tcb.cc.cwnd, ssthresh: tcb.cc.ssthresh, tsVal: tcb.tsOk ? tsVal(tcb) : null, firstEnd: null, retrans: new Set(), dsacked: false }
 }
 
 /**
@@ -264,10 +280,13 @@ function ackResponse(tcb: Tcb, acked: number, delivered: number): void {
       else if (mayGrowCwnd(tcb)) tcb.cc.onAck(growth, context(tcb))
       return
     case 'loss':
+      // The timeout was needless (Linux's tcp_process_loss, tcp_try_undo_loss): undone.
+      if (tryUndoLoss(tcb, acked)) return
       // Slow start again from one segment, up to the ssthresh the timeout set.
       tcb.cc.onAck(growth, context(tcb))
       if (seqGt(tcb.sndUna, tcb.recover)) {
         tcb.lossState = 'open'
+        keepUndoForDsacks(tcb)
         rackRecoveryEnded(tcb)
         // What RACK marked lost among the segments sent since the RTO: a loss of a new window.
         if (lostHoleRemains(tcb)) enterRecovery(tcb, delivered, true)
@@ -292,6 +311,29 @@ function tryUndo(tcb: Tcb, acked: number): boolean {
   if (undo === null || lostHoleRemains(tcb)) return false
   undoRecovery(tcb, undo, acked)
   return true
+}
+
+/**
+ * After a timeout (RFC 3522 and RFC 3708 for the RTO, as Linux's tcp_try_undo_loss): an ACK
+ * that moves SND.UNA past the first retransmission while echoing a TSval older than it (the
+ * original arrived, only its ACKs were lost), or D-SACKs for every retransmission, shows the
+ * timeout needless. cwnd and ssthresh come back as after a needless recovery, and the loss
+ * marks the timeout set go (Linux unmarks them too): what RACK finds lost on later ACKs is a
+ * loss of its own.
+ */
+function tryUndoLoss(tcb: Tcb, acked: number): boolean {
+  const undo = spurious(tcb)
+  if (undo === null) return false
+  tcb.sent.clearLossMarks(true)
+  undoRecovery(tcb, undo, acked)
+  return true
+}
+
+/** A recovery or a timeout ended: its undo record stays while D-SACKs may still show every retransmission needless (dsackArrived). */
+function keepUndoForDsacks(tcb: Tcb): void {
+  const undo = tcb.undo
+  if (undo !== null && undo.retrans.size > 0) undo.tsVal = null // Eifel's moment has passed
+  else tcb.undo = null
 }
 
 /**
@@ -338,9 +380,7 @@ function undoRecovery(tcb: Tcb, undo: NonNullable<Tcb['undo']>, acked: number): 
  */
 function exitRecovery(tcb: Tcb): void {
   tcb.lossState = 'open'
-  const undo = tcb.undo
-  if (undo !== null && undo.retrans.size > 0) undo.tsVal = null // Eifel's moment has passed
-  else tcb.undo = null
+  keepUndoForDsacks(tcb)
   rackRecoveryEnded(tcb)
   if (!modelBased(tcb)) tcb.cc.cwnd = tcb.cc.ssthresh
 }
@@ -501,7 +541,7 @@ export function resend(tcb: Tcb, seq: number, maxLen: number): number {
   const sent = sendSegmentAt(tcb, seq, Math.min(maxLen, seqDiff(tcb.sndNxt, seq)))
   if (sent > 0) {
     prrSent(tcb, sent)
-    const undo = tcb.lossState === 'recovery' ? tcb.undo : null
+    const undo = tcb.lossState !== 'open' ? tcb.undo : null
     if (undo !== null) {
       undo.retrans.add(seq)
       undo.firstEnd ??= seqAdd(seq, sent)

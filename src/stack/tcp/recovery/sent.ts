@@ -110,9 +110,15 @@ export class SentSegments {
     this.lossMarks++
   }
 
-  /** Forget every loss mark (an undo: the losses were not real). */
-  clearLossMarks(): void {
-    for (const s of this.list) s.markedLost = false
+  /**
+   * Forget the loss marks of an undo (the losses were not real): TCP_INFO's count of them, and
+   * with `pending` also the marks of segments not yet sent again (an undone timeout's).
+   */
+  clearLossMarks(pending = false): void {
+    for (const s of this.list) {
+      s.markedLost = false
+      if (pending) s.lost = false
+    }
   }
 
   find(seq: number): SentSegment | undefined {

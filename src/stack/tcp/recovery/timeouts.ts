@@ -10,7 +10,7 @@ import type { Tcb } from '../tcb.js'
 import { flightSize } from './detection.js'
 import { leaveCwr } from './cwr.js'
 import { detectLoss, markLostOnRto } from './rack.js'
-import { context, cwndBytes, enterRecovery, resend, resendLost } from './recovery-and-undo.js'
+import { context, cwndBytes, enterRecovery, resend, resendLost, undoRecord } from './recovery-and-undo.js'
 import { armRetransmitTimer, probeAllowed } from './timers.js'
 
 /**
@@ -74,6 +74,16 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.probeArmed = false
   const synchronized = tcb.state !== 'SYN-SENT' && tcb.state !== 'SYN-RECEIVED'
   if (synchronized) tcb.host.counters.retransmitTimeouts++
+  // Should the timeout prove needless, what to restore (Linux's tcp_enter_loss, tcp_init_undo):
+  // on the first timeout from the open state, cwnd and ssthresh now. One from fast recovery
+  // keeps the recovery's record, for D-SACKs only (its Eifel TSval is not this timeout's); a
+  // later timeout of the same episode keeps whatever record there is.
+  if (!synchronized) tcb.undo = null
+  else if (tcb.retries === 1) {
+    if (tcb.lossState === 'open') tcb.undo = undoRecord(tcb)
+    else if (tcb.lossState === 'recovery' && tcb.undo !== null) tcb.undo.tsVal = null
+    else tcb.undo = null
+  }
   if (!synchronized) tcb.synRetransmitted = true
   else tcb.cc.onRto(flightSize(tcb), tcb.retries === 1, context(tcb))
   tcb.lossState = 'loss'
@@ -82,7 +92,6 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.dupDelivered = 0
   tcb.rttSeq = null // Karn: a retransmitted segment is never timed
   tcb.tlp = null
-  tcb.undo = null // an earlier recovery's undo would now undo the RTO's response too
   tcb.recover = seqAdd(tcb.sndNxt, -1)
   tcb.rtxNext = tcb.sndUna
   markLostOnRto(tcb) // RFC 8985 6.3: SND.UNA's segment, and all that waited long enough

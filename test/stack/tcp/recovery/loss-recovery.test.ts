@@ -191,3 +191,54 @@ describe('a loss repaired by the tail loss probe (RFC 8985 7.4)', () => {
     expect(socket.congestion.ssthresh).toBe(ssthresh)
   })
 })
+
+describe('a needless retransmission timeout is undone (RFC 3522, RFC 3708; Linux\'s tcp_try_undo_loss)', () => {
+  /** Ten segments out and 1..4 acknowledged; then 5..10 arrive but every ACK for them is lost, until the RTO resends 5. */
+  async function timedOut(setup: Setup) {
+    const mss = setup.timestamps ? TS_MSS : MSS
+    const seg = (n: number) => 1 + (n - 1) * mss
+    const r = await established(setup)
+    r.socket.write(Buffer.alloc(10 * mss, 7))
+    await settle()
+    const first = r.p.takeAll()
+    expect(first).toHaveLength(10)
+    const tOrig = first[0]!.options.timestamp?.value ?? 0
+    await r.p.run(5)
+    await ackTo(r.p, seg(5), [], setup.timestamps ? { value: 2, echo: tOrig } : undefined)
+    const before = { cwnd: r.socket.congestion.cwnd, ssthresh: r.socket.congestion.ssthresh }
+    for (let i = 0; i < 20 && r.p.stack.counters.retransmitTimeouts === 0; i++) await r.p.run(100)
+    expect(r.p.stack.counters.retransmitTimeouts).toBe(1)
+    expect(r.tcb.lossState).toBe('loss')
+    const resent = r.p.takeAll().filter(s => rel(r.p, s.seq) === seg(5))
+    expect(resent.length).toBeGreaterThan(0)
+    expect(r.socket.congestion.cwnd).toBeLessThan(before.cwnd)
+    return { ...r, seg, before, tOrig, rtxTs: resent.at(-1)!.options.timestamp?.value ?? 0 }
+  }
+
+  it('by D-SACK: the peer reports the retransmission of 5 a duplicate, so cwnd and ssthresh come back', async () => {
+    const { p, tcb, socket, seg, before } = await timedOut({ sack: true })
+    // The ACK of everything, with a D-SACK for the copy of 5 (RFC 2883 4: a block below the ACK).
+    await ackTo(p, seg(11), [[seg(5), seg(6)]])
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.lossState).toBe('open')
+    expect(socket.congestion.ssthresh).toBe(Math.max(before.ssthresh, before.cwnd))
+    expect(socket.congestion.cwnd).toBeGreaterThan(2 * MSS) // not the slow start from one segment
+    expect(tcb.sent.segments.some(s => s.lost)).toBe(false)
+  })
+
+  it('by Eifel: the ACK that covers 5 echoes the TSval of the original, sent before the timeout', async () => {
+    const { p, tcb, socket, seg, before, tOrig } = await timedOut({ timestamps: true })
+    await ackTo(p, seg(11), [], { value: 9, echo: tOrig })
+    expect(p.stack.counters.spuriousRecoveries).toBe(1)
+    expect(tcb.lossState).toBe('open')
+    expect(socket.congestion.ssthresh).toBe(Math.max(before.ssthresh, before.cwnd))
+  })
+
+  it('not when the timeout was real: the ACK echoes the retransmission and no D-SACK comes', async () => {
+    const { p, tcb, socket, seg, rtxTs } = await timedOut({ sack: true, timestamps: true })
+    await ackTo(p, seg(6), [], { value: 9, echo: rtxTs })
+    expect(p.stack.counters.spuriousRecoveries).toBe(0)
+    expect(tcb.lossState).toBe('loss')
+    expect(socket.congestion.cwnd).toBeLessThanOrEqual(2 * TS_MSS) // slow start again from one segment
+  })
+})

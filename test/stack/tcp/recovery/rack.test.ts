@@ -126,6 +126,26 @@ describe('RACK: loss found by time (RFC 8985 6.2)', () => {
     expect(p.stack.counters.retransmitTimeouts).toBe(0)
   })
 
+  it('while a hole waits reo_wnd, each SACK lets a new segment go (cwnd - pipe, as Linux\'s tcp_packets_in_flight), not only the two of limited transmit', async () => {
+    const { p, tcb } = await established()
+    p.takeAll()
+    await p.run(8) // min_RTT 8 ms: reo_wnd 2 ms
+    // Reordering seen (3 before 2), so 1 waits reo_wnd rather than counting as lost at once.
+    const sent = await ackTo(p, 1, [[seg(3), seg(4)]])
+    sent.push(...await ackTo(p, 1, [[seg(2), seg(4)]]))
+    expect(tcb.rack.reorderingSeen).toBe(true)
+    // 4 to 11 arrive within the window: ten segments held by the peer in all, ten new ones out.
+    for (let n = 4; n <= 11; n++) sent.push(...await ackTo(p, 1, [[seg(2), seg(n + 1)]]))
+    expect(tcb.lossState).toBe('open')
+    expect(sent).not.toContain(1)
+    expect(sent.filter(n => n > 20)).toHaveLength(10) // one for each of 2..11 SACKed
+    expect(pipe(tcb)).toBeLessThanOrEqual(tcb.cc.cwnd)
+    // The window passes: 1 is lost and goes again, in a recovery whose flight was kept full.
+    await p.run(3)
+    expect(nums(p, p.takeAll())).toContain(1)
+    expect(tcb.lossState).toBe('recovery')
+  })
+
   it('a D-SACK widens reo_wnd by another min_RTT/4, for 16 recoveries (6.2 step 4, RFC 2883)', async () => {
     const { p, tcb } = await established()
     p.takeAll()
