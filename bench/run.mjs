@@ -122,8 +122,9 @@ function net(peerArg = null) {
     const forward = signal => () => child.kill(signal)
     const handlers = ['SIGINT', 'SIGTERM'].map(signal => [signal, forward(signal)])
     for (const [signal, h] of handlers) process.on(signal, h)
-    // Bounded: the whole network half must be done well within this.
-    const limit = setTimeout(() => child.kill('SIGTERM'), 8 * 60_000)
+    // Bounded: the whole network half must be done well within this (4 minutes a server).
+    const servers = 2 + (workersArg && !profileArg ? 1 : 0) + (peerArg ? 1 : 0)
+    const limit = setTimeout(() => child.kill('SIGTERM'), servers * 4 * 60_000)
     child.on('error', reject)
     child.on('exit', (code, signal) => {
       clearTimeout(limit)
