@@ -20,11 +20,18 @@
 // and every row runs against all three, plus one row more: N x 2 curls downloading at once
 // (one connection can only ever use one worker).
 //
-//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick] [--workers=N]
+// With --peer=gvisor, one more server (bench/run.mjs has built it first):
+//
+//   gvisor:  TUN device gbench0 (MTU 1500, made here with `ip tuntap`), kernel side 10.78.2.1/24
+//            and fd78:2::1/64, gVisor's netstack at 10.78.2.2 and fd78:2::2 (bench/gvisor/, Go),
+//            serving the rows' services: echo 7, discard 9, HTTP 80 with the same routes
+//
+//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick] [--workers=N] [--peer=gvisor]
 
 import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { GVISOR_BINARY } from './gvisor.mjs'
 import { killAll, root, run, startHelper } from './processes.mjs'
 
 const MiB = 1024 * 1024
@@ -37,8 +44,11 @@ const profile = profileArg ? (profileArg.split('=')[1] ?? 'download') : null
 const workers = Number(args.find(a => a.startsWith('--workers='))?.split('=')[1] ?? 0) || null
 /** --rows=ab-c1,rtt: only these rows (null: all), for before/after pairs of one change. */
 const onlyRows = args.find(a => a.startsWith('--rows='))?.split('=')[1].split(',') ?? null
+/** --peer=gvisor: also measure gVisor's netstack on a TUN device (null: not asked). */
+const peer = args.find(a => a.startsWith('--peer='))?.split('=')[1] ?? null
 
 const TUN = { dev: 'tbench0', addr: '10.78.0.2', kernelCidr: '10.78.0.1/24', addr6: 'fd78::2', kernelCidr6: 'fd78::1/64', mtu: 1500 }
+const GVISOR = { dev: 'gbench0', addr: '10.78.2.2', kernelCidr: '10.78.2.1/24', addr6: 'fd78:2::2', kernelCidr6: 'fd78:2::1/64', mtu: 1500 }
 const TUN_WORKERS = { dev: 'tbench1', addr: '10.78.1.2', kernelCidr: '10.78.1.1/24', mtu: 1500 }
 const VETH = {
   here: 'vbench0', there: 'vbench1', hereCidr: '10.79.0.1/24', addr: '10.79.0.2', thereCidr: '10.79.0.2/24',
@@ -100,6 +110,21 @@ function startServer(name, cmd, argv, options) {
 async function startTuntcp(extraNodeArgs = [], tun = TUN, threads = 1) {
   const server = startServer(threads > 1 ? `tuntcp x${threads}` : 'tuntcp', process.execPath,
     [...extraNodeArgs, 'bench/server.mjs', 'tuntcp', tun.dev, tun.addr, tun.kernelCidr, String(tun.mtu), String(threads), ...(tun.addr6 ? [tun.addr6, tun.kernelCidr6] : [])])
+  await server.ready
+  return server
+}
+
+/**
+ * gVisor's netstack on TUN device GVISOR.dev: the device is made and its kernel side set up
+ * here (a persistent device, deleted in cleanup), then bench/gvisor's binary attaches to it.
+ */
+async function startGvisor() {
+  ip('tuntap', 'add', 'dev', GVISOR.dev, 'mode', 'tun')
+  ip('link', 'set', GVISOR.dev, 'mtu', String(GVISOR.mtu))
+  ip('addr', 'add', GVISOR.kernelCidr, 'dev', GVISOR.dev)
+  ip('-6', 'addr', 'add', GVISOR.kernelCidr6, 'dev', GVISOR.dev, 'nodad')
+  ip('link', 'set', GVISOR.dev, 'up')
+  const server = startServer('gvisor', GVISOR_BINARY, [GVISOR.dev, GVISOR.addr, GVISOR.addr6, String(GVISOR.mtu)])
   await server.ready
   return server
 }
@@ -489,11 +514,14 @@ async function main() {
   const tuntcp = await startTuntcp()
   const tuntcpN = workers ? await startTuntcp([], TUN_WORKERS, workers) : null
   if (workers) results.workers = workers
+  const gvisor = peer === 'gvisor' ? await startGvisor() : null
+  if (gvisor) results.peer = 'gvisor'
   try {
     // The server's PID too: its CPU time (user and system) is counted over each row's runs.
     // [name, address, server PID, IPv6 address (for the ipv6 rows)]
     const targets = [['kernel', VETH.addr, kernel.child.pid, VETH.addr6], ['tuntcp', TUN.addr, tuntcp.child.pid, TUN.addr6]]
     if (tuntcpN) targets.push(['tuntcpN', TUN_WORKERS.addr, tuntcpN.child.pid])
+    if (gvisor) targets.push(['gvisor', GVISOR.addr, gvisor.child.pid, GVISOR.addr6])
     // Each answers before anything is measured.
     for (const [name, addr] of targets) {
       const r = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${addr}/`], 10_000)
@@ -513,6 +541,7 @@ async function main() {
       if (onlyRows === null || onlyRows.includes(row.id)) results.rows.push(...await runRow(row, targets))
     }
   } finally {
+    if (gvisor) results.servers.gvisor = await gvisor.stop()
     if (tuntcpN) results.servers.tuntcpN = await tuntcpN.stop()
     results.servers.tuntcp = await tuntcp.stop()
     results.servers.kernel = await kernel.stop()
@@ -522,7 +551,7 @@ async function main() {
 
 function cleanup() {
   killAll()
-  for (const dev of [VETH.here, TUN.dev, TUN_WORKERS.dev]) {
+  for (const dev of [VETH.here, TUN.dev, TUN_WORKERS.dev, GVISOR.dev]) {
     try { ip('link', 'del', dev) } catch {}
   }
 }

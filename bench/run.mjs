@@ -19,6 +19,11 @@
 //                                      multi-queue TUN device, a queue and a Stack per thread),
 //                                      a column beside the single-threaded one, and a row of
 //                                      parallel downloads
+//   npm run bench -- --peer=gvisor     also gVisor's netstack (bench/gvisor/, Go) on a TUN device
+//                                      of its own, serving the same rows: a gvisor column and a
+//                                      tuntcp/gvisor ratio; built with `go build` on first use
+//                                      (needs apt-get install golang-go golang-gvisor-gvisor-dev;
+//                                      without them the column is skipped with one line saying so)
 //
 // In process (bench/timer-wheel.bench.ts, bench/two-stacks.bench.ts, bench/time-wait.bench.ts):
 // the timer wheel's cost per operation at 1k/100k/1M timers, segments/s between two stacks
@@ -37,27 +42,18 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import { cpus, release, totalmem, tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseBenchArgs } from './args.mjs'
+import { prepareGvisor } from './gvisor.mjs'
+import { table } from './table.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const only = args.find(a => a.startsWith('--only='))?.split('=')[1] ?? null
-const profileArg = args.find(a => a.startsWith('--profile'))
-const workersArg = args.find(a => a.startsWith('--workers='))
-const workers = workersArg ? Number(workersArg.split('=')[1]) : null
-const rowsArg = args.find(a => a.startsWith('--rows='))
-const ROW_IDS = ['download', 'upload', 'ab-c1', 'ab-c32', 'wrk', 'download-par', 'rtt', 'download6', 'rtt6']
-const badRow = rowsArg?.split('=')[1].split(',').find(id => !ROW_IDS.includes(id))
-if (badRow !== undefined) {
-  console.error(`bench: no row ${JSON.stringify(badRow)}; --rows takes a comma-separated list of ${ROW_IDS.join(', ')}`)
+const parsed = parseBenchArgs(args)
+if (!parsed.ok) {
+  console.error(parsed.message)
   process.exit(2)
 }
-const unknown = args.filter(a => !['--quick'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--profile') && !a.startsWith('--workers=') && !a.startsWith('--rows='))
-if (unknown.length > 0 || (only !== null && !['net', 'inproc', 'lossy', 'forward'].includes(only)) ||
-    (workers !== null && !(Number.isInteger(workers) && workers >= 2 && workers <= 64))) {
-  console.error('usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--workers=N (2 to 64)] [--rows=ab-c1,ab-c32,...]')
-  process.exit(2)
-}
+const { quick, only, profileArg, workersArg, rowsArg, peer } = parsed
 const wantInproc = !profileArg && (only === null || only === 'inproc')
 const wantNet = profileArg || only === null || only === 'net'
 const wantLossy = !profileArg && only === 'lossy'
@@ -114,10 +110,10 @@ function netBlocker(tools = TOOLS) {
 }
 
 /** bench/net.mjs inside a fresh network + mount namespace; resolves to its results. */
-function net() {
+function net(peerArg = null) {
   const out = join(scratch, 'net.json')
   const env = { ...process.env, TUNTCP_BENCH_HOST_NETNS: readlinkSync('/proc/self/ns/net') }
-  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : []), ...(workersArg && !profileArg ? [workersArg] : []), ...(rowsArg ? [rowsArg] : [])]
+  const netArgs = [out, ...(quick ? ['--quick'] : []), ...(profileArg ? [profileArg] : []), ...(workersArg && !profileArg ? [workersArg] : []), ...(rowsArg ? [rowsArg] : []), ...(peerArg ? [peerArg] : [])]
   // A fresh sysfs so /sys/class/net shows this namespace; exec: the PID we hold is net.mjs.
   const script = 'mount -t sysfs sysfs /sys && exec "$0" bench/net.mjs "$@"'
   return new Promise((resolvePromise, reject) => {
@@ -126,8 +122,9 @@ function net() {
     const forward = signal => () => child.kill(signal)
     const handlers = ['SIGINT', 'SIGTERM'].map(signal => [signal, forward(signal)])
     for (const [signal, h] of handlers) process.on(signal, h)
-    // Bounded: the whole network half must be done well within this.
-    const limit = setTimeout(() => child.kill('SIGTERM'), 8 * 60_000)
+    // Bounded: the whole network half must be done well within this (4 minutes a server).
+    const servers = 2 + (workersArg && !profileArg ? 1 : 0) + (peerArg ? 1 : 0)
+    const limit = setTimeout(() => child.kill('SIGTERM'), servers * 4 * 60_000)
     child.on('error', reject)
     child.on('exit', (code, signal) => {
       clearTimeout(limit)
@@ -165,54 +162,6 @@ function cpuModel() {
   return `${c.length} x ${c[0]?.model?.trim() ?? 'unknown'}`
 }
 
-function fmt(v) {
-  if (v === null || v === undefined) return 'n/a'
-  if (v >= 1000) return Math.round(v).toLocaleString('en-US')
-  if (v >= 100) return v.toFixed(0)
-  return v.toFixed(1)
-}
-
-/** tuntcp's performance relative to the kernel, > 1 meaning faster: a rate over a rate, a latency under a latency. */
-function relative(row) {
-  const k = row.kernel?.value
-  const t = row.tuntcp?.value
-  if (!k || !t) return null
-  return row.better === 'lower' ? k / t : t / k
-}
-
-/** tuntcp with N workers relative to tuntcp with one, > 1 meaning faster. */
-function relativeWorkers(row) {
-  const one = row.tuntcp?.value
-  const n = row.tuntcpN?.value
-  if (!one || !n) return null
-  return row.better === 'lower' ? one / n : n / one
-}
-
-function table(rows, threads = null) {
-  const ratio = v => v === null ? 'n/a' : `${v.toFixed(2)}x`
-  const head = ['', 'unit', 'kernel', 'tuntcp', ...(threads ? [`tuntcp x${threads}`] : []), 'tuntcp/kernel', ...(threads ? [`x${threads}/x1`] : [])]
-  const body = rows.map(r => [
-    r.label, r.unit, fmt(r.kernel?.value), fmt(r.tuntcp?.value), ...(threads ? [fmt(r.tuntcpN?.value)] : []),
-    ratio(relative(r)), ...(threads ? [ratio(relativeWorkers(r))] : []),
-  ])
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map(b => b[i].length)))
-  const line = cells => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
-  const notes = []
-  for (const r of rows) {
-    for (const side of ['kernel', 'tuntcp', 'tuntcpN']) {
-      if (r[side]?.note) notes.push(`  ${r.id} ${side}: ${r[side].note}`)
-      if (r[side]?.error) notes.push(`  ${r.id} ${side}: FAILED: ${r[side].error}`)
-    }
-  }
-  return [
-    line(head), line(widths.map(w => '-'.repeat(w))), ...body.map(line),
-    `each cell: the median of ${[...new Set(rows.map(r => r.reps))].join('/')} runs (all runs in the JSON).`,
-    'tuntcp/kernel: tuntcp as a fraction of the kernel, higher is better (for RTT rows: kernel RTT / tuntcp RTT).',
-    ...(threads ? [`tuntcp x${threads}: serve --workers ${threads} (a multi-queue TUN device, one queue and one Stack per thread); x${threads}/x1: it against tuntcp on one thread.`] : []),
-    ...(notes.length ? ['notes:', ...notes] : []),
-  ].join('\n')
-}
-
 async function main() {
   const results = {
     started: started.toISOString(),
@@ -242,9 +191,14 @@ async function main() {
       results.net = { skipped: blocker }
       ok = false
     } else {
-      console.log(`\n== tuntcp (TUN, MTU 1500) vs kernel (veth, MTU 1500), in a throwaway network namespace ==`)
+      // --peer=gvisor: build bench/gvisor first (outside the namespace); if it cannot be, say why once and go on without it.
+      const peerSkipped = peer === 'gvisor' && !profileArg ? prepareGvisor() : null
+      if (peerSkipped) console.log(`bench: ${peerSkipped}`)
+      const peerArg = peer === 'gvisor' && !profileArg && !peerSkipped ? '--peer=gvisor' : null
+      console.log(`\n== tuntcp (TUN, MTU 1500) vs kernel (veth, MTU 1500)${peerArg ? ' vs gVisor netstack (TUN, MTU 1500)' : ''}, in a throwaway network namespace ==`)
       const t0 = performance.now()
-      results.net = await net()
+      results.net = await net(peerArg)
+      if (peerSkipped) results.net.peerSkipped = peerSkipped
       results.net.seconds = (performance.now() - t0) / 1000
       if (!profileArg) {
         console.log(`\n${table(results.net.rows, results.net.workers ?? null)}`)
@@ -254,6 +208,8 @@ async function main() {
           console.log(`tuntcp server: ${c.segmentsIn} segments in, ${c.segmentsOut} out, ${c.retransmissions} retransmitted, drops: ${drops}`)
           console.log(`  fast path: ${c.fastPathAcks} pure ACKs, ${c.fastPathData} in-order data segments; ${c.acksCoalesced} ACKs coalesced`)
         }
+        const g = results.net.servers?.gvisor?.counters
+        if (g) console.log(`gvisor server: ${g.segmentsIn} segments in, ${g.segmentsOut} out, ${g.retransmissions} retransmitted (fast ${g.fastRetransmits}, timeouts ${g.retransmitTimeouts}), ${g.invalidSegmentsIn} invalid in`)
         for (const w of results.net.servers?.tuntcpN?.workers ?? []) {
           const k = w.counters
           console.log(`tuntcp x${results.net.workers} worker ${w.worker}: ${k.passiveOpens} connections, ${k.segmentsIn} segments in, ${k.segmentsOut} out, ${k.retransmissions} retransmitted`)
