@@ -76,7 +76,7 @@ export function isLost(tcb: Tcb, seq: number): boolean {
 
 /** A segment in flight is deemed lost and not yet resent (never, without SACK). */
 export function lostHoleRemains(tcb: Tcb): boolean {
-  return tcb.sackOk && tcb.sent.segments.some(s => s.lost && !s.delivered)
+  return tcb.sackOk && tcb.sent.lostPending > 0
 }
 
 /**

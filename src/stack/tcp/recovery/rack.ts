@@ -30,13 +30,18 @@ function sentAfter(s: SentSegment, rack: Rack): boolean {
 
 /**
  * Is the segment fully delivered: below the ACK or inside a SACK block? The scoreboard
- * walks in step with the list (both sorted), so the whole pass is linear.
+ * walks in step with the list (both sorted), so the whole pass is linear, and it stops at
+ * the first segment ending above both the ACK and the highest SACKed byte: nothing past it
+ * can be delivered, so a steady transfer looks only at what this ACK covers.
  */
 function eachDelivered(tcb: Tcb, ack: number, fn: (s: SentSegment) => void): void {
   const blocks = tcb.scoreboard.blocks
+  const highest = tcb.scoreboard.highestSacked
+  const limit = highest !== null && seqGt(highest, ack) ? highest : ack
   let b = 0
   let prev: SentSegment | undefined
   for (const s of tcb.sent.segments) {
+    if (seqGt(s.end, limit)) break
     const before = prev
     prev = s
     if (s.delivered) continue
@@ -74,6 +79,7 @@ export function rackOnAck(tcb: Tcb, ack: number, dsack: SackBlock | null): boole
       rack.xmitTs = s.xmitTs
       rack.endSeq = s.end
       rack.order = s.order
+      rack.retransmitted = s.retransmitted
     }
     if (seqGt(s.end, rack.fack) || rack.fack === 0) rack.fack = s.end
     else if (seqLt(s.end, rack.fack) && !s.retransmitted) {
@@ -144,7 +150,11 @@ export function detectLoss(tcb: Tcb): boolean {
   const window = reoWnd(tcb)
   let timeout = 0
   let marked = false
+  // RACK's segment an original: every segment ending above it went after it (new data goes
+  // in sequence order, and a resend later still), so the pass may stop there.
+  const stopAbove = rack.order > 0 && !rack.retransmitted ? rack.endSeq : null
   for (const s of tcb.sent.segments) {
+    if (stopAbove !== null && seqGt(s.end, stopAbove)) break
     if (s.delivered || s.lost) continue
     if (sentAfter(s, rack)) continue
     const remaining = s.xmitTs + rack.rtt + window - now

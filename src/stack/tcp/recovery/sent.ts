@@ -10,6 +10,7 @@
 //   segments                            the entries, in sequence order (read only)
 //   find(seq)                           the entry holding the byte at `seq`, or undefined
 //   deliver(s)                          `s` is cumulatively ACKed or SACKed (rack.ts, trim)
+//   lostPending                         how many are deemed lost, neither resent since nor delivered
 //   rate                                the delivery rate estimator the sends stamp (congestion/rate.ts)
 //
 // RACK's per-connection state (the Rack record) is defined here too, so tcb.ts needs only
@@ -78,6 +79,7 @@ export class SentSegments {
       s.xmitTs = now
       s.order = order
       s.retransmitted = true
+      if (s.lost && !s.delivered) this.lostPending--
       s.lost = false
       s.rate = rate
     }
@@ -96,6 +98,7 @@ export class SentSegments {
 
   /** `s` is delivered, cumulatively ACKed or wholly SACKed: counted once, for the delivery rate too. */
   deliver(s: SentSegment): void {
+    if (s.lost && !s.delivered) this.lostPending--
     s.delivered = true
     this.rate.onDelivered(s.rate, seqDiff(s.end, s.start), s.xmitTs, s.order, s.retransmitted)
   }
@@ -103,8 +106,15 @@ export class SentSegments {
   /** Segments deemed lost so far, in all: PRR tells an ACK that marked one (prr.ts). */
   lossMarks = 0
 
+  /**
+   * Entries deemed lost and neither sent again nor delivered since: kept as a count, so
+   * whether a hole remains (detection.ts) is known without walking the list on every ACK.
+   */
+  lostPending = 0
+
   /** Deem `s` lost (RACK, an RTO, or DupThresh at SND.UNA). */
   markLost(s: SentSegment): void {
+    if (!s.lost && !s.delivered) this.lostPending++
     s.lost = true
     s.markedLost = true
     this.lossMarks++
@@ -117,7 +127,9 @@ export class SentSegments {
   clearLossMarks(pending = false): void {
     for (const s of this.list) {
       s.markedLost = false
-      if (pending) s.lost = false
+      if (!pending) continue
+      if (s.lost && !s.delivered) this.lostPending--
+      s.lost = false
     }
   }
 
@@ -131,6 +143,7 @@ export class SentSegments {
 
   clear(): void {
     this.list = []
+    this.lostPending = 0
   }
 
   /** Split the entry that holds `seq` strictly inside it into two. */
@@ -140,15 +153,17 @@ export class SentSegments {
     const s = this.list[i]!
     this.list.splice(i + 1, 0, { ...s, start: seq })
     s.end = seq
+    if (s.lost && !s.delivered) this.lostPending++ // two entries now where one was
   }
 }
 
 /** RFC 8985 6.1's per-connection state. */
 export interface Rack {
-  /** RACK.xmit_ts and RACK.end_seq: the most recently sent segment known delivered; `order` its SentSegment.order. */
+  /** RACK.xmit_ts and RACK.end_seq: the most recently sent segment known delivered; `order` its SentSegment.order, `retransmitted` whether it had been sent again. */
   xmitTs: number
   endSeq: number
   order: number
+  retransmitted: boolean
   /** RACK.rtt: the RTT of that segment (ms). */
   rtt: number
   /** RACK.min_RTT: the least RTT seen (ms), or Infinity. */
@@ -165,5 +180,5 @@ export interface Rack {
 }
 
 export function newRack(): Rack {
-  return { xmitTs: -Infinity, endSeq: 0, order: 0, rtt: 0, minRtt: Infinity, fack: 0, reorderingSeen: false, reoWndMult: 1, reoWndPersist: 0, dsackRound: null, timeoutAt: null }
+  return { xmitTs: -Infinity, endSeq: 0, order: 0, retransmitted: false, rtt: 0, minRtt: Infinity, fack: 0, reorderingSeen: false, reoWndMult: 1, reoWndPersist: 0, dsackRound: null, timeoutAt: null }
 }

@@ -265,7 +265,7 @@ describe('D-SACK undo (RFC 3708; Linux tcp_try_undo_dsack)', () => {
 })
 
 describe('RACK invariants (property)', () => {
-  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0, lost_out <= segments out, ssthresh >= 2 SMSS after a reduction, no segment deemed lost left unsent in the open state', async () => {
+  it('after every ACK: the record covers SND.UNA..SND.NXT in order, SACKed bytes lie inside SND.UNA..SND.NXT, 0 <= pipe <= FlightSize, cwnd >= 0, lost_out <= segments out, ssthresh >= 2 SMSS after a reduction, no segment deemed lost left unsent in the open state, and the count of those kept exact', async () => {
     const ackArb = fc.record({
       advance: fc.integer({ min: 0, max: 3 }),
       blocks: fc.array(fc.tuple(fc.integer({ min: 0, max: 24 }), fc.integer({ min: 1, max: 4 })), { maxLength: 3 }),
@@ -303,6 +303,8 @@ describe('RACK invariants (property)', () => {
         // A segment deemed lost and not resent starts a recovery at once (RFC 8985 6.2), so in
         // the open state none remains: only the RTO's go-back-N leaves them to itself.
         if (tcb.lossState === 'open') expect(segments.some(s => s.lost && !s.delivered)).toBe(false)
+        // The count kept of such segments is the count in the record.
+        expect(tcb.sent.lostPending).toBe(segments.filter(s => s.lost && !s.delivered).length)
       }
     }), { numRuns: 40 })
   })
