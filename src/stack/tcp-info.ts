@@ -10,6 +10,8 @@ import { INITIAL_SSTHRESH } from './tcp/congestion/index.js'
 import { seqAdd, seqDiff, seqGe, seqLt } from './tcp/seq.js'
 import type { State } from './tcp/state.js'
 import type { Tcb } from './tcp/tcb.js'
+import type { SentSegment } from './tcp/recovery/sent.js'
+import { segmentsOf } from './tcp/delivered.js'
 
 /** Linux's socket states (include/net/tcp_states.h), as tcpi_state shows them. */
 export const LINUX_TCP_STATES: Readonly<Record<State, number>> = {
@@ -244,7 +246,15 @@ function lossCounts(tcb: Tcb, mss: number): { lost: number; retrans: number } {
   if (tcb.lossState === 'recovery') {
     // With SACK, lost_out: the segments RACK (or DupThresh) marked lost, resent since or not
     // (Linux's TCPCB_LOST); NewReno: the segment at SND.UNA.
-    const lost = tcb.sackOk ? tcb.sent.segments.filter(s => s.markedLost && !s.delivered).length : 1
+    let lost = 1
+    if (tcb.sackOk) {
+      lost = 0
+      let prev: SentSegment | undefined
+      for (const s of tcb.sent.segments) {
+        if (s.markedLost && !s.delivered) lost += segmentsOf(tcb, s, prev)
+        prev = s
+      }
+    }
     return { lost, retrans: count(tcb.sackOk ? tcb.highRxt : seqAdd(tcb.sndUna, 1)) }
   }
   return { lost: 0, retrans: 0 }

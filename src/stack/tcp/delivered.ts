@@ -11,21 +11,26 @@
 //                         retransmission queue of a passive open (net/ipv4/tcp_input.c)
 //
 // Our SYN counts when acknowledged (it is a segment in Linux's queue), and data sent in our SYN
-// (Fast Open) as one more segment once wholly acknowledged. A segment is an entry of the sent
-// list (recovery/sent.ts, at most SMSS each); a FIN sent on the segment before it adds none.
+// (Fast Open) as one more segment once wholly acknowledged. An entry of the sent list
+// (recovery/sent.ts) is one segment, or an offloaded packet of as many as it has SMSS of data
+// (Linux's tcp_skb_pcount); a FIN adds none to the data before it.
 
-import { seqAdd, seqLe } from './seq.js'
+import { seqAdd, seqDiff, seqLe, seqLt } from './seq.js'
 import type { SentSegment } from './recovery/sent.js'
 import type { Tcb } from './tcb.js'
 
 /** Segments entry `s` stands for, `prev` the entry before it (Linux's tcp_skb_pcount). */
 export function segmentsOf(tcb: Tcb, s: SentSegment, prev: SentSegment | undefined): number {
-  const finRider = tcb.finSeq === s.start && s.end - s.start === 1 && prev !== undefined && prev.end === s.start && prev.order === s.order
-  return finRider ? 0 : 1
+  const len = seqDiff(s.end, s.start)
+  const finRider = tcb.finSeq === s.start && len === 1 && prev !== undefined && prev.end === s.start && prev.order === s.order
+  if (finRider) return 0
+  const fin = tcb.finSeq !== null && !seqLt(tcb.finSeq, s.start) && seqLt(tcb.finSeq, s.end) ? 1 : 0
+  return Math.max(1, Math.ceil((len - fin) / Math.max(1, tcb.sndMss)))
 }
 
 /** Without SACK, before the sent list is trimmed to `ack`: what a cumulative ACK delivers (tcp_remove_reno_sacks). */
 export function deliveredByCumulativeAck(tcb: Tcb, ack: number): void {
+  tcb.sent.cutAt(ack) // an offloaded packet acknowledged in part: its segments below the ACK count
   let acked = 0
   let prev: SentSegment | undefined
   for (const s of tcb.sent.segments) {

@@ -123,7 +123,7 @@ export function sendSegmentAt(tcb: Tcb, seq: number, maxLen: number, push = fals
   if (len === 0 && !(flags & FIN)) return 0
   transmit(tcb, seq, flags, payload)
   const sent = len + (flags & FIN ? 1 : 0)
-  tcb.sent.onSend(seq, sent, tcb.host.clock.now(), tcb.sndMss, tcb.sndNxt) // RACK's per-segment transmit time (RFC 8985 6.1)
+  tcb.sent.onSend(seq, sent, tcb.host.clock.now(), tcb.sndNxt) // RACK's per-segment transmit time (RFC 8985 6.1)
   return sent
 }
 

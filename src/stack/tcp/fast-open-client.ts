@@ -73,7 +73,7 @@ export function sendFirstSyn(tcb: Tcb): void {
   sendSyn(tcb, len)
   // The SYN's data is in flight like any other, for RACK (RFC 8985 6.1), should it go again:
   // one entry, as Linux's one syn_data skb (tcp_send_syn_data), so it counts one delivered (delivered.ts).
-  tcb.sent.onSend(seqAdd(tcb.iss, 1), len, tcb.synSentAt, Math.max(1, len), seqAdd(tcb.iss, 1))
+  tcb.sent.onSend(seqAdd(tcb.iss, 1), len, tcb.synSentAt, seqAdd(tcb.iss, 1))
   if (fo !== null) fo.synOption = null // SYN retries carry no Fast Open option (as Linux)
   tcb.sndNxt = seqAdd(tcb.iss, 1 + len)
   tcb.rttSeq = seqAdd(tcb.iss, 1) // the SYN is timed, whatever of its data the SYN,ACK acknowledges

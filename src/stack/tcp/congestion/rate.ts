@@ -48,8 +48,8 @@ export class DeliveryRate {
   firstSentTime = 0
   /** C.app_limited: the `delivered` count at which an application-limited stretch ends, or 0 when the sender is not limited. */
   appLimited = 0
-  /** SentSegments.lossMarks as of the last ACK taken: the difference is that ACK's losses (rs.losses). */
-  lossMarks = 0
+  /** SentSegments.lostBytes as of the last ACK taken: the difference is that ACK's losses (rs.losses, in bytes). */
+  lostBytes = 0
   /** The last valid sample kept for TCP_INFO (Linux's rate_delivered over rate_interval_us). */
   reported: RateSample | null = null
 

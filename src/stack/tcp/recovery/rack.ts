@@ -69,6 +69,9 @@ export function rackOnAck(tcb: Tcb, ack: number, dsack: SackBlock | null): boole
   const now = tcb.host.clock.now()
   // Step 2 (update RACK.xmit_ts, .end_seq, .rtt) and step 3 (detect reordering), per segment delivered.
   let reorderedFrom: number | null = null // the lowest original delivered below RACK.fack
+  // An offloaded packet acknowledged or SACKed in part: the part delivered becomes an entry of its own.
+  tcb.sent.cutAt(ack)
+  tcb.sent.cutAtBlocks(tcb.scoreboard.blocks, tcb.sndMss)
   eachDelivered(tcb, ack, s => {
     const rtt = now - s.xmitTs
     // A retransmitted segment delivered faster than any RTT seen: the original's delivery, not this copy's.

@@ -51,8 +51,8 @@ function takeRateSample(tcb: Tcb, delivered: number): void {
   const now = tcb.host.clock.now()
   const sample = rate.sample(now, Number.isFinite(tcb.minRtt) ? tcb.minRtt : 0)
   if (tcb.cc.onAckSample === undefined) return
-  const lost = (tcb.sent.lossMarks - rate.lossMarks) * tcb.sndMss
-  rate.lossMarks = tcb.sent.lossMarks
+  const lost = tcb.sent.lostBytes - rate.lostBytes
+  rate.lostBytes = tcb.sent.lostBytes
   const inFlight = pipe(tcb)
   tcb.cc.onAckSample({ ...context(tcb), lossState: tcb.lossState, inFlight, delivered, lost, totalDelivered: rate.delivered, sample })
   if (tcb.cc.holdsBack === true) rate.markAppLimited(inFlight)
@@ -460,8 +460,9 @@ export function resendLost(tcb: Tcb): void {
   if (tcb.lossState === 'loss') {
     if (seqLt(tcb.rtxNext, tcb.sndUna)) tcb.rtxNext = tcb.sndUna
     // A retransmission of the go-back-N that RACK found lost goes again, as cwnd - pipe allows (RFC 8985 6.2).
-    for (let next = lostBelow(tcb, tcb.rtxNext); next !== null && cwndBytes(tcb) - pipe(tcb) >= next.len; next = lostBelow(tcb, tcb.rtxNext)) {
-      if (resend(tcb, next.seq, next.len) === 0) break
+    for (let next = lostBelow(tcb, tcb.rtxNext); next !== null; next = lostBelow(tcb, tcb.rtxNext)) {
+      const fit = fitting(tcb, next.len, cwndBytes(tcb) - pipe(tcb))
+      if (fit === 0 || resend(tcb, next.seq, fit) === 0) break
     }
     const end = seqAdd(tcb.recover, 1)
     for (;;) {
@@ -483,11 +484,22 @@ export function resendLost(tcb: Tcb): void {
   if (tcb.lossState !== 'recovery') return
   for (;;) {
     const next = nextToResend(tcb)
-    if (next === null || sendAllowance(tcb) < next.len) return
-    const sent = resend(tcb, next.seq, next.len)
+    const fit = next === null ? 0 : fitting(tcb, next.len, sendAllowance(tcb))
+    if (next === null || fit === 0) return
+    const sent = resend(tcb, next.seq, fit)
     if (sent === 0) return
     tcb.highRxt = seqAdd(next.seq, sent)
   }
+}
+
+/**
+ * How much of a lost entry of `len` bytes may go again in `room`: all of it, or as many whole
+ * SMSS as fit (an offloaded packet goes in part, as Linux's __tcp_retransmit_skb cuts an skb
+ * to the cwnd quota); 0 for nothing.
+ */
+function fitting(tcb: Tcb, len: number, room: number): number {
+  if (len <= room) return len
+  return Math.max(0, Math.floor(room / tcb.sndMss)) * tcb.sndMss
 }
 
 /**

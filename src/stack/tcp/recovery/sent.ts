@@ -1,12 +1,17 @@
 // The sender's record of every segment in flight, with the time it was last sent: what
-// RACK (RFC 8985 6.1) keeps per segment. One entry per segment of at most SMSS, sorted by
-// sequence number, from SND.UNA to SND.NXT; a retransmission updates the entries it covers
-// (cutting them where it starts or ends) rather than adding one. Cumulatively acknowledged
-// entries are dropped; the SACK scoreboard (sack.ts) says which of the rest the peer holds.
+// RACK (RFC 8985 6.1) keeps per segment. One entry per send, as Linux keeps one skb per TSO
+// packet: a segment of at most SMSS, or with segmentation offload a packet of up to 64 KB
+// the device cuts into SMSS segments. Sorted by sequence number, from SND.UNA to SND.NXT; a
+// retransmission updates the entries it covers (cutting them where it starts or ends)
+// rather than adding one, and SACK blocks cut them at their edges (cutAtBlocks), so an entry
+// is wholly SACKed or not at all. Cumulatively acknowledged entries are dropped; the SACK
+// scoreboard (sack.ts) says which of the rest the peer holds.
 //
 // API (kept on the TCB as `tcb.sent`; emit.ts records every send, rack.ts reads and marks):
 //   onSend(seq, len, now, mss, sndNxt)  a segment went: new (at SND.NXT) or again
+//   cutAtBlocks(blocks)                 cut entries where a SACK block starts or ends inside one
 //   trim(sndUna)                        forget what the cumulative ACK covers
+//   cutAt(seq)                          split the entry holding `seq` (an ACK ending inside a packet)
 //   segments                            the entries, in sequence order (read only)
 //   find(seq)                           the entry holding the byte at `seq`, or undefined
 //   deliver(s)                          `s` is cumulatively ACKed or SACKed (rack.ts, trim)
@@ -18,6 +23,7 @@
 
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../seq.js'
 import { DeliveryRate, type RateStamp } from '../congestion/rate.js'
+import type { SackBlock } from '../sack.js'
 
 /** One segment in flight: RFC 8985 6.1's Segment.xmit_ts, .end_seq, .retransmitted and .lost. */
 export interface SentSegment {
@@ -43,7 +49,7 @@ export interface SentSegment {
   rate: RateStamp
 }
 
-/** Most entries kept; beyond that the oldest new sends are not recorded (the send buffer bounds it well before). */
+/** Most entries kept; beyond that new sends are not recorded (the send buffer bounds it well before). */
 const MAX_SEGMENTS = 65_536
 
 export class SentSegments {
@@ -57,22 +63,19 @@ export class SentSegments {
     return this.list
   }
 
-  /** `len` bytes (SYN or FIN included) sent at `seq`; a new send when `seq` is SND.NXT. */
-  onSend(seq: number, len: number, now: number, mss: number, sndNxt: number): void {
+  /** `len` bytes (SYN or FIN included) sent at `seq` in one segment or offloaded packet; a new send when `seq` is SND.NXT. */
+  onSend(seq: number, len: number, now: number, sndNxt: number): void {
     if (len <= 0) return
     const end = seqAdd(seq, len)
     const order = ++this.sends
     const rate = this.rate.stamp(now, this.list.length === 0)
     if (seqGe(seq, sndNxt)) {
-      for (let at = seq; seqLt(at, end) && this.list.length < MAX_SEGMENTS; at = seqAdd(at, mss)) {
-        const right = seqLt(seqAdd(at, mss), end) ? seqAdd(at, mss) : end
-        this.list.push({ start: at, end: right, xmitTs: now, order, retransmitted: false, lost: false, markedLost: false, delivered: false, rate })
-      }
+      if (this.list.length < MAX_SEGMENTS) this.list.push({ start: seq, end, xmitTs: now, order, retransmitted: false, lost: false, markedLost: false, delivered: false, rate })
       return
     }
     // Sent again: cut the entries at both edges, then mark those inside.
-    this.cut(seq)
-    this.cut(end)
+    this.cutAt(seq)
+    this.cutAt(end)
     for (const s of this.list) {
       if (seqLe(end, s.start)) break
       if (seqLt(s.start, seq)) continue
@@ -86,6 +89,7 @@ export class SentSegments {
   }
 
   trim(sndUna: number): void {
+    this.cutAt(sndUna)
     let n = 0
     while (n < this.list.length && seqLe(this.list[n]!.end, sndUna)) {
       const s = this.list[n++]!
@@ -103,8 +107,9 @@ export class SentSegments {
     this.rate.onDelivered(s.rate, seqDiff(s.end, s.start), s.xmitTs, s.order, s.retransmitted)
   }
 
-  /** Segments deemed lost so far, in all: PRR tells an ACK that marked one (prr.ts). */
+  /** Entries deemed lost so far, in all: PRR tells an ACK that marked one (prr.ts); and their bytes (rs.losses, congestion/rate.ts). */
   lossMarks = 0
+  lostBytes = 0
 
   /**
    * Entries deemed lost and neither sent again nor delivered since: kept as a count, so
@@ -118,6 +123,7 @@ export class SentSegments {
     s.lost = true
     s.markedLost = true
     this.lossMarks++
+    this.lostBytes += seqDiff(s.end, s.start)
   }
 
   /**
@@ -146,10 +152,42 @@ export class SentSegments {
     this.lostPending = 0
   }
 
-  /** Split the entry that holds `seq` strictly inside it into two. */
-  private cut(seq: number): void {
-    const i = this.list.findIndex(s => seqGt(seq, s.start) && seqLt(seq, s.end))
-    if (i < 0) return
+  /**
+   * Cut the entries where a SACK block starts or ends inside one, at whole SMSS from the
+   * entry's start (Linux's tcp_match_skb_to_sack): the SACKed part is the whole segments the
+   * block covers, so an entry is wholly SACKed or not and RACK takes or marks it whole, and a
+   * block covering a few bytes of a segment cuts nothing. Both lists are sorted: one pass.
+   */
+  cutAtBlocks(blocks: readonly SackBlock[], mss: number): void {
+    let i = 0
+    for (const b of blocks) {
+      for (const [edge, up] of [[b.left, true], [b.right, false]] as const) {
+        while (i < this.list.length && seqLe(this.list[i]!.end, edge)) i++
+        const s = this.list[i]
+        if (s === undefined || !seqLt(s.start, edge)) continue
+        // The left edge rounds up (what follows it is SACKed in whole segments), the right down.
+        const offset = seqDiff(edge, s.start)
+        const at = (up ? Math.ceil(offset / mss) : Math.floor(offset / mss)) * mss
+        if (at > 0 && at < seqDiff(s.end, s.start)) this.split(i, seqAdd(s.start, at))
+      }
+    }
+  }
+
+  /**
+   * Split the entry that holds `seq` strictly inside it into two: where an ACK ends inside an
+   * offloaded packet, the part it covers is then an entry delivered whole (Linux's
+   * tcp_tso_acked counts the segments of a partly acknowledged skb, and rates them).
+   */
+  cutAt(seq: number): void {
+    for (let i = 0; i < this.list.length; i++) {
+      const s = this.list[i]!
+      if (seqLe(seq, s.start)) return // sorted: no entry further on holds it
+      if (seqLt(seq, s.end)) return this.split(i, seq)
+    }
+  }
+
+  /** Entry `i` becomes two, at `seq` (inside it): the same send, the same marks. */
+  private split(i: number, seq: number): void {
     const s = this.list[i]!
     this.list.splice(i + 1, 0, { ...s, start: seq })
     s.end = seq

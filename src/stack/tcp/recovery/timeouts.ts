@@ -53,9 +53,10 @@ export function tailLossProbe(tcb: Tcb): boolean {
     tcb.sndNxt = seqAdd(start, sent)
     tcb.lastDataSent = tcb.host.clock.now()
   } else {
-    // The highest-sequence segment as it was sent (7.3): a FIN sent on its own goes again on its own.
+    // The highest-sequence segment as it was sent (7.3): a FIN sent on its own goes again on
+    // its own; of an offloaded packet, its last segment (Linux's tcp_send_loss_probe cuts it off).
     const top = tcb.sent.segments.at(-1)
-    const last = top !== undefined && top.end === tcb.sndNxt ? seqDiff(tcb.sndNxt, top.start) : Math.min(tcb.sndMss, flightSize(tcb))
+    const last = top !== undefined && top.end === tcb.sndNxt ? lastSegment(tcb, seqDiff(tcb.sndNxt, top.start)) : Math.min(tcb.sndMss, flightSize(tcb))
     const flight = Math.min(flightSize(tcb), cwndBytes(tcb))
     tcb.tlp = { end: tcb.sndNxt, flight } // RFC 8985 7.4: answered in probeAcked
     resend(tcb, seqAdd(tcb.sndNxt, -last), last)
@@ -101,4 +102,12 @@ export function retransmissionTimeout(tcb: Tcb): void {
   if (tcb.retries > 1) tcb.scoreboard.clear()
   const sent = resend(tcb, tcb.sndUna, tcb.sndMss)
   tcb.rtxNext = seqAdd(tcb.sndUna, sent)
+}
+
+/** The last segment of an entry of `len` bytes ending at SND.NXT: what is left past its whole SMSS of data, its FIN riding along. */
+function lastSegment(tcb: Tcb, len: number): number {
+  const fin = tcb.finSeq !== null && seqAdd(tcb.finSeq, 1) === tcb.sndNxt ? 1 : 0
+  const data = len - fin
+  if (data <= tcb.sndMss) return len
+  return data - Math.floor((data - 1) / tcb.sndMss) * tcb.sndMss + fin
 }

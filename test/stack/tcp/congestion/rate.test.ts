@@ -5,9 +5,10 @@ import { SentSegments } from '../../../../src/stack/tcp/recovery/sent'
 
 const MSS = 1000
 
-/** Send `n` segments of MSS from `seq` at `now`, as emit.ts records them. */
+/** Send `n` segments of MSS from `seq` at `now`, one by one as emit.ts records them without offload. */
 function sendAt(sent: SentSegments, seq: number, n: number, now: number, sndNxt = seq): void {
-  sent.onSend(seq, n * MSS, now, MSS, sndNxt)
+  const again = seq < sndNxt // a retransmission: SND.NXT stays where it is
+  for (let i = 0; i < n; i++) sent.onSend(seq + i * MSS, MSS, now, again ? sndNxt : seq + i * MSS)
 }
 
 describe('delivery rate samples', () => {
@@ -62,7 +63,7 @@ describe('delivery rate samples', () => {
   it('a retransmission is stamped anew, and its RTT is not taken (Karn)', () => {
     const sent = new SentSegments()
     sendAt(sent, 0, 3, 0)
-    sent.onSend(0, MSS, 40, MSS, 3 * MSS) // the first segment again
+    sent.onSend(0, MSS, 40, 3 * MSS) // the first segment again
     sent.trim(3 * MSS)
     const rs = sent.rate.sample(60, 10)!
     expect(rs.rtt).toBe(-1)
