@@ -8,8 +8,8 @@
 // scoreboard (sack.ts) says which of the rest the peer holds.
 //
 // API (kept on the TCB as `tcb.sent`; emit.ts records every send, rack.ts reads and marks):
-//   onSend(seq, len, now, mss, sndNxt)  a segment went: new (at SND.NXT) or again
-//   cutAtBlocks(blocks)                 cut entries where a SACK block starts or ends inside one
+//   onSend(seq, len, now, sndNxt)       a segment or packet went: new (at SND.NXT) or again
+//   cutAtBlocks(blocks, mss)            cut entries where a SACK block starts or ends inside one
 //   trim(sndUna)                        forget what the cumulative ACK covers
 //   cutAt(seq)                          split the entry holding `seq` (an ACK ending inside a packet)
 //   segments                            the entries, in sequence order (read only)
@@ -21,7 +21,7 @@
 // RACK's per-connection state (the Rack record) is defined here too, so tcb.ts needs only
 // this file; rack.ts runs the algorithm on both.
 
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../seq.js'
+import { seqAdd, seqDiff, seqGe, seqLe, seqLt } from '../seq.js'
 import { DeliveryRate, type RateStamp } from '../congestion/rate.js'
 import type { SackBlock } from '../sack.js'
 
