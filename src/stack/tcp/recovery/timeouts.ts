@@ -5,7 +5,7 @@
 // congestion response of RFC 5681 3.1 and the go-back-N of the `loss` state.
 
 import { sendSegmentAt } from '../emit.js'
-import { seqAdd, seqDiff, seqGt } from '../seq.js'
+import { seqAdd, seqDiff } from '../seq.js'
 import type { Tcb } from '../tcb.js'
 import { flightSize } from './detection.js'
 import { leaveCwr } from './cwr.js'
