@@ -176,9 +176,16 @@ export class TcpLayer implements TcpHost, TimeWaitHost, SegmentOut {
     if (this.config.ackCoalescing && this.config.outputCoalescing) this.heldOutput ??= new Set()
   }
 
-  /** TcpHost: hold a TCB's output (SEND, CLOSE) to the end of the batch being handled; false: none is. */
+  /**
+   * TcpHost: hold a TCB's output (SEND, CLOSE) to the end of the batch being handled; false:
+   * none is. Only while what waits to go fits one send (a segment, or a packet with offload):
+   * a response, which its FIN may then join. A bulk writer's data goes at once, as each ACK of
+   * the batch makes room: held to the batch end, a download sent in bursts and lost a third
+   * of its rate (docs/performance.md).
+   */
   holdOutput(tcb: Tcb): boolean {
     if (!this.inBatch || this.heldOutput === null) return false
+    if (!this.heldOutput.has(tcb) && tcb.unsentBytes > tcb.sendSize) return false
     this.heldOutput.add(tcb)
     return true
   }

@@ -45,6 +45,17 @@ describe('output coalescing on a batching link', () => {
     expect(out.map(s => Buffer.from(s.payload).toString())).toEqual(['abc'])
   })
 
+  it('a bulk write, more than one send, is not held: it goes while the batch is handled, as the window allows', async () => {
+    let duringBatch = -1
+    const t = await served(s => {
+      s.write(Buffer.alloc(20_000, 0x62)) // more than one segment (no offload here)
+      duringBatch = t.sent().length // what the link has been handed already, inside the batch
+    })
+    t.link.inject(t.segment(ACK, 101, t.iss + 1, REQUEST))
+    await settle()
+    expect(duringBatch).toBeGreaterThan(1) // the window's worth at once, not at the batch end
+  })
+
   it('a write outside any batch goes at once', async () => {
     const t = await served(() => {})
     t.socket.write('now')
