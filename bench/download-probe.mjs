@@ -10,20 +10,16 @@
 //       exit 0 (good) / 1 (bad) / 125 (between: skip) by the best, for `git bisect run`
 
 import { spawn, spawnSync } from 'node:child_process'
-import { readlinkSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { inFreshNetns, root } from './processes.mjs'
 
 const here = fileURLToPath(import.meta.url)
 const args = process.argv.slice(2)
 const flag = name => Number(args.find(a => a.startsWith(`--${name}=`))?.split('=')[1])
-const [tree = resolve(dirname(here), '..'), n = '8'] = args.filter(a => !a.startsWith('--'))
+const [tree = root, n = '8'] = args.filter(a => !a.startsWith('--'))
 
-if (process.env.TUNTCP_PROBE_NETNS !== readlinkSync('/proc/self/ns/net')) {
-  const script = 'export TUNTCP_PROBE_NETNS=$(readlink /proc/self/ns/net); ip link set lo up && exec "$0" "$@"'
-  const r = spawnSync('unshare', ['-n', '--', 'sh', '-c', script, process.execPath, here, ...args], { stdio: 'inherit', timeout: 600_000 })
-  process.exit(r.status ?? 1)
-}
+inFreshNetns(here, args, 600_000)
 if (args[0] === '--serve') {
   // The server, in the namespace: the tree's own modules.
   const { Stack, TunDevice, configureKernelSide, serveAll } = await import(`${args[1]}/src/index.ts`)
@@ -33,7 +29,7 @@ if (args[0] === '--serve') {
   process.on('SIGTERM', () => { device.close(); process.exit(0) })
   console.log('READY')
 } else {
-  const server = spawn(process.execPath, ['--import', 'tsx', here, '--serve', resolve(tree)], { cwd: resolve(dirname(here), '..'), stdio: ['ignore', 'pipe', 'inherit'] })
+  const server = spawn(process.execPath, ['--import', 'tsx', here, '--serve', resolve(tree)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise((ok, fail) => {
     server.stdout.on('data', c => { if (String(c).includes('READY')) ok() })
     server.on('exit', code => fail(new Error(`the server exited (${code})`)))

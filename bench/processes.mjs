@@ -2,13 +2,28 @@
 // every child is tracked so that the caller can stop them all by PID (killAll) whatever
 // happens; `run` waits for a command, `startHelper` starts a long-running helper
 // (bench/server.mjs, bench/lossy-link.ts) that prints READY when up and DONE {...} on SIGTERM.
+// `inFreshNetns` runs a probe script (bench/server-probe.mjs, bench/download-probe.mjs) again
+// inside a network namespace of its own.
 
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { readlinkSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/**
+ * Returns only inside a fresh network namespace (unshare -n, loopback up) made for this
+ * process: outside one, run `script` with `args` again in a new one, wait for it, and exit
+ * with its status. Nothing the script does can then touch the host's interfaces.
+ */
+export function inFreshNetns(script, args, timeoutMs) {
+  if (process.env.TUNTCP_PROBE_NETNS === readlinkSync('/proc/self/ns/net')) return
+  const sh = 'export TUNTCP_PROBE_NETNS=$(readlink /proc/self/ns/net); ip link set lo up && exec "$0" "$@"'
+  const r = spawnSync('unshare', ['-n', '--', 'sh', '-c', sh, process.execPath, script, ...args], { cwd: root, stdio: 'inherit', timeout: timeoutMs })
+  process.exit(r.status ?? 1)
+}
 
 /** Every child we started and have not seen exit. */
 const children = new Set()

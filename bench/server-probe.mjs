@@ -14,11 +14,10 @@
 // (npm run build first). The numbers vary with the machine's load: compare runs made together.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { readlinkSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { inFreshNetns, root } from './processes.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const [mode, countArg] = process.argv.slice(2)
 const count = Number(countArg ?? 20000)
 if (!['tail', 'alloc', 'alloc-ab', 'server-tail', 'server-alloc'].includes(mode) || !(Number.isInteger(count) && count > 0)) {
@@ -27,15 +26,9 @@ if (!['tail', 'alloc', 'alloc-ab', 'server-tail', 'server-alloc'].includes(mode)
 }
 
 if (mode === 'server-tail' || mode === 'server-alloc') await server(mode)
-else if (process.env.TUNTCP_PROBE_NETNS !== readlinkSync('/proc/self/ns/net')) outer()
-else await inner()
-
-/** On the host: start this script again in a new network namespace. */
-function outer() {
-  const script = 'export TUNTCP_PROBE_NETNS=$(readlink /proc/self/ns/net); ip link set lo up && exec "$0" "$@"'
-  const r = spawnSync('unshare', ['-n', '--', 'sh', '-c', script, process.execPath, fileURLToPath(import.meta.url), mode, String(count)],
-    { cwd: root, stdio: 'inherit', timeout: 300_000 })
-  process.exit(r.status ?? 1)
+else {
+  inFreshNetns(fileURLToPath(import.meta.url), [mode, String(count)], 300_000)
+  await inner()
 }
 
 /** In the namespace: the server, then the client, then the server's report. */
