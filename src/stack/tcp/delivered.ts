@@ -21,11 +21,15 @@ import type { Tcb } from './tcb.js'
 
 /** Segments entry `s` stands for, `prev` the entry before it (Linux's tcp_skb_pcount). */
 export function segmentsOf(tcb: Tcb, s: SentSegment, prev: SentSegment | undefined): number {
-  const len = seqDiff(s.end, s.start)
-  const finRider = tcb.finSeq === s.start && len === 1 && prev !== undefined && prev.end === s.start && prev.order === s.order
+  const finRider = tcb.finSeq === s.start && seqDiff(s.end, s.start) === 1 && prev !== undefined && prev.end === s.start && prev.order === s.order
   if (finRider) return 0
+  return Math.max(1, Math.ceil(dataBytes(tcb, s) / Math.max(1, tcb.sndMss)))
+}
+
+/** The data entry `s` carries: its sequence space less our FIN, if the FIN is in it. */
+export function dataBytes(tcb: Tcb, s: SentSegment): number {
   const fin = tcb.finSeq !== null && !seqLt(tcb.finSeq, s.start) && seqLt(tcb.finSeq, s.end) ? 1 : 0
-  return Math.max(1, Math.ceil((len - fin) / Math.max(1, tcb.sndMss)))
+  return seqDiff(s.end, s.start) - fin
 }
 
 /** Without SACK, before the sent list is trimmed to `ack`: what a cumulative ACK delivers (tcp_remove_reno_sacks). */

@@ -6,7 +6,9 @@
 
 import { sendSegmentAt } from '../emit.js'
 import { seqAdd, seqDiff } from '../seq.js'
+import { dataBytes } from '../delivered.js'
 import type { Tcb } from '../tcb.js'
+import type { SentSegment } from './sent.js'
 import { flightSize } from './detection.js'
 import { leaveCwr } from './cwr.js'
 import { detectLoss, markLostOnRto } from './rack.js'
@@ -56,7 +58,7 @@ export function tailLossProbe(tcb: Tcb): boolean {
     // The highest-sequence segment as it was sent (7.3): a FIN sent on its own goes again on
     // its own; of an offloaded packet, its last segment (Linux's tcp_send_loss_probe cuts it off).
     const top = tcb.sent.segments.at(-1)
-    const last = top !== undefined && top.end === tcb.sndNxt ? lastSegment(tcb, seqDiff(tcb.sndNxt, top.start)) : Math.min(tcb.sndMss, flightSize(tcb))
+    const last = top !== undefined && top.end === tcb.sndNxt ? lastSegment(tcb, top) : Math.min(tcb.sndMss, flightSize(tcb))
     const flight = Math.min(flightSize(tcb), cwndBytes(tcb))
     tcb.tlp = { end: tcb.sndNxt, flight } // RFC 8985 7.4: answered in probeAcked
     resend(tcb, seqAdd(tcb.sndNxt, -last), last)
@@ -104,10 +106,10 @@ export function retransmissionTimeout(tcb: Tcb): void {
   tcb.rtxNext = seqAdd(tcb.sndUna, sent)
 }
 
-/** The last segment of an entry of `len` bytes ending at SND.NXT: what is left past its whole SMSS of data, its FIN riding along. */
-function lastSegment(tcb: Tcb, len: number): number {
-  const fin = tcb.finSeq !== null && seqAdd(tcb.finSeq, 1) === tcb.sndNxt ? 1 : 0
-  const data = len - fin
+/** The last segment of entry `s`, in sequence space: what is left past its whole SMSS of data, its FIN riding along. */
+function lastSegment(tcb: Tcb, s: SentSegment): number {
+  const len = seqDiff(s.end, s.start)
+  const data = dataBytes(tcb, s)
   if (data <= tcb.sndMss) return len
-  return data - Math.floor((data - 1) / tcb.sndMss) * tcb.sndMss + fin
+  return data - Math.floor((data - 1) / tcb.sndMss) * tcb.sndMss + (len - data)
 }
