@@ -140,11 +140,18 @@ export class SentSegments {
   }
 
   find(seq: number): SentSegment | undefined {
-    for (const s of this.list) {
-      if (seqLt(seq, s.start)) return undefined
-      if (seqLt(seq, s.end)) return s
+    const i = this.indexOf(seq)
+    return i < 0 ? undefined : this.list[i]
+  }
+
+  /** The index of the entry holding the byte at `seq`, or -1; the walk stops where the sorted list passes it. */
+  private indexOf(seq: number): number {
+    for (let i = 0; i < this.list.length; i++) {
+      const s = this.list[i]!
+      if (seqLt(seq, s.start)) return -1
+      if (seqLt(seq, s.end)) return i
     }
-    return undefined
+    return -1
   }
 
   clear(): void {
@@ -179,11 +186,8 @@ export class SentSegments {
    * tcp_tso_acked counts the segments of a partly acknowledged skb, and rates them).
    */
   cutAt(seq: number): void {
-    for (let i = 0; i < this.list.length; i++) {
-      const s = this.list[i]!
-      if (seqLe(seq, s.start)) return // sorted: no entry further on holds it
-      if (seqLt(seq, s.end)) return this.split(i, seq)
-    }
+    const i = this.indexOf(seq)
+    if (i >= 0 && this.list[i]!.start !== seq) this.split(i, seq)
   }
 
   /** Entry `i` becomes two, at `seq` (inside it): the same send, the same marks. */
