@@ -1,6 +1,7 @@
-// TCP over IPv6 between two stacks in virtual time: the same TCP layer as IPv4, with the
-// IPv6 header, the IPv6 pseudo header (RFC 8200 8.1), MSS = MTU - 60 (8.3), every way of
-// closing, Packet Too Big (RFC 8201), and IPv4 beside it on the same stacks.
+// TCP over IPv6 between two stacks in virtual time: what is IPv6's own. The IPv6 header,
+// the IPv6 pseudo header (RFC 8200 8.1), MSS = MTU - 60 (8.3), Packet Too Big (RFC 8201),
+// ICMPv6 errors, what keys on the 16-byte addresses, and IPv4 beside it on the same stacks.
+// Opening, data and every way of closing run over both families in connection.test.ts.
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Socket } from '../../../src/stack/socket/socket'
@@ -9,7 +10,7 @@ import { ICMPV6_CODE_PORT_UNREACHABLE, ICMPV6_DEST_UNREACHABLE, ICMPV6_PACKET_TO
 import { IPPROTO_TCP } from '../../../src/stack/wire/ipv4'
 import { parseAddressV6, parseIPv6, pseudoHeaderSumV6 } from '../../../src/stack/wire/ipv6'
 import { RST, SYN, buildTcpPacket, parseTcp, type TcpSegment } from '../../../src/stack/wire/tcp'
-import { A, A6, B, B6, bytes, collect, errorsOf, histories, twoStacks } from '../../helpers/two-stacks'
+import { A, A6, B, B6, bytes, collect, errorsOf, twoStacks } from '../../helpers/two-stacks'
 import { runFor, runUntil } from '../../helpers/virtual-time'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -51,69 +52,6 @@ describe('TCP over IPv6 between two stacks', () => {
     const seg = parseTcp(tcp, syn.value.header.src, syn.value.header.dst)
     expect(seg.ok && seg.value.options.mss).toBe(1500 - 60)
     expect(net.b.connections()[0]).toMatchObject({ localAddress: B6, remoteAddress: A6, state: 'ESTABLISHED' })
-  })
-
-  it('echoes 1 MiB intact both ways (SHA-256)', async () => {
-    const net = twoStacks({}, 2, true)
-    net.b.createServer({ allowHalfOpen: true }, s => s.pipe(s)).listen(7)
-    const sock = net.a.connect({ host: B6, port: 7 })
-    const got = collect(sock)
-    const data = bytes(1 << 20)
-    sock.end(data)
-    await runUntil(net.clock, () => got.ended())
-    expect(sha(got.data())).toBe(sha(data))
-    noInternalErrors(net)
-  })
-
-  it('client closes first: A FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 2MSL; B CLOSE-WAIT, LAST-ACK, CLOSED', async () => {
-    const net = twoStacks({}, 3, true)
-    const h = histories(net)
-    net.b.createServer(s => s.resume()).listen(9)
-    const sock = net.a.connect({ host: B6, port: 9 })
-    sock.resume()
-    await runFor(net.clock, 10)
-    sock.end()
-    await runFor(net.clock, 1000)
-    expect(h.a.slice(2)).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> FIN-WAIT-2', 'FIN-WAIT-2 -> TIME-WAIT'])
-    expect(h.b.slice(2)).toEqual(['ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
-    expect(net.a.connections()).toMatchObject([{ state: 'TIME-WAIT', localAddress: A6, remoteAddress: B6 }])
-    await runFor(net.clock, 60_000)
-    expect(h.a.at(-1)).toBe('TIME-WAIT -> CLOSED')
-    expect(net.a.connections()).toEqual([])
-  })
-
-  it('server closes first: B takes the active close and holds TIME-WAIT', async () => {
-    const net = twoStacks({}, 4, true)
-    const h = histories(net)
-    net.b.createServer(s => s.end('a day\r\n')).listen(13)
-    const sock = net.a.connect({ host: B6, port: 13 })
-    const got = collect(sock)
-    await runFor(net.clock, 1000)
-    expect(got.data().toString()).toBe('a day\r\n')
-    expect(h.b.slice(2)).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> FIN-WAIT-2', 'FIN-WAIT-2 -> TIME-WAIT'])
-    expect(h.a.slice(2)).toEqual(['ESTABLISHED -> CLOSE-WAIT', 'CLOSE-WAIT -> LAST-ACK', 'LAST-ACK -> CLOSED'])
-  })
-
-  it('both close at once: FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both sides', async () => {
-    const { net, sock, server } = await established(5)
-    const h = histories(net)
-    sock.end()
-    server.end()
-    await runFor(net.clock, 1000)
-    expect(h.a).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> CLOSING', 'CLOSING -> TIME-WAIT'])
-    expect(h.b).toEqual(['ESTABLISHED -> FIN-WAIT-1', 'FIN-WAIT-1 -> CLOSING', 'CLOSING -> TIME-WAIT'])
-  })
-
-  it('a RST aborts the other end with ECONNRESET; a closed port refuses with RST', async () => {
-    const { net, sock, server } = await established(6)
-    const errors = errorsOf(sock)
-    server.destroy()
-    await runFor(net.clock, 10)
-    expect(errors).toEqual(['ECONNRESET'])
-    const refused = net.a.connect({ host: B6, port: 9999 })
-    const refusedErrors = errorsOf(refused)
-    await runFor(net.clock, 10)
-    expect(refusedErrors).toEqual(['ECONNREFUSED'])
   })
 
   it("serves IPv4 and IPv6 at once on one listener, an IPv4 peer shown IPv4-mapped as net's dual-stack '::' does", async () => {
