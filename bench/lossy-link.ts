@@ -37,6 +37,17 @@ function main(argv: string[]): void {
     const tcp = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : undefined
     const stack = new Stack({ address: addr, link, tcp })
     serveAll(stack)
+    // TUNTCP_LOSSY_SAMPLE=MS: every MS, one line per sending connection (cwnd, ssthresh in
+    // segments, srtt), to set beside the kernel sender's `ss -ti` (bench/lossy.mjs).
+    const sampleMs = Number(process.env.TUNTCP_LOSSY_SAMPLE ?? 0)
+    if (sampleMs > 0) {
+      setInterval(() => {
+        for (const c of stack.connections()) {
+          if (c.sendQueue === 0 || c.state !== 'ESTABLISHED') continue
+          process.stdout.write(`SAMPLE tuntcp cwnd:${Math.round(c.cwnd / c.mss)} ssthresh:${c.ssthresh === null ? '-' : Math.round(c.ssthresh / c.mss)} rtt:${c.rttMs?.toFixed(1)} minrtt:${c.minRttMs?.toFixed(2)} retrans:${c.totalRetransmits}\n`)
+        }
+      }, sampleMs).unref()
+    }
     onTerm(() => ({ counters: stack.counters.toJSON(), faults: { inbound: link.inbound?.counters, outbound: link.outbound?.counters } }))
     process.stdout.write(`READY ${JSON.stringify({ mode, dev, addr })}\n`)
     return

@@ -31,9 +31,12 @@ function tcpOf(packet: Uint8Array): TcpSegment | null {
 async function download(seed: number, bytes: number, cc: string) {
   const sim = new Simulation({ seed, link: NETEM_PROFILE })
   // TUNTCP_LOSSY_TCP='{"growOnDelivered":false}': any TcpConfig override on both ends, to compare (as bench/lossy-link.ts).
+  // TUNTCP_LOSSY_SENDER_TCP / TUNTCP_LOSSY_RECEIVER_TCP: the same, for one end only (after TUNTCP_LOSSY_TCP).
   const override = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : {}
-  const server = sim.addStack(SERVER, { tcp: { ...override, congestionControl: cc as CongestionControlName } })
-  const client = sim.addStack(CLIENT, { tcp: override })
+  const senderOnly = process.env.TUNTCP_LOSSY_SENDER_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_SENDER_TCP) : {}
+  const receiverOnly = process.env.TUNTCP_LOSSY_RECEIVER_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_RECEIVER_TCP) : {}
+  const server = sim.addStack(SERVER, { tcp: { ...override, ...senderOnly, congestionControl: cc as CongestionControlName } })
+  const client = sim.addStack(CLIENT, { tcp: { ...override, ...receiverOnly } })
   server.createServer((s: Socket) => { s.end(Buffer.alloc(bytes, 7)) }).listen(80)
 
   // One byte each: sent once already, held by the receiver. Offsets from the server's ISN + 1.
@@ -83,7 +86,7 @@ async function download(seed: number, bytes: number, cc: string) {
     seed, cc, MBps: bytes / 1e6 / ((done - start) / 1000), segmentsOut: c.segmentsOut,
     retransmissions: c.retransmissions, spurious, fastRetransmits: c.fastRetransmits,
     timeouts: c.retransmitTimeouts, tailLossProbes: c.tailLossProbes, undone: c.spuriousRecoveries,
-    reorderingSeen: c.reorderingSeen,
+    reorderingSeen: c.reorderingSeen, delayedAcks: client.counters.delayedAcks, acks: client.counters.segmentsOut,
   }
 }
 
@@ -108,13 +111,13 @@ if (bad !== undefined) {
 }
 const bytes = Math.round(Number(values.mib) * 1024 * 1024)
 console.log(`download of ${values.mib} MiB through the netem profile, both ways, in virtual time`)
-console.log('cc       seed  MB/s  segments  retransmitted  spurious  fast rtx  RTOs  probes  undone  reordering seen')
+console.log('cc       seed  MB/s  segments  retransmitted  spurious  fast rtx  RTOs  probes  undone  reordering seen  ACKs  delayed ACKs')
 for (const cc of values.cc!.split(',')) {
   const rows = []
   for (let seed = 1; seed <= Number(values.seeds); seed++) {
     const r = await download(seed, bytes, cc)
     rows.push(r)
-    console.log(`${cc.padEnd(8)} ${String(seed).padStart(4)} ${r.MBps.toFixed(2).padStart(5)} ${String(r.segmentsOut).padStart(9)} ${String(r.retransmissions).padStart(14)} ${String(r.spurious).padStart(9)} ${String(r.fastRetransmits).padStart(9)} ${String(r.timeouts).padStart(5)} ${String(r.tailLossProbes).padStart(7)} ${String(r.undone).padStart(7)} ${String(r.reorderingSeen).padStart(16)}`)
+    console.log(`${cc.padEnd(8)} ${String(seed).padStart(4)} ${r.MBps.toFixed(2).padStart(5)} ${String(r.segmentsOut).padStart(9)} ${String(r.retransmissions).padStart(14)} ${String(r.spurious).padStart(9)} ${String(r.fastRetransmits).padStart(9)} ${String(r.timeouts).padStart(5)} ${String(r.tailLossProbes).padStart(7)} ${String(r.undone).padStart(7)} ${String(r.reorderingSeen).padStart(16)} ${String(r.acks).padStart(5)} ${String(r.delayedAcks).padStart(13)}`)
   }
   const median = rows.map(r => r.MBps).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!
   console.log(`${cc.padEnd(8)} median ${median.toFixed(2)} MB/s`)

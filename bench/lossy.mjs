@@ -19,7 +19,8 @@
 // TUNTCP_LOSSY_PAIRS=reno,bbr: only those pairings (default, reno, cubic, bbr; all by default);
 // TUNTCP_LOSSY_REPS=5: runs per side and row (3, or 1 with --quick); TUNTCP_LOSSY_TCP: a
 // TcpConfig override for the stack (bench/lossy-link.ts); TUNTCP_LOSSY_SS=1: the kernel
-// sender's `ss -ti` midway.
+// sender's `ss -ti` midway; TUNTCP_LOSSY_NSTAT=1: the kernel's TCP counters that moved in
+// each run (`nstat`), here (curl's and the upload client's) and in the kernel server's namespace.
 
 import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync } from 'node:fs'
@@ -130,6 +131,42 @@ async function startPerSocketServer(variant, serverPid) {
   return helper
 }
 
+const NSTAT_KEYS = /^(TcpRetransSegs|TcpExtTCPLossProbes|TcpExtTCPLossProbeRecovery|TcpExtTCPTimeouts|TcpExtTCPSpuriousRTOs|TcpExtTCPFullUndo|TcpExtTCPPartialUndo|TcpExtTCPDSACKUndo|TcpExtTCPLossUndo|TcpExtTCPDSACKRecv|TcpExtTCPDSACKOfoRecv|TcpExtTCPDSACKOldSent|TcpExtTCPDSACKOfoSent|TcpExtTCPSACKReorder|TcpExtTCPTSReorder|TcpExtTCPRenoReorder|TcpExtTCPFastRetrans|TcpExtTCPSlowStartRetrans|TcpExtTCPLostRetransmit|TcpExtTCPSpuriousRtxHostQueues|TcpExtTCPSackRecovery|TcpExtTCPRenoRecovery|TcpExtTCPDelivered|TcpOutSegs|TcpExtDelayedACKs|TcpExtTCPHPAcks)$/
+
+/** The kernel's TCP counters in a namespace (`nstat -az`: absolute values), or in this one. */
+function nstat(pid) {
+  const argv = ['-asz', '--json']
+  const out = pid === undefined ? execFileSync('nstat', argv, { encoding: 'utf8' })
+    : execFileSync('nsenter', ['-t', String(pid), '-n', 'nstat', ...argv], { encoding: 'utf8' })
+  const all = Object.values(JSON.parse(out))[0]
+  return Object.fromEntries(Object.entries(all).filter(([k]) => NSTAT_KEYS.test(k)))
+}
+
+/** The counters that moved between two nstat() readings. */
+function moved(before, after) {
+  return Object.entries(after).filter(([k, v]) => v !== before[k]).map(([k, v]) => `${k.replace(/^TcpExt/, '')}=${v - before[k]}`).join(' ')
+}
+
+/** Sample the kernel server's sending connection on port 80 every `ms` until stopped. */
+function sampleKernel(pid, ms) {
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const r = await run('nsenter', ['-t', String(pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
+      const m = r.stdout.match(/cwnd:(\d+)/)
+      if (m && !/unacked:0\b/.test(r.stdout) && /unacked:/.test(r.stdout)) {
+        const ss = r.stdout.match(/ssthresh:(\d+)/)?.[1] ?? '-'
+        const rtt = r.stdout.match(/ rtt:([\d.]+)/)?.[1]
+        const retrans = r.stdout.match(/retrans:\d+\/(\d+)/)?.[1] ?? '0'
+        const minrtt = r.stdout.match(/minrtt:([\d.]+)/)?.[1]
+        process.stdout.write(`SAMPLE kernel cwnd:${m[1]} ssthresh:${ss} rtt:${rtt} minrtt:${minrtt} retrans:${retrans}\n`)
+      }
+      await new Promise(r => setTimeout(r, ms))
+    }
+  })()
+  return { async stop() { running = false; await loop } }
+}
+
 /** Set the default congestion control of this namespace and of the kernel server's. */
 function setKernelCc(name, serverPid) {
   execFileSync('sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${name}`])
@@ -158,6 +195,13 @@ async function main() {
       const ports = { kernel: variant.perSocketPort ?? 80, tuntcp: 80 }
       tuntcp = startTuntcp(variant.tuntcpCc)
       await tuntcp.ready
+      // TUNTCP_LOSSY_PING=N: N pings each way first, to compare the two paths' delay itself.
+      if (process.env.TUNTCP_LOSSY_PING) {
+        for (const side of ['kernel', 'tuntcp']) {
+          const r = await run('ping', ['-q', '-c', process.env.TUNTCP_LOSSY_PING, '-i', '0.01', sides[side]], 120_000)
+          process.stdout.write(`  ping ${side}: ${r.stdout.trim().split('\n').slice(-2).join('; ')}\n`)
+        }
+      }
       for (const row of ROWS.filter(r => variant.rows === undefined || variant.rows.includes(r.id))) {
         const id = `${row.id}${variant.id}`
         const runs = { kernel: [], tuntcp: [] }
@@ -169,10 +213,19 @@ async function main() {
               const probe = process.env.TUNTCP_LOSSY_SS && side === 'kernel' && row.id === 'lossy-download'
                 ? setTimeout(() => run('nsenter', ['-t', String(kernel.server.child.pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
                   .then(r => process.stdout.write(r.stdout)), 150) : null
+              // TUNTCP_LOSSY_SAMPLE=MS: the kernel sender's cwnd, ssthresh and rtt every MS (`ss -ti`), as the stack's own lines.
+              const sampler = process.env.TUNTCP_LOSSY_SAMPLE && side === 'kernel' && row.id === 'lossy-download'
+                ? sampleKernel(kernel.server.child.pid, Number(process.env.TUNTCP_LOSSY_SAMPLE)) : null
+              const counted = process.env.TUNTCP_LOSSY_NSTAT ? [nstat(), nstat(kernel.server.child.pid)] : null
               const r = await row.fn(sides[side], PLAN.bytes, ports[side])
               if (probe) clearTimeout(probe)
+              if (sampler) await sampler.stop()
               runs[side].push(r)
               process.stdout.write(`  ${id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
+              if (counted) {
+                process.stdout.write(`    nstat here: ${moved(counted[0], nstat())}\n`)
+                if (side === 'kernel') process.stdout.write(`    nstat kernel server: ${moved(counted[1], nstat(kernel.server.child.pid))}\n`)
+              }
             } catch (err) {
               errors[side] = err.message
               process.stdout.write(`  ${id} ${side}: FAILED: ${err.message}\n`)

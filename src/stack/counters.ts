@@ -67,6 +67,8 @@ export class Counters {
   fastPathData = 0
   /** ACKs not sent because a later ACK (or data) of the same batch of packets covered them (ACK coalescing). */
   acksCoalesced = 0
+  /** ACKs sent by the delayed-ACK timer (Linux's TcpExtDelayedACKs): an odd segment waited delayedAckMs. */
+  delayedAcks = 0
   /** UDP datagrams taken for processing and sent (RFC 768; Linux's InDatagrams, OutDatagrams). */
   udpDatagramsIn = 0
   udpDatagramsOut = 0
@@ -121,7 +123,7 @@ export class Counters {
       fastOpenPassive: this.fastOpenPassive, fastOpenPassiveFail: this.fastOpenPassiveFail,
       fastOpenCookieRequests: this.fastOpenCookieRequests, fastOpenListenOverflow: this.fastOpenListenOverflow,
       pmtuReductions: this.pmtuReductions, ecnCeReceived: this.ecnCeReceived, ecnReductions: this.ecnReductions, icmpSoftErrors: this.icmpSoftErrors, icmpHardErrors: this.icmpHardErrors,
-      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced,
+      fastPathAcks: this.fastPathAcks, fastPathData: this.fastPathData, acksCoalesced: this.acksCoalesced, delayedAcks: this.delayedAcks,
       udpDatagramsIn: this.udpDatagramsIn, udpDatagramsOut: this.udpDatagramsOut, udpIcmpErrors: this.udpIcmpErrors,
       udpFlowsAccepted: this.udpFlowsAccepted, udpFlowsExpired: this.udpFlowsExpired,
       icmpErrorsSent: this.icmpErrorsSent, icmpErrorsLimited: this.icmpErrorsLimited, drops: { ...this.drops }, entered: { ...this.entered }, ignored: { ...this.ignored },
@@ -138,7 +140,7 @@ export class Counters {
         `SYN cookies sent ${this.synCookiesSent}, accepted ${this.synCookiesAccepted}; ` +
         `ICMP: MSS lowered ${this.pmtuReductions}, soft errors ${this.icmpSoftErrors}, hard ${this.icmpHardErrors}`,
       `fast path: header prediction took ${this.fastPathAcks} pure ACKs and ${this.fastPathData} in-order data segments; ` +
-        `ACKs coalesced ${this.acksCoalesced}`,
+        `ACKs coalesced ${this.acksCoalesced}; delayed ACKs ${this.delayedAcks}`,
     ]
     if (this.fastOpenPassive + this.fastOpenPassiveFail + this.fastOpenCookieRequests + this.fastOpenListenOverflow > 0) {
       lines.push(`fast open (server): SYN data accepted ${this.fastOpenPassive}, bad cookies ${this.fastOpenPassiveFail}, ` +

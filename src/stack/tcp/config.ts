@@ -43,6 +43,14 @@ export interface TcpConfig {
    */
   quickAck: boolean
   /**
+   * The quick-ACK period after data sent again (Linux's tcp_enter_quickack_mode from
+   * tcp_send_dupack): a segment wholly below RCV.NXT means our ACK was lost or the sender
+   * resent needlessly, so the next rcvWnd / (2 * MSS) data segments, at most 16, are each ACKed
+   * at once, and the sender's loss recovery hears of every arrival. On by default (measured
+   * on the lossy path, docs/options.md); the start-of-connection period is `quickAck`'s.
+   */
+  quickAckOnDuplicate: boolean
+  /**
    * PSH placement. Always: on the segment that carries the last byte written so far (RFC
    * 9293 3.9.1's push at the end of each SEND, as Linux's tcp_push marks the tail of each
    * write, net/ipv4/tcp.c). With pushBursts also on the last segment of every packet of
@@ -213,6 +221,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   dataRetries: 10,
   delayedAckMs: 40,
   quickAck: false,
+  quickAckOnDuplicate: true,
   pushBursts: false,
   minTsoSegs: 2,
   probeInRecovery: true,
@@ -272,6 +281,7 @@ export const LINUX_PROFILE: Readonly<Partial<TcpConfig>> = {
   // TCP_DELACK_MIN 40 ms (include/net/tcp.h) and quick-ACK mode (tcp_input.c).
   delayedAckMs: 40,
   quickAck: true,
+  quickAckOnDuplicate: true,
   // PSH at the end of each write and of each TSO packet of a burst (tcp.c tcp_push, tcp_output.c).
   pushBursts: true,
   // The tail loss probe only in the open state (tcp_schedule_loss_probe, tcp_output.c).

@@ -5,7 +5,7 @@
 import { ACK, FIN, RST, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp.js'
 import { sendAck, sendReset, sendResetAt, sendSyn } from './emit.js'
 import { output, newAck, replyOutput, sampleEcho, sampleRtt, updateWindow, wakeWriter, windowUpdate } from './send.js'
-import { ackIfOwedNow, countReceived, delayedAck, deliver, enterQuickAck, growWindow, segmentsIn, synAckAckSaved } from './receive.js'
+import { ackIfOwedNow, countReceived, delayedAck, dataAgain, deliver, growWindow, segmentsIn, synAckAckSaved } from './receive.js'
 import { challengeAck } from './challenge-ack.js'
 import { acceptSynOptions, noteOutOfOrder, pawsCheck, peerWindow, takeMss, tsVal, updateTsRecent } from './options.js'
 import { TcpError, type Tcb } from './tcb.js'
@@ -168,7 +168,7 @@ function otherStates(tcb: Tcb, seg: TcpSegment): void {
     // A SYN out of the window gets the same rate-limited challenge ACK as one inside it (RFC 5961 4.2, as Linux).
     if (flags & SYN && !(flags & RST)) return challengeAck(tcb, 'tcp-syn-out-of-window')
     if (!(flags & RST)) {
-      if (seg.payload.length > 0) enterQuickAck(tcb) // data again or beyond the window: as Linux's tcp_send_dupack
+      if (seg.payload.length > 0) dataAgain(tcb) // data again or beyond the window: as Linux's tcp_send_dupack
       if (seqLe(seqAdd(seq, seg.payload.length), tcb.rcvNxt)) noteDuplicate(tcb, seq, seqAdd(seq, seg.payload.length))
       sendAck(tcb)
     }

@@ -18,7 +18,8 @@ export function countReceived(tcb: Tcb, length: number): void {
   const fullSize = tcb.tsOk ? tcb.rcvMss - TIMESTAMPS_LENGTH : tcb.rcvMss
   tcb.unackedSegments += segmentsIn(tcb, length)
   tcb.rcvMssSeen = Math.max(tcb.rcvMssSeen, Math.min(length, fullSize)) // Linux's tcp_measure_rcv_mss, for larger segments
-  if (tcb.host.config.quickAck) dataReceived(tcb, tcb.rcvWnd + length)
+  const config = tcb.host.config
+  if (config.quickAck || config.quickAckOnDuplicate) dataReceived(tcb, tcb.rcvWnd + length)
 }
 
 /**
@@ -72,7 +73,7 @@ function dataReceived(tcb: Tcb, window: number): void {
   const last = tcb.lastDataReceived
   const replied = last !== null && tcb.sndNxt !== tcb.sndNxtAtLastData // new data went out since
   tcb.pingpong = replied && tcb.lastDataSent - last! < tcb.host.config.delayedAckMs
-  if (last === null || now - last > tcb.rtt.rto) addQuickAcks(tcb, window)
+  if (tcb.host.config.quickAck && (last === null || now - last > tcb.rtt.rto)) addQuickAcks(tcb, window)
   tcb.lastDataReceived = now
   tcb.sndNxtAtLastData = tcb.sndNxt
 }
@@ -88,12 +89,15 @@ function addQuickAcks(tcb: Tcb, window = tcb.rcvWnd): void {
 }
 
 /**
- * Linux's tcp_enter_quickack_mode: the peer sent again data we had, or data beyond the
- * window: our ACK was lost or the sender is stuck, so ACK at once for a while, and the
- * connection is no longer taken as interactive.
+ * Linux's tcp_enter_quickack_mode, from tcp_send_dupack: the peer sent again data we had, or
+ * data beyond the window: our ACK was lost or the sender is stuck, so ACK at once for a while,
+ * and the connection is no longer taken as interactive (config.quickAckOnDuplicate).
  */
-export function enterQuickAck(tcb: Tcb): void {
-  if (!tcb.host.config.quickAck) return
+export function dataAgain(tcb: Tcb): void {
+  if (tcb.host.config.quickAckOnDuplicate) enterQuickAck(tcb)
+}
+
+function enterQuickAck(tcb: Tcb): void {
   tcb.pingpong = false
   addQuickAcks(tcb)
 }
@@ -106,7 +110,7 @@ export function enterQuickAck(tcb: Tcb): void {
  * reply gets a delayed ACK.
  */
 export function synAckAckSaved(tcb: Tcb): void {
-  enterQuickAck(tcb)
+  if (tcb.host.config.quickAck) enterQuickAck(tcb)
   tcb.lastDataReceived = tcb.host.clock.now()
   tcb.sndNxtAtLastData = tcb.sndNxt
 }

@@ -43,7 +43,9 @@ export function onRetransmitTimeout(tcb: Tcb): void {
 
 /** The delayed ACK is due (RFC 9293 3.8.6.3). */
 export function onDelayedAck(tcb: Tcb): void {
-  if (tcb.unackedSegments > 0) sendAck(tcb)
+  if (tcb.unackedSegments === 0) return
+  tcb.host.counters.delayedAcks++
+  sendAck(tcb)
 }
 
 /** Zero-window probe (RFC 9293 3.8.6.1): the peer must answer with its current window. */

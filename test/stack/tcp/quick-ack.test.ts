@@ -4,12 +4,16 @@
 // same with and without (80 ms for 1 MiB), because our sender counts the bytes an ACK covers
 // (RFC 5681 3.1, RFC 3465), so an ACK per two segments opens cwnd as fast as one per segment;
 // quick ACKs only cost up to 16 more ACKs. That is why they stay off by default (docs/options.md).
+// The period after data sent again (config.quickAckOnDuplicate) is on by default: on a lossy
+// path it tells the sender's loss recovery of every arrival (bench/lossy-sim.ts, docs/options.md).
 
 import { describe, expect, it } from 'vitest'
 import type { TcpConfig } from '../../../src/stack/tcp/config'
 import { MAX_QUICK_ACKS } from '../../../src/stack/tcp/receive'
+import type { Socket } from '../../../src/stack/socket/socket'
+import { PacketPeer } from '../../helpers/packet-peer'
 import { collect, twoStacks } from '../../helpers/two-stacks'
-import { runFor, runUntil } from '../../helpers/virtual-time'
+import { runFor, runUntil, settle } from '../../helpers/virtual-time'
 
 const MIB = 1024 * 1024
 
@@ -55,5 +59,44 @@ describe('quick ACKs at the start of a connection (Linux tcp_input.c)', () => {
     }
     for (let i = 0; i < MAX_QUICK_ACKS; i++) expect(await ackedWithin(1)).toBe(true)
     expect(await ackedWithin(1)).toBe(false) // delayed now: it went at 40 ms
+  })
+})
+
+describe('quick ACKs after data sent again (config.quickAckOnDuplicate, Linux tcp_send_dupack)', () => {
+  async function established(tcp: Partial<TcpConfig> = {}) {
+    const p = new PacketPeer({ tcp })
+    let socket: Socket | undefined
+    p.stack.createServer(s => { socket = s }).listen(80)
+    await settle()
+    await p.handshake()
+    return { p, socket: socket! }
+  }
+
+  it('by default: a segment we already had is ACKed at once, and so is each of the next in-order ones', async () => {
+    const { p } = await established()
+    await p.send('P.', { seq: 1, ack: 1, data: 'a' })
+    await p.run(40)
+    p.expect('.', { ack: 2 }) // the first one: a delayed ACK (no quick ACKs at the start by default)
+    await p.send('P.', { seq: 1, ack: 1, data: 'a' }) // again: our ACK may have been lost
+    p.expect('.', { ack: 2 })
+    for (let seq = 2; seq < 6; seq++) {
+      await p.send('P.', { seq, ack: 1, data: 'b' })
+      p.expect('.', { ack: seq + 1 }) // each at once, not after 40 ms
+    }
+    expect(p.stack.counters.delayedAcks).toBe(1)
+  })
+
+  it('off: after the duplicate, a lone segment waits for the delayed ACK again', async () => {
+    const { p } = await established({ quickAckOnDuplicate: false })
+    await p.send('P.', { seq: 1, ack: 1, data: 'a' })
+    await p.run(40)
+    p.expect('.', { ack: 2 })
+    await p.send('P.', { seq: 1, ack: 1, data: 'a' })
+    p.expect('.', { ack: 2 }) // RFC 9293 3.10.7.4: an unacceptable segment is answered at once
+    await p.send('P.', { seq: 2, ack: 1, data: 'b' })
+    p.expectNothing()
+    await p.run(40)
+    p.expect('.', { ack: 3 })
+    expect(p.stack.counters.delayedAcks).toBe(2)
   })
 })
