@@ -24,6 +24,7 @@ import { TcpLayer, type Connection } from './tcp/tcp-layer.js'
 import { TimeWait } from './tcp/time-wait.js'
 import { abort } from './tcp/user.js'
 import type { Clock } from './time/clock.js'
+import { afterThisTurn } from './time/microtask.js'
 import { RealClock } from './time/real-clock.js'
 import { Timer, TimerWheel } from './time/timer-wheel.js'
 import { badType } from './udp/errors.js'
@@ -198,7 +199,8 @@ export class Stack extends EventEmitter {
     // response's socket in one) run first: their FIN rides with the response.
     if (this.link.onBatchEnd !== undefined) {
       this.tcp.useBatches()
-      this.link.onBatchEnd(() => queueMicrotask(() => this.endBatch()))
+      const endBatch = (): void => this.endBatch()
+      this.link.onBatchEnd(() => afterThisTurn(endBatch))
     }
     // Build per-segment trace objects only while someone listens for them.
     this.on('newListener', event => {

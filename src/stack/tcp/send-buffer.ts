@@ -30,8 +30,8 @@ export class SendBuffer {
   /** Bytes from `offset` (from the front) to the end of its record, or Infinity when no record end follows. */
   toRecordEnd(offset: number): number {
     const at = this.dropped + offset
-    const end = this.recordEnds.find(e => e > at)
-    return end === undefined ? Infinity : end - at
+    for (const end of this.recordEnds) if (end > at) return end - at
+    return Infinity
   }
 
   /** Drop `n` bytes from the front: they were acknowledged. */

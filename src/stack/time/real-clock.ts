@@ -1,6 +1,7 @@
 // Real time: performance.now() and one Node timer at a time.
 
 import type { Clock } from './clock.js'
+import { afterThisTurn } from './microtask.js'
 
 /** setTimeout's largest delay; a longer one would fire after 1 ms (TimeoutOverflowWarning). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
@@ -41,7 +42,7 @@ export class RealClock implements Clock {
   now(): number {
     if (this.turnTime === this.turnTime) return this.turnTime
     this.turnTime = performance.now()
-    queueMicrotask(this.endTurn)
+    afterThisTurn(this.endTurn)
     return this.turnTime
   }
 
