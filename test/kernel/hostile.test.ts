@@ -4,6 +4,8 @@
 // into a live connection, and malformed packets (scapy, test/kernel/craft.py).
 // After each: the live connection (a Node net socket on echo) still echoes, a
 // fresh curl succeeds, and the stack's counters say what it dropped and why.
+// Also a duplicate of data the stack already has (our ACK was lost, as far as the
+// sender can tell): the stack answers at once and ACKs the next segments at once too.
 
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -265,6 +267,65 @@ describe.skipIf(missing.length > 0)('hostile traffic from the kernel side', () =
     expect(stack.counters.pmtuReductions).toBe(pmtu)
     await liveEchoes()
     await curlOk()
+  })
+
+  it('a duplicate of data it has: ACKed at once, and so are the next segments, not after 40 ms (quickAckOnDuplicate, as Linux tcp_send_dupack)', async () => {
+    const sock = await new Promise<NetSocket>((resolve, reject) => {
+      const s = netConnect({ host: ADDR, port: 9 })
+      s.once('connect', () => resolve(s))
+      s.once('error', reject)
+    })
+    sock.setNoDelay(true)
+    const port = sock.localPort!
+    // What the stack saw of this discard connection: the kernel's data and its TSval, our ACKs.
+    const seen = { rcvNxt: 0, sndNxt: 0, tsval: 0, tsecr: 0, dataAt: 0 }
+    const acks: { ack: number; at: number }[] = []
+    const watch = (dir: 'in' | 'out', { seg }: { seg: { srcPort: number; dstPort: number; seq: number; ack: number; payload: Uint8Array; options: { timestamp?: { value: number } } } }) => {
+      if (dir === 'in' && seg.dstPort === 9 && seg.srcPort === port) {
+        if (seg.options.timestamp) seen.tsval = seg.options.timestamp.value
+        if (seg.payload.length > 0 && seqGt(seqAdd(seg.seq, seg.payload.length), seen.rcvNxt)) {
+          seen.rcvNxt = seqAdd(seg.seq, seg.payload.length)
+          seen.dataAt = performance.now()
+        }
+      } else if (dir === 'out' && seg.srcPort === 9 && seg.dstPort === port) {
+        if (seg.options.timestamp) seen.tsecr = seg.options.timestamp.value
+        seen.sndNxt = seg.seq
+        acks.push({ ack: seg.ack, at: performance.now() })
+      }
+    }
+    stack.on('segment', watch)
+    /** Write one byte; how long after it arrived the stack ACKed it (ms). */
+    const ackDelay = async (byte: string): Promise<number> => {
+      sock.write(byte)
+      const end = Date.now() + 2_000
+      let ack: { at: number } | undefined
+      while (ack === undefined && Date.now() < end) {
+        await sleep(5)
+        ack = acks.find(a => seen.rcvNxt !== 0 && a.ack === seen.rcvNxt && a.at >= seen.dataAt)
+      }
+      expect(ack).toBeDefined()
+      return ack!.at - seen.dataAt
+    }
+    try {
+      await sleep(100)
+      const delayed = await ackDelay('a')
+      expect(delayed).toBeGreaterThan(30) // one lone segment: the delayed ACK (40 ms, RFC 9293 3.8.6.3)
+      const before = { ...stack.counters.drops }
+      const acksBefore = acks.length
+      // The kernel's 'a' again, as if our ACK had been lost: with its current TSval (PAWS).
+      const sent = await craft([{ kind: 'tcp', src: KERNEL, dst: ADDR, sport: port, dport: 9, flags: 'PA',
+        seq: seen.rcvNxt - 1, ack: seen.sndNxt, data: 'a', tsval: seen.tsval, tsecr: seen.tsecr }])
+      expect(sent).toBe(1)
+      await sleep(100)
+      expect(delta(before, 'tcp-unacceptable')).toBe(1)
+      expect(acks.length).toBeGreaterThan(acksBefore) // answered at once (RFC 9293 3.10.7.4)
+      const quick = [await ackDelay('b'), await ackDelay('c'), await ackDelay('d')]
+      console.log(`quick ACKs: lone segment ACKed after ${delayed.toFixed(1)} ms; after the duplicate ${quick.map(d => d.toFixed(1)).join(', ')} ms`)
+      for (const d of quick) expect(d).toBeLessThan(20)
+    } finally {
+      stack.off('segment', watch)
+      sock.destroy()
+    }
   })
 
   it('never threw: no internal errors in all of the above', () => {
