@@ -14,6 +14,8 @@
 
 import { Stack, TunDevice, configureKernelSide, serveAll } from '../src/index'
 import { FaultyLink } from '../src/tun/faulty-link'
+import type { Link } from '../src/tun/link'
+import { PcapWriter } from '../src/bin/pcap'
 import { NETEM_PROFILE as DEFAULT_PROFILE } from '../test/helpers/netem-profile'
 
 // TUNTCP_LOSSY_PROFILE='{"loss":0.05}' replaces the profile, to see what each fault costs.
@@ -26,6 +28,22 @@ function onTerm(report: () => Record<string, unknown>): void {
   })
 }
 
+// TUNTCP_LOSSY_PCAP=PREFIX: PREFIX-tuntcp.pcap / PREFIX-kernel.pcap, every packet as the server
+// (the sender of the download) sends it, before the faults, and as it receives it, after them.
+const pcapPrefix = process.env.TUNTCP_LOSSY_PCAP
+
+/** `link`, with every packet the stack sends or receives through it also written to `pcap`. */
+function recorded(link: Link, pcap: PcapWriter): Link {
+  return {
+    mtu: link.mtu,
+    tsoMaxPayload: link.tsoMaxPayload,
+    send: (packet, segmentSize) => { pcap.write(packet); link.send(packet, segmentSize) },
+    onReceive: handler => link.onReceive(handler === null ? null : (packet, trusted) => { pcap.write(packet); handler(packet, trusted) }),
+    ...(link.onBatchEnd ? { onBatchEnd: (handler: (() => void) | null) => link.onBatchEnd!(handler) } : {}),
+    close: () => { pcap.close(); link.close() },
+  }
+}
+
 function main(argv: string[]): void {
   const [mode, ...rest] = argv
   if (mode === 'tuntcp') {
@@ -35,7 +53,7 @@ function main(argv: string[]): void {
     const link = new FaultyLink(device, { seed: Number(seed), inbound: NETEM_PROFILE, outbound: NETEM_PROFILE })
     // TUNTCP_LOSSY_TCP='{"congestionControl":"newreno"}': any TcpConfig override, to compare.
     const tcp = process.env.TUNTCP_LOSSY_TCP ? JSON.parse(process.env.TUNTCP_LOSSY_TCP) : undefined
-    const stack = new Stack({ address: addr, link, tcp })
+    const stack = new Stack({ address: addr, link: pcapPrefix ? recorded(link, new PcapWriter(`${pcapPrefix}-tuntcp.pcap`)) : link, tcp })
     serveAll(stack)
     // TUNTCP_LOSSY_SAMPLE=MS: every MS, one line per sending connection (cwnd, ssthresh in
     // segments, srtt), to set beside the kernel sender's `ss -ti` (bench/lossy.mjs).
@@ -60,8 +78,15 @@ function main(argv: string[]): void {
     // Each side's outbound faults: what crosses from A to B meets b's, B to A meets a's.
     const toB = new FaultyLink(b, { seed: Number(seed), outbound: NETEM_PROFILE })
     const toA = new FaultyLink(a, { seed: Number(seed) + 1, outbound: NETEM_PROFILE })
+    // The kernel server is behind B: what it sends is read from B (before the faults), what it
+    // receives is written to B (after them).
+    const pcap = pcapPrefix ? new PcapWriter(`${pcapPrefix}-kernel.pcap`) : null
+    if (pcap) {
+      const write = b.send.bind(b)
+      b.send = (packet: Uint8Array, segmentSize?: number) => { pcap.write(packet); write(packet, segmentSize) }
+    }
     toA.onReceive(packet => toB.send(packet))
-    toB.onReceive(packet => toA.send(packet))
+    toB.onReceive(packet => { pcap?.write(packet); toA.send(packet) })
     onTerm(() => ({ faults: { aToB: toB.outbound?.counters, bToA: toA.outbound?.counters } }))
     process.stdout.write(`READY ${JSON.stringify({ mode, devA, devB })}\n`)
     return

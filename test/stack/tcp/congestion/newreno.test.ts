@@ -71,6 +71,20 @@ describe('NewReno (RFC 5681)', () => {
     expect(cc.ssthresh).toBe(2 * MSS) // never below two segments
   })
 
+  it('halves an odd flight to whole segments, rounded down (as Linux: cwnd >> 1), and then grows one segment per window of them', () => {
+    const cc = new NewReno(MSS)
+    cc.init(MSS, false)
+    cc.onCongestion(7 * MSS, ctx)
+    expect(cc.ssthresh).toBe(3 * MSS) // not 3.5: no half segment that no full one could use
+    expect(cc.cwnd).toBe(3 * MSS)
+    for (let i = 0; i < 3; i++) cc.onAck(MSS, ctx) // the 3 segments in flight acknowledged
+    expect(cc.cwnd).toBe(4 * MSS) // one round trip: one SMSS more (RFC 5681 3.1)
+    cc.onCongestion(7 * MSS + 700, ctx) // a flight with a short segment: still whole segments
+    expect(cc.ssthresh).toBe(3 * MSS)
+    cc.onRto(9 * MSS, true, ctx)
+    expect(cc.ssthresh).toBe(4 * MSS)
+  })
+
   it('collapses to the loss window, one segment, on a timeout; a second timeout keeps ssthresh', () => {
     const cc = new NewReno(MSS)
     cc.init(MSS, false)
