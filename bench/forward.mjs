@@ -172,6 +172,15 @@ async function cleanUp() {
   for (const ns of [CLIENT_NS, SERVER_NS]) await run('ip', ['netns', 'del', ns], 5000)
 }
 
+// Stopped (bench/run.mjs's time limit, or ^C): everything started goes, and the namespaces.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    console.error(`bench/forward.mjs: ${signal}, cleaning up`)
+    await cleanUp()
+    process.exit(130)
+  })
+}
+
 main().then(
   async () => { await cleanUp(); process.exit(0) },
   async error => { console.error(`bench/forward.mjs: ${error.stack ?? error.message}`); await cleanUp(); process.exit(1) },

@@ -257,6 +257,15 @@ async function main() {
   writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n')
 }
 
+// Stopped (bench/run.mjs's time limit, or ^C): the helpers go too, not left running in the namespace.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    console.error(`bench/lossy.mjs: ${signal}, stopping the helpers`)
+    killAll()
+    process.exit(130)
+  })
+}
+
 main().catch(err => {
   console.error(`bench/lossy.mjs: ${err.stack ?? err.message}`)
   killAll()

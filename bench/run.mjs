@@ -146,7 +146,9 @@ function inNamespace(name) {
     const forward = signal => () => child.kill(signal)
     const handlers = ['SIGINT', 'SIGTERM'].map(signal => [signal, forward(signal)])
     for (const [signal, h] of handlers) process.on(signal, h)
-    const limit = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000)
+    // Ten minutes, or more for the lossy rows' runs asked for (about 4 minutes per run of every pairing).
+    const reps = name === 'lossy' ? Number(process.env.TUNTCP_LOSSY_REPS ?? 3) || 3 : 0
+    const limit = setTimeout(() => child.kill('SIGTERM'), Math.max(10, 4 * reps) * 60_000)
     child.on('error', reject)
     child.on('exit', (code, signal) => {
       clearTimeout(limit)
