@@ -519,7 +519,8 @@ async function runProfile(results) {
 async function main() {
   const results = { plan: PLAN, quick, rows: [], servers: {} }
   ip('link', 'set', 'lo', 'up')
-  // TUNTCP_BENCH_CC=cubic: this namespace's kernel senders (the upload client) use it, not the host's default.
+  // TUNTCP_BENCH_CC=reno: this namespace's kernel senders (the upload client) use it, not the host's default
+  // (a namespace may choose only what net.ipv4.tcp_allowed_congestion_control lists: Reno or BBR here).
   if (process.env.TUNTCP_BENCH_CC) execFileSync('sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${process.env.TUNTCP_BENCH_CC}`])
   if (profile) {
     await runProfile(results)
