@@ -521,7 +521,16 @@ async function main() {
   ip('link', 'set', 'lo', 'up')
   // TUNTCP_BENCH_CC=reno: this namespace's kernel senders (the upload client) use it, not the host's default
   // (a namespace may choose only what net.ipv4.tcp_allowed_congestion_control lists: Reno or BBR here).
-  if (process.env.TUNTCP_BENCH_CC) execFileSync('sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${process.env.TUNTCP_BENCH_CC}`])
+  const cc = process.env.TUNTCP_BENCH_CC
+  if (cc) {
+    try {
+      execFileSync('sysctl', ['-qw', `net.ipv4.tcp_congestion_control=${cc}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+    } catch {
+      const allowed = readFileSync('/proc/sys/net/ipv4/tcp_allowed_congestion_control', 'utf8').trim()
+      console.error(`bench/net.mjs: TUNTCP_BENCH_CC=${cc}: a namespace here may choose only ${allowed}`)
+      process.exit(2)
+    }
+  }
   if (profile) {
     await runProfile(results)
     return results
