@@ -154,7 +154,7 @@ function sampleKernel(pid, ms) {
     while (running) {
       const r = await run('nsenter', ['-t', String(pid), '-n', 'ss', '-tin', 'sport = :80'], 5_000)
       const m = r.stdout.match(/cwnd:(\d+)/)
-      if (m && !/unacked:0\b/.test(r.stdout) && /unacked:/.test(r.stdout)) {
+      if (m && /unacked:/.test(r.stdout)) { // ss prints unacked only while data is in flight
         const ss = r.stdout.match(/ssthresh:(\d+)/)?.[1] ?? '-'
         const rtt = r.stdout.match(/ rtt:([\d.]+)/)?.[1]
         const retrans = r.stdout.match(/retrans:\d+\/(\d+)/)?.[1] ?? '0'
@@ -216,15 +216,16 @@ async function main() {
               // TUNTCP_LOSSY_SAMPLE=MS: the kernel sender's cwnd, ssthresh and rtt every MS (`ss -ti`), as the stack's own lines.
               const sampler = process.env.TUNTCP_LOSSY_SAMPLE && side === 'kernel' && row.id === 'lossy-download'
                 ? sampleKernel(kernel.server.child.pid, Number(process.env.TUNTCP_LOSSY_SAMPLE)) : null
-              const counted = process.env.TUNTCP_LOSSY_NSTAT ? [nstat(), nstat(kernel.server.child.pid)] : null
+              // The kernel server's namespace counts only on the kernel side: the stack is the server on the other.
+              const counted = process.env.TUNTCP_LOSSY_NSTAT ? { here: nstat(), server: side === 'kernel' ? nstat(kernel.server.child.pid) : null } : null
               const r = await row.fn(sides[side], PLAN.bytes, ports[side])
               if (probe) clearTimeout(probe)
               if (sampler) await sampler.stop()
               runs[side].push(r)
               process.stdout.write(`  ${id} ${side}: ${r.MBps.toFixed(3)} MB/s (${r.seconds.toFixed(1)} s)\n`)
               if (counted) {
-                process.stdout.write(`    nstat here: ${moved(counted[0], nstat())}\n`)
-                if (side === 'kernel') process.stdout.write(`    nstat kernel server: ${moved(counted[1], nstat(kernel.server.child.pid))}\n`)
+                process.stdout.write(`    nstat here: ${moved(counted.here, nstat())}\n`)
+                if (counted.server) process.stdout.write(`    nstat kernel server: ${moved(counted.server, nstat(kernel.server.child.pid))}\n`)
               }
             } catch (err) {
               errors[side] = err.message

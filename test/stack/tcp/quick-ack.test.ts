@@ -10,10 +10,9 @@
 import { describe, expect, it } from 'vitest'
 import type { TcpConfig } from '../../../src/stack/tcp/config'
 import { MAX_QUICK_ACKS } from '../../../src/stack/tcp/receive'
-import type { Socket } from '../../../src/stack/socket/socket'
-import { PacketPeer } from '../../helpers/packet-peer'
+import { acceptedSender } from '../../helpers/packet-peer'
 import { collect, twoStacks } from '../../helpers/two-stacks'
-import { runFor, runUntil, settle } from '../../helpers/virtual-time'
+import { runFor, runUntil } from '../../helpers/virtual-time'
 
 const MIB = 1024 * 1024
 
@@ -63,17 +62,8 @@ describe('quick ACKs at the start of a connection (Linux tcp_input.c)', () => {
 })
 
 describe('quick ACKs after data sent again (config.quickAckOnDuplicate, Linux tcp_send_dupack)', () => {
-  async function established(tcp: Partial<TcpConfig> = {}) {
-    const p = new PacketPeer({ tcp })
-    let socket: Socket | undefined
-    p.stack.createServer(s => { socket = s }).listen(80)
-    await settle()
-    await p.handshake()
-    return { p, socket: socket! }
-  }
-
   it('by default: a segment we already had is ACKed at once, and so is each of the next in-order ones', async () => {
-    const { p } = await established()
+    const { p } = await acceptedSender()
     await p.send('P.', { seq: 1, ack: 1, data: 'a' })
     await p.run(40)
     p.expect('.', { ack: 2 }) // the first one: a delayed ACK (no quick ACKs at the start by default)
@@ -87,7 +77,7 @@ describe('quick ACKs after data sent again (config.quickAckOnDuplicate, Linux tc
   })
 
   it('off: after the duplicate, a lone segment waits for the delayed ACK again', async () => {
-    const { p } = await established({ quickAckOnDuplicate: false })
+    const { p } = await acceptedSender({ tcp: { quickAckOnDuplicate: false } })
     await p.send('P.', { seq: 1, ack: 1, data: 'a' })
     await p.run(40)
     p.expect('.', { ack: 2 })
