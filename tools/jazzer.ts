@@ -2,7 +2,9 @@
 // targets in fuzz/targets with Jazzer.js (libFuzzer for Node), kept out of the
 // project's dependencies:
 //
-//   1. installs @jazzer.js/core (pinned) into .fuzz/jazzer, once;
+//   1. installs @jazzer.js/core into .fuzz/jazzer, once, with `npm ci` from
+//      tools/jazzer/package-lock.json, so every dependency is pinned (an unpinned install
+//      breaks whenever the registry serves a release whose own dependencies it lacks);
 //   2. if its prebuilt addon does not load because this system's glibc or libstdc++
 //      is older than the one it was built for (Debian 12: glibc 2.36, GCC 12), builds
 //      tools/jazzer/shim.cc with g++ and relaxes the addon's symbol versions
@@ -14,14 +16,15 @@
 // Exit status 1 if any target crashed. Long runs: `npm run fuzz:jazzer -- segment --seconds 3600`.
 
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildTargets } from './fuzz-build'
 import { listVersionNeeds, relaxVersions } from './jazzer/elf-versions'
 
-const JAZZER_VERSION = '4.0.0'
 const ROOT = join(import.meta.dirname, '..')
+const PINNED = join(ROOT, 'tools', 'jazzer')
+const JAZZER_VERSION: string = JSON.parse(readFileSync(join(PINNED, 'package.json'), 'utf8')).dependencies['@jazzer.js/core']
 const HOME = join(ROOT, '.fuzz', 'jazzer')
 const ADDON = join(HOME, 'node_modules', '@jazzer.js', 'fuzzer', 'prebuilds', `fuzzer-${process.platform}-${process.arch}.node`)
 const SHIM = join(HOME, 'libjazzershim.so')
@@ -36,10 +39,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 function install(): void {
   if (existsSync(join(HOME, 'node_modules', '@jazzer.js', 'core'))) return
   mkdirSync(HOME, { recursive: true })
-  writeFileSync(join(HOME, 'package.json'), JSON.stringify({ private: true, description: 'Jazzer.js for tools/jazzer.ts' }))
-  console.log(`jazzer: installing @jazzer.js/core@${JAZZER_VERSION} into ${HOME}`)
-  const r = run('npm', ['install', '--prefix', HOME, '--no-audit', '--no-fund', '--save-exact', `@jazzer.js/core@${JAZZER_VERSION}`])
-  if (r.status !== 0) throw new Error(`jazzer: npm install failed:\n${r.stderr}`)
+  for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(PINNED, f), join(HOME, f))
+  console.log(`jazzer: installing @jazzer.js/core@${JAZZER_VERSION} into ${HOME} (npm ci, tools/jazzer/package-lock.json)`)
+  const r = run('npm', ['ci', '--prefix', HOME, '--no-audit', '--no-fund'])
+  if (r.status !== 0) throw new Error(`jazzer: npm ci failed:\n${r.stderr}`)
 }
 
 /** Load the addon in a child process: undefined if it loads, else the loader's error. */

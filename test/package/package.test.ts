@@ -22,11 +22,27 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` }
 }
 
+/**
+ * Our runtime dependencies (and theirs) at the versions package-lock.json pins, as the fresh
+ * project's overrides: the install then fetches nothing the registry published since (a new
+ * release whose own dependencies the registry lacks broke an unpinned install once).
+ */
+function pinnedRuntime(): Record<string, string> {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> }
+  const pins: Record<string, string> = {}
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const name = path.slice('node_modules/'.length)
+    // Top-level entries only: a nested copy (a/node_modules/b) is a's business.
+    if (path.startsWith('node_modules/') && !name.includes('node_modules/') && entry.dev !== true && entry.version !== undefined) pins[name] = entry.version
+  }
+  return pins
+}
+
 /** A fresh project with the packed tarball (and `more` packages, from npm's cache) installed; `env` is the installing npm's. */
 function project(name: string, env: NodeJS.ProcessEnv = npmEnv, more: string[] = []): { dir: string; install: string } {
   const dir = join(work, name)
   mkdirSync(dir)
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }))
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module', overrides: pinnedRuntime() }))
   // --foreground-scripts: show our install script's line (npm hides a dependency's script output).
   // --prefer-offline: from npm's cache where it has the packages (npm ci filled it with their
   // tarballs), from the registry for what it lacks (a package's metadata, which npm ci never fetches).
