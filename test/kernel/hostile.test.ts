@@ -278,12 +278,13 @@ describe.skipIf(missing.length > 0)('hostile traffic from the kernel side', () =
     sock.setNoDelay(true)
     const port = sock.localPort!
     // What the stack saw of this discard connection: the kernel's data and its TSval, our ACKs.
-    const seen = { rcvNxt: 0, sndNxt: 0, tsval: 0, tsecr: 0, dataAt: 0 }
+    // rcvNxt starts null, not 0: seqGt(x, 0) is false for half of all x (RFC 9293 3.4's modular order).
+    const seen: { rcvNxt: number | null; sndNxt: number; tsval: number; tsecr: number; dataAt: number } = { rcvNxt: null, sndNxt: 0, tsval: 0, tsecr: 0, dataAt: 0 }
     const acks: { ack: number; at: number }[] = []
     const watch = (dir: 'in' | 'out', { seg }: { seg: { srcPort: number; dstPort: number; seq: number; ack: number; payload: Uint8Array; options: { timestamp?: { value: number } } } }) => {
       if (dir === 'in' && seg.dstPort === 9 && seg.srcPort === port) {
         if (seg.options.timestamp) seen.tsval = seg.options.timestamp.value
-        if (seg.payload.length > 0 && seqGt(seqAdd(seg.seq, seg.payload.length), seen.rcvNxt)) {
+        if (seg.payload.length > 0 && (seen.rcvNxt === null || seqGt(seqAdd(seg.seq, seg.payload.length), seen.rcvNxt))) {
           seen.rcvNxt = seqAdd(seg.seq, seg.payload.length)
           seen.dataAt = performance.now()
         }
@@ -301,7 +302,7 @@ describe.skipIf(missing.length > 0)('hostile traffic from the kernel side', () =
       let ack: { at: number } | undefined
       while (ack === undefined && Date.now() < end) {
         await sleep(5)
-        ack = acks.find(a => seen.rcvNxt !== 0 && a.ack === seen.rcvNxt && a.at >= seen.dataAt)
+        ack = acks.find(a => seen.rcvNxt !== null && a.ack === seen.rcvNxt && a.at >= seen.dataAt)
       }
       expect(ack).toBeDefined()
       return ack!.at - seen.dataAt
@@ -314,7 +315,7 @@ describe.skipIf(missing.length > 0)('hostile traffic from the kernel side', () =
       const acksBefore = acks.length
       // The kernel's 'a' again, as if our ACK had been lost: with its current TSval (PAWS).
       const sent = await craft([{ kind: 'tcp', src: KERNEL, dst: ADDR, sport: port, dport: 9, flags: 'PA',
-        seq: seen.rcvNxt - 1, ack: seen.sndNxt, data: 'a', tsval: seen.tsval, tsecr: seen.tsecr }])
+        seq: seqAdd(seen.rcvNxt!, -1), ack: seen.sndNxt, data: 'a', tsval: seen.tsval, tsecr: seen.tsecr }])
       expect(sent).toBe(1)
       await sleep(100)
       expect(delta(before, 'tcp-unacceptable')).toBe(1)
