@@ -74,6 +74,41 @@ describe('TUN offload', () => {
     })
   })
 
+  it('on: an upload from a kernel socket gets an ACK once 64 KiB is held, not one per batch (ackCoalescingMaxBytes, as Linux ACKs each GRO packet)', async () => {
+    await withStack(true, async stack => {
+      const size = 32 << 20
+      // Bytes of in-order data received and not yet ACKed, as the segments go by; `late`
+      // counts data segments that came while more was held than the rule allows.
+      let rcvNxt: number | null = null
+      let held = 0
+      let late = 0
+      let acks = 0
+      let largest = 0
+      stack.on('segment', (dir: 'in' | 'out', { seg }: { seg: { dstPort: number; srcPort: number; seq: number; ack: number; flags: number; payload: Uint8Array } }) => {
+        if (dir === 'in' && seg.dstPort === 9 && seg.payload.length > 0 && (rcvNxt === null || seg.seq === rcvNxt)) {
+          if (held + 1460 > 65_536) late++
+          held += seg.payload.length
+          largest = Math.max(largest, seg.payload.length)
+          rcvNxt = (seg.seq + seg.payload.length) >>> 0
+        } else if (dir === 'out' && seg.srcPort === 9 && rcvNxt !== null && seg.ack === rcvNxt) {
+          if (held > 0) acks++
+          held = 0
+        }
+      })
+      await new Promise<void>((resolve, reject) => {
+        const sock = netConnect({ host: ADDR, port: 9 }, () => sock.end(Buffer.alloc(size, 1)))
+        const timer = setTimeout(() => { sock.destroy(); reject(new Error('upload took over 20 s')) }, 20_000)
+        sock.on('error', e => { clearTimeout(timer); reject(e) })
+        sock.on('close', () => { clearTimeout(timer); resolve() })
+      })
+      console.log(`upload of ${size} bytes: ${acks} ACKs for data, ${(size / acks / 1024).toFixed(1)} KiB each, largest segment ${largest} bytes`)
+      expect(largest).toBeGreaterThan(1500) // offloaded segments came
+      expect(late).toBe(0)
+      // With the whole batch behind one ACK: 63 ACKs for this upload, 520 KiB each.
+      expect(size / acks).toBeLessThan(128 << 10)
+    })
+  })
+
   it('off (--no-offload): nothing larger than the MTU either way, the same bytes', async () => {
     await withStack(false, async (stack, largest) => {
       const { sent, got } = await echo(1 << 20)

@@ -164,6 +164,13 @@ export interface TcpConfig {
    */
   ackCoalescing: boolean
   /**
+   * The most received data one coalesced ACK covers (bytes; 64 KiB, what Linux's GRO merges
+   * into one packet at most, and Linux ACKs each): when one more full-sized segment would not
+   * fit, the ACK goes at once rather than at the batch's end. So an offloaded 64 KiB packet
+   * gets its own ACK, and so do 45 MTU-sized segments of one batch (docs/performance.md).
+   */
+  ackCoalescingMaxBytes: number
+  /**
    * Output coalescing (tcp-layer.ts): what the application sends or closes while a batch is
    * handled (its callbacks included) goes when the batch ends, in as few segments as the rules
    * allow: a response and the FIN after it in one. Only with ackCoalescing, on a batching link.
@@ -249,6 +256,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   maxOutOfOrderPieces: 4096,
   headerPrediction: true,
   ackCoalescing: true,
+  ackCoalescingMaxBytes: 65_536,
   outputCoalescing: true,
   probeTimeoutMinMs: 10,
   probeTimeoutSlackMs: 0,

@@ -273,6 +273,46 @@ describe('ACK coalescing: one ACK per connection per batch of packets', () => {
     expect(t.sent().map(a => a.ack - 101)).toEqual([2 * 1460, 2 * 1460])
   })
 
+  /** A connection whose receive window has opened past 64 KiB: 138 segments sent one per batch, read, and all ACKed. */
+  async function openWindow(tcp: Partial<TcpConfig> = {}) {
+    const t = await batchedPeer(tcp, () => {}, { mss: 1460, windowScale: 7 })
+    let received = 0
+    t.socket.on('data', (c: Buffer) => { received += c.length })
+    for (let i = 0; i < 138; i++) {
+      t.link.inject(t.segment(ACK, 101 + i * 1460, t.iss + 1, new Uint8Array(1460)))
+      await settle()
+    }
+    const last = t.sent().at(-1)!
+    expect(last.window << 7).toBeGreaterThan(200_000)
+    expect(last.ack).toBe(101 + 138 * 1460)
+    return { ...t, next: 101 + 138 * 1460, received: () => received }
+  }
+
+  it('one coalesced ACK covers at most 64 KiB: the 44th of 50 full-sized segments is ACKed at once, the rest at the end (ackCoalescingMaxBytes, as GRO)', async () => {
+    const t = await openWindow()
+    for (let i = 0; i < 50; i++) t.link.inject(t.segment(ACK, t.next + i * 1460, t.iss + 1, new Uint8Array(1460)))
+    await settle()
+    // 44 segments are 64,240 bytes: one more would not fit in 65,536.
+    expect(t.sent().map(a => a.ack - t.next)).toEqual([44 * 1460, 50 * 1460])
+  })
+
+  it("each offloaded packet of a batch (44 full segments, as large as the kernel's TSO packets at this MSS) gets its own ACK, as Linux ACKs each GRO packet", async () => {
+    const t = await openWindow()
+    const before = t.received()
+    const size = 44 * 1460
+    for (let i = 0; i < 3; i++) t.link.inject(t.segment(ACK, t.next + i * size, t.iss + 1, new Uint8Array(size)))
+    await settle()
+    expect(t.sent().map(a => a.ack - t.next)).toEqual([size, 2 * size, 3 * size])
+    expect(t.received() - before).toBe(3 * size)
+  })
+
+  it('with ackCoalescingMaxBytes Infinity the 50 segments get one ACK', async () => {
+    const t = await openWindow({ ackCoalescingMaxBytes: Infinity })
+    for (let i = 0; i < 50; i++) t.link.inject(t.segment(ACK, t.next + i * 1460, t.iss + 1, new Uint8Array(1460)))
+    await settle()
+    expect(t.sent().map(a => a.ack - t.next)).toEqual([50 * 1460])
+  })
+
   it('is off with tcp.ackCoalescing false', async () => {
     const t = await batchedPeer({ ackCoalescing: false })
     for (let i = 0; i < 8; i++) t.link.inject(t.segment(ACK, 101 + i * 1460, t.iss + 1, new Uint8Array(1460)))
