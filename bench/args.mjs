@@ -9,7 +9,7 @@ export const PEERS = ['gvisor']
 
 const ONLY = ['net', 'inproc', 'lossy', 'forward']
 
-export const USAGE = 'usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32]] ' +
+export const USAGE = 'usage: node bench/run.mjs [--quick] [--only=net|inproc|lossy|forward] [--profile[=download|upload|wrk|ab-c1|ab-c32|rtt]] ' +
   '[--workers=N (2 to 64)] [--rows=ab-c1,ab-c32,...] [--peer=gvisor]'
 
 /**

@@ -26,7 +26,7 @@
 //            and fd78:2::1/64, gVisor's netstack at 10.78.2.2 and fd78:2::2 (bench/gvisor/, Go),
 //            serving the rows' services: echo 7, discard 9, HTTP 80 with the same routes
 //
-//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk]] [--quick] [--workers=N] [--peer=gvisor]
+//   node bench/net.mjs OUT.json [--profile[=download|upload|wrk|ab-c1|ab-c32|rtt]] [--quick] [--workers=N] [--peer=gvisor]
 
 import { execFileSync } from 'node:child_process'
 import { readlinkSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
@@ -92,7 +92,7 @@ try {
   }
 } catch {}
 if (!outFile) {
-  console.error('usage: node bench/net.mjs OUT.json [--profile[=download|upload|wrk|ab-c1|ab-c32]] [--quick]')
+  console.error('usage: node bench/net.mjs OUT.json [--profile[=download|upload|wrk|ab-c1|ab-c32|rtt]] [--quick]')
   process.exit(2)
 }
 
@@ -458,7 +458,7 @@ function layerOf(where, functionName) {
 
 /** The tuntcp server under --cpu-prof during PLAN.transferReps runs of a transfer row, or one wrk run. */
 async function runProfile(results) {
-  if (!['download', 'upload', 'wrk', 'ab-c1', 'ab-c32'].includes(profile)) throw new Error(`--profile=${profile}: choose download, upload, wrk, ab-c1 or ab-c32`)
+  if (!['download', 'upload', 'wrk', 'ab-c1', 'ab-c32', 'rtt'].includes(profile)) throw new Error(`--profile=${profile}: choose download, upload, wrk, ab-c1, ab-c32 or rtt`)
   const dir = join(root, 'bench', 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(dir, { recursive: true })
   const server = await startTuntcp(['--cpu-prof', '--cpu-prof-dir', dir])
@@ -471,6 +471,12 @@ async function runProfile(results) {
       const r = await wrk(TUN.addr)
       results.profile.runs.push(r.detail)
       log(`  wrk: ${r.value.toFixed(0)} req/s under the profiler`)
+    } else if (profile === 'rtt') {
+      // Ten times the row's round trips, so the server's start-up is a small part.
+      log(`profiling the tuntcp server during 10 x ${PLAN.rttCount} echo round trips ...`)
+      for (let i = 0; i < 10; i++) results.profile.runs.push(await rtt(TUN.addr))
+      results.profile.roundTrips = 10 * PLAN.rttCount
+      log(`  RTT p50: ${median(results.profile.runs.map(r => r.p50us)).toFixed(1)} µs (median of the runs' p50) under the profiler`)
     } else if (profile === 'ab-c1' || profile === 'ab-c32') {
       // A connection's whole life per request: SYN, GET, response, close, TIME-WAIT entered.
       const c = profile === 'ab-c1' ? 1 : 32
@@ -493,6 +499,10 @@ async function runProfile(results) {
     results.profile.serverCpu = roundAll({ userS: after.user - before.user, sysS: after.sys - before.sys, wallS: (performance.now() - t0) / 1000 })
     const c = results.profile.serverCpu
     log(`  server CPU: ${c.userS} s user + ${c.sysS} s system in ${c.wallS} s wall`)
+    if (results.profile.roundTrips) {
+      c.perRoundTripUs = Number((((c.userS + c.sysS) * 1e6) / results.profile.roundTrips).toFixed(2))
+      log(`  ${c.perRoundTripUs} µs of server CPU per round trip`)
+    }
     if (results.profile.connections) {
       c.perConnectionUs = Math.round(((c.userS + c.sysS) * 1e6) / results.profile.connections)
       log(`  ${c.perConnectionUs} µs of server CPU per connection (${results.profile.connections} connections)`)

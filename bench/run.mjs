@@ -10,7 +10,7 @@
 //   npm run bench -- --only=forward    tuntcp forward vs a direct kernel connection over the same
 //                                      veth: goodput, connection rate, memory per connection (bench/forward.mjs)
 //   npm run bench -- --profile         the tuntcp server under `node --cpu-prof` during the
-//                                      download (--profile=upload, wrk, ab-c1, ab-c32: during those); prints
+//                                      download (--profile=upload, wrk, ab-c1, ab-c32, rtt: during those); prints
 //                                      the top functions by self time, keeps the .cpuprofile
 //   npm run bench -- --only=net --rows=ab-c1,rtt   only those rows (ids: download, upload, ab-c1,
 //                                      ab-c32, wrk, rtt, download6, rtt6); TUNTCP_BENCH_TCP='{"outputCoalescing":false}'
