@@ -4,6 +4,16 @@ import { PacketPeer, PEER } from '../../helpers/packet-peer'
 import { runUntil, settle } from '../../helpers/virtual-time'
 import type { Socket } from '../../../src/stack/socket/socket'
 
+/** A connection accepted on port 80 after the plain handshake (MSS 1460, no other option): the peer and the stack's socket. */
+async function established() {
+  const p = new PacketPeer()
+  let socket: Socket | undefined
+  p.stack.createServer(s => { socket = s }).listen(80)
+  await settle()
+  await p.handshake()
+  return { p, socket: socket! }
+}
+
 describe('SYN retransmission', () => {
   it('retransmits the SYN after 1 s, 2 s, 4 s ... and fails with ETIMEDOUT (RFC 6298 2.1, 5.5)', async () => {
     const p = new PacketPeer()
@@ -22,15 +32,6 @@ describe('SYN retransmission', () => {
 })
 
 describe('data retransmission', () => {
-  async function established() {
-    const p = new PacketPeer()
-    let socket: Socket | undefined
-    p.stack.createServer(s => { socket = s }).listen(80)
-    await settle()
-    await p.handshake()
-    return { p, socket: socket! }
-  }
-
   it('resends only what was sent, never past SND.NXT, when more data waits behind a small window (RFC 6298 5.4)', async () => {
     const { p, socket } = await established()
     await p.send('.', { seq: 1, ack: 1, win: 0 })
@@ -118,15 +119,6 @@ describe('data retransmission', () => {
 })
 
 describe('receiving', () => {
-  async function established() {
-    const p = new PacketPeer()
-    let socket: Socket | undefined
-    p.stack.createServer(s => { socket = s }).listen(80)
-    await settle()
-    await p.handshake()
-    return { p, socket: socket! }
-  }
-
   it('reassembles out-of-order segments and ACKs the gap at once (9293 3.10.7.4, RFC 5681 4.2)', async () => {
     const { p, socket } = await established()
     const chunks: string[] = []
