@@ -143,9 +143,9 @@ export function noteOutOfOrder(tcb: Tcb, seq: number): void {
   tcb.sackRecent = recent
 }
 
-/** The window the peer advertised, in bytes: shifted, except in a SYN (RFC 7323 2.3). */
+/** The window the peer advertised, in bytes: shifted, except in a SYN (RFC 7323 2.3; at most 65,535 << 14, under 2^31). */
 export function peerWindow(tcb: Tcb, seg: TcpSegment): number {
-  return seg.flags & SYN ? seg.window : seg.window * 2 ** tcb.sndWndScale
+  return seg.flags & SYN ? seg.window : seg.window << tcb.sndWndScale
 }
 
 /**

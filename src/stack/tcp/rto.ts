@@ -19,15 +19,18 @@ export class RtoEstimator {
   /** The current timeout (ms), before backoff. */
   private baseRto: number
   /** How many times the timer expired since the last new sample (RFC 6298 5.5). */
-  backoff = 0
+  private backoffCount = 0
+  /** The timeout to arm now (ms), with backoff applied: worked out when it changes, read for every segment sent. */
+  rto: number
 
   constructor(private readonly config: RtoConfig) {
     this.baseRto = config.initialRtoMs // RFC 6298 2.1: 1 second before any sample
+    this.rto = this.baseRto
   }
 
-  /** The timeout to arm now, with backoff applied. */
-  get rto(): number {
-    return Math.min(this.baseRto * 2 ** this.backoff, this.config.maxRtoMs)
+  /** How many times the timer expired since the last new sample (RFC 6298 5.5). */
+  get backoff(): number {
+    return this.backoffCount
   }
 
   /** RFC 6298 2.2 and 2.3: fold in a new measurement R (ms). Clears the backoff (Karn). */
@@ -44,11 +47,14 @@ export class RtoEstimator {
       ? this.srtt + Math.max(minRtoMs, 4 * this.rttvar) // Linux's tcp_set_rto
       : Math.max(this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar), minRtoMs) // 2.3, 2.4
     this.baseRto = Math.min(rto, maxRtoMs) // 2.5
-    this.backoff = 0
+    this.backoffCount = 0
+    this.rto = this.baseRto
   }
 
-  /** RFC 6298 5.5: the timer expired, double the timeout. */
+  /** RFC 6298 5.5: the timer expired, double the timeout (up to the maximum, 2.5). */
   backOff(): void {
-    if (this.rto < this.config.maxRtoMs) this.backoff++
+    if (this.rto >= this.config.maxRtoMs) return
+    this.backoffCount++
+    this.rto = Math.min(this.rto * 2, this.config.maxRtoMs)
   }
 }

@@ -154,7 +154,7 @@ function segmentsPerPacket(tcb: Tcb): number {
   const ratio = tcb.cc.cwnd < tcb.cc.ssthresh / 2 ? 2 : 1.2
   let bytes = (ratio * tcb.cc.cwnd * 1000) / srtt! / 1024 // the rate per second, shifted right by 10
   const r = Math.floor((srtt! * 1000) / 512) // min RTT in µs >> tcp_tso_rtt_log (9)
-  if (r < 32) bytes += 65_536 / 2 ** r
+  if (r < 32) bytes += 65_536 >> r // as Linux: gso_max_size >> r
   const autosize = Math.max(tcb.host.config.minTsoSegs, Math.floor(Math.min(bytes, 65_536) / tcb.sndMss))
   return Math.min(autosize, halfCwnd)
 }

@@ -455,7 +455,8 @@ export class Tcb {
    * without window scaling, and in a SYN, whose window is never scaled (RFC 7323 2.2).
    */
   rcvSpace(syn = false): number {
-    const limit = syn || !this.wsOk ? MAX_WINDOW : MAX_WINDOW * 2 ** this.rcvWndScale
+    // A shift, not 2 ** n (a call into Math.pow per segment): at most 65,535 << 14, under 2^31.
+    const limit = syn || !this.wsOk ? MAX_WINDOW : MAX_WINDOW << this.rcvWndScale
     return Math.min(this.rcvBufSize ?? this.host.config.rcvBufSize, limit)
   }
 
@@ -484,7 +485,7 @@ export class Tcb {
     const proposed = seqAdd(this.rcvNxt, free)
     if (seqDiff(proposed, this.rcvAdv) >= this.swsThreshold(syn)) this.rcvAdv = proposed
     this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt)
-    const unit = syn ? 1 : 2 ** this.rcvWndScale
+    const unit = syn ? 1 : 1 << this.rcvWndScale
     const field = Math.min(MAX_WINDOW, Math.ceil(this.rcvWnd / unit))
     this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, field * unit))
     return field

@@ -95,7 +95,9 @@ export class SentSegments {
       const s = this.list[n++]!
       if (!s.delivered) this.deliver(s)
     }
-    if (n > 0) this.list.splice(0, n)
+    // All of it acknowledged (every ACK of a request-response exchange): empty the list without splice's array of what it removes.
+    if (n === this.list.length) this.list.length = 0
+    else if (n > 0) this.list.splice(0, n)
     const first = this.list[0]
     if (first !== undefined && seqLt(first.start, sndUna)) first.start = sndUna
   }
