@@ -16,16 +16,18 @@ export class RtoEstimator {
   srtt: number | undefined = undefined
   /** Round-trip time variation (ms). */
   rttvar = 0
-  /** The current timeout (ms), before backoff. */
-  private baseRto: number
   /** How many times the timer expired since the last new sample (RFC 6298 5.5). */
   private backoffCount = 0
-  /** The timeout to arm now (ms), with backoff applied: worked out when it changes, read for every segment sent. */
-  rto: number
+  /** The timeout with backoff applied: worked out when it changes (a sample, a backoff), read for every segment sent. */
+  private current: number
 
   constructor(private readonly config: RtoConfig) {
-    this.baseRto = config.initialRtoMs // RFC 6298 2.1: 1 second before any sample
-    this.rto = this.baseRto
+    this.current = config.initialRtoMs // RFC 6298 2.1: 1 second before any sample
+  }
+
+  /** The timeout to arm now (ms), with backoff applied. */
+  get rto(): number {
+    return this.current
   }
 
   /** How many times the timer expired since the last new sample (RFC 6298 5.5). */
@@ -46,15 +48,14 @@ export class RtoEstimator {
     const rto = minRtoOnVariance
       ? this.srtt + Math.max(minRtoMs, 4 * this.rttvar) // Linux's tcp_set_rto
       : Math.max(this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar), minRtoMs) // 2.3, 2.4
-    this.baseRto = Math.min(rto, maxRtoMs) // 2.5
+    this.current = Math.min(rto, maxRtoMs) // 2.5
     this.backoffCount = 0
-    this.rto = this.baseRto
   }
 
   /** RFC 6298 5.5: the timer expired, double the timeout (up to the maximum, 2.5). */
   backOff(): void {
-    if (this.rto >= this.config.maxRtoMs) return
+    if (this.current >= this.config.maxRtoMs) return
     this.backoffCount++
-    this.rto = Math.min(this.rto * 2, this.config.maxRtoMs)
+    this.current = Math.min(this.current * 2, this.config.maxRtoMs)
   }
 }
