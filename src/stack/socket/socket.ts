@@ -291,11 +291,11 @@ export class Socket extends Duplex implements TcbUser {
     this.emit('ready')
   }
 
-  onData(data: Uint8Array): void {
+  onData(data: Buffer): void {
     this.lastDataIn = this.connection.host.clock.now()
     this.touch()
     this.bytesRead += data.byteLength
-    this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    this.push(data)
   }
 
   onFin(): void {

@@ -120,10 +120,14 @@ function inQuickAck(tcb: Tcb): boolean {
   return tcb.quickAcks > 0 && !tcb.pingpong
 }
 
-/** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */
+/**
+ * In-order text to the application: a copy, since the packet's buffer is the link's (reused
+ * for the next batch). Buffer.from copies a small chunk into Node's shared pool rather than a
+ * fresh ArrayBuffer of its own, as Node's own sockets hand out their small reads.
+ */
 export function deliver(tcb: Tcb, data: Uint8Array): void {
   tcb.bytesReceived += data.length
-  tcb.user?.onData(Uint8Array.prototype.slice.call(data))
+  tcb.user?.onData(Buffer.from(data))
 }
 
 /** An ACK owed by the text step goes out now (or at the end of the batch) if output() sent nothing to carry it. */

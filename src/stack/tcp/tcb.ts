@@ -39,7 +39,7 @@ export interface TcbUser {
   /** The connection reached ESTABLISHED. */
   onEstablished(): void
   /** In-order bytes from the peer (a copy the user may keep). */
-  onData(data: Uint8Array): void
+  onData(data: Buffer): void
   /** The peer's FIN: no more data will come. */
   onFin(): void
   /** Acknowledged data freed room in the send buffer. */
