@@ -120,14 +120,25 @@ function inQuickAck(tcb: Tcb): boolean {
   return tcb.quickAcks > 0 && !tcb.pingpong
 }
 
-/**
- * In-order text to the application: a copy, since the packet's buffer is the link's (reused
- * for the next batch). Buffer.from copies a small chunk into Node's shared pool rather than a
- * fresh ArrayBuffer of its own, as Node's own sockets hand out their small reads.
- */
+/** In-order text to the application: a copy, since the packet's buffer is the link's (reused for the next batch). */
 export function deliver(tcb: Tcb, data: Uint8Array): void {
   tcb.bytesReceived += data.length
-  tcb.user?.onData(Buffer.from(data))
+  tcb.user?.onData(copyOf(data))
+}
+
+/**
+ * A Buffer copy of `data`. A small one goes into Node's shared pool (Buffer.allocUnsafe takes
+ * from it below half its 8 KiB): no ArrayBuffer of its own per segment, as Node's sockets hand
+ * out small reads. A large one (an offloaded 64 KiB packet) gets its own, copied by slice.
+ */
+function copyOf(data: Uint8Array): Buffer {
+  if (data.length < Buffer.poolSize >>> 1) {
+    const copy = Buffer.allocUnsafe(data.length)
+    copy.set(data)
+    return copy
+  }
+  const copy = Uint8Array.prototype.slice.call(data)
+  return Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength)
 }
 
 /** An ACK owed by the text step goes out now (or at the end of the batch) if output() sent nothing to carry it. */
